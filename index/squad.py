@@ -1,0 +1,87 @@
+"""Read SQuAD-style JSON (CMRC2018, DRCD): ``data[].paragraphs[].qas[]``.
+
+Why: the same files serve as a corpus (each paragraph a document), as an evaluation set and as
+reader training data, so one parser keeps their ids and offsets consistent.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class SquadParagraph:
+    id: str
+    title: str
+    context: str
+
+
+@dataclass(frozen=True)
+class SquadQuestion:
+    id: str
+    question: str
+    answers: tuple[str, ...]
+    answer_starts: tuple[int, ...]
+    paragraph_id: str
+    is_impossible: bool = False
+
+
+@dataclass
+class SquadSet:
+    paragraphs: list[SquadParagraph] = field(default_factory=list)
+    questions: list[SquadQuestion] = field(default_factory=list)
+
+
+class SquadFormatError(ValueError):
+    """The JSON does not have the SQuAD layout."""
+
+
+def is_squad_json(obj: object) -> bool:
+    return isinstance(obj, dict) and isinstance(obj.get("data"), list) and all(
+        isinstance(d, dict) and "paragraphs" in d for d in obj["data"][:5])
+
+
+def parse_squad(obj: dict, source: str = "") -> SquadSet:
+    """Parse a loaded SQuAD object; paragraph ids default to ``<title>#<n>`` when absent."""
+    if not is_squad_json(obj):
+        raise SquadFormatError(f"{source or 'input'}: not SQuAD-style JSON (expected data[].paragraphs[])")
+    out = SquadSet()
+    n = 0
+    for article in obj["data"]:
+        title = str(article.get("title", "")).strip()
+        for para in article.get("paragraphs", []):
+            context = para.get("context")
+            if not isinstance(context, str):
+                continue
+            pid = str(para.get("id") or f"{title or 'paragraph'}#{n}")
+            n += 1
+            out.paragraphs.append(SquadParagraph(pid, title, context))
+            for qa in para.get("qas", []):
+                answers = [a for a in qa.get("answers", []) if isinstance(a, dict) and a.get("text")]
+                out.questions.append(SquadQuestion(
+                    id=str(qa.get("id")),
+                    question=str(qa.get("question", "")),
+                    answers=tuple(str(a["text"]) for a in answers),
+                    answer_starts=tuple(int(a.get("answer_start", -1)) for a in answers),
+                    paragraph_id=pid,
+                    is_impossible=bool(qa.get("is_impossible", False)) or not answers,
+                ))
+    return out
+
+
+def load_squad(path: str | Path) -> SquadSet:
+    with open(path, encoding="utf-8-sig") as fh:
+        return parse_squad(json.load(fh), str(path))
+
+
+def locate_answer(context: str, text: str, start: int) -> int:
+    """The answer's start in ``context``: ``start`` if it points at ``text``, else the nearest match, else -1."""
+    if 0 <= start and context[start:start + len(text)] == text:
+        return start
+    best, pos = -1, context.find(text)
+    while pos >= 0:
+        if best < 0 or abs(pos - start) < abs(best - start):
+            best = pos
+        pos = context.find(text, pos + 1)
+    return best

