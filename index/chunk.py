@@ -1,0 +1,81 @@
+"""Split normalized documents into sentence-aligned, overlapping chunks.
+
+Why: the encoder reads at most 512 tokens and the reader works best on a few hundred
+characters; cutting at sentence ends keeps answers whole, overlap keeps a fact that spans a
+boundary retrievable from at least one chunk.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from index.documents import Document
+from index.normalize import NormalizedText
+
+_SENTENCE_RE = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+[”」』）)]?|\n|$)")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of a document: ``text`` is normalized; ``start``/``end`` index the original text."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    text: str
+    norm_start: int
+    norm_end: int
+    start: int
+    end: int
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Half-open spans of sentences (trailing punctuation included, newlines excluded)."""
+    spans = []
+    for m in _SENTENCE_RE.finditer(text):
+        s, e = m.start(), m.end()
+        while e > s and text[e - 1] in "\n ":
+            e -= 1
+        while s < e and text[s] in "\n ":
+            s += 1
+        if e > s:
+            spans.append((s, e))
+    return spans
+
+
+def _pieces(spans: list[tuple[int, int]], size: int) -> list[tuple[int, int]]:
+    """Break sentences longer than ``size`` into ``size``-long pieces."""
+    out = []
+    for s, e in spans:
+        while e - s > size:
+            out.append((s, s + size))
+            s += size
+        out.append((s, e))
+    return out
+
+
+def chunk_document(doc: Document, norm: NormalizedText, size: int = 250, overlap: int = 60) -> list[Chunk]:
+    """Greedy packing of sentences up to ``size`` chars; each chunk repeats up to ``overlap`` chars."""
+    if size < 20 or overlap < 0 or overlap >= size:
+        raise ValueError("chunk size must be >= 20 and overlap in [0, size)")
+    text = norm.text
+    pieces = _pieces(split_sentences(text), size)
+    chunks: list[Chunk] = []
+    i = 0
+    while i < len(pieces):
+        j = i
+        start = pieces[i][0]
+        while j + 1 < len(pieces) and pieces[j + 1][1] - start <= size:
+            j += 1
+        end = pieces[j][1]
+        o_start, o_end = norm.to_original(start, end)
+        chunks.append(Chunk(f"{doc.id}#{len(chunks)}", doc.id, doc.title, text[start:end],
+                            start, end, o_start, o_end))
+        if j + 1 >= len(pieces):
+            break
+        # next chunk starts at the earliest sentence that still fits into the overlap
+        k = j + 1
+        while k - 1 > i and end - pieces[k - 1][0] <= overlap:
+            k -= 1
+        i = k
+    return chunks

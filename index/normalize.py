@@ -1,0 +1,130 @@
+"""Normalize OCR'd Chinese text while keeping a map back to the original characters.
+
+Why: newspaper OCR breaks lines mid-sentence (even across blank lines), puts stray spaces
+between CJK characters and digits (「超 110个」) and mixes full-width forms. Retrieval and the
+reader work on clean text, but answers must point into the document the user gave us, so
+every normalized character remembers the index of the original character it came from.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+NORMALIZER_VERSION = 1
+
+_SENTENCE_END = set("。！？!?…")
+_CLOSERS = set("”」』）)\"'")
+_FOLD = {0x3000: " ", 0x00A0: " ", 0x0009: " ", 0x000C: " ", 0x000B: " ",
+         0xFF05: "%", 0xFF0B: "+", 0xFE6A: "%"}
+
+
+def _fold(ch: str) -> str:
+    o = ord(ch)
+    if 0xFF10 <= o <= 0xFF19 or 0xFF21 <= o <= 0xFF3A or 0xFF41 <= o <= 0xFF5A:
+        return chr(o - 0xFEE0)  # full-width digits and Latin letters
+    return _FOLD.get(o, ch)
+
+
+def is_cjk(ch: str) -> bool:
+    """CJK ideographs and CJK/full-width punctuation: spaces next to them are OCR noise."""
+    o = ord(ch)
+    return (0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0x20000 <= o <= 0x2FA1F
+            or 0x3000 <= o <= 0x303F or 0xFF00 <= o <= 0xFFEF or 0xF900 <= o <= 0xFAFF
+            or o in (0x201C, 0x201D, 0x2018, 0x2019, 0x2026, 0x2014, 0x00B7))
+
+
+def _is_word(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+@dataclass(frozen=True)
+class NormalizedText:
+    """``text`` plus ``offsets[i]`` = index in the original of ``text[i]``."""
+
+    text: str
+    offsets: tuple[int, ...]
+
+    def to_original(self, start: int, end: int) -> tuple[int, int]:
+        """Map a half-open span of the normalized text to a span of the original."""
+        if not 0 <= start < end <= len(self.text):
+            raise ValueError(f"span {start}:{end} outside 0:{len(self.text)}")
+        return self.offsets[start], self.offsets[end - 1] + 1
+
+
+def _ends_sentence(chars: list[tuple[str, int]]) -> bool:
+    i = len(chars) - 1
+    while i >= 0 and chars[i][0] == " ":
+        i -= 1
+    if i < 0:
+        return True
+    if chars[i][0] in _SENTENCE_END:
+        return True
+    return chars[i][0] in _CLOSERS and i > 0 and chars[i - 1][0] in _SENTENCE_END
+
+
+def normalize(text: str) -> NormalizedText:
+    """Reflow broken lines into paragraphs, drop stray spaces next to CJK, fold full-width forms."""
+    # 1. fold characters; unify line breaks (\r\n, \r, U+2028/9) into \n
+    chars: list[tuple[str, int]] = []
+    for i, ch in enumerate(text):
+        if ch == "\r":
+            if i + 1 < len(text) and text[i + 1] == "\n":
+                continue
+            ch = "\n"
+        elif ch in "\u2028\u2029\u0085":
+            ch = "\n"
+        chars.append((_fold(ch), i))
+
+    # 2. reflow: a newline run is a paragraph break only after a sentence end
+    out: list[tuple[str, int]] = []
+    i = 0
+    while i < len(chars):
+        ch, idx = chars[i]
+        if ch != "\n":
+            out.append((ch, idx))
+            i += 1
+            continue
+        j = i
+        while j < len(chars) and chars[j][0] in "\n ":
+            j += 1
+        if not out or j >= len(chars):
+            i = j
+            continue
+        if _ends_sentence(out):
+            out.append(("\n", idx))
+        else:
+            prev = next((c for c, _ in reversed(out) if c != " "), "")
+            nxt = chars[j][0]
+            if _is_word(prev) and _is_word(nxt):
+                out.append((" ", idx))
+        i = j
+
+    # 3. spaces: collapse runs, drop them at line edges and next to CJK
+    result: list[tuple[str, int]] = []
+    n = len(out)
+    for k, (ch, idx) in enumerate(out):
+        if ch != " ":
+            result.append((ch, idx))
+            continue
+        if result and result[-1][0] in " \n":
+            continue
+        nxt = next((out[m][0] for m in range(k + 1, n) if out[m][0] != " "), "\n")
+        prev = result[-1][0] if result else "\n"
+        if nxt == "\n" or prev == "\n" or is_cjk(prev) or is_cjk(nxt):
+            continue
+        result.append((ch, idx))
+    while result and result[-1][0] in " \n":
+        result.pop()
+    return NormalizedText("".join(c for c, _ in result), tuple(i for _, i in result))
+
+
+def fold_for_comparison(text: str) -> str:
+    """What an answer looks like after normalization (used to match gold answers to the text)."""
+    return normalize(text).text
+
+
+_SPACE_RE = re.compile(r"\s+")
+
+
+def strip_spaces(text: str) -> str:
+    return _SPACE_RE.sub("", text)

@@ -1,0 +1,296 @@
+"""One directory holding the whole index: SQLite metadata, FAISS vectors and a manifest.
+
+Why: an index must survive crashes and be refused when it does not fit the configured encoder.
+Writes go to a temporary sibling directory that is renamed into place; loads check the
+manifest's format, encoder and file checksums. Chunk vectors and BM25 tokens are stored in
+SQLite, so documents can be added or removed without re-embedding the rest. No pickle.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from index.bm25 import BM25Index, tokenize
+from index.chunk import Chunk, chunk_document
+from index.documents import Document
+from index.normalize import NORMALIZER_VERSION, NormalizedText, normalize
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+DB_FILE = "chunks.sqlite"
+FAISS_FILE = "dense.faiss"
+FAISS_KINDS = ("flat", "hnsw", "ivf")
+
+
+class StoreError(RuntimeError):
+    """The index directory is missing, corrupt or built for another encoder."""
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    document: Document
+    norm: NormalizedText
+    checksum: str
+
+
+@dataclass(frozen=True)
+class AddReport:
+    added: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    chunks: int = 0
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def passage_text(chunk: Chunk) -> str:
+    """What gets embedded and BM25-tokenized: the title helps when the text never names its topic."""
+    if chunk.title and chunk.title not in chunk.text:
+        return f"{chunk.title}\n{chunk.text}"
+    return chunk.text
+
+
+class IndexStore:
+    """Documents, chunks, vectors and the derived FAISS / BM25 indexes."""
+
+    def __init__(self, encoder_name: str, dimension: int, chunk_size: int = 250, chunk_overlap: int = 60,
+                 faiss_kind: str = "flat"):
+        if faiss_kind not in FAISS_KINDS:
+            raise ValueError(f"faiss kind must be one of {FAISS_KINDS}, not {faiss_kind!r}")
+        self.encoder_name = encoder_name
+        self.dimension = dimension
+        self.chunk_size = chunk_size
+        self.chunk_overlap = chunk_overlap
+        self.faiss_kind = faiss_kind
+        self.documents: dict[str, StoredDocument] = {}
+        self.chunks: list[Chunk] = []
+        self.tokens: list[list[str]] = []
+        self.vectors = np.zeros((0, dimension), dtype=np.float32)
+        self._faiss = None
+        self._bm25: BM25Index | None = None
+
+    # ---------------------------------------------------------------- editing
+    def add_documents(self, docs: list[Document], encoder, progress: bool = False) -> AddReport:
+        """Normalize, chunk and embed new or changed documents; identical ones are left alone."""
+        from tqdm import tqdm
+
+        report = AddReport()
+        new_chunks: list[Chunk] = []
+        fresh: list[StoredDocument] = []
+        for doc in docs:
+            checksum = hashlib.sha256(doc.text.encode("utf-8")).hexdigest()
+            old = self.documents.get(doc.id)
+            if old is not None and old.checksum == checksum:
+                report.unchanged.append(doc.id)
+                continue
+            (report.replaced if old is not None else report.added).append(doc.id)
+            norm = normalize(doc.text)
+            fresh.append(StoredDocument(doc, norm, checksum))
+            if norm.text:
+                new_chunks.extend(chunk_document(doc, norm, self.chunk_size, self.chunk_overlap))
+        if report.replaced:
+            self.remove_documents(report.replaced)
+        texts = [passage_text(c) for c in new_chunks]
+        vecs = []
+        batch = 64
+        bar = tqdm(total=len(texts), desc="embedding passages", unit="passage", disable=not progress or not texts)
+        for i in range(0, len(texts), batch):
+            vecs.append(encoder.encode_passages(texts[i:i + batch]))
+            bar.update(len(texts[i:i + batch]))
+        bar.close()
+        if vecs:
+            new_vecs = np.concatenate(vecs)
+            if new_vecs.shape[1] != self.dimension:
+                raise StoreError(f"encoder produced {new_vecs.shape[1]}-d vectors, index expects {self.dimension}")
+            self.vectors = np.concatenate([self.vectors, new_vecs])
+        for sd in fresh:
+            self.documents[sd.document.id] = sd
+        self.chunks.extend(new_chunks)
+        self.tokens.extend(tokenize(t) for t in texts)
+        self._invalidate()
+        return AddReport(report.added, report.replaced, report.unchanged, len(new_chunks))
+
+    def remove_documents(self, doc_ids: list[str]) -> int:
+        """Remove documents and their chunks; returns how many documents were removed."""
+        ids = {d for d in doc_ids if d in self.documents}
+        if not ids:
+            return 0
+        keep = [i for i, c in enumerate(self.chunks) if c.doc_id not in ids]
+        self.chunks = [self.chunks[i] for i in keep]
+        self.tokens = [self.tokens[i] for i in keep]
+        self.vectors = self.vectors[keep] if keep else np.zeros((0, self.dimension), dtype=np.float32)
+        for d in ids:
+            del self.documents[d]
+        self._invalidate()
+        return len(ids)
+
+    def _invalidate(self) -> None:
+        self._faiss = None
+        self._bm25 = None
+
+    # ---------------------------------------------------------------- search
+    def _build_faiss(self):
+        import faiss
+
+        n, d = self.vectors.shape
+        if self.faiss_kind == "hnsw":
+            index = faiss.IndexHNSWFlat(d, 32, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efSearch = 128
+        elif self.faiss_kind == "ivf" and n >= 256:
+            nlist = max(4, min(1024, int(np.sqrt(n))))
+            quantizer = faiss.IndexFlatIP(d)
+            index = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
+            index.train(self.vectors)
+            index.nprobe = max(1, nlist // 4)
+        else:  # flat; also IVF on corpora too small to train
+            index = faiss.IndexFlatIP(d)
+        if n:
+            index.add(self.vectors)
+        return index
+
+    @property
+    def faiss_index(self):
+        if self._faiss is None:
+            self._faiss = self._build_faiss()
+        return self._faiss
+
+    def dense_search(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        if not self.chunks:
+            return []
+        q = np.ascontiguousarray(query_vector.reshape(1, -1), dtype=np.float32)
+        scores, rows = self.faiss_index.search(q, min(k, len(self.chunks)))
+        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
+
+    def bm25_search(self, query: str, k: int) -> list[tuple[int, float]]:
+        if self._bm25 is None:
+            self._bm25 = BM25Index(self.tokens)
+        return self._bm25.search(tokenize(query), k)
+
+    # ---------------------------------------------------------------- persistence
+    def manifest(self) -> dict:
+        return {
+            "format_version": FORMAT_VERSION,
+            "encoder": {"name": self.encoder_name, "dimension": self.dimension},
+            "chunking": {"size": self.chunk_size, "overlap": self.chunk_overlap},
+            "normalizer_version": NORMALIZER_VERSION,
+            "faiss": self.faiss_kind,
+            "documents": {d: sd.checksum for d, sd in sorted(self.documents.items())},
+            "chunks": len(self.chunks),
+        }
+
+    def save(self, path: str | Path) -> Path:
+        """Write atomically: a crash at any point leaves the previous index readable."""
+        import faiss
+
+        target = Path(path).expanduser().resolve()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+        try:
+            self._write_db(tmp / DB_FILE)
+            faiss.write_index(self.faiss_index, str(tmp / FAISS_FILE))
+            manifest = self.manifest()
+            manifest["files"] = {name: _sha256(tmp / name) for name in (DB_FILE, FAISS_FILE)}
+            manifest["saved_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+            old = None
+            if target.exists():
+                old = target.with_name(f".{target.name}.old-{os.getpid()}-{time.time_ns()}")
+                os.replace(target, old)
+            os.replace(tmp, target)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return target
+
+    def _write_db(self, path: Path) -> None:
+        con = sqlite3.connect(path)
+        with con:
+            con.execute("CREATE TABLE documents (id TEXT PRIMARY KEY, title TEXT, source TEXT, text TEXT,"
+                        " norm_text TEXT, offsets BLOB, checksum TEXT)")
+            con.execute("CREATE TABLE chunks (row INTEGER PRIMARY KEY, chunk_id TEXT UNIQUE, doc_id TEXT,"
+                        " title TEXT, text TEXT, norm_start INT, norm_end INT, start INT, end INT,"
+                        " tokens TEXT, vector BLOB)")
+            con.executemany("INSERT INTO documents VALUES (?,?,?,?,?,?,?)", [
+                (sd.document.id, sd.document.title, sd.document.source, sd.document.text, sd.norm.text,
+                 np.asarray(sd.norm.offsets, dtype="<i4").tobytes(), sd.checksum)
+                for sd in self.documents.values()])
+            con.executemany("INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?)", [
+                (i, c.chunk_id, c.doc_id, c.title, c.text, c.norm_start, c.norm_end, c.start, c.end,
+                 json.dumps(self.tokens[i], ensure_ascii=False), self.vectors[i].astype("<f4").tobytes())
+                for i, c in enumerate(self.chunks)])
+        con.close()
+
+    @classmethod
+    def load(cls, path: str | Path, encoder_name: str | None = None, dimension: int | None = None) -> "IndexStore":
+        """Load and verify an index; ``encoder_name``/``dimension`` must match the manifest when given."""
+        import faiss
+
+        root = Path(path).expanduser()
+        if not (root / MANIFEST).exists():
+            raise StoreError(f"no index at {root} (missing {MANIFEST}); build one with 'qa index PATH --index {root}'")
+        try:
+            manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise StoreError(f"{root / MANIFEST} is corrupt: {exc}") from exc
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise StoreError(f"{root}: index format {manifest.get('format_version')} is not supported "
+                             f"(expected {FORMAT_VERSION}); rebuild it with 'qa index'")
+        enc = manifest.get("encoder", {})
+        if encoder_name is not None and enc.get("name") != encoder_name:
+            raise StoreError(f"{root} was built with encoder '{enc.get('name')}', but '{encoder_name}' is "
+                             "configured; use the same encoder or rebuild the index")
+        if dimension is not None and enc.get("dimension") != dimension:
+            raise StoreError(f"{root}: index vectors are {enc.get('dimension')}-d, the encoder gives {dimension}-d")
+        for name, digest in manifest.get("files", {}).items():
+            f = root / name
+            if not f.exists():
+                raise StoreError(f"{root}: {name} is missing; rebuild the index")
+            if _sha256(f) != digest:
+                raise StoreError(f"{root}: {name} is corrupt (checksum mismatch); rebuild the index")
+        chunking = manifest.get("chunking", {})
+        store = cls(enc.get("name"), int(enc.get("dimension")), int(chunking.get("size", 250)),
+                    int(chunking.get("overlap", 60)), manifest.get("faiss", "flat"))
+        try:
+            store._read_db(root / DB_FILE)
+            index = faiss.read_index(str(root / FAISS_FILE))
+        except (sqlite3.DatabaseError, RuntimeError, ValueError, KeyError) as exc:
+            raise StoreError(f"{root}: cannot read the index ({exc}); rebuild it") from exc
+        if index.ntotal != len(store.chunks) or index.d != store.dimension:
+            raise StoreError(f"{root}: FAISS index holds {index.ntotal} vectors for {len(store.chunks)} chunks")
+        store._faiss = index
+        return store
+
+    def _read_db(self, path: Path) -> None:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            for row in con.execute("SELECT id, title, source, text, norm_text, offsets, checksum FROM documents"):
+                doc = Document(row[0], row[1], row[3], row[2])
+                offsets = tuple(int(x) for x in np.frombuffer(row[5], dtype="<i4"))
+                self.documents[row[0]] = StoredDocument(doc, NormalizedText(row[4], offsets), row[6])
+            vecs = []
+            for row in con.execute("SELECT chunk_id, doc_id, title, text, norm_start, norm_end, start, end,"
+                                   " tokens, vector FROM chunks ORDER BY row"):
+                self.chunks.append(Chunk(*row[:8]))
+                self.tokens.append(json.loads(row[8]))
+                vecs.append(np.frombuffer(row[9], dtype="<f4"))
+            self.vectors = (np.stack(vecs).astype(np.float32) if vecs
+                            else np.zeros((0, self.dimension), dtype=np.float32))
+        finally:
+            con.close()

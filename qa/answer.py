@@ -1,0 +1,67 @@
+"""Result types: what ``ask`` returns (plain frozen dataclasses, JSON-friendly)."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+NO_ANSWER_ZH = "该文档中没有找到答案"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One answer candidate; offsets index the original document text."""
+
+    text: str
+    score: float
+    doc_id: str
+    title: str
+    start: int
+    end: int
+    chunk_id: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved passage as shown to the user."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    text: str
+    score: float
+    start: int
+    end: int
+    dense_rank: int | None = None
+    bm25_rank: int | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The bot's answer. ``abstained`` means the documents do not contain the answer (``text`` is empty).
+
+    ``start``/``end`` index the original document; ``passage_start``/``passage_end`` index ``passage``.
+    """
+
+    question: str
+    text: str
+    score: float
+    abstained: bool
+    doc_id: str | None = None
+    title: str | None = None
+    start: int | None = None
+    end: int | None = None
+    passage: str | None = None
+    passage_start: int | None = None
+    passage_end: int | None = None
+    chunk_id: str | None = None
+    threshold: float = 0.0
+    alternatives: tuple[Candidate, ...] = field(default_factory=tuple)
+    passages: tuple[Passage, ...] = field(default_factory=tuple)
+    latency_ms: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        if self.abstained:
+            return f"{NO_ANSWER_ZH} (score {self.score:.2f} < {self.threshold:.2f})"
+        return f"{self.text} (score {self.score:.2f}, {self.title or self.doc_id})"

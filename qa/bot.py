@@ -1,0 +1,208 @@
+"""QABot: loads the encoder, index and reader once, then answers questions.
+
+Why: models take seconds to load and a question takes a fraction of one; a long-lived bot
+object serves the CLI, the Python API, batch evaluation and the UI alike.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from pathlib import Path
+
+from index.cache import cache_dir
+from index.documents import Document
+from index.embed import get_encoder
+from index.ingest import IngestResult, read_paths
+from index.normalize import NORMALIZER_VERSION
+from index.store import FORMAT_VERSION, IndexStore, StoreError
+from qa.answer import Answer, Candidate, Passage
+from qa.config import SAMPLE_ARTICLE, Config
+from qa.reader import ExtractiveReader
+from qa.reader_weights import EMBEDDED_READER_NAME, SHIPPED_READER_DIR
+from qa.retrieve import Retriever
+
+DEFAULT_THRESHOLD = 0.1
+
+
+class QuestionError(ValueError):
+    """The question is empty, too long or not text."""
+
+
+def validate_question(question: object, max_chars: int) -> str:
+    if not isinstance(question, str):
+        raise QuestionError("the question must be text")
+    q = question.strip()
+    if not q:
+        raise QuestionError("the question is empty")
+    if len(q) > max_chars:
+        raise QuestionError(f"the question is {len(q)} characters long; the limit is {max_chars}")
+    return q
+
+
+def reader_threshold(config: Config) -> float:
+    """The configured threshold, else the reader's calibrated one, else a default."""
+    if config.threshold is not None:
+        return float(config.threshold)
+    folder = SHIPPED_READER_DIR if config.reader == EMBEDDED_READER_NAME else Path(config.reader).expanduser()
+    calib = folder / "calibration.json"
+    if calib.exists():
+        try:
+            return float(json.loads(calib.read_text())["threshold"])
+        except (ValueError, KeyError, TypeError):
+            pass
+    return DEFAULT_THRESHOLD
+
+
+def build_index(paths: list[str | Path], config: Config, progress: bool = False) -> tuple[IndexStore, IngestResult]:
+    """Read and index files/folders in memory."""
+    encoder = get_encoder(config.encoder)
+    ingest = read_paths(paths)
+    store = IndexStore(config.encoder, encoder.info.dimension, config.chunk_size, config.chunk_overlap, config.faiss)
+    store.add_documents(ingest.documents, encoder, progress=progress)
+    return store, ingest
+
+
+def cached_index(paths: list[str | Path], config: Config, progress: bool = False) -> tuple[IndexStore, IngestResult]:
+    """Like :func:`build_index`, but reuse an index cached for exactly these files and settings."""
+    h = hashlib.sha256()
+    for p in sorted(str(Path(x).expanduser().resolve()) for x in paths):
+        h.update(p.encode())
+        path = Path(p)
+        files = sorted(path.rglob("*")) if path.is_dir() else [path]
+        for f in files:
+            if f.is_file():
+                st = f.stat()
+                h.update(f"{f}:{st.st_size}:{st.st_mtime_ns}".encode())
+    h.update(f"{config.encoder}|{config.chunk_size}|{config.chunk_overlap}|{config.faiss}|"
+             f"{NORMALIZER_VERSION}|{FORMAT_VERSION}".encode())
+    target = cache_dir() / "indexes" / h.hexdigest()[:24]
+    encoder = get_encoder(config.encoder)
+    if target.exists():
+        try:
+            return IndexStore.load(target, config.encoder, encoder.info.dimension), IngestResult()
+        except StoreError:
+            pass  # stale or damaged cache entry: rebuild below
+    store, ingest = build_index(paths, config, progress)
+    if store.chunks:
+        store.save(target)
+    return store, ingest
+
+
+class QABot:
+    """Question answering over one index. Thread-safe for concurrent ``ask`` calls."""
+
+    def __init__(self, store: IndexStore, config: Config | None = None, reader: ExtractiveReader | None = None):
+        self.config = config or Config()
+        self.encoder = get_encoder(self.config.encoder)
+        if store.encoder_name != self.config.encoder or store.dimension != self.encoder.info.dimension:
+            raise StoreError(f"the index was built with encoder '{store.encoder_name}' "
+                             f"({store.dimension}-d) but '{self.config.encoder}' is configured")
+        self.store = store
+        self.retriever = Retriever(store, self.encoder, self.config.mode, self.config.fusion)
+        self.reader = reader or ExtractiveReader(self.config.reader, max_answer_chars=self.config.max_answer_chars,
+                                                 dtype=self.config.reader_dtype)
+        self.threshold = reader_threshold(self.config)
+        self._lock = threading.RLock()
+        self.index_dir: Path | None = None
+
+    # ---------------------------------------------------------------- constructors
+    @classmethod
+    def from_index(cls, index_dir: str | Path, config: Config | None = None) -> "QABot":
+        config = config or Config()
+        encoder = get_encoder(config.encoder)
+        bot = cls(IndexStore.load(index_dir, config.encoder, encoder.info.dimension), config)
+        bot.index_dir = Path(index_dir)
+        return bot
+
+    @classmethod
+    def from_corpus(cls, paths: list[str | Path], config: Config | None = None, progress: bool = False) -> "QABot":
+        config = config or Config()
+        store, _ = cached_index(paths, config, progress)
+        if not store.chunks:
+            raise StoreError("none of the given files could be indexed")
+        return cls(store, config)
+
+    @classmethod
+    def default(cls, config: Config | None = None) -> "QABot":
+        """A bot over the bundled sample article."""
+        return cls.from_corpus([SAMPLE_ARTICLE], config)
+
+    # ---------------------------------------------------------------- documents
+    def add_paths(self, paths: list[str | Path], progress: bool = False) -> IngestResult:
+        ingest = read_paths(paths)
+        self.add_documents(ingest.documents, progress)
+        return ingest
+
+    def add_documents(self, docs: list[Document], progress: bool = False) -> None:
+        with self._lock:
+            self.store.add_documents(docs, self.encoder, progress)
+            if self.index_dir is not None:
+                self.store.save(self.index_dir)
+
+    def remove_documents(self, doc_ids: list[str]) -> int:
+        with self._lock:
+            n = self.store.remove_documents(doc_ids)
+            if n and self.index_dir is not None:
+                self.store.save(self.index_dir)
+            return n
+
+    # ---------------------------------------------------------------- answering
+    def ask(self, question: str, top_k: int | None = None, mode: str | None = None,
+            threshold: float | None = None) -> Answer:
+        """Answer ``question`` from the indexed documents, or abstain."""
+        t0 = time.perf_counter()
+        q = validate_question(question, self.config.max_question_chars)
+        k = top_k or self.config.top_k
+        if k < 1:
+            raise QuestionError("top_k must be at least 1")
+        thr = self.threshold if threshold is None else threshold
+        with self._lock:
+            hits = self.retriever.retrieve(q, k, mode)
+            spans = self.reader.read(q, [h.chunk.text for h in hits], top_n=8)
+            passages = tuple(Passage(h.chunk.chunk_id, h.chunk.doc_id, h.chunk.title, h.chunk.text, h.score,
+                                     h.chunk.start, h.chunk.end, h.dense_rank, h.bm25_rank) for h in hits)
+            cands = []
+            for sp in spans:
+                ch = hits[sp.passage].chunk
+                norm = self.store.documents[ch.doc_id].norm
+                o0, o1 = norm.to_original(ch.norm_start + sp.start, ch.norm_start + sp.end)
+                cands.append((sp, Candidate(sp.text, sp.score, ch.doc_id, ch.title, o0, o1, ch.chunk_id)))
+        ms = (time.perf_counter() - t0) * 1000
+        if not cands:
+            return Answer(q, "", 0.0, True, threshold=thr, passages=passages, latency_ms=ms)
+        sp, best = cands[0]
+        alts = tuple(c for _, c in cands[1:])
+        if best.score < thr:
+            return Answer(q, "", best.score, True, threshold=thr, alternatives=tuple(c for _, c in cands),
+                          passages=passages, latency_ms=ms)
+        chunk = hits[sp.passage].chunk
+        return Answer(q, best.text, best.score, False, best.doc_id, best.title, best.start, best.end,
+                      chunk.text, sp.start, sp.end, chunk.chunk_id, thr, alts, passages, ms)
+
+
+_BOTS: dict[tuple, QABot] = {}
+_BOTS_LOCK = threading.Lock()
+
+
+def get_bot(index: str | Path | None = None, corpus: list[str | Path] | None = None,
+            config: Config | None = None) -> QABot:
+    """Process-wide bot cache keyed by index/corpus/config."""
+    config = config or Config.from_env()
+    key = (str(index) if index else None, tuple(map(str, corpus)) if corpus else None, config)
+    with _BOTS_LOCK:
+        if key not in _BOTS:
+            if index:
+                _BOTS[key] = QABot.from_index(index, config)
+            elif corpus:
+                _BOTS[key] = QABot.from_corpus(list(corpus), config)
+            else:
+                _BOTS[key] = QABot.default(config)
+        return _BOTS[key]
+
+
+def ask(question: str, top_k: int | None = None, index: str | Path | None = None,
+        corpus: list[str | Path] | None = None, config: Config | None = None) -> Answer:
+    """Answer a question; with no index or corpus, over the bundled sample article."""
+    return get_bot(index, corpus, config).ask(question, top_k=top_k)

@@ -1,0 +1,40 @@
+"""Settings for the bot, with defaults that work offline; each has a ZHQA_* environment variable."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from index.embed import EMBEDDED_ENCODER
+
+SAMPLE_ARTICLE = Path(__file__).resolve().parent / "samples" / "alibaba_esg_2023.txt"
+
+
+@dataclass(frozen=True)
+class Config:
+    encoder: str = EMBEDDED_ENCODER      # sentence-transformers id/path, or the embedded e5
+    reader: str = "embedded"             # HF question-answering id/path, or the shipped reader
+    top_k: int = 5                       # passages handed to the reader
+    mode: str = "hybrid"                 # hybrid | dense | bm25
+    fusion: str = "rrf"                  # rrf | weighted
+    threshold: float | None = None       # abstain below this span score (None: the reader's calibrated one)
+    chunk_size: int = 250
+    chunk_overlap: int = 60
+    faiss: str = "flat"                  # flat | hnsw | ivf
+    max_question_chars: int = 500
+    max_answer_chars: int = 64
+    reader_dtype: str = "float32"        # float32 | bfloat16
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Config":
+        """Defaults, then ``ZHQA_<FIELD>`` variables, then explicit overrides (None values ignored)."""
+        values = {}
+        for f in fields(cls):
+            raw = os.environ.get(f"ZHQA_{f.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            kind = int if f.name in ("top_k", "chunk_size", "chunk_overlap", "max_question_chars",
+                                     "max_answer_chars") else float if f.name == "threshold" else str
+            values[f.name] = kind(raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return replace(cls(), **values)

@@ -1,0 +1,96 @@
+"""Extractive reader: picks answer spans from passages with any HF question-answering model.
+
+Why: answers must be exact spans of the user's text. Each passage is cut into overlapping token
+windows; a span's score is p_start · p_end under the window's softmax, so scores are comparable
+across windows and passages, and the window's null (CLS) probability tells when it lacks an answer.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Span:
+    """A candidate answer: ``start``/``end`` are character offsets into passage ``passage``."""
+
+    passage: int
+    start: int
+    end: int
+    text: str
+    score: float
+    null_score: float
+
+
+class ExtractiveReader:
+    def __init__(self, model_name: str | None = None, max_length: int = 384, stride: int = 128,
+                 max_answer_chars: int = 64, batch_size: int = 16, dtype: str = "float32"):
+        import torch
+
+        from qa.reader_weights import load_reader_model
+
+        self.model, self.tokenizer = load_reader_model(model_name)
+        self.name = model_name or "embedded"
+        self.max_length = min(max_length, getattr(self.tokenizer, "model_max_length", 512) or 512, 512)
+        self.stride = min(stride, self.max_length // 2)
+        self.max_answer_chars = max_answer_chars
+        self.batch_size = batch_size
+        self.dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}[dtype]
+        self._torch = torch
+
+    def read(self, question: str, passages: list[str], top_n: int = 5) -> list[Span]:
+        """Best ``top_n`` spans over all passages, highest score first (deduplicated by position)."""
+        if not passages:
+            return []
+        torch = self._torch
+        enc = self.tokenizer([question] * len(passages), passages, truncation="only_second",
+                             max_length=self.max_length, stride=self.stride, return_overflowing_tokens=True,
+                             return_offsets_mapping=True, padding="longest", return_tensors="pt")
+        sample_map = enc["overflow_to_sample_mapping"].tolist()
+        offsets = enc["offset_mapping"].tolist()
+        n = enc["input_ids"].shape[0]
+        starts, ends = [], []
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16,
+                                                    enabled=self.dtype == torch.bfloat16):
+            for i in range(0, n, self.batch_size):
+                out = self.model(input_ids=enc["input_ids"][i:i + self.batch_size],
+                                 attention_mask=enc["attention_mask"][i:i + self.batch_size])
+                starts.append(out.start_logits.float())
+                ends.append(out.end_logits.float())
+        mask = enc["attention_mask"].bool()
+        start_logits = torch.cat(starts).masked_fill(~mask, -1e4)
+        end_logits = torch.cat(ends).masked_fill(~mask, -1e4)
+        p_start = torch.softmax(start_logits, -1).numpy()
+        p_end = torch.softmax(end_logits, -1).numpy()
+        best: dict[tuple[int, int, int], Span] = {}
+        for w in range(n):
+            seq = enc.sequence_ids(w)
+            ctx = np.array([s == 1 for s in seq[:p_start.shape[1]]] + [False] * (p_start.shape[1] - len(seq)))
+            pid = sample_map[w]
+            null = float(p_start[w, 0] * p_end[w, 0])
+            ps = np.where(ctx, p_start[w], 0.0)
+            pe = np.where(ctx, p_end[w], 0.0)
+            cand_s = np.argsort(-ps)[:20]
+            cand_e = np.argsort(-pe)[:20]
+            for s in cand_s:
+                if ps[s] <= 0:
+                    break
+                for e in cand_e:
+                    if pe[e] <= 0 or e < s:
+                        continue
+                    c0, c1 = offsets[w][s][0], offsets[w][e][1]
+                    if c1 <= c0 or c1 - c0 > self.max_answer_chars:
+                        continue
+                    text = passages[pid][c0:c1]
+                    # tokens with a leading metaspace report the space too: trim it
+                    lead = len(text) - len(text.lstrip())
+                    c0 += lead
+                    c1 -= len(text) - len(text.rstrip())
+                    if c1 <= c0:
+                        continue
+                    score = float(ps[s] * pe[e])
+                    key = (pid, c0, c1)
+                    if key not in best or best[key].score < score:
+                        best[key] = Span(pid, c0, c1, passages[pid][c0:c1], score, null)
+        return sorted(best.values(), key=lambda sp: -sp.score)[:top_n]
