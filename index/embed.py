@@ -45,8 +45,9 @@ class Encoder:
         prompts = getattr(self.model, "prompts", {}) or {}
         self._query_prompt = "query" if "query" in prompts else None
         self._passage_prompt = "passage" if "passage" in prompts else None
-        dim = self.model.get_sentence_embedding_dimension() if hasattr(
-            self.model, "get_sentence_embedding_dimension") else None
+        getter = getattr(self.model, "get_embedding_dimension", None) or getattr(
+            self.model, "get_sentence_embedding_dimension", None)
+        dim = getter() if getter else None
         self.info = EncoderInfo(name, int(dim or self.model.encode(["x"]).shape[1]))
 
     def _encode(self, texts: list[str], prompt: str | None, progress: bool) -> np.ndarray:

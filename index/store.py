@@ -65,6 +65,14 @@ def passage_text(chunk: Chunk) -> str:
     return chunk.text
 
 
+def index_encoder_name(path: str | Path) -> str | None:
+    """The encoder an index directory was built with (unverified peek), or None."""
+    try:
+        return json.loads((Path(path).expanduser() / MANIFEST).read_text(encoding="utf-8"))["encoder"]["name"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 class IndexStore:
     """Documents, chunks, vectors and the derived FAISS / BM25 indexes."""
 

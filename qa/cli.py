@@ -1,0 +1,225 @@
+"""Command line: ``qa index | ask | demo | eval`` (``qa ui`` is added by ``ui.cli``).
+
+Why: one entry point for the three ways the bot is used; every user error becomes a one-line
+message and exit code 2, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+DEMO_QUESTIONS = [
+    "2023财年阿里活跃的公益幸福团有多少个？",
+    "ESG是什么时候被正式确立为阿里巴巴的基石战略之一的？",
+    "2023财年阿里巴巴自身运营二氧化碳净排放是多少？",
+    "截至2023年3月31日，钉钉用户超过多少？",
+    "阿里巴巴集团董事会主席兼首席执行官是谁？",
+    "How many 公益幸福团 were active in fiscal year 2023?",
+    "腾讯公司2023年的碳排放是多少？",
+]
+
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("models and retrieval")
+    g.add_argument("--encoder", help="sentence-transformers id or path (default: embedded multilingual-e5-small)")
+    g.add_argument("--reader", help="HF question-answering id or path (default: the shipped Chinese reader)")
+    g.add_argument("--top-k", type=int, help="passages given to the reader (default 5)")
+    g.add_argument("--mode", choices=["hybrid", "dense", "bm25"], help="retrieval mode (default hybrid)")
+    g.add_argument("--threshold", type=float, help="abstain when the best span scores below this")
+    g.add_argument("--chunk-size", type=int, help="chunk length in characters (default 250)")
+
+
+def config_from_args(args: argparse.Namespace):
+    """Options, then ZHQA_* variables; an existing index's own encoder unless another is asked for."""
+    import os
+
+    from index.store import index_encoder_name
+    from qa.config import Config
+
+    encoder = getattr(args, "encoder", None)
+    if not encoder and not os.environ.get("ZHQA_ENCODER") and getattr(args, "index", None):
+        encoder = index_encoder_name(args.index)
+    return Config.from_env(encoder=encoder, reader=getattr(args, "reader", None),
+                           top_k=getattr(args, "top_k", None), mode=getattr(args, "mode", None),
+                           threshold=getattr(args, "threshold", None), chunk_size=getattr(args, "chunk_size", None),
+                           faiss=getattr(args, "faiss", None))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qa", description="Chinese document question answering.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    parser._zhqa_subparsers = sub  # ui.cli adds the 'ui' command here
+
+    p = sub.add_parser("index", help="index files or folders (.txt, .md, SQuAD JSON) into a directory")
+    p.add_argument("paths", nargs="*", help="files or folders to add")
+    p.add_argument("--index", required=True, help="index directory (created or updated)")
+    p.add_argument("--remove", nargs="+", metavar="DOC_ID", default=[], help="remove documents by id")
+    p.add_argument("--list", action="store_true", help="list the indexed documents")
+    p.add_argument("--faiss", choices=["flat", "hnsw", "ivf"], help="FAISS index type for a new index")
+    p.add_argument("--encoder", help="sentence-transformers id or path for a new index")
+    p.add_argument("--chunk-size", type=int, help="chunk length for a new index")
+
+    p = sub.add_parser("ask", help="answer a question")
+    p.add_argument("question")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--index", help="index directory (from 'qa index')")
+    src.add_argument("--corpus", nargs="+", help="files or folders to answer from (indexed and cached)")
+    p.add_argument("--json", action="store_true", help="print the full answer as JSON")
+    _add_model_options(p)
+
+    p = sub.add_parser("demo", help="answer sample questions about the bundled article")
+    _add_model_options(p)
+
+    p = sub.add_parser("eval", help="evaluate on a question set (SQuAD JSON or JSON lines)")
+    try:
+        from qa.evaluate import add_eval_arguments
+        add_eval_arguments(p)
+    except ImportError:  # pragma: no cover - evaluation module missing
+        p.add_argument("dataset")
+    return parser
+
+
+def _cmd_index(args) -> int:
+    from index.embed import get_encoder
+    from index.ingest import read_paths
+    from index.store import IndexStore
+
+    config = config_from_args(args)
+    target = Path(args.index).expanduser()
+    if (target / "manifest.json").exists():
+        store = IndexStore.load(target)
+        encoder = get_encoder(store.encoder_name)
+        if args.encoder and args.encoder != store.encoder_name:
+            print(f"error: {target} uses encoder '{store.encoder_name}'; rebuild it in a new directory "
+                  "to change the encoder", file=sys.stderr)
+            return 2
+        if args.chunk_size and args.chunk_size != store.chunk_size:
+            print(f"note: {target} keeps its chunk size {store.chunk_size}; --chunk-size applies to new indexes",
+                  file=sys.stderr)
+    else:
+        if not args.paths:
+            print(f"error: {target} is not an index yet; give files or folders to index", file=sys.stderr)
+            return 2
+        encoder = get_encoder(config.encoder)
+        store = IndexStore(config.encoder, encoder.info.dimension, config.chunk_size, config.chunk_overlap,
+                           config.faiss)
+    changed = False
+    if args.remove:
+        n = store.remove_documents(args.remove)
+        missing = [d for d in args.remove if d not in store.documents] if n < len(args.remove) else []
+        print(f"removed {n} document(s)" + (f"; not found: {', '.join(missing)}" if n < len(args.remove) else ""))
+        changed = changed or n > 0
+    if args.paths:
+        ingest = read_paths(args.paths)
+        for s in ingest.skipped:
+            print(f"skipped {s.source}: {s.reason}", file=sys.stderr)
+        if not ingest.documents and not args.remove:
+            print("error: nothing to index", file=sys.stderr)
+            return 2
+        report = store.add_documents(ingest.documents, encoder, progress=True)
+        print(f"added {len(report.added)}, updated {len(report.replaced)}, unchanged {len(report.unchanged)} "
+              f"document(s); {report.chunks} new chunk(s)")
+        changed = changed or bool(report.added or report.replaced)
+    if changed or not (target / "manifest.json").exists():
+        store.save(target)
+    print(f"index {target}: {len(store.documents)} document(s), {len(store.chunks)} chunk(s), "
+          f"encoder {store.encoder_name}")
+    if args.list:
+        for sd in store.documents.values():
+            print(f"{sd.document.id}\t{sd.document.title}\t{sd.document.source}")
+    return 0
+
+
+def _make_bot(args):
+    from qa.bot import get_bot
+
+    return get_bot(getattr(args, "index", None), getattr(args, "corpus", None), config_from_args(args))
+
+
+def _print_answer(a) -> None:
+    if a.abstained:
+        from qa.answer import NO_ANSWER_ZH
+
+        print(f"{NO_ANSWER_ZH}（置信度 {a.score:.2f}，低于阈值 {a.threshold:.2f}）")
+        if a.passages:
+            print(f"  最接近的段落: {a.passages[0].text[:80]}…")
+        return
+    print(f"答案: {a.text}   (置信度 {a.score:.2f})")
+    print(f"  出处: {a.title or a.doc_id} [{a.start}:{a.end}]")
+    ctx0, ctx1 = max(0, a.passage_start - 30), a.passage_end + 30
+    print(f"  段落: …{a.passage[ctx0:a.passage_start]}【{a.text}】{a.passage[a.passage_end:ctx1]}…")
+
+
+def _cmd_ask(args) -> int:
+    from qa.bot import validate_question
+
+    validate_question(args.question, config_from_args(args).max_question_chars)  # fail before loading models
+    bot = _make_bot(args)
+    answer = bot.ask(args.question, top_k=args.top_k)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_answer(answer)
+    return 0
+
+
+def _cmd_demo(args) -> int:
+    from qa.config import SAMPLE_ARTICLE
+
+    print(f"Bundled article: {SAMPLE_ARTICLE.name} (loading models; the first run converts the encoder)…")
+    bot = _make_bot(args)
+    for q in DEMO_QUESTIONS:
+        print(f"\n问题: {q}")
+        _print_answer(bot.ask(q, top_k=args.top_k))
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute a parsed command; known user errors become a message and exit code 2."""
+    from index.embed import EncoderLoadError
+    from index.store import StoreError
+    from qa.bot import QuestionError
+    from qa.reader_weights import ReaderLoadError
+
+    handlers = {"index": _cmd_index, "ask": _cmd_ask, "demo": _cmd_demo}
+    try:
+        if args.command == "eval":
+            from qa.evaluate import run_eval
+            return run_eval(args)
+        return handlers[args.command](args)
+    except (QuestionError, StoreError, ReaderLoadError, EncoderLoadError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def quiet_libraries() -> None:
+    """Hide library progress bars and load-time chatter; our own progress bars stay."""
+    import logging
+    import os
+    import warnings
+
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+    except ImportError:  # pragma: no cover
+        pass
+    logging.getLogger("sentence_transformers").setLevel(logging.ERROR)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    quiet_libraries()
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""The CLI on tiny models: indexing, asking, and clear errors for bad input."""
+import json
+
+import pytest
+
+from qa.cli import main
+
+
+@pytest.fixture()
+def corpus(tmp_path):
+    d = tmp_path / "docs"
+    d.mkdir()
+    (d / "a.txt").write_text("星河公司的创始人是李明远。公司成立于2001年。", encoding="utf-8")
+    (d / "b.md").write_text("# 钉钉\n截至2023年3月31日，钉钉用户超6亿。", encoding="utf-8")
+    (d / "junk.txt").write_bytes(bytes(range(256)) * 8)
+    return d
+
+
+def _models(tiny_encoder_path, tiny_qa_model):
+    return ["--encoder", str(tiny_encoder_path), "--reader", str(tiny_qa_model)]
+
+
+def test_index_then_ask_json(corpus, tmp_path, tiny_encoder_path, tiny_qa_model, capsys):
+    idx = tmp_path / "idx"
+    assert main(["index", str(corpus), "--index", str(idx), "--encoder", str(tiny_encoder_path)]) == 0
+    out = capsys.readouterr()
+    assert "added 2" in out.out and "junk.txt" in out.err and "binary" in out.err
+    # the index's own encoder is used when none is given
+    rc = main(["ask", "星河公司的创始人是谁？", "--index", str(idx), "--json", "--threshold", "0",
+               "--reader", str(tiny_qa_model)])
+    assert rc == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["question"] == "星河公司的创始人是谁？"
+    assert data["abstained"] is False and data["text"]
+    doc_text = (corpus / ("a.txt" if "星河" in data["passage"] else "b.md")).read_text(encoding="utf-8")
+    assert doc_text[data["start"]:data["end"]] == data["text"]
+    assert len(data["passages"]) >= 1
+
+
+def test_index_list_and_remove(corpus, tmp_path, tiny_encoder_path, capsys):
+    idx = tmp_path / "idx"
+    main(["index", str(corpus), "--index", str(idx), "--encoder", str(tiny_encoder_path)])
+    capsys.readouterr()
+    assert main(["index", "--index", str(idx), "--list"]) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if "\t" in ln]
+    assert len(lines) == 2
+    doc_id = lines[0].split("\t")[0]
+    assert main(["index", "--index", str(idx), "--remove", doc_id]) == 0
+    assert "1 document(s)" in capsys.readouterr().out
+
+
+def test_user_errors_exit_2_with_a_message(corpus, tmp_path, tiny_encoder_path, tiny_qa_model, capsys):
+    assert main(["ask", "   "]) == 2
+    assert "empty" in capsys.readouterr().err
+    assert main(["ask", "问" * 5000]) == 2
+    assert "limit" in capsys.readouterr().err
+    assert main(["ask", "问题", "--index", str(tmp_path / "none")] + _models(tiny_encoder_path, tiny_qa_model)) == 2
+    assert "no index" in capsys.readouterr().err
+    assert main(["index", str(tmp_path / "nope.txt"), "--index", str(tmp_path / "i2"),
+                 "--encoder", str(tiny_encoder_path)]) == 2
+    assert "no such file" in capsys.readouterr().err
+    idx = tmp_path / "idx"
+    main(["index", str(corpus), "--index", str(idx), "--encoder", str(tiny_encoder_path)])
+    capsys.readouterr()
+    (idx / "chunks.sqlite").write_bytes(b"garbage")
+    assert main(["ask", "问题", "--index", str(idx)] + _models(tiny_encoder_path, tiny_qa_model)) == 2
+    assert "corrupt" in capsys.readouterr().err
+    # an index built with one encoder is refused under another
+    idx2 = tmp_path / "idx2"
+    main(["index", str(corpus), "--index", str(idx2), "--encoder", str(tiny_encoder_path)])
+    capsys.readouterr()
+    assert main(["ask", "问题", "--index", str(idx2), "--encoder", "embedded-e5-small",
+                 "--reader", str(tiny_qa_model)]) == 2
+    assert "encoder" in capsys.readouterr().err
+
+
+def test_missing_reader_is_a_clear_error(tmp_path, corpus, tiny_encoder_path, capsys):
+    idx = tmp_path / "idx"
+    main(["index", str(corpus), "--index", str(idx), "--encoder", str(tiny_encoder_path)])
+    capsys.readouterr()
+    assert main(["ask", "问题", "--index", str(idx), "--encoder", str(tiny_encoder_path),
+                 "--reader", str(tmp_path / "no-reader")]) == 2
+    assert "cannot load question-answering model" in capsys.readouterr().err

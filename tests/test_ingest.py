@@ -1,0 +1,72 @@
+import json
+
+from index.ingest import MAX_FILE_BYTES, decode_bytes, read_file, read_paths
+
+TEXT = "阿里巴巴发布2023年ESG报告。公益幸福团超110个。"
+
+
+def test_encodings_are_detected(tmp_path):
+    for enc in ["utf-8", "utf-8-sig", "utf-16", "gb18030"]:
+        p = tmp_path / f"doc-{enc}.txt"
+        p.write_bytes(TEXT.encode(enc))
+        res = read_file(p)
+        assert not res.skipped, res.skipped
+        assert res.documents[0].text == TEXT
+
+
+def test_utf16_without_bom_is_detected():
+    assert decode_bytes(TEXT.encode("utf-16-le")) == TEXT
+
+
+def test_binary_and_empty_files_are_skipped_with_a_reason(tmp_path):
+    (tmp_path / "bin.txt").write_bytes(bytes(range(256)) * 20)
+    (tmp_path / "empty.txt").write_text("  \n")
+    (tmp_path / "pic.png").write_bytes(b"\x89PNG\r\n")
+    res = read_paths([tmp_path])
+    reasons = {s.source.split("/")[-1]: s.reason for s in res.skipped}
+    assert "binary" in reasons["bin.txt"]
+    assert "empty" in reasons["empty.txt"]
+    assert "unsupported" in reasons["pic.png"]
+    assert res.documents == []
+
+
+def test_missing_path_is_reported(tmp_path):
+    res = read_paths([tmp_path / "nope.txt"])
+    assert res.skipped and "no such file" in res.skipped[0].reason
+
+
+def test_huge_file_is_refused(tmp_path):
+    p = tmp_path / "big.txt"
+    with open(p, "wb") as fh:
+        fh.truncate(MAX_FILE_BYTES + 1)
+    res = read_file(p)
+    assert res.skipped and "limit" in res.skipped[0].reason
+
+
+def test_squad_json_paragraphs_become_documents(tmp_path):
+    squad = {"data": [{"title": "标题", "paragraphs": [
+        {"id": "P1", "context": "第一段。", "qas": [{"id": "q1", "question": "?", "answers": [{"text": "第一", "answer_start": 0}]}]},
+        {"id": "P2", "context": "第二段。", "qas": []}]}]}
+    p = tmp_path / "set.json"
+    p.write_text(json.dumps(squad, ensure_ascii=False), encoding="utf-8")
+    docs = read_file(p).documents
+    assert [d.id for d in docs] == ["P1", "P2"]
+    assert docs[0].title == "标题"
+
+
+def test_non_squad_json_is_skipped(tmp_path):
+    p = tmp_path / "x.json"
+    p.write_text('{"a": 1}')
+    assert "SQuAD" in read_file(p).skipped[0].reason
+    p.write_text('{not json')
+    assert read_file(p).skipped
+
+
+def test_document_ids_are_stable_and_distinct(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    (a / "doc.txt").write_text("甲。")
+    (b / "doc.txt").write_text("乙。")
+    ids = [d.id for d in read_paths([a, b]).documents]
+    assert len(set(ids)) == 2
+    assert ids == [d.id for d in read_paths([a, b]).documents]

@@ -1,0 +1,41 @@
+import pytest
+
+from qa.reader import ExtractiveReader
+from qa.reader_weights import ReaderLoadError, load_reader_model, save_reader
+
+
+@pytest.fixture(scope="module")
+def reader(tiny_qa_model):
+    return ExtractiveReader(str(tiny_qa_model), max_length=64, stride=16, max_answer_chars=8, batch_size=4)
+
+
+PASSAGES = ["阿里巴巴公益幸福团超110个，共发起了1000多场活动。" * 3, "钉钉用户超6亿。"]
+
+
+def test_spans_are_exact_substrings_with_valid_scores(reader):
+    spans = reader.read("公益幸福团有多少个？", PASSAGES, top_n=10)
+    assert spans, "a reader always proposes candidates"
+    assert spans == sorted(spans, key=lambda s: -s.score)
+    for sp in spans:
+        assert PASSAGES[sp.passage][sp.start:sp.end] == sp.text
+        assert 0 < len(sp.text) <= 8
+        assert 0.0 <= sp.score <= 1.0 and 0.0 <= sp.null_score <= 1.0
+    assert len({(s.passage, s.start, s.end) for s in spans}) == len(spans)
+
+
+def test_long_passages_are_windowed(reader):
+    long = "甲乙丙丁" * 60 + "钉钉用户超6亿。"
+    spans = reader.read("钉钉用户", [long], top_n=50)
+    assert max(s.end for s in spans) > 128, "spans must come from later windows too"
+
+
+def test_no_passages_no_spans(reader):
+    assert reader.read("问题", []) == []
+
+
+def test_compact_reader_round_trip_needs_matching_weights(tiny_qa_model, tmp_path):
+    model, _ = load_reader_model(str(tiny_qa_model))
+    out = save_reader(model, tmp_path / "compact", {"note": "test"})
+    assert (out / "model.safetensors").exists() and (out / "zhqa_reader.json").exists()
+    with pytest.raises(ReaderLoadError):
+        load_reader_model(str(tmp_path / "does-not-exist"))

@@ -1,0 +1,125 @@
+import json
+
+import numpy as np
+import pytest
+
+from index.documents import Document
+from index.store import DB_FILE, FAISS_FILE, MANIFEST, IndexStore, StoreError
+from qa.retrieve import Retriever
+
+DOCS = [
+    Document("d1", "公益", "2023财年，阿里活跃的公益幸福团超 110个。公益幸福团共发起了1000多场活动。", "mem"),
+    Document("d2", "减碳", "阿里巴巴带动平台生态减碳达2290.7万吨。自身运营净排放为468.1万吨。", "mem"),
+    Document("d3", "钉钉", "截至2023年3月31日，钉钉用户超6亿，服务企业组织超2300万。", "mem"),
+]
+
+
+def _store(encoder, kind="flat"):
+    s = IndexStore(encoder.name, encoder.info.dimension, chunk_size=60, chunk_overlap=10, faiss_kind=kind)
+    s.add_documents(DOCS, encoder)
+    return s
+
+
+def test_add_search_and_round_trip(tiny_encoder, tmp_path):
+    store = _store(tiny_encoder)
+    assert len(store.documents) == 3 and len(store.chunks) >= 3
+    hits = store.bm25_search("钉钉用户有多少", 3)
+    assert store.chunks[hits[0][0]].doc_id == "d3"
+    path = store.save(tmp_path / "idx")
+    loaded = IndexStore.load(path, tiny_encoder.name, tiny_encoder.info.dimension)
+    assert [c.chunk_id for c in loaded.chunks] == [c.chunk_id for c in store.chunks]
+    np.testing.assert_array_equal(loaded.vectors, store.vectors)
+    q = tiny_encoder.encode_queries(["钉钉用户"])[0]
+    assert loaded.dense_search(q, 2) == store.dense_search(q, 2)
+    # original offsets survive the round trip
+    c = loaded.chunks[0]
+    assert loaded.documents[c.doc_id].document.text[c.start:c.end].replace(" ", "") == c.text.replace(" ", "")
+
+
+@pytest.mark.parametrize("kind", ["hnsw", "ivf"])
+def test_other_faiss_kinds_find_the_same_nearest_chunk(tiny_encoder, kind):
+    flat, other = _store(tiny_encoder), _store(tiny_encoder, kind)
+    q = tiny_encoder.encode_queries(["减碳多少"])[0]
+    assert flat.dense_search(q, 1)[0][0] == other.dense_search(q, 1)[0][0]
+
+
+def test_unchanged_documents_are_not_reembedded_and_changed_ones_replace(tiny_encoder):
+    store = _store(tiny_encoder)
+    n = len(store.chunks)
+    rep = store.add_documents(DOCS, tiny_encoder)
+    assert rep.unchanged == ["d1", "d2", "d3"] and len(store.chunks) == n
+    rep = store.add_documents([Document("d3", "钉钉", "钉钉用户超7亿。", "mem")], tiny_encoder)
+    assert rep.replaced == ["d3"]
+    assert [c.text for c in store.chunks if c.doc_id == "d3"] == ["钉钉用户超7亿。"]
+    assert len(store.vectors) == len(store.chunks) == len(store.tokens)
+
+
+def test_remove_documents(tiny_encoder, tmp_path):
+    store = _store(tiny_encoder)
+    assert store.remove_documents(["d1", "missing"]) == 1
+    assert all(c.doc_id != "d1" for c in store.chunks)
+    assert len(store.vectors) == len(store.chunks)
+    loaded = IndexStore.load(store.save(tmp_path / "i"))
+    assert set(loaded.documents) == {"d2", "d3"}
+
+
+def test_load_refuses_other_encoder_and_corruption(tiny_encoder, tmp_path):
+    path = _store(tiny_encoder).save(tmp_path / "idx")
+    with pytest.raises(StoreError, match="built with encoder"):
+        IndexStore.load(path, "some-other-model", tiny_encoder.info.dimension)
+    with pytest.raises(StoreError, match="-d"):
+        IndexStore.load(path, tiny_encoder.name, 999)
+    data = bytearray((path / FAISS_FILE).read_bytes())
+    data[-5] ^= 0xFF
+    (path / FAISS_FILE).write_bytes(bytes(data))
+    with pytest.raises(StoreError, match="corrupt"):
+        IndexStore.load(path)
+
+
+def test_load_refuses_missing_or_garbled_manifest(tiny_encoder, tmp_path):
+    with pytest.raises(StoreError, match="no index"):
+        IndexStore.load(tmp_path / "nothing")
+    path = _store(tiny_encoder).save(tmp_path / "idx")
+    (path / MANIFEST).write_text("{broken")
+    with pytest.raises(StoreError, match="corrupt"):
+        IndexStore.load(path)
+    path = _store(tiny_encoder).save(tmp_path / "idx2")
+    m = json.loads((path / MANIFEST).read_text())
+    m["format_version"] = 99
+    (path / MANIFEST).write_text(json.dumps(m))
+    with pytest.raises(StoreError, match="format"):
+        IndexStore.load(path)
+    path = _store(tiny_encoder).save(tmp_path / "idx3")
+    (path / DB_FILE).unlink()
+    with pytest.raises(StoreError, match="missing"):
+        IndexStore.load(path)
+
+
+def test_a_failed_save_leaves_the_previous_index_intact(tiny_encoder, tmp_path, monkeypatch):
+    store = _store(tiny_encoder)
+    path = store.save(tmp_path / "idx")
+    store.remove_documents(["d1"])
+    import faiss
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(faiss, "write_index", boom)
+    with pytest.raises(OSError):
+        store.save(path)
+    assert set(IndexStore.load(path).documents) == {"d1", "d2", "d3"}
+    assert [p.name for p in tmp_path.iterdir()] == ["idx"], "temporary directories must be cleaned up"
+
+
+def test_retriever_modes_and_fusion(tiny_encoder):
+    store = _store(tiny_encoder)
+    for mode in ["hybrid", "dense", "bm25"]:
+        hits = Retriever(store, tiny_encoder, mode=mode).retrieve("钉钉用户超过多少", top_k=2)
+        assert 1 <= len(hits) <= 2
+        assert hits == sorted(hits, key=lambda h: -h.score)
+    hits = Retriever(store, tiny_encoder, mode="bm25").retrieve("钉钉用户超过多少", top_k=1)
+    assert hits[0].chunk.doc_id == "d3" and hits[0].bm25_rank == 1
+    hybrid = Retriever(store, tiny_encoder, fusion="weighted").retrieve("钉钉用户超过多少", top_k=3)
+    assert all(0.0 <= h.score <= 1.0 for h in hybrid)
+    with pytest.raises(ValueError):
+        Retriever(store, tiny_encoder, mode="magic")
