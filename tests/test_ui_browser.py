@@ -1,0 +1,115 @@
+"""The chat UI driven in a real browser: Debian's headless Chromium through Playwright.
+
+Starts the Gradio app (real models, bundled article) on a free local port in a background
+thread, asks a question about the article, uploads a document with a made-up fact and asks
+about it. Chromium must be installed (``apt-get install -y chromium``); without it these tests
+fail rather than skip, so CI cannot silently lose them. ``ZHQA_CHROMIUM`` overrides the path.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.filterwarnings("ignore:::gradio")]
+
+CHROMIUM = os.environ.get("ZHQA_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+ANSWER_TIMEOUT_MS = 120_000  # the first question on a cold, busy CPU can take a while
+FACT = "星河公司是一家虚构的航天材料企业。星河公司的创始人是李明远。公司成立于2016年，总部设在青岛。"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    from qa.config import Config
+    from ui import build_bot
+    from ui.app import start
+
+    bot = build_bot(config=Config.from_env())
+    port = _free_port()
+    demo = start(bot, host="127.0.0.1", port=port, block=False, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: install it with 'apt-get install -y chromium' "
+                    "(or point ZHQA_CHROMIUM at a Chromium binary)", pytrace=False)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("playwright is not installed: pip install 'zhqa[test]' (or pip install playwright)",
+                    pytrace=False)
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture()
+def page(browser, app_url):
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="zh-CN")
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    pg.goto(app_url)
+    pg.wait_for_selector("#zhqa-question textarea")
+    yield pg
+    context.close()
+
+
+def _bot_messages(page):
+    return page.locator('#zhqa-chat [data-testid="bot"]')
+
+
+def ask(page, question: str) -> tuple[str, str]:
+    """Type a question, press Enter, wait for the new answer; returns (bold answer span, whole message)."""
+    before = _bot_messages(page).count()
+    box = page.locator("#zhqa-question textarea")
+    box.fill(question)
+    box.press("Enter")
+    deadline = time.monotonic() + ANSWER_TIMEOUT_MS / 1000
+    while _bot_messages(page).count() <= before:
+        assert time.monotonic() < deadline, f"no answer to {question!r} within {ANSWER_TIMEOUT_MS / 1000:.0f} s"
+        page.wait_for_timeout(200)
+    message = _bot_messages(page).last
+    strong = message.locator("strong").first
+    return strong.inner_text().strip(), message.inner_text()
+
+
+def test_ask_about_the_bundled_article(page):
+    span, message = ask(page, "2023财年阿里活跃的公益幸福团有多少个？")
+    assert "110" in span, f"expected 110 in the answer span, got {span!r}; full message: {message!r}"
+    # the question stays visible, the supporting passage and the sources panel are filled in
+    assert "2023财年阿里活跃的公益幸福团有多少个？" in page.locator('#zhqa-chat [data-testid="user"]').last.inner_text()
+    assert page.locator("#zhqa-chat mark").count() >= 1
+    assert page.locator("#zhqa-sources .zhqa-source").count() >= 1
+
+
+def test_upload_a_document_then_ask_about_it(page, tmp_path):
+    doc = tmp_path / "xinghe.txt"
+    doc.write_text(FACT + "\n", encoding="utf-8")
+    page.get_by_role("tab", name="文档 · Documents").click()
+    page.locator("#zhqa-upload input[type=file]").set_input_files(str(doc))
+    page.wait_for_selector('#zhqa-upload [aria-label="xinghe.txt"]')
+    page.locator("#zhqa-add").click()
+    page.wait_for_selector("#zhqa-doc-status >> text=已添加", timeout=ANSWER_TIMEOUT_MS)
+    assert page.locator("#zhqa-docs >> text=xinghe").count() >= 1  # listed with its id
+    page.get_by_role("tab", name="问答 · Chat").click()
+    span, message = ask(page, "星河公司的创始人是谁？")
+    assert "李明远" in span, f"expected 李明远 in the answer span, got {span!r}; full message: {message!r}"

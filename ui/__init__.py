@@ -1,0 +1,101 @@
+"""Gradio chat UI over a :class:`qa.bot.QABot` (``python -m ui`` or ``qa ui``).
+
+Why here and not in ``qa``: Gradio is heavy to import, and ``qa`` (CLI, Python API, evaluation)
+must not pay for it; ``qa`` never imports ``ui``. This module stays light: the argument
+definitions and the start-up sequence shared by ``python -m ui`` and ``qa ui``; Gradio itself is
+only imported (through :mod:`ui.app`) once the bot has been built.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 7860
+
+
+def add_ui_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options of the UI server: what to index, and where to listen."""
+    src = parser.add_mutually_exclusive_group()
+    src.add_argument("--index", metavar="DIR",
+                     help="serve a saved index directory (built with 'qa index'); uploads are saved into it")
+    src.add_argument("--corpus", metavar="PATH", nargs="+",
+                     help="index these files/folders (.txt, .md, SQuAD JSON) in memory at start-up")
+    parser.add_argument("--host", default=DEFAULT_HOST,
+                        help=f"address to bind (default {DEFAULT_HOST}: this machine only; "
+                             "0.0.0.0 exposes the UI to the network)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    parser.add_argument("--share", action="store_true", default=False,
+                        help="also open a public gradio.live tunnel (off by default; needs internet)")
+    return parser
+
+
+def _config_from_args(args: argparse.Namespace):
+    """``Config.from_env()`` plus any option whose name matches a Config field (e.g. --reader, --top-k)."""
+    from dataclasses import fields
+
+    from qa.config import Config
+
+    overrides = {f.name: getattr(args, f.name) for f in fields(Config) if hasattr(args, f.name)}
+    return Config.from_env(**overrides)
+
+
+def build_bot(index=None, corpus=None, config=None):
+    """Load the models and the index once, before any UI exists."""
+    from qa.bot import QABot
+    from qa.config import Config
+
+    config = config or Config.from_env()
+    if index:
+        return QABot.from_index(index, config)
+    if corpus:
+        return QABot.from_corpus(list(corpus), config)
+    return QABot.default(config)
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Build the bot, then serve the UI until interrupted. Returns the process exit status."""
+    from index.embed import EncoderLoadError
+    from index.store import StoreError
+    from qa.reader_weights import ReaderLoadError
+
+    if not 0 <= args.port <= 65535:
+        print(f"error: --port must be between 0 and 65535, not {args.port}", file=sys.stderr)
+        return 2
+    try:
+        config = _config_from_args(args)
+    except ValueError as exc:  # a malformed ZHQA_* variable
+        print(f"error: bad configuration: {exc}", file=sys.stderr)
+        return 2
+    try:  # hide library progress bars and load-time chatter, as the other qa commands do
+        from qa.cli import quiet_libraries
+    except ImportError:  # pragma: no cover
+        pass
+    else:
+        quiet_libraries()
+    if args.corpus:
+        from pathlib import Path
+
+        missing = [p for p in args.corpus if not Path(p).expanduser().exists()]
+        if missing:
+            print(f"error: no such file or directory: {', '.join(missing)}", file=sys.stderr)
+            return 2
+    source = f"index {args.index}" if args.index else (
+        f"{len(args.corpus)} path(s)" if args.corpus else "the bundled sample article")
+    print(f"Loading models and {source} ...", file=sys.stderr, flush=True)
+    try:
+        bot = build_bot(args.index, args.corpus, config)
+    except (StoreError, ReaderLoadError, EncoderLoadError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    from ui.app import launch
+
+    try:
+        launch(bot, host=args.host, port=args.port, share=args.share)
+    except OSError as exc:  # port taken, address not available
+        print(f"error: cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    return 0
