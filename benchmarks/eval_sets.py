@@ -1,0 +1,114 @@
+"""End-to-end scores on the shared question sets: one table of EM, F1, recall@5 and latency.
+
+Each SQuAD-style set (CMRC2018 dev, DRCD dev) runs twice: ``open`` (retrieval over the set's own
+paragraphs, then the reader) and ``reader-only`` (each question with its gold paragraph: the
+figure comparable with published CMRC2018 results). JSON-lines sets (the seed questions) run
+``open`` over the bundled article. The reader is loaded once and shared.
+
+    python benchmarks/eval_sets.py --limit 200                 # first 200 questions of each set
+    python benchmarks/eval_sets.py ../shared/eval/seed_dev.jsonl
+    python benchmarks/eval_sets.py --modes reader-only --reader /tmp/runs/smoke/final
+
+Indexing a whole dev set's paragraphs for ``open`` takes minutes on CPU the first time; the index
+is cached. Ctrl-C stops early and prints what is done.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+DEFAULT_SETS = [SHARED / "data/cmrc2018/cmrc2018_dev.json", SHARED / "data/drcd/DRCD_dev.json",
+                SHARED / "eval/seed_dev.jsonl"]
+MODES = ("open", "reader-only")
+
+
+def _cell(v, digits=2) -> str:
+    return "–" if v is None else f"{v:.{digits}f}" if isinstance(v, float) else str(v)
+
+
+def format_table(results: list[dict]) -> str:
+    head = ["set", "mode", "n", "EM", "F1", "recall@5", "p50 ms"]
+    rows = [[r["set"], r["mode"] + (" (interrupted)" if r.get("interrupted") else ""), str(r["n"]),
+             _cell(r.get("em")), _cell(r.get("f1")), _cell(r.get("recall@5")), _cell(r.get("latency_ms_p50"), 0)]
+            for r in results]
+    widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(head)]
+    line = lambda cells: "  ".join(c.ljust(w) if i < 2 else c.rjust(w)  # noqa: E731
+                                   for i, (c, w) in enumerate(zip(cells, widths)))
+    return "\n".join([line(head), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("sets", nargs="*", default=[str(p) for p in DEFAULT_SETS],
+                    help="question sets (default: CMRC2018 dev, DRCD dev and the seed questions under ../shared)")
+    ap.add_argument("--limit", type=int, help="evaluate only the first N questions of each set")
+    ap.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES),
+                    help="open: retrieval + reader; reader-only: gold paragraph (SQuAD-style sets only)")
+    ap.add_argument("--reader", help="reader model (default: ZHQA_READER, else the shipped one)")
+    ap.add_argument("--encoder", help="encoder (default: ZHQA_ENCODER, else the embedded e5)")
+    ap.add_argument("--mode", choices=("bm25", "dense", "hybrid"), help="retrieval mode for 'open'")
+    ap.add_argument("--top-k", type=int, help="passages given to the reader in 'open'")
+    ap.add_argument("--threshold", type=float, help="abstention threshold (default: the reader's calibrated one)")
+    ap.add_argument("--no-abstain", action="store_true",
+                    help="always take the best span (CMRC2018/DRCD dev have no unanswerable questions; "
+                         "published results never abstain)")
+    ap.add_argument("--json", action="store_true", help="also print each run's full summary as a JSON line")
+    ap.add_argument("--no-progress", action="store_true")
+    args = ap.parse_args(argv)
+
+    from qa.config import Config
+    from qa.evaluate import DatasetError, evaluate, load_eval_set, make_bot, make_reader
+
+    if args.limit is not None and args.limit < 1:
+        print("error: --limit must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        sets = [load_eval_set(p) for p in args.sets]
+    except DatasetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    config = Config.from_env(reader=args.reader, encoder=args.encoder, mode=args.mode, top_k=args.top_k,
+                             threshold=args.threshold)
+    try:
+        reader = make_reader(config)
+    except (OSError, RuntimeError, ValueError) as exc:
+        print(f"error: cannot load the reader: {exc}", file=sys.stderr)
+        return 2
+    results: list[dict] = []
+    interrupted = False
+    for s in sets:
+        for mode in args.modes:
+            if mode == "reader-only" and s.kind != "squad":
+                continue
+            print(f"== {s.name}: {mode}", file=sys.stderr)
+            try:
+                bot = None if mode == "reader-only" else make_bot(s, config, reader=reader,
+                                                                   progress=not args.no_progress)
+            except KeyboardInterrupt:
+                interrupted = True
+                break
+            res = evaluate(s, config, bot=bot, reader=reader, reader_only=mode == "reader-only", limit=args.limit,
+                           no_abstain=args.no_abstain, progress=not args.no_progress)
+            results.append({"set": s.name, "mode": mode if mode == "reader-only" else f"open/{config.mode}",
+                            **res.summary, "interrupted": res.interrupted})
+            if res.interrupted:
+                interrupted = True
+                break
+        if interrupted:
+            break
+    abstain = "never abstaining" if args.no_abstain else "abstaining below the threshold (--no-abstain: never)"
+    print(f"\nreader: {config.reader}; encoder: {config.encoder}; top-k {config.top_k}; {abstain}\n"
+          f"EM/F1: official CMRC2018 metric (%); recall@5: gold paragraph in the first 5 passages (%)")
+    print(format_table(results))
+    if args.json:
+        for r in results:
+            print(json.dumps(r, ensure_ascii=False))
+    return 130 if interrupted else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
