@@ -21,7 +21,7 @@ DEMO_QUESTIONS = [
 ]
 
 
-def _add_model_options(p: argparse.ArgumentParser) -> None:
+def add_model_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("models and retrieval")
     g.add_argument("--encoder", help="sentence-transformers id or path (default: embedded multilingual-e5-small)")
     g.add_argument("--reader", help="HF question-answering id or path (default: the shipped Chinese reader)")
@@ -67,10 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--index", help="index directory (from 'qa index')")
     src.add_argument("--corpus", nargs="+", help="files or folders to answer from (indexed and cached)")
     p.add_argument("--json", action="store_true", help="print the full answer as JSON")
-    _add_model_options(p)
+    add_model_options(p)
 
     p = sub.add_parser("demo", help="answer sample questions about the bundled article")
-    _add_model_options(p)
+    add_model_options(p)
 
     p = sub.add_parser("eval", help="evaluate on a question set (SQuAD JSON or JSON lines)")
     try:

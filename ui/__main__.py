@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from qa.cli import add_model_options
 from ui import add_ui_arguments, serve
 
 
@@ -13,6 +14,7 @@ def main(argv: list[str] | None = None) -> int:
         description="Serve the Chinese document QA chat UI (Gradio). Without --index/--corpus it "
                     "answers over the bundled sample article.")
     add_ui_arguments(parser)
+    add_model_options(parser)
     return serve(parser.parse_args(argv))
 
 

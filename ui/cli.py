@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from qa.cli import build_parser, quiet_libraries, run
+from qa.cli import add_model_options, build_parser, quiet_libraries, run
 from ui import add_ui_arguments, serve
 
 _UI_FLAG = "_zhqa_ui_command"
@@ -24,6 +24,7 @@ def build_ui_parser() -> argparse.ArgumentParser:
         description="Serve the chat UI (Gradio) on http://HOST:PORT. Without --index/--corpus it answers "
                     "over the bundled sample article. Binds 127.0.0.1 unless --host says otherwise.")
     add_ui_arguments(ui)
+    add_model_options(ui)
     ui.set_defaults(**{_UI_FLAG: True})
     return parser
 
