@@ -18,6 +18,7 @@ from index.squad import SquadFormatError, is_squad_json, parse_squad
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
 JSON_SUFFIXES = {".json"}
 MAX_FILE_BYTES = 50 * 1024 * 1024
+INGEST_VERSION = 2  # bump when ids/titles change, so cached indexes are rebuilt
 
 
 class DecodeError(ValueError):

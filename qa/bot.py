@@ -14,7 +14,7 @@ from pathlib import Path
 from index.cache import cache_dir
 from index.documents import Document
 from index.embed import get_encoder
-from index.ingest import IngestResult, read_paths
+from index.ingest import INGEST_VERSION, IngestResult, read_paths
 from index.normalize import NORMALIZER_VERSION
 from index.store import FORMAT_VERSION, IndexStore, StoreError
 from qa.answer import Answer, Candidate, Passage
@@ -76,7 +76,7 @@ def cached_index(paths: list[str | Path], config: Config, progress: bool = False
                 st = f.stat()
                 h.update(f"{f}:{st.st_size}:{st.st_mtime_ns}".encode())
     h.update(f"{config.encoder}|{config.chunk_size}|{config.chunk_overlap}|{config.faiss}|"
-             f"{NORMALIZER_VERSION}|{FORMAT_VERSION}".encode())
+             f"{NORMALIZER_VERSION}|{FORMAT_VERSION}|{INGEST_VERSION}".encode())
     target = cache_dir() / "indexes" / h.hexdigest()[:24]
     encoder = get_encoder(config.encoder)
     if target.exists():
