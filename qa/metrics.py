@@ -141,13 +141,24 @@ def _strip_space(text: str) -> str:
     return _SPACE_RE.sub("", str(text))
 
 
-def f1_score(prediction: str, answers: Iterable[str], ignore_space: bool = False) -> float:
-    """Best F1 (0..1) of ``prediction`` over the reference ``answers``; see the module notes."""
+def _prepare(prediction: str, answers: Iterable[str], ignore_space: bool) -> tuple[str, list[str]]:
+    """Shared by EM and F1: optional whitespace removal on both sides."""
     answers = list(answers)
     if ignore_space:
-        prediction, answers = _strip_space(prediction), [_strip_space(a) for a in answers]
+        return _strip_space(prediction), [_strip_space(a) for a in answers]
+    return prediction, answers
+
+
+def _unanswerable_score(prediction: str) -> float:
+    """No references: an empty prediction (abstention) is right, anything else wrong."""
+    return 1.0 if not str(prediction).strip() else 0.0
+
+
+def f1_score(prediction: str, answers: Iterable[str], ignore_space: bool = False) -> float:
+    """Best F1 (0..1) of ``prediction`` over the reference ``answers``; see the module notes."""
+    prediction, answers = _prepare(prediction, answers, ignore_space)
     if not answers:
-        return 1.0 if not str(prediction).strip() else 0.0
+        return _unanswerable_score(prediction)
     pred_segs = mixed_segmentation(prediction, rm_punc=True)
     best = 0.0
     for ans in answers:
@@ -163,11 +174,9 @@ def f1_score(prediction: str, answers: Iterable[str], ignore_space: bool = False
 
 def exact_match(prediction: str, answers: Iterable[str], ignore_space: bool = False) -> float:
     """1.0 when the punctuation-stripped prediction equals a punctuation-stripped reference."""
-    answers = list(answers)
-    if ignore_space:
-        prediction, answers = _strip_space(prediction), [_strip_space(a) for a in answers]
+    prediction, answers = _prepare(prediction, answers, ignore_space)
     if not answers:
-        return 1.0 if not str(prediction).strip() else 0.0
+        return _unanswerable_score(prediction)
     pred = remove_punctuation(prediction)
     return 1.0 if any(remove_punctuation(a) == pred for a in answers) else 0.0
 
