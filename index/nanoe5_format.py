@@ -50,6 +50,8 @@ class E5File:
     header: E5Header
     vocab: E5Vocabulary
     tensors: dict[str, np.ndarray]
+    # (offset, nbytes) of each tensor's raw bytes in the file: lets tools copy Q4 rows exactly
+    locations: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def _dequantize_q4(raw: bytes, n_rows: int, n_cols: int) -> np.ndarray:
@@ -125,6 +127,7 @@ def _parse(data: bytes) -> E5File:
     (ndir,) = struct.unpack_from("<i", data, pos)
     pos += 4
     tensors: dict[str, np.ndarray] = {}
+    locations: dict[str, tuple[int, int]] = {}
     for _ in range(ndir):
         (nl,) = struct.unpack_from("<H", data, pos)
         pos += 2
@@ -145,4 +148,5 @@ def _parse(data: bytes) -> E5File:
         else:
             raise ModelFormatError(f"tensor {name}: {nbytes} bytes fit neither f32 nor Q4_0 for {shape}")
         tensors[name] = arr
-    return E5File(header, vocab, tensors)
+        locations[name] = (int(off), int(nbytes))
+    return E5File(header, vocab, tensors, locations)

@@ -10,10 +10,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-NORMALIZER_VERSION = 1
+NORMALIZER_VERSION = 2
 
 _SENTENCE_END = set("。！？!?…")
 _CLOSERS = set("”」』）)\"'")
+# a byline or dateline is a paragraph of its own: 「■ 本报记者 皮磊」 must not run into the headline
+_BYLINE_RE = re.compile(r"^\s*(?:[■□●◆▲★]|本报记者|本报讯|通讯员|特约撰稿人)")
 _FOLD = {0x3000: " ", 0x00A0: " ", 0x0009: " ", 0x000C: " ", 0x000B: " ",
          0xFF05: "%", 0xFF0B: "+", 0xFE6A: "%"}
 
@@ -62,6 +64,25 @@ def _ends_sentence(chars: list[tuple[str, int]]) -> bool:
     return chars[i][0] in _CLOSERS and i > 0 and chars[i - 1][0] in _SENTENCE_END
 
 
+def _line_before(out: list[tuple[str, int]]) -> str:
+    k = len(out)
+    while k > 0 and out[k - 1][0] != "\n":
+        k -= 1
+    return "".join(c for c, _ in out[k:])
+
+
+def _line_after(chars: list[tuple[str, int]], j: int) -> str:
+    k = j
+    while k < len(chars) and chars[k][0] != "\n" and k - j < 40:
+        k += 1
+    return "".join(c for c, _ in chars[j:k])
+
+
+def _is_byline(line: str) -> bool:
+    line = line.strip()
+    return len(line) <= 30 and not any(p in line for p in "，,。：:；;") and bool(_BYLINE_RE.match(line))
+
+
 def normalize(text: str) -> NormalizedText:
     """Reflow broken lines into paragraphs, drop stray spaces next to CJK, fold full-width forms."""
     # 1. fold characters; unify line breaks (\r\n, \r, U+2028/9) into \n
@@ -90,7 +111,7 @@ def normalize(text: str) -> NormalizedText:
         if not out or j >= len(chars):
             i = j
             continue
-        if _ends_sentence(out):
+        if _ends_sentence(out) or _is_byline(_line_before(out)) or _is_byline(_line_after(chars, j)):
             out.append(("\n", idx))
         else:
             prev = next((c for c, _ in reversed(out) if c != " "), "")

@@ -57,6 +57,8 @@ class Answer:
     alternatives: tuple[Candidate, ...] = field(default_factory=tuple)
     passages: tuple[Passage, ...] = field(default_factory=tuple)
     latency_ms: float = 0.0
+    # document ids of the retrieval ranking, best first (as deep as ``ask(depth=...)`` asked)
+    ranked_doc_ids: tuple[str, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -102,7 +102,7 @@ class QABot:
         self.store = store
         self.retriever = Retriever(store, self.encoder, self.config.mode, self.config.fusion)
         self.reader = reader or ExtractiveReader(self.config.reader, max_answer_chars=self.config.max_answer_chars,
-                                                 dtype=self.config.reader_dtype)
+                                                 dtype=self.config.reader_dtype, device=self.config.reader_device)
         self.threshold = reader_threshold(self.config)
         self._lock = threading.RLock()
         self.index_dir: Path | None = None
@@ -150,8 +150,13 @@ class QABot:
 
     # ---------------------------------------------------------------- answering
     def ask(self, question: str, top_k: int | None = None, mode: str | None = None,
-            threshold: float | None = None) -> Answer:
-        """Answer ``question`` from the indexed documents, or abstain."""
+            threshold: float | None = None, depth: int | None = None) -> Answer:
+        """Answer ``question`` from the indexed documents, or abstain.
+
+        ``depth`` (> ``top_k``) also reports the document ids of a deeper ranking in
+        ``Answer.ranked_doc_ids`` from the same retrieval call, for recall@k in evaluations;
+        the reader still reads only the first ``top_k`` passages.
+        """
         t0 = time.perf_counter()
         q = validate_question(question, self.config.max_question_chars)
         k = top_k or self.config.top_k
@@ -159,7 +164,9 @@ class QABot:
             raise QuestionError("top_k must be at least 1")
         thr = self.threshold if threshold is None else threshold
         with self._lock:
-            hits = self.retriever.retrieve(q, k, mode)
+            ranked = self.retriever.retrieve(q, max(k, depth or 0), mode)
+            hits = ranked[:k]
+            ranked_ids = tuple(h.chunk.doc_id for h in ranked)
             spans = self.reader.read(q, [h.chunk.text for h in hits], top_n=8)
             passages = tuple(Passage(h.chunk.chunk_id, h.chunk.doc_id, h.chunk.title, h.chunk.text, h.score,
                                      h.chunk.start, h.chunk.end, h.dense_rank, h.bm25_rank) for h in hits)
@@ -171,15 +178,16 @@ class QABot:
                 cands.append((sp, Candidate(sp.text, sp.score, ch.doc_id, ch.title, o0, o1, ch.chunk_id)))
         ms = (time.perf_counter() - t0) * 1000
         if not cands:
-            return Answer(q, "", 0.0, True, threshold=thr, passages=passages, latency_ms=ms)
+            return Answer(q, "", 0.0, True, threshold=thr, passages=passages, latency_ms=ms,
+                          ranked_doc_ids=ranked_ids)
         sp, best = cands[0]
         alts = tuple(c for _, c in cands[1:])
         if best.score < thr:
             return Answer(q, "", best.score, True, threshold=thr, alternatives=tuple(c for _, c in cands),
-                          passages=passages, latency_ms=ms)
+                          passages=passages, latency_ms=ms, ranked_doc_ids=ranked_ids)
         chunk = hits[sp.passage].chunk
         return Answer(q, best.text, best.score, False, best.doc_id, best.title, best.start, best.end,
-                      chunk.text, sp.start, sp.end, chunk.chunk_id, thr, alts, passages, ms)
+                      chunk.text, sp.start, sp.end, chunk.chunk_id, thr, alts, passages, ms, ranked_ids)
 
 
 _BOTS: dict[tuple, QABot] = {}

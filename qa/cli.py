@@ -29,6 +29,7 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--mode", choices=["hybrid", "dense", "bm25"], help="retrieval mode (default hybrid)")
     g.add_argument("--threshold", type=float, help="abstain when the best span scores below this")
     g.add_argument("--chunk-size", type=int, help="chunk length in characters (default 250)")
+    g.add_argument("--reader-device", help="where the reader runs: cpu (default), cuda, cuda:N or auto")
 
 
 def config_from_args(args: argparse.Namespace):
@@ -44,7 +45,7 @@ def config_from_args(args: argparse.Namespace):
     return Config.from_env(encoder=encoder, reader=getattr(args, "reader", None),
                            top_k=getattr(args, "top_k", None), mode=getattr(args, "mode", None),
                            threshold=getattr(args, "threshold", None), chunk_size=getattr(args, "chunk_size", None),
-                           faiss=getattr(args, "faiss", None))
+                           faiss=getattr(args, "faiss", None), reader_device=getattr(args, "reader_device", None))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -24,6 +24,7 @@ class Config:
     max_question_chars: int = 500
     max_answer_chars: int = 64
     reader_dtype: str = "float32"        # float32 | bfloat16
+    reader_device: str = "cpu"           # cpu | cuda | cuda:N | auto (cuda when available)
 
     @classmethod
     def from_env(cls, **overrides) -> "Config":

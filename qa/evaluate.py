@@ -249,7 +249,7 @@ def _answer_with_bot(bot, q: EvalQuestion, config, threshold: float, depth: int)
 
     row = _base_row(q)
     try:
-        ans = bot.ask(q.question, top_k=config.top_k, threshold=threshold)
+        ans = bot.ask(q.question, top_k=config.top_k, threshold=threshold, depth=max(depth, config.top_k))
     except QuestionError as exc:
         row.update(prediction="", score=0.0, abstained=True, best_span="", answer_doc_id=None, passage=None,
                    retrieved_doc_ids=[], gold_rank=None, gold_in_index=False, latency_ms=0.0, error=str(exc))
@@ -260,9 +260,8 @@ def _answer_with_bot(bot, q: EvalQuestion, config, threshold: float, depth: int)
     passage = ans.passage
     if passage is None and chunk_id is not None:
         passage = next((p.text for p in ans.passages if p.chunk_id == chunk_id), None)
-    # the ranking for recall@k: same retriever and mode, deeper than top_k (outside the timed ask)
-    hits = bot.retriever.retrieve(q.question, max(depth, config.top_k))
-    retrieved = [h.chunk.doc_id for h in hits]
+    # the ranking for recall@k comes from the same (timed) retrieval call, just deeper than top_k
+    retrieved = list(ans.ranked_doc_ids)
     known = bool(q.gold_doc_id) and q.answerable and q.gold_doc_id in bot.store.documents
     row.update(prediction=ans.text if not ans.abstained else "", score=float(ans.score), abstained=ans.abstained,
                best_span=best_span, answer_doc_id=ans.doc_id if not ans.abstained else (best.doc_id if best else None),
@@ -367,7 +366,8 @@ def evaluate(eval_set: EvalSet, config, *, bot=None, reader=None, reader_only: b
 def make_reader(config):
     from qa.reader import ExtractiveReader
 
-    return ExtractiveReader(config.reader, max_answer_chars=config.max_answer_chars, dtype=config.reader_dtype)
+    return ExtractiveReader(config.reader, max_answer_chars=config.max_answer_chars, dtype=config.reader_dtype,
+                            device=config.reader_device)
 
 
 def make_bot(eval_set: EvalSet, config, corpus: list[str] | None = None, index: str | None = None,
@@ -435,6 +435,7 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPars
     cfg.add_argument("--mode", choices=("bm25", "dense", "hybrid"), help="retrieval mode")
     cfg.add_argument("--chunk-size", type=int, metavar="CHARS", help="passage size when indexing")
     cfg.add_argument("--threshold", type=float, help="abstain below this span score")
+    cfg.add_argument("--reader-device", help="where the reader runs: cpu (default), cuda, cuda:N or auto")
     return parser
 
 
@@ -451,7 +452,8 @@ def config_from_args(args):
         encoder = index_encoder_name(args.index)
     cfg = Config.from_env(encoder=encoder, reader=getattr(args, "reader", None),
                           top_k=getattr(args, "top_k", None), mode=getattr(args, "mode", None),
-                          chunk_size=getattr(args, "chunk_size", None), threshold=getattr(args, "threshold", None))
+                          chunk_size=getattr(args, "chunk_size", None), threshold=getattr(args, "threshold", None),
+                          reader_device=getattr(args, "reader_device", None))
     if cfg.top_k < 1:
         raise EvalOptionError("--top-k must be at least 1")
     if cfg.chunk_size < 20 or cfg.chunk_overlap >= cfg.chunk_size:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qa.reader_weights import ReaderLoadError, load_reader_model
+
 
 @dataclass(frozen=True)
 class Span:
@@ -25,18 +27,43 @@ class Span:
 
 class ExtractiveReader:
     def __init__(self, model_name: str | None = None, max_length: int = 384, stride: int = 128,
-                 max_answer_chars: int = 64, batch_size: int = 16, dtype: str = "float32"):
+                 max_answer_chars: int = 64, batch_size: int = 16, dtype: str = "float32",
+                 device: str = "cpu"):
+        model, tokenizer = load_reader_model(model_name)
+        self._setup(model, tokenizer, model_name or "embedded", max_length, stride, max_answer_chars,
+                    batch_size, dtype, device)
+
+    @classmethod
+    def from_model(cls, model, tokenizer, name: str = "in-memory", **options) -> "ExtractiveReader":
+        """Wrap an already-loaded QA model (e.g. the one being trained, for its dev evaluation)."""
+        reader = cls.__new__(cls)
+        defaults = dict(max_length=384, stride=128, max_answer_chars=64, batch_size=16, dtype="float32",
+                        device="cpu")
+        reader._setup(model, tokenizer, name, **{**defaults, **options})
+        return reader
+
+    def _setup(self, model, tokenizer, name: str, max_length: int, stride: int, max_answer_chars: int,
+               batch_size: int, dtype: str, device: str) -> None:
         import torch
 
-        from qa.reader_weights import load_reader_model
-
-        self.model, self.tokenizer = load_reader_model(model_name)
-        self.name = model_name or "embedded"
+        self.model, self.tokenizer, self.name = model, tokenizer, name
         self.max_length = min(max_length, getattr(self.tokenizer, "model_max_length", 512) or 512, 512)
         self.stride = min(stride, self.max_length // 2)
         self.max_answer_chars = max_answer_chars
         self.batch_size = batch_size
-        self.dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}[dtype]
+        dtypes = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+        if dtype not in dtypes:
+            raise ReaderLoadError(f"reader dtype must be one of {sorted(dtypes)}, not {dtype!r}")
+        self.dtype = dtypes[dtype]
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        try:
+            self.device = torch.device(device)
+            if self.device.type == "cuda" and not torch.cuda.is_available():
+                raise RuntimeError("CUDA is not available on this machine")
+        except RuntimeError as exc:
+            raise ReaderLoadError(f"reader device {device!r}: {exc}") from exc
+        self.model.to(self.device)
         self._torch = torch
 
     def read(self, question: str, passages: list[str], top_n: int = 5) -> list[Span]:
@@ -51,13 +78,13 @@ class ExtractiveReader:
         offsets = enc["offset_mapping"].tolist()
         n = enc["input_ids"].shape[0]
         starts, ends = [], []
-        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16,
+        with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16,
                                                     enabled=self.dtype == torch.bfloat16):
             for i in range(0, n, self.batch_size):
-                out = self.model(input_ids=enc["input_ids"][i:i + self.batch_size],
-                                 attention_mask=enc["attention_mask"][i:i + self.batch_size])
-                starts.append(out.start_logits.float())
-                ends.append(out.end_logits.float())
+                out = self.model(input_ids=enc["input_ids"][i:i + self.batch_size].to(self.device),
+                                 attention_mask=enc["attention_mask"][i:i + self.batch_size].to(self.device))
+                starts.append(out.start_logits.float().cpu())
+                ends.append(out.end_logits.float().cpu())
         mask = enc["attention_mask"].bool()
         start_logits = torch.cat(starts).masked_fill(~mask, -1e4)
         end_logits = torch.cat(ends).masked_fill(~mask, -1e4)

@@ -26,7 +26,7 @@ def save_reader(model, out_dir: str | Path, meta: dict) -> Path:
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()
+    state = {k: v.detach().to(torch.float16).cpu().contiguous() for k, v in model.state_dict().items()
              if k not in _SKIPPED}
     tmp = out / "model.safetensors.tmp"
     save_file(state, str(tmp), metadata={"format": "pt"})

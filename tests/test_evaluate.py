@@ -129,8 +129,9 @@ class FakeBot:
     def _retrieve(self, question, k, mode=None):
         return [Hit(_chunk(d, self.contexts[d]), 1.0 / (i + 1)) for i, d in enumerate(self.ranking[question][:k])]
 
-    def ask(self, question, top_k=None, mode=None, threshold=None):
+    def ask(self, question, top_k=None, mode=None, threshold=None, depth=None):
         self.calls += 1
+        ranked = tuple(self.ranking[question][:max(depth or 0, top_k or 0)])
         if self.interrupt_at is not None and self.calls == self.interrupt_at:
             raise KeyboardInterrupt
         thr = self.threshold if threshold is None else threshold
@@ -140,10 +141,10 @@ class FakeBot:
         cand = Candidate(text, score, doc, doc, 0, len(text), f"{doc}#0")
         if score < thr:
             return Answer(question, "", score, True, threshold=thr, alternatives=(cand,), passages=passages,
-                          latency_ms=12.0)
+                          latency_ms=12.0, ranked_doc_ids=ranked)
         s = ctx.find(text)
         return Answer(question, text, score, False, doc, doc, s, s + len(text), ctx, s, s + len(text), f"{doc}#0",
-                      thr, (), passages, 10.0 + len(text))
+                      thr, (), passages, 10.0 + len(text), ranked)
 
 
 def fake_bot(**kw) -> FakeBot:

@@ -20,6 +20,13 @@ def test_mid_sentence_line_breaks_are_joined_and_sentence_ends_break():
     assert normalize("实现了“双降”\n\n目标。").text == "实现了“双降”目标。"
 
 
+def test_a_byline_is_its_own_paragraph_but_body_text_about_reporters_is_not():
+    assert normalize(" ■ 本报记者 皮磊\n\n阿里巴巴发布\n2023年报告").text == "■本报记者皮磊\n阿里巴巴发布2023年报告"
+    assert normalize("上文\n本报记者 张三\n正文开始").text == "上文\n本报记者张三\n正文开始"
+    assert normalize("记者了解到，阿里公益打通\n\n价值链").text == "记者了解到，阿里公益打通价值链"
+    assert normalize("本报记者了解到，数据\n显示").text == "本报记者了解到，数据显示"
+
+
 def test_latin_words_split_by_a_line_break_keep_a_space():
     assert normalize("Alibaba\nGroup 发布").text == "Alibaba Group发布"
     assert normalize("Jean  Phillippe").text == "Jean Phillippe"

@@ -39,3 +39,14 @@ def test_compact_reader_round_trip_needs_matching_weights(tiny_qa_model, tmp_pat
     assert (out / "model.safetensors").exists() and (out / "zhqa_reader.json").exists()
     with pytest.raises(ReaderLoadError):
         load_reader_model(str(tmp_path / "does-not-exist"))
+
+
+def test_from_model_wraps_a_loaded_model_and_bad_settings_are_clear_errors(tiny_qa_model):
+    model, tok = load_reader_model(str(tiny_qa_model))
+    wrapped = ExtractiveReader.from_model(model, tok, max_length=64, stride=16, max_answer_chars=8)
+    direct = ExtractiveReader(str(tiny_qa_model), max_length=64, stride=16, max_answer_chars=8)
+    assert wrapped.read("钉钉用户", PASSAGES, top_n=3) == direct.read("钉钉用户", PASSAGES, top_n=3)
+    with pytest.raises(ReaderLoadError, match="dtype"):
+        ExtractiveReader.from_model(model, tok, dtype="float16")
+    with pytest.raises(ReaderLoadError, match="device"):
+        ExtractiveReader.from_model(model, tok, device="nonsense")

@@ -1,0 +1,108 @@
+"""Reader training on a tiny model: example building, negatives, resumability, dev scoring, bundle tools."""
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from qa.train_reader import (CheckpointMismatch, TrainConfig, build_examples, build_features, main,
+                             mine_negatives, train)
+
+SQUAD = {"version": "test", "data": [
+    {"title": "钉钉", "paragraphs": [{"id": "P1", "context": "钉钉用户超6亿。钉钉是阿里巴巴的产品。",
+                                      "qas": [{"id": "Q1", "question": "钉钉用户有多少？",
+                                               "answers": [{"text": "超6亿", "answer_start": 4}]}]}]},
+    {"title": "公益幸福团", "paragraphs": [{"id": "P2", "context": "公益幸福团超110个，发起了1000多场活动。",
+                                          "qas": [{"id": "Q2", "question": "公益幸福团有多少个？",
+                                                   "answers": [{"text": "超110个", "answer_start": 5}]}]}]},
+    {"title": "碳排放", "paragraphs": [{"id": "P3", "context": "阿里巴巴减碳141.9万吨，用户参与减碳。",
+                                      "qas": [{"id": "Q3", "question": "碳排放减了多少吨？",
+                                               "answers": [{"text": "141.9万吨", "answer_start": 6}]}]}]},
+]}
+
+
+@pytest.fixture()
+def squad_file(tmp_path):
+    path = tmp_path / "tiny_train.json"
+    path.write_text(json.dumps(SQUAD, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_examples_locate_answers_and_swap_entities_into_negatives(squad_file):
+    cfg = TrainConfig(cross_paragraph_negatives=0.0, entity_swap_negatives=1.0)
+    examples = build_examples([str(squad_file)], cfg, random.Random(0))
+    positives = [e for e in examples if e.answer_start >= 0]
+    assert len(positives) == 3
+    for e in positives:
+        assert e.context[e.answer_start:e.answer_start + len(e.answer_text)] == e.answer_text
+    swapped = [e for e in examples if e.answer_start < 0]
+    assert swapped, "every question names its title, so each can be swapped"
+    for e in swapped:
+        assert e.question not in {q["question"] for a in SQUAD["data"] for p in a["paragraphs"] for q in p["qas"]}
+        original = next(p for a in SQUAD["data"] for p in a["paragraphs"] if p["context"] == e.context)
+        title = next(a["title"] for a in SQUAD["data"] if original in a["paragraphs"])
+        assert title not in e.question
+
+
+def test_mined_negatives_are_close_paragraphs_without_the_answer(squad_file):
+    mined = mine_negatives([str(squad_file)], depth=2)
+    assert set(mined) == {"Q1", "Q2", "Q3"}
+    assert all(pid not in {"P1"} for pid in mined["Q1"])
+    assert "P3" in mined["Q1"], "「用户」 links the 钉钉 question to the 碳排放 paragraph"
+    cfg = TrainConfig(cross_paragraph_negatives=1.0, entity_swap_negatives=0.0)
+    examples = build_examples([str(squad_file)], cfg, random.Random(0), {"Q1": ["P3"], "Q2": [], "Q3": ["P1"]})
+    negatives = [(e.question, e.context) for e in examples if e.answer_start < 0]
+    assert ("钉钉用户有多少？", SQUAD["data"][2]["paragraphs"][0]["context"]) in negatives
+    assert all(q != "公益幸福团有多少个？" for q, _ in negatives), "no mined candidate, no negative"
+
+
+def test_explicit_negatives_keep_all_their_windows(squad_file, tiny_qa_model):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(tiny_qa_model))
+    cfg = TrainConfig(max_length=32, stride=8, negative_window_keep=0.0, cross_paragraph_negatives=0.0,
+                      entity_swap_negatives=1.0)
+    examples = build_examples([str(squad_file)], cfg, random.Random(0))
+    feats = build_features(examples, tok, cfg, random.Random(0))
+    n_neg = sum(1 for e in examples if e.answer_start < 0)
+    assert sum(1 for _, s, _ in feats if s == 0) >= n_neg
+    for ids, s, e in feats:
+        if s:
+            span = tok.decode(ids[s:e + 1]).replace(" ", "")
+            assert span in {"超6亿", "超110个", "141.9万吨"}
+
+
+def test_training_runs_scores_dev_and_refuses_a_foreign_checkpoint(squad_file, tiny_qa_model, tmp_path):
+    cfg = TrainConfig(max_length=48, stride=16, batch_size=2, epochs=1.0, checkpoint_every=1)
+    out = tmp_path / "run"
+    final = train([str(squad_file)], out, cfg, tmp_path / "export", str(tiny_qa_model),
+                  eval_path=str(squad_file))
+    meta = json.loads((final / "zhqa_reader.json").read_text())
+    assert meta["dev"]["n"] == 3 and 0.0 <= meta["dev"]["f1"] <= 100.0
+    assert (tmp_path / "export" / "model.safetensors").exists()
+    log = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
+    assert any("dev" in row for row in log)
+    with pytest.raises(CheckpointMismatch):
+        train([str(squad_file)], out, TrainConfig(max_length=48, stride=16, batch_size=2, epochs=2.0),
+              None, str(tiny_qa_model))
+    assert main(["--train", str(squad_file), "--out", str(out), "--init-from", str(tiny_qa_model),
+                 "--max-length", "48", "--stride", "16", "--batch-size", "2", "--epochs", "3"]) == 2
+
+
+def test_bundle_shards_round_trip(tmp_path, tiny_qa_model):
+    from safetensors.torch import load_file
+
+    from qa.reader_weights import load_reader_model, save_reader
+    from tools.gpu_bundle import shard, unshard
+
+    model, _ = load_reader_model(str(tiny_qa_model))
+    folder = save_reader(model, tmp_path / "reader", {"note": "test"})
+    shard(folder, tmp_path / "parts", max_mb=0.004)
+    parts = sorted((tmp_path / "parts").glob("reader-part*.safetensors"))
+    assert len(parts) > 1
+    unshard(tmp_path / "parts", tmp_path / "joined")
+    a = load_file(str(folder / "model.safetensors"))
+    b = load_file(str(tmp_path / "joined" / "model.safetensors"))
+    assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a)
+    assert (tmp_path / "joined" / "zhqa_reader.json").exists()
