@@ -50,7 +50,7 @@ def test_seed_dev_questions(bot):
     for r in answerable:
         a = bot.ask(r["question"])
         right += any(_squash(a.text) == _squash(g) for g in r["answers"])
-    assert right / len(answerable) >= 0.75, f"{right}/{len(answerable)}"
+    assert right / len(answerable) >= 0.9, f"{right}/{len(answerable)}"  # the models issue's bar
 
 
 def test_questions_the_article_does_not_answer_score_low(bot):
@@ -58,6 +58,8 @@ def test_questions_the_article_does_not_answer_score_low(bot):
     for q in ("腾讯公司2023年的碳排放是多少？", "阿里巴巴2023财年的营业收入是多少？"):
         a = bot.ask(q)
         assert a.abstained or a.score < min(known), (q, a.text, a.score)
+    # another company's figures: the hard-negative-trained reader abstains outright
+    assert bot.ask("腾讯公司2023年的碳排放是多少？").abstained
 
 
 def test_abstains_above_threshold_and_validates_questions(bot):
