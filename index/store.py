@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.bm25 import BM25Index, tokenize
+from index.bm25 import BM25_TOKENIZER_VERSION, BM25Index, tokenize
 from index.chunk import Chunk, chunk_document
 from index.documents import Document
 from index.normalize import NORMALIZER_VERSION, NormalizedText, normalize
@@ -196,6 +196,7 @@ class IndexStore:
             "encoder": {"name": self.encoder_name, "dimension": self.dimension},
             "chunking": {"size": self.chunk_size, "overlap": self.chunk_overlap},
             "normalizer_version": NORMALIZER_VERSION,
+            "bm25_tokenizer_version": BM25_TOKENIZER_VERSION,
             "faiss": self.faiss_kind,
             "documents": {d: sd.checksum for d, sd in sorted(self.documents.items())},
             "chunks": len(self.chunks),
@@ -283,6 +284,9 @@ class IndexStore:
         if index.ntotal != len(store.chunks) or index.d != store.dimension:
             raise StoreError(f"{root}: FAISS index holds {index.ntotal} vectors for {len(store.chunks)} chunks")
         store._faiss = index
+        if manifest.get("bm25_tokenizer_version", 1) != BM25_TOKENIZER_VERSION:
+            # tokens stored by an older tokenizer would not match today's query tokens: redo them
+            store.tokens = [tokenize(passage_text(c)) for c in store.chunks]
         return store
 
     def _read_db(self, path: Path) -> None:

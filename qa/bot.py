@@ -15,6 +15,7 @@ from index.cache import cache_dir
 from index.documents import Document
 from index.embed import get_encoder
 from index.ingest import INGEST_VERSION, IngestResult, read_paths
+from index.bm25 import BM25_TOKENIZER_VERSION
 from index.normalize import NORMALIZER_VERSION
 from index.store import FORMAT_VERSION, IndexStore, StoreError
 from qa.answer import Answer, Candidate, Passage
@@ -76,7 +77,7 @@ def cached_index(paths: list[str | Path], config: Config, progress: bool = False
                 st = f.stat()
                 h.update(f"{f}:{st.st_size}:{st.st_mtime_ns}".encode())
     h.update(f"{config.encoder}|{config.chunk_size}|{config.chunk_overlap}|{config.faiss}|"
-             f"{NORMALIZER_VERSION}|{FORMAT_VERSION}|{INGEST_VERSION}".encode())
+             f"{NORMALIZER_VERSION}|{FORMAT_VERSION}|{INGEST_VERSION}|{BM25_TOKENIZER_VERSION}".encode())
     target = cache_dir() / "indexes" / h.hexdigest()[:24]
     encoder = get_encoder(config.encoder)
     if target.exists():
@@ -100,7 +101,8 @@ class QABot:
             raise StoreError(f"the index was built with encoder '{store.encoder_name}' "
                              f"({store.dimension}-d) but '{self.config.encoder}' is configured")
         self.store = store
-        self.retriever = Retriever(store, self.encoder, self.config.mode, self.config.fusion)
+        self.retriever = Retriever(store, self.encoder, self.config.mode, self.config.fusion,
+                                   dense_weight=self.config.dense_weight)
         self.reader = reader or ExtractiveReader(self.config.reader, max_answer_chars=self.config.max_answer_chars,
                                                  dtype=self.config.reader_dtype, device=self.config.reader_device)
         self.threshold = reader_threshold(self.config)

@@ -16,7 +16,8 @@ class Config:
     reader: str = "embedded"             # HF question-answering id/path, or the shipped reader
     top_k: int = 5                       # passages handed to the reader
     mode: str = "hybrid"                 # hybrid | dense | bm25
-    fusion: str = "rrf"                  # rrf | weighted
+    fusion: str = "weighted"             # weighted (min-max scores) | rrf (reciprocal rank)
+    dense_weight: float = 0.4            # weighted fusion: share of the dense score (BM25 gets the rest)
     threshold: float | None = None       # abstain below this span score (None: the reader's calibrated one)
     chunk_size: int = 250
     chunk_overlap: int = 60
@@ -35,7 +36,7 @@ class Config:
             if raw is None or raw == "":
                 continue
             kind = int if f.name in ("top_k", "chunk_size", "chunk_overlap", "max_question_chars",
-                                     "max_answer_chars") else float if f.name == "threshold" else str
+                                     "max_answer_chars") else float if f.name in ("threshold", "dense_weight") else str
             values[f.name] = kind(raw)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return replace(cls(), **values)

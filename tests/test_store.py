@@ -123,3 +123,26 @@ def test_retriever_modes_and_fusion(tiny_encoder):
     assert all(0.0 <= h.score <= 1.0 for h in hybrid)
     with pytest.raises(ValueError):
         Retriever(store, tiny_encoder, mode="magic")
+
+
+def test_traditional_and_simplified_share_bm25_tokens(tiny_encoder):
+    from index.bm25 import tokenize
+
+    assert tokenize("臺北101樓高多少公尺") == tokenize("台北101楼高多少公尺")
+    store = IndexStore(tiny_encoder.name, tiny_encoder.info.dimension, chunk_size=60, chunk_overlap=10)
+    store.add_documents([Document("t", "臺灣", "臺北101大樓於2004年落成，樓高508公尺。", "mem"), *DOCS], tiny_encoder)
+    top = store.bm25_search("台北101楼高多少公尺？", 2)
+    assert store.chunks[top[0][0]].doc_id == "t"
+
+
+def test_tokens_of_an_older_bm25_tokenizer_are_redone_at_load(tiny_encoder, tmp_path):
+    from index.bm25 import tokenize
+    from index.store import passage_text
+
+    path = _store(tiny_encoder).save(tmp_path / "idx")
+    manifest = json.loads((path / MANIFEST).read_text())
+    manifest["bm25_tokenizer_version"] = 1
+    (path / MANIFEST).write_text(json.dumps(manifest))
+    loaded = IndexStore.load(path)
+    assert loaded.tokens == [tokenize(passage_text(c)) for c in loaded.chunks]
+    assert loaded.chunks[loaded.bm25_search("钉钉用户有多少", 1)[0][0]].doc_id == "d3"
