@@ -30,6 +30,11 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=1000, help="questions per set for recall")
     ap.add_argument("--latency-questions", type=int, default=40)
     ap.add_argument("--skip-large", action="store_true", help="only the bundled article")
+    ap.add_argument("--hybrid", default="weighted:0.4",
+                    help="comma-separated hybrid fusions to compare, e.g. weighted:0.4,weighted:0.5,rrf "
+                         "(weighted:W = dense weight W; the first is the default's row)")
+    ap.add_argument("--keep-index", metavar="DIR",
+                    help="save the large index here, or load it if present (skips the rebuild)")
     args = ap.parse_args()
 
     import subprocess
@@ -76,11 +81,23 @@ def main() -> int:
 
     recall_rows = []
     if not args.skip_large:
-        store = build([args.cmrc, args.drcd], "CMRC2018 dev + DRCD dev paragraphs")
+        keep = Path(args.keep_index) if args.keep_index else None
+        if keep is not None and (keep / "manifest.json").exists():
+            store = IndexStore.load(keep, config.encoder, encoder.info.dimension)
+        else:
+            store = build([args.cmrc, args.drcd], "CMRC2018 dev + DRCD dev paragraphs")
+            if keep is not None:
+                store.save(keep)
+        variants = []
+        for i, spec in enumerate(v.strip() for v in args.hybrid.split(",") if v.strip()):
+            fusion, _, weight = spec.partition(":")
+            name = "hybrid" if i == 0 else ("rrf" if fusion == "rrf" else f"hyb{weight}")
+            variants.append((name, "hybrid", fusion, float(weight or 0.4)))
         for label, path in (("cmrc", args.cmrc), ("drcd", args.drcd)):
             questions = load_squad(path).questions[:args.limit]
-            for mode in ("bm25", "dense", "hybrid"):
-                retriever = Retriever(store, encoder, mode=mode)
+            for mode, kind, fusion, weight in [("bm25", "bm25", "weighted", 0.4), ("dense", "dense", "weighted", 0.4),
+                                               *variants]:
+                retriever = Retriever(store, encoder, mode=kind, fusion=fusion, dense_weight=weight)
                 ranks = []
                 for q in tqdm(questions, desc=f"{label} {mode}", file=sys.stderr):
                     hits = retriever.retrieve(q.question, top_k=10)
