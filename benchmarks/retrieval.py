@@ -30,9 +30,9 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=1000, help="questions per set for recall")
     ap.add_argument("--latency-questions", type=int, default=40)
     ap.add_argument("--skip-large", action="store_true", help="only the bundled article")
-    ap.add_argument("--hybrid", default="weighted:0.4",
-                    help="comma-separated hybrid fusions to compare, e.g. weighted:0.4,weighted:0.5,rrf "
-                         "(weighted:W = dense weight W; the first is the default's row)")
+    ap.add_argument("--hybrid", default="zscore:0.45",
+                    help="comma-separated hybrid fusions to compare, e.g. zscore:0.45,weighted:0.4,rrf "
+                         "(FUSION:W = dense weight W; the first is the default's row)")
     ap.add_argument("--keep-index", metavar="DIR",
                     help="save the large index here, or load it if present (skips the rebuild)")
     args = ap.parse_args()
@@ -91,8 +91,8 @@ def main() -> int:
         variants = []
         for i, spec in enumerate(v.strip() for v in args.hybrid.split(",") if v.strip()):
             fusion, _, weight = spec.partition(":")
-            name = "hybrid" if i == 0 else ("rrf" if fusion == "rrf" else f"hyb{weight}")
-            variants.append((name, "hybrid", fusion, float(weight or 0.4)))
+            name = "hybrid" if i == 0 else ("rrf" if fusion == "rrf" else f"{fusion[0]}{weight}")
+            variants.append((name, "hybrid", fusion, float(weight or 0.45)))
         for label, path in (("cmrc", args.cmrc), ("drcd", args.drcd)):
             questions = load_squad(path).questions[:args.limit]
             for mode, kind, fusion, weight in [("bm25", "bm25", "weighted", 0.4), ("dense", "dense", "weighted", 0.4),

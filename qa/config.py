@@ -16,8 +16,8 @@ class Config:
     reader: str = "embedded"             # HF question-answering id/path, or the shipped reader
     top_k: int = 5                       # passages handed to the reader
     mode: str = "hybrid"                 # hybrid | dense | bm25
-    fusion: str = "weighted"             # weighted (min-max scores) | rrf (reciprocal rank)
-    dense_weight: float = 0.4            # weighted fusion: share of the dense score (BM25 gets the rest)
+    fusion: str = "zscore"               # zscore | weighted (min-max scores) | rrf (reciprocal rank)
+    dense_weight: float = 0.45           # zscore/weighted fusion: share of the dense score (BM25 gets the rest)
     threshold: float | None = None       # abstain below this span score (None: the reader's calibrated one)
     chunk_size: int = 250
     chunk_overlap: int = 60

@@ -121,6 +121,11 @@ def test_retriever_modes_and_fusion(tiny_encoder):
     assert hits[0].chunk.doc_id == "d3" and hits[0].bm25_rank == 1
     hybrid = Retriever(store, tiny_encoder, fusion="weighted").retrieve("钉钉用户超过多少", top_k=3)
     assert all(0.0 <= h.score <= 1.0 for h in hybrid)
+    # with dense weight 0 the z-score fusion (the default) follows BM25; RRF also puts d3 first here
+    for fusion in ("zscore", "rrf"):
+        fused = Retriever(store, tiny_encoder, fusion=fusion, dense_weight=0.0).retrieve("钉钉用户超过多少", top_k=3)
+        assert fused[0].chunk.doc_id == "d3", fusion
+        assert fused == sorted(fused, key=lambda h: -h.score)
     with pytest.raises(ValueError):
         Retriever(store, tiny_encoder, mode="magic")
 
