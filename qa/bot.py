@@ -21,7 +21,7 @@ from index.store import FORMAT_VERSION, IndexStore, StoreError
 from qa.answer import Answer, Candidate, Passage
 from qa.config import SAMPLE_ARTICLE, Config
 from qa.reader import ExtractiveReader
-from qa.reader_weights import EMBEDDED_READER_NAME, SHIPPED_READER_DIR
+from qa.reader_weights import reader_folder
 from qa.retrieve import Retriever
 
 DEFAULT_THRESHOLD = 0.1
@@ -42,16 +42,24 @@ def validate_question(question: object, max_chars: int) -> str:
     return q
 
 
-def reader_threshold(config: Config) -> float:
-    """The configured threshold, else the reader's calibrated one, else a default."""
+def reader_threshold(config: Config, verified: bool = False) -> float:
+    """The configured threshold, else the reader's calibrated one, else a default.
+
+    ``calibration.json`` holds a threshold on span score × P(answerable) (``"verifier": true``) and
+    one on the span score alone (``threshold_span_only``), for when the verifier is off or absent.
+    """
     if config.threshold is not None:
         return float(config.threshold)
-    folder = SHIPPED_READER_DIR if config.reader == EMBEDDED_READER_NAME else Path(config.reader).expanduser()
-    calib = folder / "calibration.json"
-    if calib.exists():
+    folder = reader_folder(config.reader)
+    calib = folder / "calibration.json" if folder else None
+    if calib is not None and calib.exists():
         try:
-            return float(json.loads(calib.read_text())["threshold"])
-        except (ValueError, KeyError, TypeError):
+            data = json.loads(calib.read_text())
+            if verified == bool(data.get("verifier", False)):
+                return float(data["threshold"])
+            if not verified and "threshold_span_only" in data:
+                return float(data["threshold_span_only"])
+        except (ValueError, KeyError, TypeError, AttributeError):
             pass
     return DEFAULT_THRESHOLD
 
@@ -104,8 +112,9 @@ class QABot:
         self.retriever = Retriever(store, self.encoder, self.config.mode, self.config.fusion,
                                    dense_weight=self.config.dense_weight)
         self.reader = reader or ExtractiveReader(self.config.reader, max_answer_chars=self.config.max_answer_chars,
-                                                 dtype=self.config.reader_dtype, device=self.config.reader_device)
-        self.threshold = reader_threshold(self.config)
+                                                 dtype=self.config.reader_dtype, device=self.config.reader_device,
+                                                 verifier=self.config.verifier)
+        self.threshold = reader_threshold(self.config, verified=self.reader.verifier is not None)
         self._lock = threading.RLock()
         self.index_dir: Path | None = None
 
@@ -177,7 +186,7 @@ class QABot:
                 ch = hits[sp.passage].chunk
                 norm = self.store.documents[ch.doc_id].norm
                 o0, o1 = norm.to_original(ch.norm_start + sp.start, ch.norm_start + sp.end)
-                cands.append((sp, Candidate(sp.text, sp.score, ch.doc_id, ch.title, o0, o1, ch.chunk_id)))
+                cands.append((sp, Candidate(sp.text, sp.confidence, ch.doc_id, ch.title, o0, o1, ch.chunk_id)))
         ms = (time.perf_counter() - t0) * 1000
         if not cands:
             return Answer(q, "", 0.0, True, threshold=thr, passages=passages, latency_ms=ms,

@@ -3,8 +3,9 @@
 Why: the bot must say "no answer" when the documents lack one. For each question the reader
 sees five passages, as after retrieval: once with the gold paragraph among four BM25 neighbours
 (it should answer, correctly) and once with five neighbours that lack the answer (it should
-abstain). The threshold on the best span score that gets most of both right is written to
-``calibration.json`` beside the reader's weights.
+abstain). The threshold on the best span's confidence (span score × the verifier's P(answerable), or the
+span score alone for a reader without a verifier) that gets most of both right is written to
+``calibration.json`` beside the reader's weights, with the span-score-only threshold as well.
 
     python -m qa.calibrate --dev ../shared/data/cmrc2018/cmrc2018_dev.json --start 2900 --n 300
 """
@@ -26,14 +27,18 @@ def _clean(s: str) -> str:
     return "".join(ch for ch in s.lower() if ch.isalnum())
 
 
-def collect_scores(dev: str, start: int, n: int, reader, passages: int = 5):
+def collect_scores(dev: str, start: int, n: int, reader, passages: int = 5) -> dict[str, list[dict]]:
+    """Calibration rows per scoring: ``"confidence"`` (span score × the verifier's P, when the reader has
+    a verifier) and ``"span"`` (the span score alone), both from the same forward passes."""
+    from dataclasses import replace
+
     from tqdm import tqdm
 
     data = load_squad(dev)
     contexts = {p.id: p.context for p in data.paragraphs}
     ids = list(contexts)
     bm25 = BM25Index([tokenize(contexts[i]) for i in ids])
-    rows = []
+    rows: dict[str, list[dict]] = {"span": [], "confidence": []}
     for q in tqdm(data.questions[start:start + n], desc="calibrating", file=sys.stderr):
         if not q.answers:
             continue
@@ -43,11 +48,17 @@ def collect_scores(dev: str, start: int, n: int, reader, passages: int = 5):
             continue
         pos = [contexts[q.paragraph_id]] + [contexts[p] for p in others[:passages - 1]]
         neg = [contexts[p] for p in others[:passages]]
-        sp = reader.read(q.question, pos, top_n=1)
-        sn = reader.read(q.question, neg, top_n=1)
-        right = bool(sp) and sp[0].passage == 0 and any(_clean(sp[0].text) == _clean(a) for a in q.answers)
-        rows.append({"id": q.id, "pos_score": sp[0].score if sp else 0.0, "pos_right": right,
-                     "neg_score": sn[0].score if sn else 0.0})
+        wp, wn = reader.forward_windows(q.question, pos), reader.forward_windows(q.question, neg)
+        scorings = [("confidence", wp, wn)]
+        if wp.answerable is not None:
+            scorings.append(("span", replace(wp, answerable=None), replace(wn, answerable=None)))
+        for name, a, b in scorings:
+            sp, sn = reader.spans(a, pos, 1), reader.spans(b, neg, 1)
+            right = bool(sp) and sp[0].passage == 0 and any(_clean(sp[0].text) == _clean(x) for x in q.answers)
+            rows[name].append({"id": q.id, "pos_score": sp[0].confidence if sp else 0.0, "pos_right": right,
+                               "neg_score": sn[0].confidence if sn else 0.0})
+    if not rows["span"]:
+        rows["span"] = rows["confidence"]
     return rows
 
 
@@ -76,20 +87,29 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--start", type=int, default=2900, help="first question used")
     ap.add_argument("--n", type=int, default=300, help="number of questions")
     ap.add_argument("--out", help="calibration.json path (default: beside the reader's weights)")
+    ap.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"],
+                    help="reader precision (scores differ slightly; calibrate at the one you run)")
     args = ap.parse_args(argv)
     if not Path(args.dev).exists():
         print(f"error: {args.dev} not found", file=sys.stderr)
         return 2
     from qa.reader import ExtractiveReader
 
-    reader = ExtractiveReader(args.reader)
+    reader = ExtractiveReader(args.reader, dtype=args.dtype, verifier=True)
     rows = collect_scores(args.dev, args.start, args.n, reader)
-    if not rows:
+    if not rows["confidence"]:
         print("error: no usable calibration questions", file=sys.stderr)
         return 2
-    result = choose_threshold(rows)
+    result = choose_threshold(rows["confidence"])
+    result["verifier"] = reader.verifier is not None
+    if reader.verifier is not None:
+        # the same cases on the span score alone: the threshold for --no-verifier
+        span_only = choose_threshold(rows["span"])
+        result["threshold_span_only"] = span_only["threshold"]
+        result["span_only"] = span_only
     result.update({"dev": Path(args.dev).name, "questions": f"{args.start}:{args.start + args.n}",
                    "passages_per_question": 5})
+    result["dtype"] = args.dtype
     folder = SHIPPED_READER_DIR if args.reader == EMBEDDED_READER_NAME else Path(args.reader)
     out = Path(args.out) if args.out else folder / "calibration.json"
     out.write_text(json.dumps(result, indent=2))

@@ -30,6 +30,8 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--threshold", type=float, help="abstain when the best span scores below this")
     g.add_argument("--chunk-size", type=int, help="chunk length in characters (default 250)")
     g.add_argument("--reader-device", help="where the reader runs: cpu (default), cuda, cuda:N or auto")
+    g.add_argument("--verifier", action=argparse.BooleanOptionalAction, default=None,
+                   help="weigh spans by the reader's answerability verifier, if it has one (default: off)")
 
 
 def config_from_args(args: argparse.Namespace):
@@ -45,7 +47,8 @@ def config_from_args(args: argparse.Namespace):
     return Config.from_env(encoder=encoder, reader=getattr(args, "reader", None),
                            top_k=getattr(args, "top_k", None), mode=getattr(args, "mode", None),
                            threshold=getattr(args, "threshold", None), chunk_size=getattr(args, "chunk_size", None),
-                           faiss=getattr(args, "faiss", None), reader_device=getattr(args, "reader_device", None))
+                           faiss=getattr(args, "faiss", None), reader_device=getattr(args, "reader_device", None),
+                           verifier=getattr(args, "verifier", None))
 
 
 def build_parser() -> argparse.ArgumentParser:

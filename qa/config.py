@@ -26,6 +26,7 @@ class Config:
     max_answer_chars: int = 64
     reader_dtype: str = "float32"        # float32 | bfloat16
     reader_device: str = "cpu"           # cpu | cuda | cuda:N | auto (cuda when available)
+    verifier: bool = False               # also weigh spans by the reader's answerability verifier (qa/verifier.py)
 
     @classmethod
     def from_env(cls, **overrides) -> "Config":
@@ -35,8 +36,20 @@ class Config:
             raw = os.environ.get(f"ZHQA_{f.name.upper()}")
             if raw is None or raw == "":
                 continue
+            if f.name == "verifier":
+                values[f.name] = _parse_bool(f"ZHQA_{f.name.upper()}", raw)
+                continue
             kind = int if f.name in ("top_k", "chunk_size", "chunk_overlap", "max_question_chars",
                                      "max_answer_chars") else float if f.name in ("threshold", "dense_weight") else str
             values[f.name] = kind(raw)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return replace(cls(), **values)
+
+
+def _parse_bool(name: str, raw: str) -> bool:
+    low = raw.strip().lower()
+    if low in ("1", "true", "yes", "on"):
+        return True
+    if low in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be 1/0, true/false, yes/no or on/off, not {raw!r}")

@@ -285,7 +285,7 @@ def _answer_with_reader(reader, q: EvalQuestion, config, threshold: float) -> di
     spans = reader.read(question, [q.context or ""], top_n=1)
     ms = (time.perf_counter() - t0) * 1000
     best = spans[0] if spans else None
-    score = float(best.score) if best else 0.0
+    score = float(best.confidence) if best else 0.0
     abstained = best is None or score < threshold
     row.update(prediction="" if abstained else best.text, score=score, abstained=abstained,
                best_span=best.text if best else "", passage=q.context, latency_ms=round(ms, 3))
@@ -324,7 +324,7 @@ def evaluate(eval_set: EvalSet, config, *, bot=None, reader=None, reader_only: b
         if missing:
             raise EvalOptionError(f"--reader-only needs each question's gold passage; {len(missing)} have none "
                                   f"(e.g. {missing[0]!r}): use a SQuAD-style set or add \"context\" to the lines")
-        threshold = reader_threshold(config)
+        threshold = reader_threshold(config, verified=getattr(reader, "verifier", None) is not None)
     else:
         if bot is None:
             raise EvalOptionError("evaluation with retrieval needs a bot")
@@ -367,7 +367,7 @@ def make_reader(config):
     from qa.reader import ExtractiveReader
 
     return ExtractiveReader(config.reader, max_answer_chars=config.max_answer_chars, dtype=config.reader_dtype,
-                            device=config.reader_device)
+                            device=config.reader_device, verifier=config.verifier)
 
 
 def make_bot(eval_set: EvalSet, config, corpus: list[str] | None = None, index: str | None = None,
@@ -436,6 +436,8 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPars
     cfg.add_argument("--chunk-size", type=int, metavar="CHARS", help="passage size when indexing")
     cfg.add_argument("--threshold", type=float, help="abstain below this span score")
     cfg.add_argument("--reader-device", help="where the reader runs: cpu (default), cuda, cuda:N or auto")
+    cfg.add_argument("--verifier", action=argparse.BooleanOptionalAction, default=None,
+                     help="weigh spans by the reader's answerability verifier, if it has one (default: off)")
     return parser
 
 
@@ -453,7 +455,8 @@ def config_from_args(args):
     cfg = Config.from_env(encoder=encoder, reader=getattr(args, "reader", None),
                           top_k=getattr(args, "top_k", None), mode=getattr(args, "mode", None),
                           chunk_size=getattr(args, "chunk_size", None), threshold=getattr(args, "threshold", None),
-                          reader_device=getattr(args, "reader_device", None))
+                          reader_device=getattr(args, "reader_device", None),
+                          verifier=getattr(args, "verifier", None))
     if cfg.top_k < 1:
         raise EvalOptionError("--top-k must be at least 1")
     if cfg.chunk_size < 20 or cfg.chunk_overlap >= cfg.chunk_size:

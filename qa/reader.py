@@ -2,15 +2,18 @@
 
 Why: answers must be exact spans of the user's text. Each passage is cut into overlapping token
 windows; a span's score is p_start · p_end under the window's softmax, so scores are comparable
-across windows and passages, and the window's null (CLS) probability tells when it lacks an answer.
+across windows and passages, and the window's null (CLS) probability tells when it lacks an answer. A reader may ship an answerability
+verifier (:mod:`qa.verifier`); then each span also gets P(answerable) of its window, and spans are
+ranked by ``confidence`` = score × P.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from qa.reader_weights import ReaderLoadError, load_reader_model
+from qa.reader_weights import ReaderLoadError, load_reader_model, reader_folder
+from qa.verifier import Verifier, VerifierLoadError, has_verifier, reader_fingerprint
 
 
 @dataclass(frozen=True)
@@ -23,15 +26,36 @@ class Span:
     text: str
     score: float
     null_score: float
+    answerable: float = 1.0   # the verifier's P(answerable) for the span's window; 1.0 without a verifier
 
+    @property
+    def confidence(self) -> float:
+        """What the bot thresholds and reports: span score × P(answerable)."""
+        return self.score * self.answerable
+
+
+@dataclass
+class WindowPass:
+    """One forward pass over a question's windows: tokenization, span probabilities and, when asked,
+    the states entering the reader's last layers (what the verifier reads)."""
+
+    encoding: object
+    p_start: np.ndarray
+    p_end: np.ndarray
+    states: list[np.ndarray] = field(default_factory=list)   # per window, [length, hidden] (unpadded)
+    answerable: np.ndarray | None = None                      # per window, the verifier's P
 
 class ExtractiveReader:
     def __init__(self, model_name: str | None = None, max_length: int = 384, stride: int = 128,
                  max_answer_chars: int = 64, batch_size: int = 16, dtype: str = "float32",
-                 device: str = "cpu"):
+                 device: str = "cpu", verifier: bool = False):
         model, tokenizer = load_reader_model(model_name)
         self._setup(model, tokenizer, model_name or "embedded", max_length, stride, max_answer_chars,
                     batch_size, dtype, device)
+        if verifier:
+            self.verifier = load_verifier_for(model_name, model)
+            if self.verifier is not None:
+                self.verifier.to(self.device)
 
     @classmethod
     def from_model(cls, model, tokenizer, name: str = "in-memory", **options) -> "ExtractiveReader":
@@ -65,37 +89,59 @@ class ExtractiveReader:
             raise ReaderLoadError(f"reader device {device!r}: {exc}") from exc
         self.model.to(self.device)
         self._torch = torch
+        self.verifier: Verifier | None = None
 
-    def read(self, question: str, passages: list[str], top_n: int = 5) -> list[Span]:
-        """Best ``top_n`` spans over all passages, highest score first (deduplicated by position)."""
-        if not passages:
-            return []
+    def forward_windows(self, question: str, passages: list[str], states_layers: int = 0) -> WindowPass:
+        """Tokenize into windows and run the reader; with ``states_layers`` = k > 0, also keep each
+        window's states entering the last k layers. The verifier, if any, scores every window."""
         torch = self._torch
         enc = self.tokenizer([question] * len(passages), passages, truncation="only_second",
                              max_length=self.max_length, stride=self.stride, return_overflowing_tokens=True,
                              return_offsets_mapping=True, padding="longest", return_tensors="pt")
-        sample_map = enc["overflow_to_sample_mapping"].tolist()
-        offsets = enc["offset_mapping"].tolist()
         n = enc["input_ids"].shape[0]
-        starts, ends = [], []
+        verifier = self.verifier
+        keep = verifier.n_layers if verifier is not None else states_layers
+        starts, ends, states, probs = [], [], [], []
         with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16,
                                                     enabled=self.dtype == torch.bfloat16):
             for i in range(0, n, self.batch_size):
-                out = self.model(input_ids=enc["input_ids"][i:i + self.batch_size].to(self.device),
-                                 attention_mask=enc["attention_mask"][i:i + self.batch_size].to(self.device))
+                ids = enc["input_ids"][i:i + self.batch_size].to(self.device)
+                am = enc["attention_mask"][i:i + self.batch_size].to(self.device)
+                out = self.model(input_ids=ids, attention_mask=am, output_hidden_states=keep > 0)
                 starts.append(out.start_logits.float().cpu())
                 ends.append(out.end_logits.float().cpu())
+                if keep:
+                    h = out.hidden_states[-(keep + 1)]
+                    if verifier is not None:
+                        probs.append(torch.sigmoid(verifier(h, am).float()).cpu())
+                    if states_layers:
+                        lengths = am.sum(1).tolist()
+                        states.extend(h[j, :lengths[j]].float().cpu().numpy() for j in range(len(lengths)))
         mask = enc["attention_mask"].bool()
-        start_logits = torch.cat(starts).masked_fill(~mask, -1e4)
-        end_logits = torch.cat(ends).masked_fill(~mask, -1e4)
-        p_start = torch.softmax(start_logits, -1).numpy()
-        p_end = torch.softmax(end_logits, -1).numpy()
+        p_start = torch.softmax(torch.cat(starts).masked_fill(~mask, -1e4), -1).numpy()
+        p_end = torch.softmax(torch.cat(ends).masked_fill(~mask, -1e4), -1).numpy()
+        answerable = torch.cat(probs).numpy() if probs else None
+        return WindowPass(enc, p_start, p_end, states, answerable)
+
+    def read(self, question: str, passages: list[str], top_n: int = 5) -> list[Span]:
+        """Best ``top_n`` spans over all passages, highest confidence first (deduplicated by position)."""
+        if not passages:
+            return []
+        wp = self.forward_windows(question, passages)
+        return self.spans(wp, passages, top_n)
+
+    def spans(self, wp: WindowPass, passages: list[str], top_n: int) -> list[Span]:
+        """Candidate spans of a forward pass, each with its window's P(answerable) when there is one."""
+        enc, p_start, p_end = wp.encoding, wp.p_start, wp.p_end
+        sample_map = enc["overflow_to_sample_mapping"].tolist()
+        offsets = enc["offset_mapping"].tolist()
         best: dict[tuple[int, int, int], Span] = {}
-        for w in range(n):
+        for w in range(p_start.shape[0]):
             seq = enc.sequence_ids(w)
             ctx = np.array([s == 1 for s in seq[:p_start.shape[1]]] + [False] * (p_start.shape[1] - len(seq)))
             pid = sample_map[w]
             null = float(p_start[w, 0] * p_end[w, 0])
+            answerable = float(wp.answerable[w]) if wp.answerable is not None else 1.0
             ps = np.where(ctx, p_start[w], 0.0)
             pe = np.where(ctx, p_end[w], 0.0)
             cand_s = np.argsort(-ps)[:20]
@@ -116,8 +162,19 @@ class ExtractiveReader:
                     c1 -= len(text) - len(text.rstrip())
                     if c1 <= c0:
                         continue
-                    score = float(ps[s] * pe[e])
+                    span = Span(pid, c0, c1, passages[pid][c0:c1], float(ps[s] * pe[e]), null, answerable)
                     key = (pid, c0, c1)
-                    if key not in best or best[key].score < score:
-                        best[key] = Span(pid, c0, c1, passages[pid][c0:c1], score, null)
-        return sorted(best.values(), key=lambda sp: -sp.score)[:top_n]
+                    if key not in best or best[key].confidence < span.confidence:
+                        best[key] = span
+        return sorted(best.values(), key=lambda sp: -sp.confidence)[:top_n]
+
+
+def load_verifier_for(model_name: str | None, model) -> Verifier | None:
+    """The verifier stored beside a shipped or compact reader, checked against its weights; else None."""
+    folder = reader_folder(model_name)
+    if folder is None or not has_verifier(folder):
+        return None
+    try:
+        return Verifier.load(folder, model.config, reader_fingerprint(folder))
+    except VerifierLoadError as exc:
+        raise ReaderLoadError(str(exc)) from exc

@@ -65,6 +65,15 @@ def _load_compact(path: Path):
     return model, tokenizer
 
 
+def reader_folder(name_or_path: str | None) -> Path | None:
+    """The local folder of a shipped or compact reader (where its calibration and verifier live)."""
+    name = name_or_path or EMBEDDED_READER_NAME
+    if name == EMBEDDED_READER_NAME:
+        return SHIPPED_READER_DIR
+    path = Path(name).expanduser()
+    return path if path.is_dir() else None
+
+
 def load_reader_model(name_or_path: str | None = None):
     """Return ``(model, tokenizer)`` for the shipped reader, a compact reader folder, or any HF QA model."""
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer

@@ -75,3 +75,14 @@ def test_module_level_ask_uses_the_bundled_article():
     from qa import ask
 
     assert "110" in ask(Q_FUYI).text
+
+
+def test_the_shipped_verifier_is_opt_in_and_tied_to_the_shipped_reader(bot):
+    assert bot.reader.verifier is None and bot.threshold == pytest.approx(0.2326)
+    verified = QABot(bot.store, Config(verifier=True))
+    assert verified.reader.verifier is not None and verified.threshold != bot.threshold
+    a = verified.ask(Q_FUYI)
+    assert not a.abstained and "110" in a.text
+    spans = verified.reader.read(Q_FUYI, [p.text for p in a.passages], top_n=1)
+    assert spans[0].answerable > 0.9 and a.score == pytest.approx(spans[0].confidence)
+    assert verified.ask("腾讯公司2023年的碳排放是多少？").abstained

@@ -1,0 +1,444 @@
+"""Train the answerability verifier (:mod:`qa.verifier`) on the frozen reader's states.
+
+Why: the reader learned to abstain on unrelated passages, not on passages about the right thing that
+lack the asked fact. Each training question gives single-paragraph cases, read by the shipped reader
+as at answer time:
+
+- ``gold``: its own paragraph; the window holding the answer is answerable, and now and then
+  another window of it (``gold-other``) is not;
+- ``cut``: its own paragraph with the sentences holding the answer removed (same topic, same
+  entities and numbers, no answer: the case the reader gets wrong);
+- ``bm25``: the BM25-closest other paragraph without the answer;
+- ``swap``: its own paragraph, but one noun of the question that the paragraph contains is replaced
+  by a noun of another question that it does not contain (「…公益幸福团有多少个？」 →
+  「…营业收入有多少个？」): the passage still matches everything else the question says.
+
+A share of the questions is also asked with English question words (「有多少个」 → "how many"),
+answerable and not alike, so that mixed-language questions are not taken for unanswerable ones.
+For the negatives the window holding the reader's best span is kept (the one it would answer from).
+
+``states`` stores, per window, the reader's states entering its last layers (fp16 ``.npz`` shards,
+no pickle; a stopped run resumes at the next shard). ``fit`` trains a copy of those layers plus a
+[CLS] head, keeps the epoch with the best held-out AUC and writes ``verifier.safetensors`` beside
+the reader.
+
+    python -m qa.train_verifier states --data ../shared/data/cmrc2018/cmrc2018_train.json \
+        --data ../shared/data/drcd/DRCD_dev.json --per-file 3000 --out runs/verifier/train
+    python -m qa.train_verifier states --data ../shared/data/cmrc2018/cmrc2018_dev.json \
+        --per-file 400 --out runs/verifier/dev
+    python -m qa.train_verifier fit --states runs/verifier/train --eval runs/verifier/dev
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.squad import load_squad, locate_answer
+from qa.reader_weights import EMBEDDED_READER_NAME
+from qa.verifier import Verifier, reader_fingerprint
+
+KINDS = ("gold", "gold-other", "cut", "bm25", "swap")
+_NOUN_FLAGS = ("n", "nr", "nrt", "ns", "nt", "nz", "vn", "nrfg")
+_SENTENCE_END = re.compile(r"(?<=[。！？!?；;\n])")
+# Chinese question words and an English rendering, longest first (for mixed-language questions)
+ENGLISH_ASKS = (("有多少个", " how many "), ("多少个", " how many "), ("是多少", " how much is it"),
+                ("有多少", " how many "), ("多少", " how many "), ("什么时候", " when "), ("哪一年", " which year "),
+                ("哪一天", " which day "), ("是谁", " who is it"), ("谁", " who "), ("是什么", " what is it"),
+                ("什么", " what "), ("在哪里", " where "), ("哪里", " where "), ("为什么", " why "),
+                ("如何", " how "), ("怎么", " how "))
+
+
+@dataclass(frozen=True)
+class VerifierExample:
+    question_id: str
+    question: str
+    context: str
+    kind: str                 # gold | cut | bm25
+    answer: str = ""          # gold: the answer text
+    answer_start: int = -1    # gold: its character offset in ``context``
+
+
+ENGLISH_FORMS = ("inplace", "front", "keywords")
+_CONTENT_FLAGS = ("n", "v", "m", "a", "t", "s", "f", "e", "j", "l", "i", "x", "q")
+_FUNCTION_WORDS = {"的", "了", "是", "有", "在", "被", "把", "和", "与", "及", "过", "着", "吗", "呢", "？", "?", "。"}
+
+
+def english_question(question: str, form: str = "inplace") -> str | None:
+    """The question with its first Chinese question word in English, or None when it has none.
+
+    ``inplace`` keeps the word order (「…有多少个？」 → "… how many ?"); ``front`` moves the English
+    word to the front as in English ("How many …?"); ``keywords`` keeps only the content words after
+    it ("How many 2023财年阿里活跃公益幸福团?"), like an English question around Chinese terms.
+    """
+    import jieba.posseg
+
+    for zh, en in ENGLISH_ASKS:
+        if zh in question:
+            if form == "front":
+                rest = question.replace(zh, " ", 1).rstrip("？?。 ")
+                q = f"{en.strip().capitalize()} {rest}?"
+            elif form == "keywords":
+                rest = question.replace(zh, " ", 1)
+                words = [w.word for w in jieba.posseg.cut(rest)
+                         if w.word.strip() and w.word not in _FUNCTION_WORDS and w.flag.startswith(_CONTENT_FLAGS)
+                         and not any(w.word in z for z, _ in ENGLISH_ASKS)]
+                if not words:
+                    return None
+                q = f"{en.strip().capitalize()} {''.join(words)}?"
+            else:
+                q = question.replace(zh, en, 1).replace("？", "?")
+            return re.sub(r"\s+", " ", q).strip()
+    return None
+
+
+def cut_answer_sentences(context: str, answers: tuple[str, ...], starts: tuple[int, ...]) -> str | None:
+    """``context`` without the sentences that hold an answer; None when an answer text would remain."""
+    spans = []
+    for text, start in zip(answers, starts):
+        pos = locate_answer(context, text, start)
+        if pos < 0:
+            return None
+        spans.append((pos, pos + len(text)))
+    kept, offset = [], 0
+    for sentence in _SENTENCE_END.split(context):
+        a, b = offset, offset + len(sentence)
+        offset = b
+        if not any(a < e and s < b for s, e in spans):
+            kept.append(sentence)
+    rest = "".join(kept).strip()
+    if len(rest) < 40 or any(t and t in rest for t in answers):
+        return None
+    return rest
+
+
+def _nouns(question: str) -> list[str]:
+    """Nouns of at least two characters (jieba part-of-speech tags), in order."""
+    import jieba.posseg
+
+    return [w.word for w in jieba.posseg.cut(question)
+            if w.flag in _NOUN_FLAGS and len(w.word) >= 2 and not w.word.isascii()]
+
+
+def swap_question(question: str, context: str, answers: tuple[str, ...], pool: list[str],
+                  rng: random.Random) -> str | None:
+    """``question`` with one of its nouns that ``context`` contains replaced by a ``pool`` noun it lacks."""
+    mine = [w for w in _nouns(question) if w in context and not any(w in a or a in w for a in answers)]
+    if not mine:
+        return None
+    target = rng.choice(mine)
+    for _ in range(20):
+        new = rng.choice(pool)
+        if new not in context and new not in question:
+            return question.replace(target, new, 1)
+    return None
+
+
+def build_examples(path: str, limit: int, rng: random.Random, bm25_depth: int = 8,
+                   english_share: float = 0.2, kinds: tuple[str, ...] = ("gold", "cut", "bm25", "swap"),
+                   english_forms: tuple[str, ...] = ENGLISH_FORMS, english_only: bool = False
+                   ) -> list[VerifierExample]:
+    """Up to ``limit`` questions of ``path`` (a random sample), each as gold / cut / bm25 / swap cases."""
+    from index.bm25 import BM25Index, tokenize
+
+    data = load_squad(path)
+    contexts = {p.id: p.context for p in data.paragraphs}
+    ids = list(contexts)
+    questions = [q for q in data.questions if q.answers]
+    rng.shuffle(questions)
+    questions = questions[:limit]
+    bm25 = BM25Index([tokenize(contexts[i]) for i in ids])
+    pool = sorted({w for q in questions for w in _nouns(q.question)}) if "swap" in kinds else []
+    out: list[VerifierExample] = []
+    for q in questions:
+        gold = contexts[q.paragraph_id]
+        asks = [] if english_only else [q.question]
+        english = english_question(q.question, rng.choice(english_forms))
+        if english and rng.random() < english_share:
+            asks.append(english)
+        start = locate_answer(gold, q.answers[0], q.answer_starts[0] if q.answer_starts else -1)
+        cut = cut_answer_sentences(gold, q.answers, q.answer_starts)
+        other = next((contexts[ids[r]] for r, _ in bm25.search(tokenize(q.question), bm25_depth)
+                      if ids[r] != q.paragraph_id and not any(a in contexts[ids[r]] for a in q.answers)), None)
+        swapped = swap_question(q.question, gold, q.answers, pool, rng) if pool else None
+        for ask in asks:
+            qid = q.id if ask == q.question else f"{q.id}#en"
+            if start >= 0 and "gold" in kinds:
+                out.append(VerifierExample(qid, ask, gold, "gold", q.answers[0], start))
+            if cut and "cut" in kinds:
+                out.append(VerifierExample(qid, ask, cut, "cut"))
+            if other and "bm25" in kinds:
+                out.append(VerifierExample(qid, ask, other, "bm25"))
+        if swapped and not english_only:
+            out.append(VerifierExample(f"{q.id}#swap", swapped, gold, "swap"))
+    return out
+
+
+@dataclass
+class WindowSet:
+    """Verifier training windows: the states entering the reader's last layers, with labels."""
+
+    states: list[np.ndarray]   # each [length, hidden], float16
+    labels: np.ndarray         # 1 = the window answers the question
+    kinds: np.ndarray
+    qids: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.states)
+
+
+def select_windows(reader, ex: VerifierExample, n_layers: int, rng: random.Random, other_keep: float = 0.3):
+    """(states, label, kind) of the windows of ``ex`` that train the verifier."""
+    wp = reader.forward_windows(ex.question, [ex.context], states_layers=n_layers)
+    enc = wp.encoding
+    picked = []
+    if ex.kind == "gold":
+        a0, a1 = ex.answer_start, ex.answer_start + len(ex.answer)
+        inside = []
+        for w in range(len(wp.states)):
+            ctx = [o for o, s in zip(enc["offset_mapping"][w].tolist(), enc.sequence_ids(w)) if s == 1]
+            inside.append(bool(ctx) and ctx[0][0] <= a0 and a1 <= ctx[-1][1])
+        answer_windows = [w for w, ok in enumerate(inside) if ok]
+        if not answer_windows:
+            return []
+        picked.append((answer_windows[0], 1, "gold"))
+        others = [w for w, ok in enumerate(inside) if not ok]
+        if others and rng.random() < other_keep:
+            picked.append((rng.choice(others), 0, "gold-other"))
+    else:
+        best = [float(np.max(wp.p_start[w, 1:]) * np.max(wp.p_end[w, 1:])) for w in range(len(wp.states))]
+        picked.append((int(np.argmax(best)), 0, ex.kind))
+    return [(wp.states[w].astype(np.float16), label, kind) for w, label, kind in picked]
+
+
+def store_states(examples: list[VerifierExample], reader, n_layers: int, out_dir: Path, seed: int,
+                 shard_size: int = 400) -> None:
+    """Windows of every example into ``out_dir/shard-NNNN.npz`` (existing shards are kept)."""
+    from tqdm import tqdm
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    shards = [examples[i:i + shard_size] for i in range(0, len(examples), shard_size)]
+    for n, shard in enumerate(tqdm(shards, desc=f"verifier states {out_dir.name}", file=sys.stderr)):
+        target = out_dir / f"shard-{n:04d}.npz"
+        if target.exists():
+            continue
+        rng = random.Random(seed * 100_003 + n)
+        states, labels, kinds, qids = [], [], [], []
+        for ex in shard:
+            for st, label, kind in select_windows(reader, ex, n_layers, rng):
+                states.append(st)
+                labels.append(label)
+                kinds.append(kind)
+                qids.append(ex.question_id)
+        tmp = out_dir / f"shard-{n:04d}.tmp.npz"
+        np.savez(tmp, states=np.concatenate(states), lengths=np.array([len(s) for s in states]),
+                 labels=np.array(labels, dtype=np.int8), kinds=np.array(kinds), qids=np.array(qids))
+        tmp.replace(target)
+
+
+def load_windows(folder: str | Path) -> WindowSet:
+    """All shards under ``folder`` (a shard folder, or a folder of them)."""
+    root = Path(folder)
+    files = sorted(root.glob("shard-*.npz")) or sorted(root.glob("*/shard-*.npz"))
+    files = [f for f in files if not f.name.endswith(".tmp.npz")]
+    if not files:
+        raise FileNotFoundError(f"no verifier window shards in {folder}")
+    states, labels, kinds, qids = [], [], [], []
+    for f in files:
+        with np.load(f, allow_pickle=False) as z:
+            bounds = np.cumsum(z["lengths"])[:-1]
+            states.extend(np.split(z["states"], bounds))
+            labels.append(z["labels"])
+            kinds.append(z["kinds"])
+            qids.append(z["qids"])
+    return WindowSet(states, np.concatenate(labels), np.concatenate(kinds), np.concatenate(qids))
+
+
+def _batches(ws: WindowSet, batch_size: int, rng: random.Random | None):
+    """Index batches of similar length (less padding); shuffled when ``rng`` is given."""
+    order = sorted(range(len(ws)), key=lambda i: len(ws.states[i]))
+    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    if rng is not None:
+        rng.shuffle(batches)
+    return batches
+
+
+def _pad(ws: WindowSet, idx: list[int]):
+    import torch
+
+    length = max(len(ws.states[i]) for i in idx)
+    hidden = ws.states[idx[0]].shape[1]
+    x = torch.zeros(len(idx), length, hidden)
+    mask = torch.zeros(len(idx), length, dtype=torch.long)
+    for row, i in enumerate(idx):
+        n = len(ws.states[i])
+        x[row, :n] = torch.from_numpy(ws.states[i].astype(np.float32))
+        mask[row, :n] = 1
+    return x, mask
+
+
+def predict(verifier: Verifier, ws: WindowSet, batch_size: int = 64) -> np.ndarray:
+    """P(answerable) for every window of ``ws``."""
+    import torch
+
+    verifier.eval()
+    out = np.zeros(len(ws), dtype=np.float32)
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        for idx in _batches(ws, batch_size, None):
+            x, mask = _pad(ws, idx)
+            out[idx] = torch.sigmoid(verifier(x, mask).float()).numpy()
+    return out
+
+
+def report(ws: WindowSet, p: np.ndarray) -> dict:
+    """AUC of P(answerable) and its mean per kind."""
+    from sklearn.metrics import roc_auc_score
+
+    out = {"windows": int(len(ws)), "auc": round(float(roc_auc_score(ws.labels, p)), 4)}
+    for kind in KINDS:
+        m = ws.kinds == kind
+        if m.any():
+            out[f"mean_p_{kind}"] = round(float(p[m].mean()), 4)
+    english = np.char.endswith(ws.qids.astype(str), "#en")
+    if english.any() and len(set(ws.labels[english])) == 2:
+        out["auc_english"] = round(float(roc_auc_score(ws.labels[english], p[english])), 4)
+    return out
+
+
+def fit(train: WindowSet, held: WindowSet | None, verifier: Verifier, epochs: int = 2, batch_size: int = 32,
+        lr: float = 3e-5, head_lr: float = 1e-3, seed: int = 13, log=None) -> dict:
+    """Train ``verifier`` (bf16 autocast, AdamW, linear decay); keep the epoch with the best held-out AUC."""
+    import copy
+
+    import torch
+    from tqdm import tqdm
+
+    rng = random.Random(seed)
+    torch.manual_seed(seed)
+    pos = float(train.labels.mean())
+    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor((1 - pos) / max(pos, 1e-6)))
+    optimizer = torch.optim.AdamW([{"params": verifier.layers.parameters(), "lr": lr},
+                                   {"params": verifier.head.parameters(), "lr": head_lr}], weight_decay=0.01)
+    steps = epochs * len(_batches(train, batch_size, None))
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: max(0.0, 1 - s / max(steps, 1)))
+    history, best, best_state = [], -1.0, None
+    for epoch in range(epochs):
+        verifier.train()
+        t0, total = time.perf_counter(), 0.0
+        batches = _batches(train, batch_size, rng)
+        for idx in tqdm(batches, desc=f"verifier epoch {epoch + 1}/{epochs}", file=sys.stderr, mininterval=10):
+            x, mask = _pad(train, idx)
+            y = torch.from_numpy(train.labels[idx].astype(np.float32))
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                logits = verifier(x, mask).float()
+            loss = loss_fn(logits, y)
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(verifier.parameters(), 1.0)
+            optimizer.step()
+            schedule.step()
+            total += float(loss.detach()) * len(idx)
+        entry = {"epoch": epoch + 1, "loss": round(total / len(train), 4), "seconds": round(time.perf_counter() - t0)}
+        if held is not None:
+            entry["held_out"] = report(held, predict(verifier, held))
+        history.append(entry)
+        if log:
+            log(entry)
+        score = entry.get("held_out", {}).get("auc", epoch)
+        if score > best:
+            best, best_state = score, copy.deepcopy(verifier.state_dict())
+    verifier.load_state_dict(best_state)
+    return {"history": history, "best_epoch": int(np.argmax([h.get("held_out", {}).get("auc", i)
+                                                            for i, h in enumerate(history)])) + 1}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Train the reader's answerability verifier.")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    f = sub.add_parser("states", help="read gold / answer-cut / BM25 cases and store the verifier's input states")
+    f.add_argument("--data", action="append", required=True, help="SQuAD-style JSON (repeatable)")
+    f.add_argument("--per-file", type=int, default=3000, help="questions sampled per file")
+    f.add_argument("--layers", type=int, default=2, help="reader layers the verifier re-trains")
+    f.add_argument("--english-share", type=float, default=0.2, help="questions also asked with English question words")
+    f.add_argument("--kinds", default="gold,cut,bm25,swap", help="which cases to build (comma-separated)")
+    f.add_argument("--english-forms", default=",".join(ENGLISH_FORMS), help="forms of the English variants")
+    f.add_argument("--english-only", action="store_true", help="build only the English variants")
+    f.add_argument("--reader", default=EMBEDDED_READER_NAME)
+    f.add_argument("--dtype", default="bfloat16", choices=["float32", "bfloat16"])
+    f.add_argument("--seed", type=int, default=13)
+    f.add_argument("--out", required=True)
+    t = sub.add_parser("fit", help="train the verifier on stored states and save it beside the reader")
+    t.add_argument("--states", required=True, help="state folder written by 'states'")
+    t.add_argument("--eval", help="held-out state folder: AUC per epoch, best epoch kept")
+    t.add_argument("--layers", type=int, default=2)
+    t.add_argument("--epochs", type=int, default=2)
+    t.add_argument("--batch-size", type=int, default=32)
+    t.add_argument("--lr", type=float, default=3e-5)
+    t.add_argument("--reader", default=EMBEDDED_READER_NAME)
+    t.add_argument("--out", help="folder for the verifier files (default: the reader's folder)")
+    args = ap.parse_args(argv)
+
+    from qa.reader import ExtractiveReader
+    from qa.reader_weights import ReaderLoadError, reader_folder
+
+    if args.cmd == "states":
+        for path in args.data:
+            if not Path(path).exists():
+                print(f"error: {path} not found", file=sys.stderr)
+                return 2
+        try:
+            reader = ExtractiveReader(args.reader, dtype=args.dtype, verifier=False)
+        except ReaderLoadError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        rng = random.Random(args.seed)
+        out = Path(args.out)
+        for path in args.data:
+            kinds = tuple(k.strip() for k in args.kinds.split(",") if k.strip())
+            unknown = set(kinds) - {"gold", "cut", "bm25", "swap"}
+            if unknown:
+                print(f"error: unknown case kinds {sorted(unknown)}", file=sys.stderr)
+                return 2
+            forms = tuple(f.strip() for f in args.english_forms.split(",") if f.strip())
+            if set(forms) - set(ENGLISH_FORMS):
+                print(f"error: English forms are {', '.join(ENGLISH_FORMS)}", file=sys.stderr)
+                return 2
+            examples = build_examples(path, args.per_file, rng, english_share=args.english_share, kinds=kinds,
+                                      english_forms=forms, english_only=args.english_only)
+            print(f"{Path(path).name}: {len(examples)} cases", file=sys.stderr)
+            store_states(examples, reader, args.layers, out / Path(path).stem, args.seed)
+        return 0
+
+    try:
+        train = load_windows(args.states)
+        held = load_windows(args.eval) if args.eval else None
+        reader = ExtractiveReader(args.reader, verifier=False)
+    except (FileNotFoundError, ReaderLoadError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    folder = reader_folder(args.reader)
+    if folder is None or not (folder / "model.safetensors").exists():
+        print(f"error: {args.reader} is not a local reader folder with model.safetensors", file=sys.stderr)
+        return 2
+    if train.states[0].shape[1] != reader.model.config.hidden_size:
+        print("error: the stored states were not made by this reader (hidden size differs)", file=sys.stderr)
+        return 2
+    verifier = Verifier.from_reader(reader.model, args.layers, reader_fingerprint(folder))
+    result = fit(train, held, verifier, args.epochs, args.batch_size, args.lr,
+                 log=lambda entry: print(json.dumps(entry), file=sys.stderr, flush=True))
+    meta = {"train_windows": int(len(train)), "epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size,
+            "train_states": str(args.states), **result}
+    verifier.save(Path(args.out) if args.out else folder, meta)
+    print(json.dumps(meta, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,249 @@
+"""Answerability verifier: answer-sentence cutting, weights on disk, the reader's use of it, thresholds."""
+from __future__ import annotations
+
+import json
+import random
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from qa.bot import reader_threshold
+from qa.config import Config
+from qa.reader import ExtractiveReader
+from qa.reader_weights import ReaderLoadError, load_reader_model
+from qa.train_verifier import (WindowSet, build_examples, cut_answer_sentences, english_question, fit,
+                               load_windows, main, predict, report, swap_question, ENGLISH_ASKS)
+from qa.verifier import Verifier, VerifierLoadError, reader_fingerprint
+
+CONTEXT = ("阿里巴巴发布了年度报告，报告介绍了公益行动。2023财年阿里活跃的公益幸福团超110个。"
+           "这些团共发起了1000多场活动，参与的员工很多。钉钉用户超过6亿，覆盖很多城市和地区。")
+START = CONTEXT.index("超110个")
+
+SQUAD = {"version": "test", "data": [
+    {"title": "公益", "paragraphs": [{"id": "P1", "context": CONTEXT, "qas": [
+        {"id": "Q1", "question": "公益幸福团有多少个？", "answers": [{"text": "超110个", "answer_start": START}]},
+        {"id": "Q2", "question": "钉钉用户有多少？",
+         "answers": [{"text": "6亿", "answer_start": CONTEXT.index("6亿")}]}]}]},
+    {"title": "碳", "paragraphs": [{"id": "P2", "context": "阿里巴巴减碳141.9万吨，用户参与减碳，平台带动了很多品牌参与。"
+                                    "这是一个很长的句子，用来让段落足够长，以便测试。", "qas": [
+        {"id": "Q3", "question": "减碳多少吨？", "answers": [{"text": "141.9万吨", "answer_start": 6}]},
+        {"id": "Q4", "question": "平台带动了什么品牌参与？", "answers": [{"text": "很多品牌", "answer_start": 26}]}]}]},
+    {"title": "团", "paragraphs": [{"id": "P3", "context": "公益幸福团是员工自发组织的公益团体，活跃在很多城市，"
+                                    "团员们一起做公益，帮助了很多有需要的人。", "qas": []}]},
+]}
+
+
+def test_cut_removes_exactly_the_answer_sentence():
+    cut = cut_answer_sentences(CONTEXT, ("超110个",), (START,))
+    assert cut is not None and "超110个" not in cut and "公益幸福团" not in cut
+    assert cut.startswith("阿里巴巴发布了年度报告") and "钉钉用户超过6亿" in cut
+    # a start that does not point at the text is re-located
+    assert cut_answer_sentences(CONTEXT, ("超110个",), (0,)) == cut
+    # the answer text also elsewhere, or not there at all, or too little left: no case
+    assert cut_answer_sentences(CONTEXT + "另有超110个。", ("超110个",), (START,)) is None
+    assert cut_answer_sentences(CONTEXT, ("不存在",), (3,)) is None
+    assert cut_answer_sentences("公益幸福团超110个。很短。", ("超110个",), (5,)) is None
+
+
+def test_examples_are_gold_cut_and_bm25_cases(tmp_path):
+    path = tmp_path / "set.json"
+    path.write_text(json.dumps(SQUAD, ensure_ascii=False), encoding="utf-8")
+    examples = build_examples(str(path), 10, random.Random(0))
+    by = {(e.question_id, e.kind): e for e in examples}
+    gold = by[("Q1", "gold")]
+    assert gold.context == CONTEXT and CONTEXT[gold.answer_start:].startswith(gold.answer) and gold.answer == "超110个"
+    assert "超110个" not in by[("Q1", "cut")].context and by[("Q1", "cut")].answer_start == -1
+    bm25 = by[("Q1", "bm25")]
+    assert bm25.context != CONTEXT and "超110个" not in bm25.context
+    assert len(build_examples(str(path), 1, random.Random(0))) <= 3
+    mixed = build_examples(str(path), 10, random.Random(0), english_share=1.0)
+    english = [e for e in mixed if e.question_id.endswith("#en")]
+    assert {e.kind for e in english} == {"gold", "cut", "bm25"}, "English variants are asked of all three cases"
+    assert all(not any(zh in e.question for zh, _ in ENGLISH_ASKS) for e in english)
+    assert any("how many" in e.question.lower() for e in english)
+    swaps = [e for e in build_examples(str(path), 10, random.Random(0)) if e.kind == "swap"]
+    assert swaps and all(e.context == CONTEXT and e.question_id.endswith("#swap") for e in swaps if e.question_id.startswith("Q1"))
+    only = build_examples(str(path), 10, random.Random(0), english_share=1.0, english_only=True, kinds=("gold",))
+    assert only and all(e.question_id.endswith("#en") and e.kind == "gold" for e in only)
+
+
+def test_english_question_words():
+    assert english_question("公益幸福团有多少个？") == "公益幸福团 how many ?"
+    assert english_question("公益幸福团有多少个？", "front") == "How many 公益幸福团?"
+    assert english_question("谁是董事会主席？", "front") == "Who 是董事会主席?"
+    assert english_question("2023财年阿里活跃的公益幸福团有多少个？", "keywords") == "How many 2023财年阿里活跃公益幸福团?"
+    assert english_question("阿里巴巴。") is None
+
+
+def test_swapped_questions_ask_for_what_the_paragraph_lacks():
+    rng = random.Random(0)
+    pool = ["营业收入", "市值", "公益幸福团"]
+    for _ in range(10):
+        q = swap_question("2023财年阿里活跃的公益幸福团有多少个？", CONTEXT, ("超110个",), pool, rng)
+        assert q is not None and q != "2023财年阿里活跃的公益幸福团有多少个？"
+        assert ("营业收入" in q) != ("市值" in q), "one noun the paragraph lacks comes in"
+        assert len(q) in (len("2023财年阿里活跃的公益幸福团有多少个？") + d for d in (0, 1, 2)), q
+    assert swap_question("这是什么？", CONTEXT, ("超110个",), pool, rng) is None, "no noun of the paragraph to swap"
+
+
+@pytest.fixture()
+def verified_reader_dir(tiny_qa_model, tmp_path):
+    folder = tmp_path / "reader"
+    shutil.copytree(tiny_qa_model, folder)
+    return folder
+
+
+def _reader(folder, verifier: bool = True, **kw):
+    return ExtractiveReader(str(folder), max_length=64, stride=16, max_answer_chars=8, verifier=verifier, **kw)
+
+
+def test_verifier_starts_neutral_and_round_trips(tiny_qa_model, tmp_path):
+    model, _ = load_reader_model(str(tiny_qa_model))
+    v = Verifier.from_reader(model, 1, "f" * 64)
+    assert torch.equal(v.layers[0].attention.self.query.weight, model.bert.encoder.layer[-1].attention.self.query.weight)
+    x, mask = torch.randn(3, 10, 32), torch.ones(3, 10, dtype=torch.long)
+    mask[1, 6:] = 0
+    assert torch.allclose(torch.sigmoid(v(x, mask)), torch.full((3,), 0.5)), "a zero head is undecided"
+    torch.nn.init.normal_(v.head.weight)
+    v.save(tmp_path, {"note": "test"})
+    back = Verifier.load(tmp_path, model.config, "f" * 64)
+    assert torch.allclose(back(x, mask), v(x, mask), atol=2e-2)
+    # padding does not change a window's logit
+    assert torch.allclose(back(x[1:2, :6], mask[1:2, :6]), back(x[1:2], mask[1:2]), atol=1e-4)
+    with pytest.raises(VerifierLoadError, match="another reader"):
+        Verifier.load(tmp_path, model.config, "0" * 64)
+    bigger = model.config.__class__(**{**model.config.to_dict(), "hidden_size": 64, "intermediate_size": 128})
+    with pytest.raises(VerifierLoadError, match="do not fit"):
+        Verifier.load(tmp_path, bigger)
+    (tmp_path / "verifier.safetensors").write_bytes(b"not safetensors")
+    with pytest.raises(VerifierLoadError, match="cannot read"):
+        Verifier.load(tmp_path, model.config)
+
+
+def test_reader_scores_each_window_with_its_verifier(verified_reader_dir):
+    plain = _reader(verified_reader_dir)
+    assert plain.verifier is None
+    spans = plain.read("公益幸福团有多少个？", [CONTEXT], top_n=5)
+    assert spans and all(sp.answerable == 1.0 and sp.confidence == sp.score for sp in spans)
+
+    v = Verifier.from_reader(plain.model, 2, reader_fingerprint(verified_reader_dir))
+    torch.manual_seed(1)
+    torch.nn.init.normal_(v.head.weight, std=0.5)
+    v.save(verified_reader_dir)
+    verified = _reader(verified_reader_dir)
+    assert verified.verifier is not None
+    got = verified.read("公益幸福团有多少个？", [CONTEXT], top_n=20)
+    assert got == sorted(got, key=lambda s: -s.confidence)
+    assert all(0 < sp.answerable < 1 and abs(sp.confidence - sp.score * sp.answerable) < 1e-12 for sp in got)
+    # the window probabilities are the verifier applied to the states training stores
+    wp = plain.forward_windows("公益幸福团有多少个？", [CONTEXT], states_layers=2)
+    loaded = verified.verifier
+    with torch.inference_mode():
+        expected = [float(torch.sigmoid(loaded(torch.from_numpy(st)[None], torch.ones(1, len(st), dtype=torch.long))))
+                    for st in wp.states]
+    assert len(wp.states) > 1, "the context spans several windows"
+    by_window = verified.forward_windows("公益幸福团有多少个？", [CONTEXT]).answerable
+    assert np.allclose(by_window, expected, atol=1e-4)
+    assert {round(sp.answerable, 4) for sp in got} <= {round(p, 4) for p in expected}
+    assert _reader(verified_reader_dir, verifier=False).verifier is None
+
+
+def test_a_verifier_for_other_weights_is_a_clear_reader_error(verified_reader_dir):
+    model, _ = load_reader_model(str(verified_reader_dir))
+    Verifier.from_reader(model, 1, "0" * 64).save(verified_reader_dir)
+    with pytest.raises(ReaderLoadError, match="another reader"):
+        _reader(verified_reader_dir)
+
+
+def test_threshold_follows_whether_the_verifier_is_used(verified_reader_dir):
+    cfg = Config(reader=str(verified_reader_dir))
+    (verified_reader_dir / "calibration.json").write_text(json.dumps(
+        {"threshold": 0.12, "verifier": True, "threshold_span_only": 0.3}))
+    assert reader_threshold(cfg, verified=True) == 0.12
+    assert reader_threshold(cfg, verified=False) == 0.3
+    assert reader_threshold(Config(reader=str(verified_reader_dir), threshold=0.5), verified=True) == 0.5
+    (verified_reader_dir / "calibration.json").write_text(json.dumps({"threshold": 0.2}))
+    assert reader_threshold(cfg, verified=False) == 0.2
+    assert reader_threshold(cfg, verified=True) == 0.1, "a span-score threshold does not apply to confidences"
+
+
+def test_verifier_switch_from_the_environment(monkeypatch):
+    assert Config().verifier is False, "the verifier is opt-in"
+    monkeypatch.setenv("ZHQA_VERIFIER", "0")
+    assert Config.from_env().verifier is False
+    monkeypatch.setenv("ZHQA_VERIFIER", "yes")
+    assert Config.from_env().verifier is True
+    monkeypatch.setenv("ZHQA_VERIFIER", "maybe")
+    with pytest.raises(ValueError, match="ZHQA_VERIFIER"):
+        Config.from_env()
+
+
+def test_states_fit_and_save_from_the_command_line(verified_reader_dir, tmp_path):
+    data = tmp_path / "set.json"
+    data.write_text(json.dumps(SQUAD, ensure_ascii=False), encoding="utf-8")
+    states = tmp_path / "states"
+    assert main(["states", "--data", str(data), "--per-file", "10", "--reader", str(verified_reader_dir),
+                 "--dtype", "float32", "--layers", "1", "--english-share", "1", "--out", str(states)]) == 0
+    ws = load_windows(states)
+    assert len(ws) >= 6 and set(ws.kinds) >= {"gold", "cut", "bm25"} and ws.states[0].shape[1] == 32
+    assert set(ws.labels[ws.kinds == "gold"]) == {1} and set(ws.labels[ws.kinds != "gold"]) == {0}
+    assert main(["fit", "--states", str(states), "--eval", str(states), "--layers", "1", "--epochs", "2",
+                 "--reader", str(verified_reader_dir)]) == 0
+    meta = json.loads((verified_reader_dir / "verifier.json").read_text())
+    assert meta["n_layers"] == 1 and meta["train_windows"] == len(ws) and len(meta["history"]) == 2
+    assert meta["reader_sha256"] == reader_fingerprint(verified_reader_dir)
+    assert _reader(verified_reader_dir).verifier is not None
+    assert ExtractiveReader(str(verified_reader_dir), max_length=64, stride=16).verifier is None, "opt-in"
+    assert main(["fit", "--states", str(tmp_path / "none"), "--reader", str(verified_reader_dir)]) == 2
+
+
+def test_fit_learns_a_separable_signal(tiny_qa_model):
+    model, _ = load_reader_model(str(tiny_qa_model))
+    rng = np.random.default_rng(0)
+    states, labels = [], []
+    for i in range(80):
+        st = rng.normal(size=(int(rng.integers(6, 12)), 32)).astype(np.float16)
+        st[:, :4] += -1.5 if i % 2 else 1.5
+        states.append(st)
+        labels.append(1 - i % 2)  # even: gold
+    ws = WindowSet(states, np.array(labels, dtype=np.int8), np.array(["gold", "cut"] * 40),
+                   np.array([f"q{i}" for i in range(80)]))
+    v = Verifier.from_reader(model, 1)
+    before = report(ws, predict(v, ws))
+    result = fit(ws, None, v, epochs=8, batch_size=8, lr=1e-3, head_lr=3e-2)
+    after = report(ws, predict(v, ws))
+    assert after["auc"] > 0.95 and after["mean_p_gold"] > 0.6 > 0.4 > after["mean_p_cut"]
+    assert before["mean_p_gold"] == before["mean_p_cut"] == 0.5
+    assert result["best_epoch"] == 8, "without held-out windows the last epoch is kept"
+
+
+def test_calibration_writes_both_thresholds_when_the_reader_has_a_verifier(verified_reader_dir, tmp_path):
+    from qa.calibrate import choose_threshold
+    from qa.calibrate import main as calibrate
+
+    paragraphs = [{"id": f"P{i}", "context": f"第{i}段：阿里巴巴公益团体有{i}个成员，活动很多。" * 2, "qas": []}
+                  for i in range(8)]
+    paragraphs[0]["qas"] = [{"id": f"Q{j}", "question": "阿里巴巴公益团体有多少个成员？",
+                             "answers": [{"text": "0个成员", "answer_start": 12}]} for j in range(3)]
+    data = tmp_path / "dev.json"
+    data.write_text(json.dumps({"data": [{"title": "t", "paragraphs": paragraphs}]}, ensure_ascii=False))
+    out = tmp_path / "calibration.json"
+    assert calibrate(["--dev", str(data), "--start", "0", "--n", "3", "--reader", str(verified_reader_dir),
+                      "--out", str(out)]) == 0
+    plain = json.loads(out.read_text())
+    assert plain["verifier"] is False and plain["n"] == 3 and "threshold_span_only" not in plain
+    model, _ = load_reader_model(str(verified_reader_dir))
+    v = Verifier.from_reader(model, 1, reader_fingerprint(verified_reader_dir))
+    torch.nn.init.constant_(v.head.bias, -1.0)
+    v.save(verified_reader_dir)
+    assert calibrate(["--dev", str(data), "--start", "0", "--n", "3", "--reader", str(verified_reader_dir),
+                      "--out", str(out)]) == 0
+    both = json.loads(out.read_text())
+    assert both["verifier"] is True and both["threshold_span_only"] == plain["threshold"]
+    assert both["span_only"]["n"] == 3
+    # the rule itself: the cut that keeps most right answers and abstentions
+    rows = [{"pos_score": 0.9, "pos_right": True, "neg_score": 0.1}, {"pos_score": 0.8, "pos_right": True, "neg_score": 0.3}]
+    best = choose_threshold(rows)
+    assert best["threshold"] == 0.8 and best["answerable_right"] == best["unanswerable_abstained"] == 1.0
