@@ -1,5 +1,7 @@
 """Reader throughput and latency on this machine: fp32 vs bf16 vs int8 dynamic quantization.
 
+A ``+verifier`` suffix (e.g. ``bf16+verifier``) also runs the reader's answerability verifier.
+
 Reads the first N CMRC2018 dev questions with their gold paragraph (reader only) and prints
 windows/s, per-question latency p50/p95 and the CMRC2018 F1/EM each precision keeps.
 
@@ -36,8 +38,13 @@ def main() -> int:
     qs = [q for q in data.questions if q.answers][:args.limit]
     rows = []
     for prec in args.precisions.split(","):
-        reader = ExtractiveReader(args.reader, dtype="bfloat16" if prec == "bf16" else "float32")
-        if prec == "int8":
+        base, _, extra = prec.partition("+")
+        reader = ExtractiveReader(args.reader, dtype="bfloat16" if base == "bf16" else "float32",
+                                  verifier=extra == "verifier")
+        if extra == "verifier" and reader.verifier is None:
+            print(f"error: {args.reader} has no answerability verifier", file=sys.stderr)
+            return 2
+        if base == "int8":
             reader.model = torch.ao.quantization.quantize_dynamic(reader.model, {torch.nn.Linear}, dtype=torch.qint8)
         reader.read("预热", [ctx[qs[0].paragraph_id]])
         preds, lat, windows = {}, [], 0
@@ -58,9 +65,9 @@ def main() -> int:
                      m["f1"], m["em"]))
     print(f"\nreader: {args.reader}; {len(qs)} CMRC2018 dev questions with their gold paragraph; "
           f"torch threads {torch.get_num_threads()}")
-    print(f"{'precision':<9} {'n':>5} {'windows/s':>10} {'p50 ms':>8} {'p95 ms':>8} {'F1':>6} {'EM':>6}")
+    print(f"{'precision':<14} {'n':>5} {'windows/s':>10} {'p50 ms':>8} {'p95 ms':>8} {'F1':>6} {'EM':>6}")
     for r in rows:
-        print(f"{r[0]:<9} {r[1]:>5} {r[2]:>10.1f} {r[3]:>8.0f} {r[4]:>8.0f} {r[5]:>6.1f} {r[6]:>6.1f}")
+        print(f"{r[0]:<14} {r[1]:>5} {r[2]:>10.1f} {r[3]:>8.0f} {r[4]:>8.0f} {r[5]:>6.1f} {r[6]:>6.1f}")
     return 0
 
 
