@@ -45,6 +45,9 @@ class TrainConfig:
     negative_window_keep: float = 0.35
     cross_paragraph_negatives: float = 0.15
     entity_swap_negatives: float = 0.0
+    cut_negatives: float = 0.0          # the paragraph without the answer's sentences (qa.negatives)
+    noun_swap_negatives: float = 0.0    # a question noun swapped for one the paragraph lacks
+    english_variants: float = 0.0       # the question also asked with English question words
     traditional_to_simplified: float = 0.5
     checkpoint_every: int = 100
     seed: int = 13
@@ -112,6 +115,7 @@ def build_examples(paths: list[str], cfg: TrainConfig, rng: random.Random,
     t2s = None
     examples: list[TrainExample] = []
     dropped = 0
+    pools = {path: _noun_pool(path) if cfg.noun_swap_negatives > 0 else [] for path in paths}
     for path in paths:
         data = load_squad(path)
         contexts = {p.id: p.context for p in data.paragraphs}
@@ -145,6 +149,7 @@ def build_examples(paths: list[str], cfg: TrainConfig, rng: random.Random,
                     neg = max(cands, key=lambda c: _overlap(c, question)) if cands else None
                 if neg is not None:
                     examples.append(TrainExample(question, t2s(neg) if converted else neg, -1, ""))
+            examples.extend(_hard_cases(q, question, ctx, start, answer, cfg, rng, pools[path]))
             title = titles[q.paragraph_id]
             if (all_titles and len(title) >= 2 and title in question
                     and rng.random() < cfg.entity_swap_negatives):
@@ -155,6 +160,34 @@ def build_examples(paths: list[str], cfg: TrainConfig, rng: random.Random,
                     examples.append(TrainExample(swapped, ctx, -1, ""))
     print(f"examples: {len(examples)} (dropped {dropped} unlocatable answers)", file=sys.stderr)
     return examples
+
+
+def _noun_pool(path: str) -> list[str]:
+    from qa.negatives import question_nouns
+
+    return sorted({w for q in load_squad(path).questions for w in question_nouns(q.question)})
+
+
+def _hard_cases(q, question: str, ctx: str, start: int, answer: str, cfg: TrainConfig, rng: random.Random,
+                pool: list[str]) -> list[TrainExample]:
+    """Answer-cut and noun-swapped negatives and an English-worded positive (see :mod:`qa.negatives`)."""
+    from qa.negatives import ENGLISH_FORMS, cut_answer_sentences, english_question, swap_question
+
+    out = []
+    # each draw only when its rate is set, so runs without these cases sample as before
+    if cfg.cut_negatives > 0 and rng.random() < cfg.cut_negatives:
+        cut = cut_answer_sentences(ctx, (answer,), (start,))
+        if cut:
+            out.append(TrainExample(question, cut, -1, ""))
+    if pool and cfg.noun_swap_negatives > 0 and rng.random() < cfg.noun_swap_negatives:
+        swapped = swap_question(question, ctx, (answer,) + tuple(q.answers), pool, rng)
+        if swapped:
+            out.append(TrainExample(swapped, ctx, -1, ""))
+    if cfg.english_variants > 0 and rng.random() < cfg.english_variants:
+        english = english_question(question, rng.choice(ENGLISH_FORMS))
+        if english:
+            out.append(TrainExample(english, ctx, start, answer))
+    return out
 
 
 def build_features(examples: list[TrainExample], tokenizer, cfg: TrainConfig, rng: random.Random):

@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import re
 import sys
 import time
 from dataclasses import dataclass
@@ -42,18 +41,12 @@ from pathlib import Path
 import numpy as np
 
 from index.squad import load_squad, locate_answer
+from qa.negatives import (ENGLISH_FORMS, cut_answer_sentences, english_question, question_nouns,
+                          swap_question)
 from qa.reader_weights import EMBEDDED_READER_NAME
 from qa.verifier import Verifier, reader_fingerprint
 
 KINDS = ("gold", "gold-other", "cut", "bm25", "swap")
-_NOUN_FLAGS = ("n", "nr", "nrt", "ns", "nt", "nz", "vn", "nrfg")
-_SENTENCE_END = re.compile(r"(?<=[。！？!?；;\n])")
-# Chinese question words and an English rendering, longest first (for mixed-language questions)
-ENGLISH_ASKS = (("有多少个", " how many "), ("多少个", " how many "), ("是多少", " how much is it"),
-                ("有多少", " how many "), ("多少", " how many "), ("什么时候", " when "), ("哪一年", " which year "),
-                ("哪一天", " which day "), ("是谁", " who is it"), ("谁", " who "), ("是什么", " what is it"),
-                ("什么", " what "), ("在哪里", " where "), ("哪里", " where "), ("为什么", " why "),
-                ("如何", " how "), ("怎么", " how "))
 
 
 @dataclass(frozen=True)
@@ -64,81 +57,6 @@ class VerifierExample:
     kind: str                 # gold | cut | bm25
     answer: str = ""          # gold: the answer text
     answer_start: int = -1    # gold: its character offset in ``context``
-
-
-ENGLISH_FORMS = ("inplace", "front", "keywords")
-_CONTENT_FLAGS = ("n", "v", "m", "a", "t", "s", "f", "e", "j", "l", "i", "x", "q")
-_FUNCTION_WORDS = {"的", "了", "是", "有", "在", "被", "把", "和", "与", "及", "过", "着", "吗", "呢", "？", "?", "。"}
-
-
-def english_question(question: str, form: str = "inplace") -> str | None:
-    """The question with its first Chinese question word in English, or None when it has none.
-
-    ``inplace`` keeps the word order (「…有多少个？」 → "… how many ?"); ``front`` moves the English
-    word to the front as in English ("How many …?"); ``keywords`` keeps only the content words after
-    it ("How many 2023财年阿里活跃公益幸福团?"), like an English question around Chinese terms.
-    """
-    import jieba.posseg
-
-    for zh, en in ENGLISH_ASKS:
-        if zh in question:
-            if form == "front":
-                rest = question.replace(zh, " ", 1).rstrip("？?。 ")
-                q = f"{en.strip().capitalize()} {rest}?"
-            elif form == "keywords":
-                rest = question.replace(zh, " ", 1)
-                words = [w.word for w in jieba.posseg.cut(rest)
-                         if w.word.strip() and w.word not in _FUNCTION_WORDS and w.flag.startswith(_CONTENT_FLAGS)
-                         and not any(w.word in z for z, _ in ENGLISH_ASKS)]
-                if not words:
-                    return None
-                q = f"{en.strip().capitalize()} {''.join(words)}?"
-            else:
-                q = question.replace(zh, en, 1).replace("？", "?")
-            return re.sub(r"\s+", " ", q).strip()
-    return None
-
-
-def cut_answer_sentences(context: str, answers: tuple[str, ...], starts: tuple[int, ...]) -> str | None:
-    """``context`` without the sentences that hold an answer; None when an answer text would remain."""
-    spans = []
-    for text, start in zip(answers, starts):
-        pos = locate_answer(context, text, start)
-        if pos < 0:
-            return None
-        spans.append((pos, pos + len(text)))
-    kept, offset = [], 0
-    for sentence in _SENTENCE_END.split(context):
-        a, b = offset, offset + len(sentence)
-        offset = b
-        if not any(a < e and s < b for s, e in spans):
-            kept.append(sentence)
-    rest = "".join(kept).strip()
-    if len(rest) < 40 or any(t and t in rest for t in answers):
-        return None
-    return rest
-
-
-def _nouns(question: str) -> list[str]:
-    """Nouns of at least two characters (jieba part-of-speech tags), in order."""
-    import jieba.posseg
-
-    return [w.word for w in jieba.posseg.cut(question)
-            if w.flag in _NOUN_FLAGS and len(w.word) >= 2 and not w.word.isascii()]
-
-
-def swap_question(question: str, context: str, answers: tuple[str, ...], pool: list[str],
-                  rng: random.Random) -> str | None:
-    """``question`` with one of its nouns that ``context`` contains replaced by a ``pool`` noun it lacks."""
-    mine = [w for w in _nouns(question) if w in context and not any(w in a or a in w for a in answers)]
-    if not mine:
-        return None
-    target = rng.choice(mine)
-    for _ in range(20):
-        new = rng.choice(pool)
-        if new not in context and new not in question:
-            return question.replace(target, new, 1)
-    return None
 
 
 def build_examples(path: str, limit: int, rng: random.Random, bm25_depth: int = 8,
@@ -155,7 +73,7 @@ def build_examples(path: str, limit: int, rng: random.Random, bm25_depth: int = 
     rng.shuffle(questions)
     questions = questions[:limit]
     bm25 = BM25Index([tokenize(contexts[i]) for i in ids])
-    pool = sorted({w for q in questions for w in _nouns(q.question)}) if "swap" in kinds else []
+    pool = sorted({w for q in questions for w in question_nouns(q.question)}) if "swap" in kinds else []
     out: list[VerifierExample] = []
     for q in questions:
         gold = contexts[q.paragraph_id]

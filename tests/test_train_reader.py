@@ -106,3 +106,25 @@ def test_bundle_shards_round_trip(tmp_path, tiny_qa_model):
     b = load_file(str(tmp_path / "joined" / "model.safetensors"))
     assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a)
     assert (tmp_path / "joined" / "zhqa_reader.json").exists()
+
+
+def test_answer_cut_noun_swap_and_english_cases(tmp_path):
+    from tests.test_verifier import CONTEXT, SQUAD as LONG
+
+    path = tmp_path / "long.json"
+    path.write_text(json.dumps(LONG, ensure_ascii=False), encoding="utf-8")
+    cfg = TrainConfig(cross_paragraph_negatives=0.0, cut_negatives=1.0, noun_swap_negatives=1.0,
+                      english_variants=1.0, traditional_to_simplified=0.0)
+    examples = build_examples([str(path)], cfg, random.Random(0))
+    originals = {q["question"] for a in LONG["data"] for p in a["paragraphs"] for q in p["qas"]}
+    cut = [e for e in examples if e.answer_start < 0 and e.question in originals and e.context != CONTEXT
+           and "超110个" not in e.context and e.question == "公益幸福团有多少个？"]
+    assert cut and "钉钉用户超过6亿" in cut[0].context, "the answer's sentence is gone, the rest stays"
+    swapped = [e for e in examples if e.answer_start < 0 and e.question not in originals]
+    assert swapped and all(e.context in {p["context"] for a in LONG["data"] for p in a["paragraphs"]} for e in swapped)
+    english = [e for e in examples if e.answer_start >= 0 and e.question not in originals]
+    assert english, "English-worded positives keep their answer"
+    for e in english:
+        assert e.context[e.answer_start:e.answer_start + len(e.answer_text)] == e.answer_text
+    plain = build_examples([str(path)], TrainConfig(cross_paragraph_negatives=0.0), random.Random(0))
+    assert all(e.question in originals and e.answer_start >= 0 for e in plain), "off by default"

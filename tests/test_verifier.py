@@ -13,8 +13,8 @@ from qa.bot import reader_threshold
 from qa.config import Config
 from qa.reader import ExtractiveReader
 from qa.reader_weights import ReaderLoadError, load_reader_model
-from qa.train_verifier import (WindowSet, build_examples, cut_answer_sentences, english_question, fit,
-                               load_windows, main, predict, report, swap_question, ENGLISH_ASKS)
+from qa.negatives import ENGLISH_ASKS, cut_answer_sentences, english_question, swap_question
+from qa.train_verifier import WindowSet, build_examples, fit, load_windows, main, predict, report
 from qa.verifier import Verifier, VerifierLoadError, reader_fingerprint
 
 CONTEXT = ("阿里巴巴发布了年度报告，报告介绍了公益行动。2023财年阿里活跃的公益幸福团超110个。"

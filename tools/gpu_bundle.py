@@ -28,7 +28,9 @@ import numpy as np
 
 ROW_BLOCKS_BYTES = 18  # Q4_0 block: fp16 scale + 16 bytes of nibbles, 32 values
 TOKENIZER_FILES = ("config.json", "tokenizer_config.json", "special_tokens_map.json")
-PURE_PYTHON_DEPS = ("platformdirs", "opencc")
+# pure-Python packages the training needs there (jieba: noun-swap negatives), minus what it never loads
+PURE_PYTHON_DEPS = ("platformdirs", "opencc", "jieba")
+SKIPPED_FILES = ("__pycache__", "lac_small", "analyse")
 
 
 def _used_ids(tokenizer, data_paths: list[str]) -> set[int]:
@@ -43,6 +45,10 @@ def _used_ids(tokenizer, data_paths: list[str]) -> set[int]:
         base += [_clean_title(p.title) for p in data.paragraphs]
         base += [a for q in data.questions for a in q.answers]
         texts += base + [t2s(t) for t in base]
+    # English-worded question variants (--english-variants) bring these words in
+    from qa.negatives import ENGLISH_ASKS
+
+    texts += [en for _, en in ENGLISH_ASKS] + [en.strip().capitalize() for _, en in ENGLISH_ASKS] + ["?"]
     chars = sorted({ch for t in texts for ch in t})
     ids: set[int] = set(tokenizer.all_special_ids)
     for i in range(0, len(texts), 512):
@@ -90,7 +96,7 @@ def pack(out: Path, data_paths: list[str]) -> None:
     site = out / "site"
     for mod in PURE_PYTHON_DEPS:
         pkg = Path(__import__(mod).__file__).parent
-        shutil.copytree(pkg, site / mod, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(pkg, site / mod, ignore=shutil.ignore_patterns(*SKIPPED_FILES))
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
     print(f"packed {len(ids)} of {vocab} embedding rows; bundle {size / 2**20:.1f} MiB in {out}")
 
