@@ -20,7 +20,7 @@ import numpy as np
 
 from index.bm25 import BM25Index, tokenize
 from index.squad import load_squad
-from qa.reader_weights import EMBEDDED_READER_NAME, SHIPPED_READER_DIR
+from qa.reader_weights import EMBEDDED_READER_NAME
 
 
 def _clean(s: str) -> str:
@@ -95,7 +95,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from qa.reader import ExtractiveReader
 
-    reader = ExtractiveReader(args.reader, dtype=args.dtype, verifier=True)
+    from qa.reader_weights import ReaderLoadError, reader_folder
+    from qa.verifier import has_verifier
+
+    folder = reader_folder(args.reader)
+    try:
+        reader = ExtractiveReader(args.reader, dtype=args.dtype,
+                                  verifier=folder is not None and has_verifier(folder))
+    except ReaderLoadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     rows = collect_scores(args.dev, args.start, args.n, reader)
     if not rows["confidence"]:
         print("error: no usable calibration questions", file=sys.stderr)
@@ -110,7 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     result.update({"dev": Path(args.dev).name, "questions": f"{args.start}:{args.start + args.n}",
                    "passages_per_question": 5})
     result["dtype"] = args.dtype
-    folder = SHIPPED_READER_DIR if args.reader == EMBEDDED_READER_NAME else Path(args.reader)
+    if not args.out and folder is None:
+        print(f"error: {args.reader} is not a local reader folder: give --out", file=sys.stderr)
+        return 2
     out = Path(args.out) if args.out else folder / "calibration.json"
     out.write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))

@@ -15,7 +15,8 @@ from index.squad import locate_answer
 
 _SENTENCE_END = re.compile(r"(?<=[。！？!?；;\n])")
 _NOUN_FLAGS = ("n", "nr", "nrt", "ns", "nt", "nz", "vn", "nrfg")
-# Chinese question words and an English rendering, longest first (for mixed-language questions)
+# Chinese question words and an English rendering; the first one found in a question is used, so a
+# longer word comes before any word it contains (有多少个 before 多少, 是谁 before 谁)
 ENGLISH_ASKS = (("有多少个", " how many "), ("多少个", " how many "), ("是多少", " how much is it"),
                 ("有多少", " how many "), ("多少", " how many "), ("什么时候", " when "), ("哪一年", " which year "),
                 ("哪一天", " which day "), ("是谁", " who is it"), ("谁", " who "), ("是什么", " what is it"),

@@ -100,23 +100,23 @@ class ExtractiveReader:
                              return_offsets_mapping=True, padding="longest", return_tensors="pt")
         n = enc["input_ids"].shape[0]
         verifier = self.verifier
-        keep = verifier.n_layers if verifier is not None else states_layers
+        need_states = verifier is not None or states_layers > 0
         starts, ends, states, probs = [], [], [], []
         with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16,
                                                     enabled=self.dtype == torch.bfloat16):
             for i in range(0, n, self.batch_size):
                 ids = enc["input_ids"][i:i + self.batch_size].to(self.device)
                 am = enc["attention_mask"][i:i + self.batch_size].to(self.device)
-                out = self.model(input_ids=ids, attention_mask=am, output_hidden_states=keep > 0)
+                out = self.model(input_ids=ids, attention_mask=am, output_hidden_states=need_states)
                 starts.append(out.start_logits.float().cpu())
                 ends.append(out.end_logits.float().cpu())
-                if keep:
-                    h = out.hidden_states[-(keep + 1)]
-                    if verifier is not None:
-                        probs.append(torch.sigmoid(verifier(h, am).float()).cpu())
-                    if states_layers:
-                        lengths = am.sum(1).tolist()
-                        states.extend(h[j, :lengths[j]].float().cpu().numpy() for j in range(len(lengths)))
+                if verifier is not None:
+                    h = out.hidden_states[-(verifier.n_layers + 1)]
+                    probs.append(torch.sigmoid(verifier(h, am).float()).cpu())
+                if states_layers:
+                    h = out.hidden_states[-(states_layers + 1)]
+                    lengths = am.sum(1).tolist()
+                    states.extend(h[j, :lengths[j]].float().cpu().numpy() for j in range(len(lengths)))
         mask = enc["attention_mask"].bool()
         p_start = torch.softmax(torch.cat(starts).masked_fill(~mask, -1e4), -1).numpy()
         p_end = torch.softmax(torch.cat(ends).masked_fill(~mask, -1e4), -1).numpy()
@@ -169,12 +169,13 @@ class ExtractiveReader:
         return sorted(best.values(), key=lambda sp: -sp.confidence)[:top_n]
 
 
-def load_verifier_for(model_name: str | None, model) -> Verifier | None:
-    """The verifier stored beside a shipped or compact reader, checked against its weights; else None."""
+def load_verifier_for(model_name: str | None, model) -> Verifier:
+    """The verifier stored beside a local reader, checked against its weights (ReaderLoadError if none)."""
     folder = reader_folder(model_name)
     if folder is None or not has_verifier(folder):
-        return None
+        raise ReaderLoadError(f"the answerability verifier was asked for, but reader '{model_name or 'embedded'}' "
+                              f"has none (see qa.train_verifier); run without --verifier / ZHQA_VERIFIER")
     try:
         return Verifier.load(folder, model.config, reader_fingerprint(folder))
-    except VerifierLoadError as exc:
+    except (VerifierLoadError, OSError) as exc:
         raise ReaderLoadError(str(exc)) from exc

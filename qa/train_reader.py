@@ -177,7 +177,7 @@ def _hard_cases(q, question: str, ctx: str, start: int, answer: str, cfg: TrainC
     # each draw only when its rate is set, so runs without these cases sample as before
     if cfg.cut_negatives > 0 and rng.random() < cfg.cut_negatives:
         cut = cut_answer_sentences(ctx, (answer,), (start,))
-        if cut:
+        if cut and not any(a in cut for a in q.answers):  # no other accepted answer left either
             out.append(TrainExample(question, cut, -1, ""))
     if pool and cfg.noun_swap_negatives > 0 and rng.random() < cfg.noun_swap_negatives:
         swapped = swap_question(question, ctx, (answer,) + tuple(q.answers), pool, rng)
@@ -359,7 +359,10 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
     step = 0
     if (ckpt / "state.json").exists():
         saved = json.loads((ckpt / "state.json").read_text())
-        if saved.get("config") != cfg.__dict__ or saved.get("total_steps") != total:
+        # fields added since a checkpoint was written count as their defaults
+        saved_cfg = {**{k: v for k, v in TrainConfig().__dict__.items() if k not in (saved.get("config") or {})},
+                     **(saved.get("config") or {})}
+        if saved_cfg != cfg.__dict__ or saved.get("total_steps") != total:
             raise CheckpointMismatch(f"{ckpt} belongs to a run with other settings "
                                      f"({saved.get('total_steps')} steps); use a new --out directory")
         step = _load_checkpoint(ckpt, model, optimizer)

@@ -15,7 +15,8 @@ as at answer time:
 
 A share of the questions is also asked with English question words (「有多少个」 → "how many"),
 answerable and not alike, so that mixed-language questions are not taken for unanswerable ones.
-For the negatives the window holding the reader's best span is kept (the one it would answer from).
+For the negatives the window with the highest max p(start) · max p(end) is kept (where the reader's
+most confident span lies).
 
 ``states`` stores, per window, the reader's states entering its last layers (fp16 ``.npz`` shards,
 no pickle; a stopped run resumes at the next shard). ``fit`` trains a copy of those layers plus a
@@ -54,7 +55,7 @@ class VerifierExample:
     question_id: str
     question: str
     context: str
-    kind: str                 # gold | cut | bm25
+    kind: str                 # gold | cut | bm25 | swap
     answer: str = ""          # gold: the answer text
     answer_start: int = -1    # gold: its character offset in ``context``
 
@@ -107,6 +108,8 @@ class WindowSet:
     labels: np.ndarray         # 1 = the window answers the question
     kinds: np.ndarray
     qids: np.ndarray
+    layers: int | None = None    # the reader layers the states enter (None: not recorded)
+    reader_sha256: str = ""      # the reader that made them ("" : not recorded)
 
     def __len__(self) -> int:
         return len(self.states)
@@ -137,8 +140,9 @@ def select_windows(reader, ex: VerifierExample, n_layers: int, rng: random.Rando
 
 
 def store_states(examples: list[VerifierExample], reader, n_layers: int, out_dir: Path, seed: int,
-                 shard_size: int = 400) -> None:
-    """Windows of every example into ``out_dir/shard-NNNN.npz`` (existing shards are kept)."""
+                 shard_size: int = 400, reader_sha256: str = "") -> None:
+    """Windows of every example into ``out_dir/shard-NNNN.npz`` (existing shards are kept). Each shard
+    also records the layer count, the reader's fingerprint and the precision that made it."""
     from tqdm import tqdm
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -155,9 +159,12 @@ def store_states(examples: list[VerifierExample], reader, n_layers: int, out_dir
                 labels.append(label)
                 kinds.append(kind)
                 qids.append(ex.question_id)
+        hidden = reader.model.config.hidden_size
         tmp = out_dir / f"shard-{n:04d}.tmp.npz"
-        np.savez(tmp, states=np.concatenate(states), lengths=np.array([len(s) for s in states]),
-                 labels=np.array(labels, dtype=np.int8), kinds=np.array(kinds), qids=np.array(qids))
+        np.savez(tmp, states=np.concatenate(states) if states else np.zeros((0, hidden), np.float16),
+                 lengths=np.array([len(s) for s in states], dtype=np.int64), labels=np.array(labels, dtype=np.int8),
+                 kinds=np.array(kinds, dtype=str), qids=np.array(qids, dtype=str), layers=np.array(n_layers),
+                 reader_sha256=np.array(reader_sha256), dtype=np.array(str(reader.dtype).replace("torch.", "")))
         tmp.replace(target)
 
 
@@ -168,15 +175,24 @@ def load_windows(folder: str | Path) -> WindowSet:
     files = [f for f in files if not f.name.endswith(".tmp.npz")]
     if not files:
         raise FileNotFoundError(f"no verifier window shards in {folder}")
-    states, labels, kinds, qids = [], [], [], []
+    states, labels, kinds, qids, made_by = [], [], [], [], set()
     for f in files:
         with np.load(f, allow_pickle=False) as z:
+            if "layers" in z:
+                made_by.add((int(z["layers"]), str(z["reader_sha256"])))
+            if len(z["lengths"]) == 0:
+                continue
             bounds = np.cumsum(z["lengths"])[:-1]
             states.extend(np.split(z["states"], bounds))
             labels.append(z["labels"])
             kinds.append(z["kinds"])
             qids.append(z["qids"])
-    return WindowSet(states, np.concatenate(labels), np.concatenate(kinds), np.concatenate(qids))
+    if len(made_by) > 1:
+        raise ValueError(f"{folder}: shards made with different layer counts or readers: {sorted(made_by)}")
+    if not states:
+        raise FileNotFoundError(f"no verifier windows in {folder}")
+    layers, sha = made_by.pop() if made_by else (None, "")
+    return WindowSet(states, np.concatenate(labels), np.concatenate(kinds), np.concatenate(qids), layers, sha)
 
 
 def _batches(ws: WindowSet, batch_size: int, rng: random.Random | None):
@@ -219,7 +235,8 @@ def report(ws: WindowSet, p: np.ndarray) -> dict:
     """AUC of P(answerable) and its mean per kind."""
     from sklearn.metrics import roc_auc_score
 
-    out = {"windows": int(len(ws)), "auc": round(float(roc_auc_score(ws.labels, p)), 4)}
+    both = len(set(ws.labels.tolist())) == 2
+    out = {"windows": int(len(ws)), "auc": round(float(roc_auc_score(ws.labels, p)), 4) if both else None}
     for kind in KINDS:
         m = ws.kinds == kind
         if m.any():
@@ -269,21 +286,21 @@ def fit(train: WindowSet, held: WindowSet | None, verifier: Verifier, epochs: in
         history.append(entry)
         if log:
             log(entry)
-        score = entry.get("held_out", {}).get("auc", epoch)
+        score = entry.get("held_out", {}).get("auc") or epoch
         if score > best:
             best, best_state = score, copy.deepcopy(verifier.state_dict())
     verifier.load_state_dict(best_state)
-    return {"history": history, "best_epoch": int(np.argmax([h.get("held_out", {}).get("auc", i)
+    return {"history": history, "best_epoch": int(np.argmax([h.get("held_out", {}).get("auc") or i
                                                             for i, h in enumerate(history)])) + 1}
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Train the reader's answerability verifier.")
     sub = ap.add_subparsers(dest="cmd", required=True)
-    f = sub.add_parser("states", help="read gold / answer-cut / BM25 cases and store the verifier's input states")
+    f = sub.add_parser("states", help="read gold / answer-cut / BM25 / noun-swap cases, store the verifier's input states")
     f.add_argument("--data", action="append", required=True, help="SQuAD-style JSON (repeatable)")
     f.add_argument("--per-file", type=int, default=3000, help="questions sampled per file")
-    f.add_argument("--layers", type=int, default=2, help="reader layers the verifier re-trains")
+    f.add_argument("--layers", type=int, default=2, help="reader layers the verifier re-trains (1 to 12)")
     f.add_argument("--english-share", type=float, default=0.2, help="questions also asked with English question words")
     f.add_argument("--kinds", default="gold,cut,bm25,swap", help="which cases to build (comma-separated)")
     f.add_argument("--english-forms", default=",".join(ENGLISH_FORMS), help="forms of the English variants")
@@ -295,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     t = sub.add_parser("fit", help="train the verifier on stored states and save it beside the reader")
     t.add_argument("--states", required=True, help="state folder written by 'states'")
     t.add_argument("--eval", help="held-out state folder: AUC per epoch, best epoch kept")
-    t.add_argument("--layers", type=int, default=2)
+    t.add_argument("--layers", type=int, help="default: the layer count the states were stored for")
     t.add_argument("--epochs", type=int, default=2)
     t.add_argument("--batch-size", type=int, default=32)
     t.add_argument("--lr", type=float, default=3e-5)
@@ -307,6 +324,9 @@ def main(argv: list[str] | None = None) -> int:
     from qa.reader_weights import ReaderLoadError, reader_folder
 
     if args.cmd == "states":
+        if not 1 <= args.layers <= 12:
+            print("error: --layers must be between 1 and 12", file=sys.stderr)
+            return 2
         for path in args.data:
             if not Path(path).exists():
                 print(f"error: {path} not found", file=sys.stderr)
@@ -315,6 +335,11 @@ def main(argv: list[str] | None = None) -> int:
             reader = ExtractiveReader(args.reader, dtype=args.dtype, verifier=False)
         except ReaderLoadError as exc:
             print(f"error: {exc}", file=sys.stderr)
+            return 2
+        folder = reader_folder(args.reader)
+        sha = reader_fingerprint(folder) if folder is not None and (folder / "model.safetensors").exists() else ""
+        if reader.model.config.num_hidden_layers < args.layers:
+            print(f"error: the reader has only {reader.model.config.num_hidden_layers} layers", file=sys.stderr)
             return 2
         rng = random.Random(args.seed)
         out = Path(args.out)
@@ -331,24 +356,35 @@ def main(argv: list[str] | None = None) -> int:
             examples = build_examples(path, args.per_file, rng, english_share=args.english_share, kinds=kinds,
                                       english_forms=forms, english_only=args.english_only)
             print(f"{Path(path).name}: {len(examples)} cases", file=sys.stderr)
-            store_states(examples, reader, args.layers, out / Path(path).stem, args.seed)
+            store_states(examples, reader, args.layers, out / Path(path).stem, args.seed, reader_sha256=sha)
         return 0
 
+    if args.epochs < 1:
+        print("error: --epochs must be at least 1", file=sys.stderr)
+        return 2
     try:
         train = load_windows(args.states)
         held = load_windows(args.eval) if args.eval else None
         reader = ExtractiveReader(args.reader, verifier=False)
-    except (FileNotFoundError, ReaderLoadError) as exc:
+    except (OSError, ValueError, KeyError, ReaderLoadError) as exc:  # missing, damaged or mixed shards
         print(f"error: {exc}", file=sys.stderr)
         return 2
     folder = reader_folder(args.reader)
     if folder is None or not (folder / "model.safetensors").exists():
         print(f"error: {args.reader} is not a local reader folder with model.safetensors", file=sys.stderr)
         return 2
-    if train.states[0].shape[1] != reader.model.config.hidden_size:
-        print("error: the stored states were not made by this reader (hidden size differs)", file=sys.stderr)
-        return 2
-    verifier = Verifier.from_reader(reader.model, args.layers, reader_fingerprint(folder))
+    sha = reader_fingerprint(folder)
+    layers = args.layers or train.layers or 2
+    for name, ws in (("--states", train), ("--eval", held)):
+        if ws is None:
+            continue
+        problem = ("made by another reader's weights" if ws.reader_sha256 and ws.reader_sha256 != sha else
+                   f"stored for {ws.layers} layers, not {layers}" if ws.layers and ws.layers != layers else
+                   "of another hidden size" if ws.states[0].shape[1] != reader.model.config.hidden_size else "")
+        if problem:
+            print(f"error: the {name} states were {problem}", file=sys.stderr)
+            return 2
+    verifier = Verifier.from_reader(reader.model, layers, sha)
     result = fit(train, held, verifier, args.epochs, args.batch_size, args.lr,
                  log=lambda entry: print(json.dumps(entry), file=sys.stderr, flush=True))
     meta = {"train_windows": int(len(train)), "epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size,

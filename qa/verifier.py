@@ -97,12 +97,18 @@ class Verifier(nn.Module):
         from safetensors.torch import load_file
 
         folder = Path(folder)
+        present = [(folder / f).exists() for f in (WEIGHTS_FILE, META_FILE)]
+        if any(present) and not all(present):
+            raise VerifierLoadError(f"{folder}: the verifier is incomplete (needs both {WEIGHTS_FILE} and {META_FILE})")
         try:
             meta = json.loads((folder / META_FILE).read_text())
             n_layers = int(meta["n_layers"])
             state = load_file(str(folder / WEIGHTS_FILE))
         except (OSError, ValueError, KeyError, TypeError, SafetensorError) as exc:
             raise VerifierLoadError(f"{folder}: cannot read the answerability verifier: {exc}") from exc
+        if not 1 <= n_layers <= getattr(config, "num_hidden_layers", n_layers):
+            raise VerifierLoadError(f"{folder}: a verifier of {n_layers} layers does not fit a reader of "
+                                    f"{getattr(config, 'num_hidden_layers', '?')}")
         sha = str(meta.get("reader_sha256", ""))
         if reader_sha256 and sha != reader_sha256:
             raise VerifierLoadError(f"{folder}: the verifier was trained for another reader's weights "
@@ -116,5 +122,6 @@ class Verifier(nn.Module):
 
 
 def has_verifier(folder: str | Path) -> bool:
+    """Whether ``folder`` holds verifier files (an incomplete pair counts: loading it then says what is missing)."""
     folder = Path(folder)
-    return (folder / WEIGHTS_FILE).exists() and (folder / META_FILE).exists()
+    return (folder / WEIGHTS_FILE).exists() or (folder / META_FILE).exists()

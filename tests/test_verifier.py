@@ -123,8 +123,10 @@ def test_verifier_starts_neutral_and_round_trips(tiny_qa_model, tmp_path):
 
 
 def test_reader_scores_each_window_with_its_verifier(verified_reader_dir):
-    plain = _reader(verified_reader_dir)
+    plain = _reader(verified_reader_dir, verifier=False)
     assert plain.verifier is None
+    with pytest.raises(ReaderLoadError, match="has none"):
+        _reader(verified_reader_dir)
     spans = plain.read("公益幸福团有多少个？", [CONTEXT], top_n=5)
     assert spans and all(sp.answerable == 1.0 and sp.confidence == sp.score for sp in spans)
 
@@ -139,6 +141,8 @@ def test_reader_scores_each_window_with_its_verifier(verified_reader_dir):
     assert all(0 < sp.answerable < 1 and abs(sp.confidence - sp.score * sp.answerable) < 1e-12 for sp in got)
     # the window probabilities are the verifier applied to the states training stores
     wp = plain.forward_windows("公益幸福团有多少个？", [CONTEXT], states_layers=2)
+    other = verified.forward_windows("公益幸福团有多少个？", [CONTEXT], states_layers=1)
+    assert not np.allclose(other.states[0], wp.states[0]), "stored states follow states_layers, not the verifier"
     loaded = verified.verifier
     with torch.inference_mode():
         expected = [float(torch.sigmoid(loaded(torch.from_numpy(st)[None], torch.ones(1, len(st), dtype=torch.long))))
@@ -150,11 +154,28 @@ def test_reader_scores_each_window_with_its_verifier(verified_reader_dir):
     assert _reader(verified_reader_dir, verifier=False).verifier is None
 
 
-def test_a_verifier_for_other_weights_is_a_clear_reader_error(verified_reader_dir):
+def test_a_verifier_for_other_weights_or_incomplete_is_a_clear_error(verified_reader_dir, tiny_encoder_path,
+                                                                    tmp_path, capsys):
+    from qa.cli import main as cli
+
     model, _ = load_reader_model(str(verified_reader_dir))
     Verifier.from_reader(model, 1, "0" * 64).save(verified_reader_dir)
     with pytest.raises(ReaderLoadError, match="another reader"):
         _reader(verified_reader_dir)
+    meta = json.loads((verified_reader_dir / "verifier.json").read_text())
+    meta["n_layers"] = 40
+    (verified_reader_dir / "verifier.json").write_text(json.dumps(meta))
+    with pytest.raises(ReaderLoadError, match="does not fit"):
+        _reader(verified_reader_dir)
+    (verified_reader_dir / "verifier.safetensors").unlink()
+    with pytest.raises(ReaderLoadError, match="incomplete"):
+        _reader(verified_reader_dir)
+    assert _reader(verified_reader_dir, verifier=False).verifier is None, "off, the files are not read"
+    doc = tmp_path / "doc.txt"
+    doc.write_text(CONTEXT, encoding="utf-8")
+    assert cli(["ask", "公益幸福团有多少个？", "--corpus", str(doc), "--encoder", str(tiny_encoder_path),
+                "--reader", str(verified_reader_dir), "--verifier"]) == 2
+    assert "incomplete" in capsys.readouterr().err
 
 
 def test_threshold_follows_whether_the_verifier_is_used(verified_reader_dir):
@@ -189,7 +210,10 @@ def test_states_fit_and_save_from_the_command_line(verified_reader_dir, tmp_path
     ws = load_windows(states)
     assert len(ws) >= 6 and set(ws.kinds) >= {"gold", "cut", "bm25"} and ws.states[0].shape[1] == 32
     assert set(ws.labels[ws.kinds == "gold"]) == {1} and set(ws.labels[ws.kinds != "gold"]) == {0}
-    assert main(["fit", "--states", str(states), "--eval", str(states), "--layers", "1", "--epochs", "2",
+    assert ws.layers == 1 and ws.reader_sha256 == reader_fingerprint(verified_reader_dir)
+    assert main(["fit", "--states", str(states), "--layers", "2", "--reader", str(verified_reader_dir)]) == 2, \
+        "states stored for one layer cannot train a two-layer verifier"
+    assert main(["fit", "--states", str(states), "--eval", str(states), "--epochs", "2",
                  "--reader", str(verified_reader_dir)]) == 0
     meta = json.loads((verified_reader_dir / "verifier.json").read_text())
     assert meta["n_layers"] == 1 and meta["train_windows"] == len(ws) and len(meta["history"]) == 2
@@ -242,6 +266,8 @@ def test_calibration_writes_both_thresholds_when_the_reader_has_a_verifier(verif
                       "--out", str(out)]) == 0
     both = json.loads(out.read_text())
     assert both["verifier"] is True and both["threshold_span_only"] == plain["threshold"]
+    # a constant P = sigmoid(-1) scales every confidence alike, so the chosen threshold scales too
+    assert both["threshold"] == pytest.approx(plain["threshold"] / (1 + np.e), abs=2e-4)
     assert both["span_only"]["n"] == 3
     # the rule itself: the cut that keeps most right answers and abstentions
     rows = [{"pos_score": 0.9, "pos_right": True, "neg_score": 0.1}, {"pos_score": 0.8, "pos_right": True, "neg_score": 0.3}]

@@ -157,7 +157,7 @@ def unshard(parts_dir: Path, reader_dir: Path) -> None:
     reader_dir.mkdir(parents=True, exist_ok=True)
     save_file(state, str(reader_dir / "model.safetensors"), metadata={"format": "pt"})
     for f in parts_dir.glob("*.json"):
-        if f.name != "calibration.json":
+        if f.name not in ("calibration.json", "verifier.json"):  # both belong to the old weights
             shutil.copy(f, reader_dir / f.name)
     print(f"joined {len(state)} tensors into {reader_dir}")
 
