@@ -442,21 +442,11 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPars
 
 
 def config_from_args(args):
-    """Options, then ZHQA_* variables, then defaults; with ``--index``, that index's own encoder by default."""
-    import os
+    """The CLI's configuration (options, then ZHQA_* variables, then defaults; with ``--index``, that
+    index's own encoder by default), checked more strictly because a bad value would waste a long run."""
+    from qa.cli import config_from_args as cli_config
 
-    from qa.config import Config
-
-    encoder = getattr(args, "encoder", None)
-    if not encoder and not os.environ.get("ZHQA_ENCODER") and getattr(args, "index", None):
-        from index.store import index_encoder_name
-
-        encoder = index_encoder_name(args.index)
-    cfg = Config.from_env(encoder=encoder, reader=getattr(args, "reader", None),
-                          top_k=getattr(args, "top_k", None), mode=getattr(args, "mode", None),
-                          chunk_size=getattr(args, "chunk_size", None), threshold=getattr(args, "threshold", None),
-                          reader_device=getattr(args, "reader_device", None),
-                          verifier=getattr(args, "verifier", None))
+    cfg = cli_config(args)
     if cfg.top_k < 1:
         raise EvalOptionError("--top-k must be at least 1")
     if cfg.chunk_size < 20 or cfg.chunk_overlap >= cfg.chunk_size:

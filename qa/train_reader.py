@@ -115,9 +115,9 @@ def build_examples(paths: list[str], cfg: TrainConfig, rng: random.Random,
     t2s = None
     examples: list[TrainExample] = []
     dropped = 0
-    pools = {path: _noun_pool(path) if cfg.noun_swap_negatives > 0 else [] for path in paths}
     for path in paths:
         data = load_squad(path)
+        pool = _noun_pool(data) if cfg.noun_swap_negatives > 0 else []
         contexts = {p.id: p.context for p in data.paragraphs}
         titles = {p.id: _clean_title(p.title) for p in data.paragraphs}
         all_titles = sorted({t for t in titles.values() if len(t) >= 2})
@@ -149,7 +149,7 @@ def build_examples(paths: list[str], cfg: TrainConfig, rng: random.Random,
                     neg = max(cands, key=lambda c: _overlap(c, question)) if cands else None
                 if neg is not None:
                     examples.append(TrainExample(question, t2s(neg) if converted else neg, -1, ""))
-            examples.extend(_hard_cases(q, question, ctx, start, answer, cfg, rng, pools[path]))
+            examples.extend(_hard_cases(q, question, ctx, start, answer, cfg, rng, pool))
             title = titles[q.paragraph_id]
             if (all_titles and len(title) >= 2 and title in question
                     and rng.random() < cfg.entity_swap_negatives):
@@ -162,10 +162,11 @@ def build_examples(paths: list[str], cfg: TrainConfig, rng: random.Random,
     return examples
 
 
-def _noun_pool(path: str) -> list[str]:
+def _noun_pool(data) -> list[str]:
+    """Nouns of all the set's questions: what noun-swapped negatives draw from."""
     from qa.negatives import question_nouns
 
-    return sorted({w for q in load_squad(path).questions for w in question_nouns(q.question)})
+    return sorted({w for q in data.questions for w in question_nouns(q.question)})
 
 
 def _hard_cases(q, question: str, ctx: str, start: int, answer: str, cfg: TrainConfig, rng: random.Random,

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import sys
 import time
@@ -261,7 +262,7 @@ def fit(train: WindowSet, held: WindowSet | None, verifier: Verifier, epochs: in
     loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor((1 - pos) / max(pos, 1e-6)))
     optimizer = torch.optim.AdamW([{"params": verifier.layers.parameters(), "lr": lr},
                                    {"params": verifier.head.parameters(), "lr": head_lr}], weight_decay=0.01)
-    steps = epochs * len(_batches(train, batch_size, None))
+    steps = epochs * math.ceil(len(train) / batch_size)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: max(0.0, 1 - s / max(steps, 1)))
     history, best, best_state = [], -1.0, None
     for epoch in range(epochs):
@@ -331,6 +332,15 @@ def main(argv: list[str] | None = None) -> int:
             if not Path(path).exists():
                 print(f"error: {path} not found", file=sys.stderr)
                 return 2
+        kinds = tuple(k.strip() for k in args.kinds.split(",") if k.strip())
+        unknown = set(kinds) - {"gold", "cut", "bm25", "swap"}
+        if unknown:
+            print(f"error: unknown case kinds {sorted(unknown)}", file=sys.stderr)
+            return 2
+        forms = tuple(f.strip() for f in args.english_forms.split(",") if f.strip())
+        if set(forms) - set(ENGLISH_FORMS):
+            print(f"error: English forms are {', '.join(ENGLISH_FORMS)}", file=sys.stderr)
+            return 2
         try:
             reader = ExtractiveReader(args.reader, dtype=args.dtype, verifier=False)
         except ReaderLoadError as exc:
@@ -344,15 +354,6 @@ def main(argv: list[str] | None = None) -> int:
         rng = random.Random(args.seed)
         out = Path(args.out)
         for path in args.data:
-            kinds = tuple(k.strip() for k in args.kinds.split(",") if k.strip())
-            unknown = set(kinds) - {"gold", "cut", "bm25", "swap"}
-            if unknown:
-                print(f"error: unknown case kinds {sorted(unknown)}", file=sys.stderr)
-                return 2
-            forms = tuple(f.strip() for f in args.english_forms.split(",") if f.strip())
-            if set(forms) - set(ENGLISH_FORMS):
-                print(f"error: English forms are {', '.join(ENGLISH_FORMS)}", file=sys.stderr)
-                return 2
             examples = build_examples(path, args.per_file, rng, english_share=args.english_share, kinds=kinds,
                                       english_forms=forms, english_only=args.english_only)
             print(f"{Path(path).name}: {len(examples)} cases", file=sys.stderr)
