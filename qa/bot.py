@@ -113,7 +113,8 @@ class QABot:
                                    dense_weight=self.config.dense_weight)
         self.reader = reader or ExtractiveReader(self.config.reader, max_answer_chars=self.config.max_answer_chars,
                                                  dtype=self.config.reader_dtype, device=self.config.reader_device,
-                                                 verifier=self.config.verifier)
+                                                 verifier=self.config.verifier,
+                                                 answer_types=self.config.answer_types)
         self.threshold = reader_threshold(self.config, verified=self.reader.verifier is not None)
         self._lock = threading.RLock()
         self.index_dir: Path | None = None

@@ -53,7 +53,7 @@ def collect_scores(dev: str, start: int, n: int, reader, passages: int = 5) -> d
         if wp.answerable is not None:
             scorings.append(("span", replace(wp, answerable=None), replace(wn, answerable=None)))
         for name, a, b in scorings:
-            sp, sn = reader.spans(a, pos, 1), reader.spans(b, neg, 1)
+            sp, sn = reader.select(q.question, a, pos, 1), reader.select(q.question, b, neg, 1)
             right = bool(sp) and sp[0].passage == 0 and any(_clean(sp[0].text) == _clean(x) for x in q.answers)
             rows[name].append({"id": q.id, "pos_score": sp[0].confidence if sp else 0.0, "pos_right": right,
                                "neg_score": sn[0].confidence if sn else 0.0})

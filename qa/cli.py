@@ -32,6 +32,9 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--reader-device", help="where the reader runs: cpu (default), cuda, cuda:N or auto")
     g.add_argument("--verifier", action=argparse.BooleanOptionalAction, default=None,
                    help="weigh spans by the reader's answerability verifier, if it has one (default: off)")
+    g.add_argument("--answer-types", action=argparse.BooleanOptionalAction, default=None,
+                   help="drop answers whose figures are of another measure than the question asks for, "
+                        "e.g. a count for a sum of money (default: on)")
 
 
 def config_from_args(args: argparse.Namespace):
@@ -48,7 +51,8 @@ def config_from_args(args: argparse.Namespace):
                            top_k=getattr(args, "top_k", None), mode=getattr(args, "mode", None),
                            threshold=getattr(args, "threshold", None), chunk_size=getattr(args, "chunk_size", None),
                            faiss=getattr(args, "faiss", None), reader_device=getattr(args, "reader_device", None),
-                           verifier=getattr(args, "verifier", None))
+                           verifier=getattr(args, "verifier", None),
+                           answer_types=getattr(args, "answer_types", None))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -27,6 +27,7 @@ class Config:
     reader_dtype: str = "float32"        # float32 | bfloat16
     reader_device: str = "cpu"           # cpu | cuda | cuda:N | auto (cuda when available)
     verifier: bool = False               # also weigh spans by the reader's answerability verifier (qa/verifier.py)
+    answer_types: bool = True            # drop spans of another measure than the question asks for (qa/answer_type.py)
 
     @classmethod
     def from_env(cls, **overrides) -> "Config":
@@ -36,7 +37,7 @@ class Config:
             raw = os.environ.get(f"ZHQA_{f.name.upper()}")
             if raw is None or raw == "":
                 continue
-            if f.name == "verifier":
+            if f.name in ("verifier", "answer_types"):
                 values[f.name] = _parse_bool(f"ZHQA_{f.name.upper()}", raw)
                 continue
             kind = int if f.name in ("top_k", "chunk_size", "chunk_overlap", "max_question_chars",

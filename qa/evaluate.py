@@ -367,7 +367,8 @@ def make_reader(config):
     from qa.reader import ExtractiveReader
 
     return ExtractiveReader(config.reader, max_answer_chars=config.max_answer_chars, dtype=config.reader_dtype,
-                            device=config.reader_device, verifier=config.verifier)
+                            device=config.reader_device, verifier=config.verifier,
+                            answer_types=config.answer_types)
 
 
 def make_bot(eval_set: EvalSet, config, corpus: list[str] | None = None, index: str | None = None,
@@ -438,6 +439,9 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPars
     cfg.add_argument("--reader-device", help="where the reader runs: cpu (default), cuda, cuda:N or auto")
     cfg.add_argument("--verifier", action=argparse.BooleanOptionalAction, default=None,
                      help="weigh spans by the reader's answerability verifier, if it has one (default: off)")
+    cfg.add_argument("--answer-types", action=argparse.BooleanOptionalAction, default=None,
+                     help="drop answers whose figures are of another measure than the question asks for "
+                          "(default: on)")
     return parser
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from qa.answer_type import agreeing
 from qa.reader_weights import ReaderLoadError, load_reader_model, reader_folder
 from qa.verifier import Verifier, VerifierLoadError, has_verifier, reader_fingerprint
 
@@ -48,10 +49,10 @@ class WindowPass:
 class ExtractiveReader:
     def __init__(self, model_name: str | None = None, max_length: int = 384, stride: int = 128,
                  max_answer_chars: int = 64, batch_size: int = 16, dtype: str = "float32",
-                 device: str = "cpu", verifier: bool = False):
+                 device: str = "cpu", verifier: bool = False, answer_types: bool = True):
         model, tokenizer = load_reader_model(model_name)
         self._setup(model, tokenizer, model_name or "embedded", max_length, stride, max_answer_chars,
-                    batch_size, dtype, device)
+                    batch_size, dtype, device, answer_types)
         if verifier:
             self.verifier = load_verifier_for(model_name, model)
             if self.verifier is not None:
@@ -62,12 +63,12 @@ class ExtractiveReader:
         """Wrap an already-loaded QA model (e.g. the one being trained, for its dev evaluation)."""
         reader = cls.__new__(cls)
         defaults = dict(max_length=384, stride=128, max_answer_chars=64, batch_size=16, dtype="float32",
-                        device="cpu")
+                        device="cpu", answer_types=True)
         reader._setup(model, tokenizer, name, **{**defaults, **options})
         return reader
 
     def _setup(self, model, tokenizer, name: str, max_length: int, stride: int, max_answer_chars: int,
-               batch_size: int, dtype: str, device: str) -> None:
+               batch_size: int, dtype: str, device: str, answer_types: bool = True) -> None:
         import torch
 
         self.model, self.tokenizer, self.name = model, tokenizer, name
@@ -90,6 +91,8 @@ class ExtractiveReader:
         self.model.to(self.device)
         self._torch = torch
         self.verifier: Verifier | None = None
+        # drop spans whose figures contradict the measure the question asks for (qa/answer_type.py)
+        self.answer_types = answer_types
 
     def forward_windows(self, question: str, passages: list[str], states_layers: int = 0) -> WindowPass:
         """Tokenize into windows and run the reader; with ``states_layers`` = k > 0, also keep each
@@ -127,11 +130,18 @@ class ExtractiveReader:
         """Best ``top_n`` spans over all passages, highest confidence first (deduplicated by position)."""
         if not passages:
             return []
-        wp = self.forward_windows(question, passages)
-        return self.spans(wp, passages, top_n)
+        return self.select(question, self.forward_windows(question, passages), passages, top_n)
 
-    def spans(self, wp: WindowPass, passages: list[str], top_n: int) -> list[Span]:
-        """Candidate spans of a forward pass, each with its window's P(answerable) when there is one."""
+    def select(self, question: str, wp: WindowPass, passages: list[str], top_n: int) -> list[Span]:
+        """The best ``top_n`` spans of a forward pass that can answer ``question``: with
+        ``answer_types`` on, those whose figures are of another measure than it asks for are dropped."""
+        if not self.answer_types:
+            return self.spans(wp, passages, top_n)
+        return agreeing(question, self.spans(wp, passages, None))[:top_n]
+
+    def spans(self, wp: WindowPass, passages: list[str], top_n: int | None) -> list[Span]:
+        """Candidate spans of a forward pass, each with its window's P(answerable) when there is one
+        (all of them when ``top_n`` is None)."""
         enc, p_start, p_end = wp.encoding, wp.p_start, wp.p_end
         sample_map = enc["overflow_to_sample_mapping"].tolist()
         offsets = enc["offset_mapping"].tolist()

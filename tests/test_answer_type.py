@@ -1,0 +1,115 @@
+"""The answer-type rule: what a question asks for, what a span's figures measure, and when they clash."""
+import json
+
+import pytest
+
+from qa.answer_type import Measure, agreeing, agrees, check, expected_measure, span_measures
+
+
+@pytest.mark.parametrize("question, measure", [
+    ("阿里巴巴2023财年的营业收入是多少？", Measure.MONEY),
+    ("该片的票房有多少？", Measure.MONEY),
+    ("大莱龙铁路一共投资多少亿元？", Measure.MONEY),
+    ("他一共花了多少钱？", Measure.MONEY),
+    ("2023财年阿里活跃的公益幸福团有多少个？", Measure.COUNT),
+    ("阿里巴巴累计派出了多少位乡村振兴特派员？", Measure.COUNT),
+    ("截至3月31日，阿里巴巴女性员工占比是多少？", Measure.PERCENT),
+    ("失业率降到了百分之几？", Measure.PERCENT),
+    ("阿里是哪一天提出“人人3小时”倡议的？", Measure.TIME),
+    ("攀登南峇山需要多长时间？", Measure.TIME),
+    ("他比哥哥高几倍？", Measure.MULTIPLE),
+    ("該公司的營業收入是多少？", Measure.MONEY),            # traditional Chinese
+    ("What was Alibaba's revenue in fiscal year 2023?", Measure.MONEY),
+    # no measure named: nothing is judged
+    ("阿里巴巴集团董事会主席兼首席执行官是谁？", None),
+    ("钉钉用户超过多少？", None),
+    ("阿里巴巴2023财年的营业收入增长了多少？", None),        # a change may be a sum or a percentage
+    ("2017年的百想艺术大奖是第几届？", None),               # an ordinal, not an amount
+    ("How many 公益幸福团 were active in fiscal year 2023?", None),
+])
+def test_expected_measure(question, measure):
+    assert expected_measure(question) == measure
+
+
+@pytest.mark.parametrize("text, measures", [
+    ("超110个", {Measure.COUNT}),
+    ("超1300亿元", {Measure.MONEY}),
+    ("12.9%", {Measure.PERCENT}),
+    ("2015年9月10日", {Measure.TIME}),
+    ("3万多名", {Measure.COUNT}),
+    ("468.1万吨，同比下降12.9%", {Measure.WEIGHT, Measure.PERCENT}),
+    ("两个世纪", {Measure.TIME}),
+    ("全程需时2到4个小时。", {Measure.TIME}),
+    ("五十亿铢", {Measure.MONEY}),
+    ("6亿", set()),                       # no unit: unknown
+    ("张勇", set()),
+    ("第二次世界大战", set()),             # an ordinal
+    ("一首现场独唱", set()),               # a lone 一 is an article, not an amount
+    ("新台幣三千元", {Measure.MONEY}),
+])
+def test_span_measures(text, measures):
+    assert span_measures(text) == measures
+
+
+def test_only_clear_contradictions_are_rejected():
+    assert not agrees(Measure.MONEY, "超110个")
+    assert not agrees(Measure.MONEY, "900万人次")
+    assert agrees(Measure.MONEY, "2023财年，全国832个脱贫县在阿里巴巴平台销售额超1300亿元")  # one figure fits
+    assert agrees(Measure.MONEY, "超6亿")          # no unit: not judged
+    assert agrees(None, "超110个")                 # no expectation: not judged
+    assert agrees(Measure.TIME, "在十二岁时")       # an age answers "when"
+    assert not agrees(Measure.TIME, "超110个")
+
+
+def test_agreeing_keeps_order_and_the_objects():
+    class C:
+        def __init__(self, text):
+            self.text = text
+
+    cands = [C("超110个"), C("128.9%"), C("超1300亿元"), C("钉钉用户超6亿")]
+    kept = agreeing("阿里巴巴2023财年的营业收入是多少？", cands)
+    assert [c.text for c in kept] == ["超1300亿元", "钉钉用户超6亿"] and kept[0] is cands[2]
+    assert agreeing("钉钉用户超过多少？", cands) == cands
+
+
+def test_check_counts_rejected_gold_answers(tmp_path, capsys):
+    squad = {"data": [{"title": "t", "paragraphs": [{"context": "公司收入为5亿元，员工300人。", "qas": [
+        {"id": "1", "question": "公司收入是多少？", "answers": [{"text": "5亿元", "answer_start": 5}]},
+        {"id": "2", "question": "公司的营业收入是多少？", "answers": [{"text": "300人", "answer_start": 12}]},
+        {"id": "3", "question": "公司叫什么？", "answers": [{"text": "公司", "answer_start": 0}]}]}]}]}
+    path = tmp_path / "set.json"
+    path.write_text(json.dumps(squad, ensure_ascii=False), encoding="utf-8")
+    assert check([str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "3 questions, 2 with an expected measure, 1 gold answers rejected" in out
+
+
+def test_reader_drops_spans_of_another_measure(tiny_qa_model):
+    from qa.reader import ExtractiveReader
+
+    typed = ExtractiveReader(str(tiny_qa_model), max_length=64, stride=16, max_answer_chars=8)
+    plain = ExtractiveReader(str(tiny_qa_model), max_length=64, stride=16, max_answer_chars=8, answer_types=False)
+    passages = ["公益幸福团超110个，捐款300万元，发起活动1000多场。" * 2]
+    q = "捐款金额是多少？"
+    every = plain.read(q, passages, top_n=500)
+    kept = typed.read(q, passages, top_n=500)
+    assert any(not agrees(Measure.MONEY, s.text) for s in every), "the tiny reader proposes counts too"
+    assert kept == [s for s in every if agrees(Measure.MONEY, s.text)]
+    assert typed.read("公益幸福团有多少个？", passages, top_n=5) == [
+        s for s in plain.read("公益幸福团有多少个？", passages, top_n=500) if agrees(Measure.COUNT, s.text)][:5]
+
+
+def test_switch_from_the_environment_and_the_command_line(monkeypatch):
+    from qa.cli import build_parser, config_from_args
+    from qa.config import Config
+
+    assert Config().answer_types is True, "the rule is on by default"
+    monkeypatch.setenv("ZHQA_ANSWER_TYPES", "off")
+    assert Config.from_env().answer_types is False
+    monkeypatch.setenv("ZHQA_ANSWER_TYPES", "perhaps")
+    with pytest.raises(ValueError, match="ZHQA_ANSWER_TYPES"):
+        Config.from_env()
+    monkeypatch.delenv("ZHQA_ANSWER_TYPES")
+    args = build_parser().parse_args(["ask", "问题", "--no-answer-types"])
+    assert config_from_args(args).answer_types is False
+    assert config_from_args(build_parser().parse_args(["ask", "问题"])).answer_types is True
