@@ -9,17 +9,14 @@ answer type of classic QA systems, this module reads the measure a question name
 whose figures all carry another measure is no answer. Spans without a unit (「6亿」, 「唐朝」) and
 questions without an expected measure are never judged, so the rule only removes clear
 contradictions: measured on CMRC2018 and DRCD gold answers, it rejects well under 1% of them
-(see ``python -m qa.answer_type --check``).
+(see ``python benchmarks/answer_types.py``).
 """
 from __future__ import annotations
 
-import argparse
-import json
 import re
-import sys
 from enum import Enum
 from functools import lru_cache
-from typing import Iterable, TypeVar
+from typing import Callable, Iterable, TypeVar
 
 
 class Measure(str, Enum):
@@ -47,7 +44,7 @@ UNITS: dict[Measure, tuple[str, ...]] = {
     Measure.LENGTH: ("公里", "千米", "米", "厘米", "毫米", "英里", "英尺", "英寸", "海里", "光年"),
     Measure.AREA: ("平方公里", "平方千米", "平方米", "平方英里", "平米", "公顷", "亩"),
     Measure.VOLUME: ("立方米", "升", "毫升", "立方公里"),
-    Measure.TIME: ("年", "个月", "个世纪", "个小时", "个星期", "个钟头", "钟头", "月", "日", "天", "小时", "分钟", "秒", "周", "星期", "世纪", "年代"),
+    Measure.TIME: ("年", "个月", "个世纪", "个小时", "个星期", "个钟头", "钟头", "时", "月", "日", "天", "小时", "分钟", "秒", "周", "星期", "世纪", "年代"),
     Measure.AGE: ("岁", "周岁"),
     Measure.MULTIPLE: ("倍",),
 }
@@ -58,6 +55,7 @@ _MAGNITUDE = r"[十百千万亿]*"
 _APPROX = r"(?:多|余|几|来)?"
 # a figure and the unit right after it: 「超110个」, 「1300亿元」, 「12.9%」, 「2015年」, 「3万多名」
 # (an ordinal, 「第二次」, is no amount; nor is a lone 「一」 as in 「一首现场独唱」)
+_ANY_NUMERAL = re.compile(r"[\d零〇一二两三四五六七八九十百千万亿]")
 _FIGURE = re.compile(rf"(?<![第\d.])(?P<num>{_NUMERAL}){_MAGNITUDE}{_APPROX}(?P<unit>{_UNIT_ALT})")
 # the question names its unit: 「多少人」, 「多少亿元」, 「几个」, 「多少个百分点」, 「百分之几」
 _ASKED_UNIT = re.compile(rf"(?<!第)(?:多少|几){_MAGNITUDE}(?P<unit>{_UNIT_ALT})")
@@ -68,7 +66,7 @@ _ASKS_PERCENT = re.compile(r"百分之几|百分之多少|多少%|多少％|几�
 # nouns whose value is a sum of money or a ratio; checked only when the question asks for a figure
 _MONEY_NOUNS = re.compile(
     r"收入|营收|营业额|利润|净利|盈利|亏损|销售额|成交额|交易额|市值|估值|价格|售价|票价|房价|票房|资产|负债|"
-    r"费用|成本|造价|投资额|融资额|工资|薪水|薪酬|年薪|月薪|奖金|奖金额|罚款|罚金|赔偿金|身价|转会费|预算|"
+    r"费用|成本|造价|投资|投入|融资|工资|薪水|薪酬|年薪|月薪|奖金|奖金额|罚款|罚金|赔偿金|身价|转会费|预算|"
     r"拨款|捐款|善款|金额|收益|税收|生产总值|GDP|产值|总额|经费|租金|学费|稿费|片酬|开支|支出|花费|报价")
 _PERCENT_NOUNS = re.compile(r"占比|比例|比重|百分比|份额|(?<![功速频汇辨效])率")
 # English asks, for mixed-language questions ("What was Alibaba's revenue in 2023?")
@@ -125,6 +123,8 @@ def expected_measure(question: str) -> Measure | None:
 
 def span_measures(text: str) -> set[Measure]:
     """The measures of the figures in ``text`` (empty when none carries a known unit)."""
+    if not _ANY_NUMERAL.search(text):
+        return set()
     return {_UNIT_MEASURE[m.group("unit")] for m in _FIGURE.finditer(_simplified(text)) if m.group("num") != "一"}
 
 
@@ -136,43 +136,19 @@ def agrees(expected: Measure | None, text: str) -> bool:
     return not found or bool(found & _ACCEPTS.get(expected, {expected}))
 
 
-def agreeing(question: str, candidates: Iterable[T], text_of=lambda c: c.text) -> list[T]:
-    """``candidates`` without those whose figures contradict the measure ``question`` asks for."""
+def agreeing(question: str, candidates: Iterable[T], limit: int | None = None,
+             text_of: Callable[[T], str] = lambda c: c.text) -> list[T]:
+    """The first ``limit`` (all, when None) of ``candidates`` whose figures do not contradict the
+    measure ``question`` asks for, in their order."""
     expected = expected_measure(question)
-    return [c for c in candidates if agrees(expected, text_of(c))]
-
-
-def check(paths: list[str]) -> int:
-    """Print how many gold answers of SQuAD-style sets the rule would reject (its cost)."""
-    for path in paths:
-        data = json.loads(open(path, encoding="utf-8").read())["data"]
-        n = typed = rejected = 0
-        examples = []
-        for article in data:
-            for para in article["paragraphs"]:
-                for qa in para["qas"]:
-                    n += 1
-                    expected = expected_measure(qa["question"])
-                    if expected is None:
-                        continue
-                    typed += 1
-                    golds = [a["text"] for a in qa["answers"]]
-                    if not any(agrees(expected, g) for g in golds):
-                        rejected += 1
-                        if len(examples) < 12:
-                            examples.append(f"    {qa['question']} [{expected.value}] gold {golds[0]!r}")
-        print(f"{path}: {n} questions, {typed} with an expected measure, "
-              f"{rejected} gold answers rejected ({rejected / max(n, 1):.2%} of all)")
-        print("\n".join(examples))
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m qa.answer_type", description=__doc__.splitlines()[0])
-    parser.add_argument("--check", nargs="+", metavar="SQUAD_JSON", required=True,
-                        help="count the gold answers the rule would reject")
-    return check(parser.parse_args(argv).check)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    if expected is None:
+        return list(candidates)[:limit]
+    kept: list[T] = []
+    if limit is not None and limit <= 0:
+        return kept
+    for c in candidates:
+        if agrees(expected, text_of(c)):
+            kept.append(c)
+            if len(kept) == limit:
+                break
+    return kept

@@ -137,7 +137,7 @@ class ExtractiveReader:
         ``answer_types`` on, those whose figures are of another measure than it asks for are dropped."""
         if not self.answer_types:
             return self.spans(wp, passages, top_n)
-        return agreeing(question, self.spans(wp, passages, None))[:top_n]
+        return agreeing(question, self.spans(wp, passages, None), limit=top_n)
 
     def spans(self, wp: WindowPass, passages: list[str], top_n: int | None) -> list[Span]:
         """Candidate spans of a forward pass, each with its window's P(answerable) when there is one
@@ -170,6 +170,7 @@ class ExtractiveReader:
                     lead = len(text) - len(text.lstrip())
                     c0 += lead
                     c1 -= len(text) - len(text.rstrip())
+                    c0, c1 = unquote(passages[pid], c0, c1)
                     if c1 <= c0:
                         continue
                     span = Span(pid, c0, c1, passages[pid][c0:c1], float(ps[s] * pe[e]), null, answerable)
@@ -177,6 +178,20 @@ class ExtractiveReader:
                     if key not in best or best[key].confidence < span.confidence:
                         best[key] = span
         return sorted(best.values(), key=lambda sp: -sp.confidence)[:top_n]
+
+
+_QUOTES = {"“": "”", "‘": "’", "「": "」", "『": "』", '"': '"', "'": "'"}
+
+
+def unquote(passage: str, start: int, end: int) -> tuple[int, int]:
+    """The span without one pair of quotation marks around all of it (「“1+6+N”」 → 「1+6+N」):
+    the marks belong to the sentence, not to the answer. Title marks 《》 stay, as they are part of
+    the name they enclose."""
+    text = passage[start:end]
+    if len(text) > 2 and _QUOTES.get(text[0]) == text[-1] and not any(
+            ch in _QUOTES or ch in _QUOTES.values() for ch in text[1:-1]):
+        return start + 1, end - 1
+    return start, end
 
 
 def load_verifier_for(model_name: str | None, model) -> Verifier:

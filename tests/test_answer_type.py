@@ -1,9 +1,14 @@
 """The answer-type rule: what a question asks for, what a span's figures measure, and when they clash."""
+import importlib.util
 import json
+import sys
+from pathlib import Path
 
 import pytest
 
-from qa.answer_type import Measure, agreeing, agrees, check, expected_measure, span_measures
+from qa.answer_type import Measure, agreeing, agrees, expected_measure, span_measures
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("question, measure", [
@@ -72,16 +77,22 @@ def test_agreeing_keeps_order_and_the_objects():
     assert agreeing("钉钉用户超过多少？", cands) == cands
 
 
-def test_check_counts_rejected_gold_answers(tmp_path, capsys):
+def test_benchmark_counts_rejected_gold_answers(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("answer_types_bench", ROOT / "benchmarks" / "answer_types.py")
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = bench   # dataclasses look their module up there
+    spec.loader.exec_module(bench)
     squad = {"data": [{"title": "t", "paragraphs": [{"context": "公司收入为5亿元，员工300人。", "qas": [
         {"id": "1", "question": "公司收入是多少？", "answers": [{"text": "5亿元", "answer_start": 5}]},
         {"id": "2", "question": "公司的营业收入是多少？", "answers": [{"text": "300人", "answer_start": 12}]},
         {"id": "3", "question": "公司叫什么？", "answers": [{"text": "公司", "answer_start": 0}]}]}]}]}
     path = tmp_path / "set.json"
     path.write_text(json.dumps(squad, ensure_ascii=False), encoding="utf-8")
-    assert check([str(path)]) == 0
-    out = capsys.readouterr().out
-    assert "3 questions, 2 with an expected measure, 1 gold answers rejected" in out
+    cost = bench.rule_cost(path)
+    assert (cost.questions, cost.typed, cost.rejected) == (3, 2, 1) and "营业收入" in cost.examples[0]
+    assert bench.main([str(path)]) == 0 and "33.33%" in capsys.readouterr().out
+    (tmp_path / "bad.json").write_text("not json")
+    assert bench.main([str(tmp_path / "bad.json")]) == 2
 
 
 def test_reader_drops_spans_of_another_measure(tiny_qa_model):
@@ -113,3 +124,20 @@ def test_switch_from_the_environment_and_the_command_line(monkeypatch):
     args = build_parser().parse_args(["ask", "问题", "--no-answer-types"])
     assert config_from_args(args).answer_types is False
     assert config_from_args(build_parser().parse_args(["ask", "问题"])).answer_types is True
+
+
+def test_agreeing_stops_at_the_limit():
+    class C:
+        def __init__(self, text):
+            self.text = text
+
+    seen = []
+
+    def texts():
+        for t in ["超110个", "300万元", "5亿元", "超110个", "7亿元"]:
+            seen.append(t)
+            yield C(t)
+
+    kept = agreeing("收入是多少？", texts(), limit=2)
+    assert [c.text for c in kept] == ["300万元", "5亿元"] and len(seen) == 3
+    assert [c.text for c in agreeing("谁？", [C("a"), C("b")], limit=1)] == ["a"]

@@ -50,3 +50,24 @@ def test_from_model_wraps_a_loaded_model_and_bad_settings_are_clear_errors(tiny_
         ExtractiveReader.from_model(model, tok, dtype="float16")
     with pytest.raises(ReaderLoadError, match="device"):
         ExtractiveReader.from_model(model, tok, device="nonsense")
+
+
+def test_unquote_strips_one_enclosing_pair_only():
+    from qa.reader import unquote
+
+    p = "构建“1+6+N”组织结构，出版《三体》与「甲」「乙」。"
+    s = p.index("“")
+    assert unquote(p, s, s + 7) == (s + 1, s + 6) and p[s + 1:s + 6] == "1+6+N"
+    assert unquote(p, s, s + 11) == (s, s + 11), "an unbalanced span keeps its marks"
+    t = p.index("《")
+    assert unquote(p, t, t + 4) == (t, t + 4), "title marks are part of the name"
+    q = p.index("「")
+    assert unquote(p, q, q + 6) == (q, q + 6), "「甲」「乙」 is two quotations, not one"
+    assert unquote(p, s, s + 2) == (s, s + 2), "an empty quotation stays"
+
+
+def test_spans_never_start_or_end_with_a_lone_quotation_mark(reader):
+    passages = ["阿里巴巴构建了“1+6+N”组织结构，公益幸福团超110个。" * 2]
+    for sp in reader.read("什么样的组织结构？", passages, top_n=200):
+        assert passages[sp.passage][sp.start:sp.end] == sp.text
+        assert not (sp.text[0] == "“" and sp.text[-1] == "”" and "“" not in sp.text[1:])
