@@ -24,6 +24,8 @@ def main() -> int:
     ap.add_argument("--reader", default="embedded")
     ap.add_argument("--limit", type=int, default=100)
     ap.add_argument("--precisions", default="fp32,bf16,int8")
+    ap.add_argument("--answer-types", action=argparse.BooleanOptionalAction, default=True,
+                    help="drop spans of another measure than the question asks for, as the bot does (default: on)")
     args = ap.parse_args()
 
     import torch
@@ -40,7 +42,7 @@ def main() -> int:
     for prec in args.precisions.split(","):
         base, _, extra = prec.partition("+")
         reader = ExtractiveReader(args.reader, dtype="bfloat16" if base == "bf16" else "float32",
-                                  verifier=extra == "verifier")
+                                  verifier=extra == "verifier", answer_types=args.answer_types)
         if extra == "verifier" and reader.verifier is None:
             print(f"error: {args.reader} has no answerability verifier", file=sys.stderr)
             return 2

@@ -35,7 +35,8 @@ class Measure(str, Enum):
 # units written after a figure, by measure (simplified Chinese; traditional text is converted first)
 UNITS: dict[Measure, tuple[str, ...]] = {
     Measure.MONEY: ("元", "美元", "美金", "欧元", "英镑", "日元", "日圆", "港元", "港币", "韩元", "人民币", "块钱",
-                    "卢布", "法郎", "马克", "澳元", "加元", "新台币", "台币", "银元", "令吉", "新币", "比索", "铢", "泰铢", "卢比", "里拉", "先令", "披索"),
+                    "卢布", "法郎", "马克", "澳元", "加元", "新台币", "台币", "银元", "令吉", "新币", "比索", "铢", "泰铢",
+                    "卢比", "里拉", "先令", "披索", "克朗"),
     Measure.PERCENT: ("%", "％", "个百分点", "百分点"),
     Measure.COUNT: ("个", "人次", "人", "名", "位", "次", "家", "所", "场", "座", "件", "项", "部", "本", "首",
                     "台", "辆", "架", "艘", "条", "只", "头", "匹", "种", "款", "届", "支", "张", "间", "户", "枚",
@@ -44,19 +45,23 @@ UNITS: dict[Measure, tuple[str, ...]] = {
     Measure.LENGTH: ("公里", "千米", "米", "厘米", "毫米", "英里", "英尺", "英寸", "海里", "光年"),
     Measure.AREA: ("平方公里", "平方千米", "平方米", "平方英里", "平米", "公顷", "亩"),
     Measure.VOLUME: ("立方米", "升", "毫升", "立方公里"),
-    Measure.TIME: ("年", "个月", "个世纪", "个小时", "个星期", "个钟头", "钟头", "时", "月", "日", "天", "小时", "分钟", "秒", "周", "星期", "世纪", "年代"),
+    Measure.TIME: ("年", "月", "日", "天", "时", "小时", "钟头", "分钟", "秒", "周", "星期", "礼拜", "世纪", "年代",
+                   "工作日", "交易日", "赛季", "季度", "学期", "个月", "个多月", "个半月", "个小时", "个多小时",
+                   "个半小时", "个钟头", "个多钟头", "个星期", "个多星期", "个礼拜", "个世纪", "个多世纪",
+                   "个工作日", "个交易日", "个赛季", "个季度", "个学期"),
     Measure.AGE: ("岁", "周岁"),
     Measure.MULTIPLE: ("倍",),
 }
 _UNIT_MEASURE = {u: m for m, us in UNITS.items() for u in us}
 _UNIT_ALT = "|".join(re.escape(u) for u in sorted(_UNIT_MEASURE, key=len, reverse=True))
-_NUMERAL = r"(?:\d+(?:[.,]\d+)*|[零〇一二两三四五六七八九十百千万亿]+)"
+# 「468.1」, 「1亿2000」 (digits and magnitudes mixed), 「三千」
+_NUMERAL = r"(?:(?:\d+(?:[.,]\d+)*[十百千万亿]*)+|[零〇一二两三四五六七八九十百千万亿]+)"
 _MAGNITUDE = r"[十百千万亿]*"
 _APPROX = r"(?:多|余|几|来)?"
 # a figure and the unit right after it: 「超110个」, 「1300亿元」, 「12.9%」, 「2015年」, 「3万多名」
 # (an ordinal, 「第二次」, is no amount; nor is a lone 「一」 as in 「一首现场独唱」)
-_ANY_NUMERAL = re.compile(r"[\d零〇一二两三四五六七八九十百千万亿]")
-_FIGURE = re.compile(rf"(?<![第\d.])(?P<num>{_NUMERAL}){_MAGNITUDE}{_APPROX}(?P<unit>{_UNIT_ALT})")
+_ANY_NUMERAL = re.compile(r"[\d零〇一二两三四五六七八九十百千万亿兩萬億]")
+_FIGURE = re.compile(rf"(?<![第\d.零〇一二两三四五六七八九十百千万亿])(?P<num>{_NUMERAL}){_MAGNITUDE}{_APPROX}(?P<unit>{_UNIT_ALT})")
 # the question names its unit: 「多少人」, 「多少亿元」, 「几个」, 「多少个百分点」, 「百分之几」
 _ASKED_UNIT = re.compile(rf"(?<!第)(?:多少|几){_MAGNITUDE}(?P<unit>{_UNIT_ALT})")
 _ASKS_FIGURE = re.compile(r"多少|几|多大|多高|多长|多重|多远|多久|若干")
@@ -66,19 +71,22 @@ _ASKS_PERCENT = re.compile(r"百分之几|百分之多少|多少%|多少％|几�
 # nouns whose value is a sum of money or a ratio; checked only when the question asks for a figure
 _MONEY_NOUNS = re.compile(
     r"收入|营收|营业额|利润|净利|盈利|亏损|销售额|成交额|交易额|市值|估值|价格|售价|票价|房价|票房|资产|负债|"
-    r"费用|成本|造价|投资|投入|融资|工资|薪水|薪酬|年薪|月薪|奖金|奖金额|罚款|罚金|赔偿金|身价|转会费|预算|"
+    r"费用|成本|造价|投资|融资|工资|薪水|薪酬|年薪|月薪|奖金|奖金额|罚款|罚金|赔偿金|身价|转会费|预算|"
     r"拨款|捐款|善款|金额|收益|税收|生产总值|GDP|产值|总额|经费|租金|学费|稿费|片酬|开支|支出|花费|报价")
-_PERCENT_NOUNS = re.compile(r"占比|比例|比重|百分比|份额|(?<![功速频汇辨效])率")
+_PERCENT_NOUNS = re.compile(r"占比|比例|比重|百分比|份额|(?<![功速频汇辨效心倍])率(?![领先军队部])")
 # English asks, for mixed-language questions ("What was Alibaba's revenue in 2023?")
-_EN_TIME = re.compile(r"(?i)\b(?:when|what year|which year|what date|how long)\b")
+_EN_TIME = re.compile(r"(?i)\b(?:when|what year|which year|what date)\b")
 _EN_PERCENT = re.compile(r"(?i)\b(?:what|which) (?:percentage|percent|share|proportion)\b")
-_EN_MONEY = re.compile(r"(?i)\b(?:how much money|revenues?|income|profits?|sales|prices?|costs?|salary|budget)\b")
-_EN_ASKS = re.compile(r"(?i)\b(?:what|how much|how many)\b")
+_EN_MONEY = re.compile(r"(?i)\b(?:money|revenues?|income|profits?|prices?|costs?|salary|budget)\b")
+_EN_ASKS = re.compile(r"(?i)\b(?:how much|what (?:was|is|were|are))\b")
+_EN_CHANGE = re.compile(r"(?i)\b(?:increase|decrease|grow|grew|growth|rise|rose|fall|fell|drop|decline|change)")
 # a change (「收入增长了多少」) may be a percentage or a sum: no expectation then
 _CHANGE = re.compile(r"增长|增加|下降|减少|提高|提升|上涨|下跌|降低|同比|环比|翻|变化|增幅|降幅|涨幅")
 
-# an age answers "when" (「9岁时」)
-_ACCEPTS = {Measure.TIME: {Measure.TIME, Measure.AGE}}
+# an age answers "when" (「9岁时」); 「几倍」 may be answered 「增长了200%」
+_ACCEPTS = {Measure.TIME: {Measure.TIME, Measure.AGE}, Measure.MULTIPLE: {Measure.MULTIPLE, Measure.PERCENT}}
+# 「1200个亿」 is 1200亿, not 1200 things
+_COUNTED_MAGNITUDE = re.compile(r"个(?=[万亿])")
 
 T = TypeVar("T")
 
@@ -110,7 +118,7 @@ def expected_measure(question: str) -> Measure | None:
         return Measure.TIME
     if _EN_PERCENT.search(q):
         return Measure.PERCENT
-    if _EN_MONEY.search(q) and _EN_ASKS.search(q) and not _CHANGE.search(q):
+    if _EN_MONEY.search(q) and _EN_ASKS.search(q) and not (_CHANGE.search(q) or _EN_CHANGE.search(q)):
         return Measure.MONEY
     if not _ASKS_FIGURE.search(q) or _CHANGE.search(q):
         return None
@@ -125,7 +133,8 @@ def span_measures(text: str) -> set[Measure]:
     """The measures of the figures in ``text`` (empty when none carries a known unit)."""
     if not _ANY_NUMERAL.search(text):
         return set()
-    return {_UNIT_MEASURE[m.group("unit")] for m in _FIGURE.finditer(_simplified(text)) if m.group("num") != "一"}
+    simple = _COUNTED_MAGNITUDE.sub("", _simplified(text))
+    return {_UNIT_MEASURE[m.group("unit")] for m in _FIGURE.finditer(simple) if m.group("num") != "一"}
 
 
 def agrees(expected: Measure | None, text: str) -> bool:

@@ -19,6 +19,7 @@ from index.ingest import INGEST_VERSION, IngestResult, read_paths
 from index.normalize import NORMALIZER_VERSION
 from index.store import FORMAT_VERSION, IndexStore, StoreError
 from qa.answer import Answer, Candidate, Passage
+from qa.answer_type import expected_measure
 from qa.config import SAMPLE_ARTICLE, Config
 from qa.reader import ExtractiveReader
 from qa.reader_weights import reader_folder
@@ -189,17 +190,18 @@ class QABot:
                 o0, o1 = norm.to_original(ch.norm_start + sp.start, ch.norm_start + sp.end)
                 cands.append((sp, Candidate(sp.text, sp.confidence, ch.doc_id, ch.title, o0, o1, ch.chunk_id)))
         ms = (time.perf_counter() - t0) * 1000
+        asked = expected_measure(q) if getattr(self.reader, "answer_types", False) else None
+        common = dict(threshold=thr, passages=passages, latency_ms=ms, ranked_doc_ids=ranked_ids,
+                      asked_measure=asked.value if asked else None)
         if not cands:
-            return Answer(q, "", 0.0, True, threshold=thr, passages=passages, latency_ms=ms,
-                          ranked_doc_ids=ranked_ids)
+            return Answer(q, "", 0.0, True, **common)
         sp, best = cands[0]
-        alts = tuple(c for _, c in cands[1:])
         if best.score < thr:
-            return Answer(q, "", best.score, True, threshold=thr, alternatives=tuple(c for _, c in cands),
-                          passages=passages, latency_ms=ms, ranked_doc_ids=ranked_ids)
+            return Answer(q, "", best.score, True, alternatives=tuple(c for _, c in cands), **common)
         chunk = hits[sp.passage].chunk
         return Answer(q, best.text, best.score, False, best.doc_id, best.title, best.start, best.end,
-                      chunk.text, sp.start, sp.end, chunk.chunk_id, thr, alts, passages, ms, ranked_ids)
+                      chunk.text, sp.start, sp.end, chunk.chunk_id, alternatives=tuple(c for _, c in cands[1:]),
+                      **common)
 
 
 _BOTS: dict[tuple, QABot] = {}

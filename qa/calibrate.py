@@ -89,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", help="calibration.json path (default: beside the reader's weights)")
     ap.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"],
                     help="reader precision (scores differ slightly; calibrate at the one you run)")
+    ap.add_argument("--answer-types", action=argparse.BooleanOptionalAction, default=True,
+                    help="drop spans of another measure than the question asks for, as the bot does (default: on)")
     args = ap.parse_args(argv)
     if not Path(args.dev).exists():
         print(f"error: {args.dev} not found", file=sys.stderr)
@@ -101,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     folder = reader_folder(args.reader)
     try:
         reader = ExtractiveReader(args.reader, dtype=args.dtype,
-                                  verifier=folder is not None and has_verifier(folder))
+                                  verifier=folder is not None and has_verifier(folder), answer_types=args.answer_types)
     except ReaderLoadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -119,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     result.update({"dev": Path(args.dev).name, "questions": f"{args.start}:{args.start + args.n}",
                    "passages_per_question": 5})
     result["dtype"] = args.dtype
+    result["answer_types"] = args.answer_types
     if not args.out and folder is None:
         print(f"error: {args.reader} is not a local reader folder: give --out", file=sys.stderr)
         return 2

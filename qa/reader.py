@@ -60,10 +60,11 @@ class ExtractiveReader:
 
     @classmethod
     def from_model(cls, model, tokenizer, name: str = "in-memory", **options) -> "ExtractiveReader":
-        """Wrap an already-loaded QA model (e.g. the one being trained, for its dev evaluation)."""
+        """Wrap an already-loaded QA model (e.g. the one being trained, for its dev evaluation). The
+        answer-type rule is off unless ``answer_types=True``: training figures measure the model alone."""
         reader = cls.__new__(cls)
         defaults = dict(max_length=384, stride=128, max_answer_chars=64, batch_size=16, dtype="float32",
-                        device="cpu", answer_types=True)
+                        device="cpu", answer_types=False)
         reader._setup(model, tokenizer, name, **{**defaults, **options})
         return reader
 
@@ -171,6 +172,8 @@ class ExtractiveReader:
                     c0 += lead
                     c1 -= len(text) - len(text.rstrip())
                     c0, c1 = unquote(passages[pid], c0, c1)
+                    inner = passages[pid][c0:c1]
+                    c0, c1 = c0 + len(inner) - len(inner.lstrip()), c1 - (len(inner) - len(inner.rstrip()))
                     if c1 <= c0:
                         continue
                     span = Span(pid, c0, c1, passages[pid][c0:c1], float(ps[s] * pe[e]), null, answerable)
@@ -180,7 +183,7 @@ class ExtractiveReader:
         return sorted(best.values(), key=lambda sp: -sp.confidence)[:top_n]
 
 
-_QUOTES = {"“": "”", "‘": "’", "「": "」", "『": "』", '"': '"', "'": "'"}
+_QUOTES = {"“": "”", "‘": "’", "「": "」", "『": "』", '"': '"'}
 
 
 def unquote(passage: str, start: int, end: int) -> tuple[int, int]:

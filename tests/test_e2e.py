@@ -62,15 +62,21 @@ def test_questions_the_article_does_not_answer_score_low(bot):
     assert bot.ask("腾讯公司2023年的碳排放是多少？").abstained
 
 
+def test_answers_lose_the_quotation_marks_around_them(bot):
+    assert bot.ask("阿里巴巴构建了什么样的组织结构？").text == "1+6+N"   # the article: 构建“1+6+N”组织结构
+
+
 def test_revenue_question_abstains_by_answer_type(bot):
     """The article states no revenue; the reader's favourite figure is a count (超110个)."""
     q = "阿里巴巴2023财年的营业收入是多少？"
     a = bot.ask(q)
     assert a.abstained and a.text == "", (a.text, a.score)
+    assert a.asked_measure == "money" and a.to_dict()["asked_measure"] == "money"
     assert all("110个" not in c.text for c in a.alternatives)
     untyped = QABot(bot.store, Config(answer_types=False))
     b = untyped.ask(q)
     assert "110个" in b.text and not b.abstained, "without the rule the reader answers a count"
+    assert b.asked_measure is None
     # a question about a sum the article does state is still answered
     assert "1300亿元" in bot.ask("2023财年全国832个脱贫县在阿里巴巴平台的销售额是多少？").text
 

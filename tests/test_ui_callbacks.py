@@ -89,6 +89,13 @@ def test_abstain_says_no_answer_and_shows_closest_passages(ui, bot, monkeypatch)
     first = html.escape(" ".join(answer.passages[0].text.split())[:40])
     assert first in msg
     assert _n_sources(sources) == 5 and "zhqa-hit" not in sources
+    assert "问题问的是" not in msg, "钉钉用户超过多少 names no measure"
+
+
+def test_abstain_names_the_measure_the_question_asked_for(ui):
+    history, _, _ = ui.respond("阿里巴巴2023财年的营业收入是多少？", [], 5, "hybrid")
+    msg = history[-1]["content"]
+    assert "问题问的是金额" in msg and "超110个" not in msg.split("最接近的段落")[0]
 
 
 def test_mode_and_top_k_reach_the_retriever(ui):

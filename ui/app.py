@@ -95,12 +95,23 @@ def _excerpt(text: str, limit: int = 100) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+# qa.answer_type.Measure values, as the abstention message names them
+MEASURE_NAMES = {"money": ("金额", "a sum of money"), "percent": ("百分比", "a percentage"),
+                 "count": ("数量", "a count"), "weight": ("重量", "a weight"), "length": ("长度", "a length"),
+                 "area": ("面积", "an area"), "volume": ("体积", "a volume"), "time": ("时间", "a time"),
+                 "age": ("年龄", "an age"), "multiple": ("倍数", "a multiple")}
+
+
 def format_answer(answer: Answer) -> str:
     """The assistant's chat message (Markdown with small HTML blocks)."""
     if answer.abstained:
         lines = [f"**{NO_ANSWER_ZH}**",
                  f'<span class="zhqa-meta">最高置信度 {answer.score:.2f}，低于阈值 {answer.threshold:.2f}'
                  f"（no answer above the confidence threshold）</span>"]
+        if answer.asked_measure in MEASURE_NAMES:
+            zh, en = MEASURE_NAMES[answer.asked_measure]
+            lines.append(f'<span class="zhqa-meta">问题问的是{zh}，其他类型的数字不作为答案'
+                         f"（the question asks for {en}; figures of other kinds were not taken）</span>")
         if answer.passages:
             lines.append("最接近的段落 · closest passages:")
             for i, p in enumerate(answer.passages[:CLOSEST_SHOWN], 1):
