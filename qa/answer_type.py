@@ -52,6 +52,12 @@ UNITS: dict[Measure, tuple[str, ...]] = {
     Measure.AGE: ("岁", "周岁"),
     Measure.MULTIPLE: ("倍",),
 }
+# how messages name each measure (Chinese, English)
+MEASURE_NAMES: dict[str, tuple[str, str]] = {
+    "money": ("金额", "a sum of money"), "percent": ("百分比", "a percentage"), "count": ("数量", "a count"),
+    "weight": ("重量", "a weight"), "length": ("长度", "a length"), "area": ("面积", "an area"),
+    "volume": ("体积", "a volume"), "time": ("时间", "a time"), "age": ("年龄", "an age"),
+    "multiple": ("倍数", "a multiple")}
 _UNIT_MEASURE = {u: m for m, us in UNITS.items() for u in us}
 _UNIT_ALT = "|".join(re.escape(u) for u in sorted(_UNIT_MEASURE, key=len, reverse=True))
 # 「468.1」, 「1亿2000」 (digits and magnitudes mixed), 「三千」

@@ -18,6 +18,7 @@ DEMO_QUESTIONS = [
     "阿里巴巴集团董事会主席兼首席执行官是谁？",
     "How many 公益幸福团 were active in fiscal year 2023?",
     "腾讯公司2023年的碳排放是多少？",
+    "阿里巴巴2023财年的营业收入是多少？",
 ]
 
 
@@ -150,7 +151,11 @@ def _print_answer(a) -> None:
     if a.abstained:
         from qa.answer import NO_ANSWER_ZH
 
+        from qa.answer_type import MEASURE_NAMES
+
         print(f"{NO_ANSWER_ZH}（置信度 {a.score:.2f}，低于阈值 {a.threshold:.2f}）")
+        if a.asked_measure in MEASURE_NAMES:
+            print(f"  问题问的是{MEASURE_NAMES[a.asked_measure][0]}，其他类型的数字不作为答案")
         if a.passages:
             print(f"  最接近的段落: {a.passages[0].text[:80]}…")
         return

@@ -168,3 +168,9 @@ def test_agreeing_stops_at_the_limit():
     kept = agreeing("收入是多少？", texts(), limit=2)
     assert [c.text for c in kept] == ["300万元", "5亿元"] and len(seen) == 3
     assert [c.text for c in agreeing("谁？", [C("a"), C("b")], limit=1)] == ["a"]
+
+
+def test_every_measure_has_a_name_for_messages():
+    from qa.answer_type import MEASURE_NAMES
+
+    assert set(MEASURE_NAMES) == {m.value for m in Measure}

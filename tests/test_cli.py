@@ -81,3 +81,16 @@ def test_missing_reader_is_a_clear_error(tmp_path, corpus, tiny_encoder_path, ca
     assert main(["ask", "问题", "--index", str(idx), "--encoder", str(tiny_encoder_path),
                  "--reader", str(tmp_path / "no-reader")]) == 2
     assert "cannot load question-answering model" in capsys.readouterr().err
+
+
+def test_abstention_names_the_measure_asked_for(corpus, tmp_path, tiny_encoder_path, tiny_qa_model, capsys):
+    idx = tmp_path / "idx"
+    main(["index", str(corpus), "--index", str(idx), "--encoder", str(tiny_encoder_path)])
+    capsys.readouterr()
+    base = ["--index", str(idx), "--threshold", "1.01"] + _models(tiny_encoder_path, tiny_qa_model)
+    assert main(["ask", "星河公司的营业收入是多少？"] + base) == 0
+    assert "问题问的是金额" in capsys.readouterr().out
+    assert main(["ask", "星河公司的营业收入是多少？", "--no-answer-types"] + base) == 0
+    assert "问题问的是" not in capsys.readouterr().out
+    assert main(["ask", "星河公司的创始人是谁？"] + base) == 0
+    assert "问题问的是" not in capsys.readouterr().out

@@ -22,6 +22,7 @@ import gradio as gr
 
 from index.ingest import JSON_SUFFIXES, TEXT_SUFFIXES, read_paths
 from qa.answer import NO_ANSWER_ZH, Answer
+from qa.answer_type import MEASURE_NAMES
 from qa.bot import QABot, QuestionError
 from qa.retrieve import MODES
 
@@ -93,13 +94,6 @@ def _doc_label(title: str | None, doc_id: str | None) -> str:
 def _excerpt(text: str, limit: int = 100) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit] + "…"
-
-
-# qa.answer_type.Measure values, as the abstention message names them
-MEASURE_NAMES = {"money": ("金额", "a sum of money"), "percent": ("百分比", "a percentage"),
-                 "count": ("数量", "a count"), "weight": ("重量", "a weight"), "length": ("长度", "a length"),
-                 "area": ("面积", "an area"), "volume": ("体积", "a volume"), "time": ("时间", "a time"),
-                 "age": ("年龄", "an age"), "multiple": ("倍数", "a multiple")}
 
 
 def format_answer(answer: Answer) -> str:
