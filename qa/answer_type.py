@@ -67,7 +67,8 @@ _APPROX = r"(?:多|余|几|来)?"
 # a figure and the unit right after it: 「超110个」, 「1300亿元」, 「12.9%」, 「2015年」, 「3万多名」
 # (an ordinal, 「第二次」, is no amount; nor is a lone 「一」 as in 「一首现场独唱」)
 _ANY_NUMERAL = re.compile(r"[\d零〇一二两三四五六七八九十百千万亿兩萬億]")
-_FIGURE = re.compile(rf"(?<![第\d.零〇一二两三四五六七八九十百千万亿])(?P<num>{_NUMERAL}){_MAGNITUDE}{_APPROX}(?P<unit>{_UNIT_ALT})")
+_FIGURE = re.compile(rf"(?<![第\d.零〇一二两三四五六七八九十百千万亿])(?P<num>{_NUMERAL}){_MAGNITUDE}{_APPROX}(?P<unit>{_UNIT_ALT})"
+                     r"(?!(?:世界)?大战)")   # 「二次大战」 names a war
 # the question names its unit: 「多少人」, 「多少亿元」, 「几个」, 「多少个百分点」, 「百分之几」
 _ASKED_UNIT = re.compile(rf"(?<!第)(?:多少|几){_MAGNITUDE}(?P<unit>{_UNIT_ALT})")
 _ASKS_FIGURE = re.compile(r"多少|几|多大|多高|多长|多重|多远|多久|若干")
@@ -86,6 +87,8 @@ _EN_PERCENT = re.compile(r"(?i)\b(?:what|which) (?:percentage|percent|share|prop
 _EN_MONEY = re.compile(r"(?i)\b(?:money|revenues?|income|profits?|prices?|costs?|salary|budget)\b")
 _EN_ASKS = re.compile(r"(?i)\b(?:how much|what (?:was|is|were|are))\b")
 _EN_CHANGE = re.compile(r"(?i)\b(?:increase|decrease|grow|grew|growth|rise|rose|fall|fell|drop|decline|change)")
+# 「有多少的国民生产总值…」 asks what share of the sum, not the sum
+_SHARE_OF = re.compile(r"多少的")
 # a change (「收入增长了多少」) may be a percentage or a sum: no expectation then
 _CHANGE = re.compile(r"增长|增加|下降|减少|提高|提升|上涨|下跌|降低|同比|环比|翻|变化|增幅|降幅|涨幅")
 
@@ -126,7 +129,7 @@ def expected_measure(question: str) -> Measure | None:
         return Measure.PERCENT
     if _EN_MONEY.search(q) and _EN_ASKS.search(q) and not (_CHANGE.search(q) or _EN_CHANGE.search(q)):
         return Measure.MONEY
-    if not _ASKS_FIGURE.search(q) or _CHANGE.search(q):
+    if not _ASKS_FIGURE.search(q) or _CHANGE.search(q) or _SHARE_OF.search(q):
         return None
     if _PERCENT_NOUNS.search(q):
         return Measure.PERCENT

@@ -77,6 +77,8 @@ def test_span_measures(text, measures):
     ("燧发枪流行了多久？", "长达两个世纪"),
     ("巴图与黄蜂达成多少美金的续约协议？", "5年1亿2000万美金"),
     ("她整容花费了多少钱？", "花费共5万5千美元"),
+    ("有多少的國民生產總值在1985年並非來自非私人企業？", "2.8%"),   # a share of the sum
+    ("土瓜灣在哪一年戰爭之後，被發展成為一個工業區?", "二次大戰"),    # a war's name, not a count
 ])
 def test_right_answers_are_kept(question, answer):
     """Pairs a reviewer found the first version rejecting: each is a right answer and must stay."""
