@@ -60,8 +60,10 @@ class Answer:
     # document ids of the retrieval ranking, best first (as deep as ``ask(depth=...)`` asked)
     ranked_doc_ids: tuple[str, ...] = field(default_factory=tuple)
     # with the answer-type rule on (qa/answer_type.py), the measure the question asks for ("money",
-    # "count", ...) or None when it names none; candidates of another measure, if any, were dropped
+    # "count", ...) or None when it names none, and how many better-scored candidates of another
+    # measure it dropped
     asked_measure: str | None = None
+    dropped_by_type: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)

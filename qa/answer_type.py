@@ -16,7 +16,8 @@ from __future__ import annotations
 import re
 from enum import Enum
 from functools import lru_cache
-from typing import Callable, Iterable, TypeVar
+from dataclasses import dataclass
+from typing import Callable, Generic, Iterable, TypeVar
 
 
 class Measure(str, Enum):
@@ -61,14 +62,13 @@ MEASURE_NAMES: dict[str, tuple[str, str]] = {
 _UNIT_MEASURE = {u: m for m, us in UNITS.items() for u in us}
 _UNIT_ALT = "|".join(re.escape(u) for u in sorted(_UNIT_MEASURE, key=len, reverse=True))
 # 「468.1」, 「1亿2000」 (digits and magnitudes mixed), 「三千」
-_NUMERAL = r"(?:(?:\d+(?:[.,]\d+)*[十百千万亿]*)+|[零〇一二两三四五六七八九十百千万亿]+)"
+_NUMERAL = r"(?:\d+(?:[.,]\d+)*(?:[十百千万亿]+\d+(?:[.,]\d+)*)*|[零〇一二两三四五六七八九十百千万亿]+)"
 _MAGNITUDE = r"[十百千万亿]*"
 _APPROX = r"(?:多|余|几|来)?"
 # a figure and the unit right after it: 「超110个」, 「1300亿元」, 「12.9%」, 「2015年」, 「3万多名」
 # (an ordinal, 「第二次」, is no amount; nor is a lone 「一」 as in 「一首现场独唱」)
 _ANY_NUMERAL = re.compile(r"[\d零〇一二两三四五六七八九十百千万亿兩萬億]")
-_FIGURE = re.compile(rf"(?<![第\d.零〇一二两三四五六七八九十百千万亿])(?P<num>{_NUMERAL}){_MAGNITUDE}{_APPROX}(?P<unit>{_UNIT_ALT})"
-                     r"(?!(?:世界)?大战)")   # 「二次大战」 names a war
+_FIGURE = re.compile(rf"(?<![第\d.零〇一二两三四五六七八九十百千万亿])(?P<num>{_NUMERAL}){_MAGNITUDE}{_APPROX}(?P<unit>{_UNIT_ALT})")
 # the question names its unit: 「多少人」, 「多少亿元」, 「几个」, 「多少个百分点」, 「百分之几」
 _ASKED_UNIT = re.compile(rf"(?<!第)(?:多少|几){_MAGNITUDE}(?P<unit>{_UNIT_ALT})")
 _ASKS_FIGURE = re.compile(r"多少|几|多大|多高|多长|多重|多远|多久|若干")
@@ -87,15 +87,18 @@ _EN_PERCENT = re.compile(r"(?i)\b(?:what|which) (?:percentage|percent|share|prop
 _EN_MONEY = re.compile(r"(?i)\b(?:money|revenues?|income|profits?|prices?|costs?|salary|budget)\b")
 _EN_ASKS = re.compile(r"(?i)\b(?:how much|what (?:was|is|were|are))\b")
 _EN_CHANGE = re.compile(r"(?i)\b(?:increase|decrease|grow|grew|growth|rise|rose|fall|fell|drop|decline|change)")
-# 「有多少的国民生产总值…」 asks what share of the sum, not the sum
-_SHARE_OF = re.compile(r"多少的")
+# 「有多少的国民生产总值…」, 「占全国多少」, 「收入中有多少来自海外」 ask a share, not the sum
+_SHARE_OF = re.compile(r"多少的|占(?!比)[^，。？?]*多少|中有?多少|多少来自")
 # a change (「收入增长了多少」) may be a percentage or a sum: no expectation then
 _CHANGE = re.compile(r"增长|增加|下降|减少|提高|提升|上涨|下跌|降低|同比|环比|翻|变化|增幅|降幅|涨幅")
 
-# an age answers "when" (「9岁时」); 「几倍」 may be answered 「增长了200%」
-_ACCEPTS = {Measure.TIME: {Measure.TIME, Measure.AGE}, Measure.MULTIPLE: {Measure.MULTIPLE, Measure.PERCENT}}
-# 「1200个亿」 is 1200亿, not 1200 things
-_COUNTED_MAGNITUDE = re.compile(r"个(?=[万亿])")
+# an age answers "when" (「9岁时」); 「几倍」 may be answered 「增长了200%」; a count may be given as a
+# share (「多少人口是汉族」 → 「91.5%」) and a ratio as a multiple (市盈率 → 25倍). A ratio given as two
+# counts (师生比例 → 「1名教师对20名学生」) is not accepted: 「利润率」 answered 「超110个」 is the likelier case.
+_ACCEPTS = {Measure.TIME: {Measure.TIME, Measure.AGE}, Measure.MULTIPLE: {Measure.MULTIPLE, Measure.PERCENT},
+            Measure.COUNT: {Measure.COUNT, Measure.PERCENT}, Measure.PERCENT: {Measure.PERCENT, Measure.MULTIPLE}}
+# 「1200个亿」 is 1200亿, not 1200 things; 「二次大战」 names a war, it counts nothing
+_NOT_A_FIGURE = re.compile(r"个(?=[万亿])|[一二]次(?:世界)?大战")
 
 T = TypeVar("T")
 
@@ -113,14 +116,17 @@ def _simplified(text: str) -> str:
 
 def expected_measure(question: str) -> Measure | None:
     """The measure ``question`` asks for, or None when it names none (then no span is judged)."""
-    q = _simplified(question)
+    q = _NOT_A_FIGURE.sub("", _simplified(question))
     if _ASKS_TIME.search(q):
         return Measure.TIME
     if _ASKS_PERCENT.search(q):
         return Measure.PERCENT
     asked = _ASKED_UNIT.search(q)
     if asked:
-        return _UNIT_MEASURE[asked.group("unit")]
+        unit = asked.group("unit")
+        if unit.startswith("个") and _UNIT_MEASURE[unit] is Measure.TIME:
+            return None   # 「几个季度」 may be answered 「4个」 or 「4个季度」
+        return _UNIT_MEASURE[unit]
     if _ASKS_MONEY.search(q):
         return Measure.MONEY
     if _EN_TIME.search(q):
@@ -142,7 +148,7 @@ def span_measures(text: str) -> set[Measure]:
     """The measures of the figures in ``text`` (empty when none carries a known unit)."""
     if not _ANY_NUMERAL.search(text):
         return set()
-    simple = _COUNTED_MAGNITUDE.sub("", _simplified(text))
+    simple = _NOT_A_FIGURE.sub("", _simplified(text))
     return {_UNIT_MEASURE[m.group("unit")] for m in _FIGURE.finditer(simple) if m.group("num") != "一"}
 
 
@@ -154,19 +160,38 @@ def agrees(expected: Measure | None, text: str) -> bool:
     return not found or bool(found & _ACCEPTS.get(expected, {expected}))
 
 
-def agreeing(question: str, candidates: Iterable[T], limit: int | None = None,
-             text_of: Callable[[T], str] = lambda c: c.text) -> list[T]:
+@dataclass(frozen=True)
+class TypeCheck(Generic[T]):
+    """Candidates after the rule: ``kept`` in their order, and how many were ``dropped`` before the
+    last one kept (all the rejected ones, when fewer than the limit were kept)."""
+
+    expected: Measure | None
+    kept: list[T]
+    dropped: int = 0
+
+
+def check_candidates(question: str, candidates: Iterable[T], limit: int | None = None,
+                     text_of: Callable[[T], str] = lambda c: c.text) -> TypeCheck[T]:
     """The first ``limit`` (all, when None) of ``candidates`` whose figures do not contradict the
-    measure ``question`` asks for, in their order."""
+    measure ``question`` asks for; stops reading ``candidates`` once ``limit`` are kept."""
     expected = expected_measure(question)
     if expected is None:
-        return list(candidates)[:limit]
+        return TypeCheck(None, list(candidates)[:limit])
     kept: list[T] = []
+    dropped = 0
     if limit is not None and limit <= 0:
-        return kept
+        return TypeCheck(expected, kept)
     for c in candidates:
         if agrees(expected, text_of(c)):
             kept.append(c)
             if len(kept) == limit:
                 break
-    return kept
+        else:
+            dropped += 1
+    return TypeCheck(expected, kept, dropped)
+
+
+def agreeing(question: str, candidates: Iterable[T], limit: int | None = None,
+             text_of: Callable[[T], str] = lambda c: c.text) -> list[T]:
+    """:func:`check_candidates`' kept candidates."""
+    return check_candidates(question, candidates, limit, text_of).kept

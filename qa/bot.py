@@ -19,7 +19,6 @@ from index.ingest import INGEST_VERSION, IngestResult, read_paths
 from index.normalize import NORMALIZER_VERSION
 from index.store import FORMAT_VERSION, IndexStore, StoreError
 from qa.answer import Answer, Candidate, Passage
-from qa.answer_type import expected_measure
 from qa.config import SAMPLE_ARTICLE, Config
 from qa.reader import ExtractiveReader
 from qa.reader_weights import reader_folder
@@ -180,7 +179,8 @@ class QABot:
             ranked = self.retriever.retrieve(q, max(k, depth or 0), mode)
             hits = ranked[:k]
             ranked_ids = tuple(h.chunk.doc_id for h in ranked)
-            spans = self.reader.read(q, [h.chunk.text for h in hits], top_n=8)
+            checked = self.reader.read_checked(q, [h.chunk.text for h in hits], top_n=8)
+            spans = checked.kept
             passages = tuple(Passage(h.chunk.chunk_id, h.chunk.doc_id, h.chunk.title, h.chunk.text, h.score,
                                      h.chunk.start, h.chunk.end, h.dense_rank, h.bm25_rank) for h in hits)
             cands = []
@@ -190,9 +190,9 @@ class QABot:
                 o0, o1 = norm.to_original(ch.norm_start + sp.start, ch.norm_start + sp.end)
                 cands.append((sp, Candidate(sp.text, sp.confidence, ch.doc_id, ch.title, o0, o1, ch.chunk_id)))
         ms = (time.perf_counter() - t0) * 1000
-        asked = expected_measure(q) if getattr(self.reader, "answer_types", False) else None
+        asked = checked.expected
         common = dict(threshold=thr, passages=passages, latency_ms=ms, ranked_doc_ids=ranked_ids,
-                      asked_measure=asked.value if asked else None)
+                      asked_measure=asked.value if asked else None, dropped_by_type=checked.dropped)
         if not cands:
             return Answer(q, "", 0.0, True, **common)
         sp, best = cands[0]

@@ -154,8 +154,8 @@ def _print_answer(a) -> None:
         from qa.answer_type import MEASURE_NAMES
 
         print(f"{NO_ANSWER_ZH}（置信度 {a.score:.2f}，低于阈值 {a.threshold:.2f}）")
-        if a.asked_measure in MEASURE_NAMES:
-            print(f"  问题问的是{MEASURE_NAMES[a.asked_measure][0]}，其他类型的数字不作为答案")
+        if a.dropped_by_type and a.asked_measure in MEASURE_NAMES:
+            print(f"  问题问的是{MEASURE_NAMES[a.asked_measure][0]}；已排除 {a.dropped_by_type} 个其他类型的候选答案")
         if a.passages:
             print(f"  最接近的段落: {a.passages[0].text[:80]}…")
         return

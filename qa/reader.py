@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from qa.answer_type import agreeing
+from qa.answer_type import TypeCheck, check_candidates
 from qa.reader_weights import ReaderLoadError, load_reader_model, reader_folder
 from qa.verifier import Verifier, VerifierLoadError, has_verifier, reader_fingerprint
 
@@ -129,16 +129,23 @@ class ExtractiveReader:
 
     def read(self, question: str, passages: list[str], top_n: int = 5) -> list[Span]:
         """Best ``top_n`` spans over all passages, highest confidence first (deduplicated by position)."""
+        return self.read_checked(question, passages, top_n).kept
+
+    def read_checked(self, question: str, passages: list[str], top_n: int = 5) -> TypeCheck[Span]:
+        """Like :meth:`read`, also saying what the answer-type rule expected and how many spans it dropped."""
         if not passages:
-            return []
-        return self.select(question, self.forward_windows(question, passages), passages, top_n)
+            return TypeCheck(None, [])
+        return self.select_checked(question, self.forward_windows(question, passages), passages, top_n)
 
     def select(self, question: str, wp: WindowPass, passages: list[str], top_n: int) -> list[Span]:
         """The best ``top_n`` spans of a forward pass that can answer ``question``: with
         ``answer_types`` on, those whose figures are of another measure than it asks for are dropped."""
+        return self.select_checked(question, wp, passages, top_n).kept
+
+    def select_checked(self, question: str, wp: WindowPass, passages: list[str], top_n: int) -> TypeCheck[Span]:
         if not self.answer_types:
-            return self.spans(wp, passages, top_n)
-        return agreeing(question, self.spans(wp, passages, None), limit=top_n)
+            return TypeCheck(None, self.spans(wp, passages, top_n))
+        return check_candidates(question, self.spans(wp, passages, None), limit=top_n)
 
     def spans(self, wp: WindowPass, passages: list[str], top_n: int | None) -> list[Span]:
         """Candidate spans of a forward pass, each with its window's P(answerable) when there is one

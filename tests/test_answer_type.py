@@ -79,6 +79,14 @@ def test_span_measures(text, measures):
     ("她整容花费了多少钱？", "花费共5万5千美元"),
     ("有多少的國民生產總值在1985年並非來自非私人企業？", "2.8%"),   # a share of the sum
     ("土瓜灣在哪一年戰爭之後，被發展成為一個工業區?", "二次大戰"),    # a war's name, not a count
+    ("营收有几个亿？", "300亿元"),
+    ("广东GDP占全国多少？", "10.9%"),
+    ("收入中有多少来自海外？", "30%"),
+    ("有多少人口是汉族？", "91.5%"),
+    ("市盈率是多少？", "25倍"),
+    ("一年有几个季度？", "4个"),
+    ("一周有几个工作日？", "五个"),
+    ("经历了几次大战？", "1914年和1939年两次大战"),
 ])
 def test_right_answers_are_kept(question, answer):
     """Pairs a reviewer found the first version rejecting: each is a right answer and must stay."""
@@ -93,6 +101,7 @@ def test_only_clear_contradictions_are_rejected():
     assert agrees(None, "超110个")                 # no expectation: not judged
     assert agrees(Measure.TIME, "在十二岁时")       # an age answers "when"
     assert not agrees(Measure.TIME, "超110个")
+    assert not agrees(expected_measure("阿里巴巴2023财年的营业利润率是多少？"), "阿里活跃的公益幸福团超110个")
 
 
 def test_agreeing_keeps_order_and_the_objects():
@@ -155,6 +164,23 @@ def test_switch_from_the_environment_and_the_command_line(monkeypatch):
     assert config_from_args(build_parser().parse_args(["ask", "问题"])).answer_types is True
 
 
+def test_check_candidates_counts_what_it_set_aside():
+    from qa.answer_type import check_candidates
+
+    class C:
+        def __init__(self, text):
+            self.text = text
+
+    cands = [C("超110个"), C("128.9%"), C("超1300亿元"), C("12个"), C("钉钉用户超6亿")]
+    checked = check_candidates("阿里巴巴2023财年的营业收入是多少？", cands, limit=1)
+    assert checked.expected is Measure.MONEY and [c.text for c in checked.kept] == ["超1300亿元"]
+    assert checked.dropped == 2, "only the two ranked above the kept one"
+    every = check_candidates("阿里巴巴2023财年的营业收入是多少？", cands)
+    assert every.dropped == 3 and len(every.kept) == 2
+    none = check_candidates("阿里巴巴集团董事会主席是谁？", cands, limit=2)
+    assert none.expected is None and none.dropped == 0 and none.kept == cands[:2]
+
+
 def test_agreeing_stops_at_the_limit():
     class C:
         def __init__(self, text):
@@ -170,6 +196,15 @@ def test_agreeing_stops_at_the_limit():
     kept = agreeing("收入是多少？", texts(), limit=2)
     assert [c.text for c in kept] == ["300万元", "5亿元"] and len(seen) == 3
     assert [c.text for c in agreeing("谁？", [C("a"), C("b")], limit=1)] == ["a"]
+
+
+def test_long_digit_runs_are_read_in_linear_time():
+    import time
+
+    t0 = time.perf_counter()
+    assert span_measures("订单号" + "1" * 60) == set()
+    assert not agrees(Measure.MONEY, "1" * 40 + "个")
+    assert time.perf_counter() - t0 < 1.0, "catastrophic backtracking in the figure pattern"
 
 
 def test_every_measure_has_a_name_for_messages():

@@ -83,14 +83,21 @@ def test_missing_reader_is_a_clear_error(tmp_path, corpus, tiny_encoder_path, ca
     assert "cannot load question-answering model" in capsys.readouterr().err
 
 
-def test_abstention_names_the_measure_asked_for(corpus, tmp_path, tiny_encoder_path, tiny_qa_model, capsys):
+def test_abstention_names_the_measure_only_when_spans_were_set_aside(corpus, tmp_path, tiny_encoder_path,
+                                                                     tiny_qa_model, capsys):
     idx = tmp_path / "idx"
     main(["index", str(corpus), "--index", str(idx), "--encoder", str(tiny_encoder_path)])
     capsys.readouterr()
     base = ["--index", str(idx), "--threshold", "1.01"] + _models(tiny_encoder_path, tiny_qa_model)
-    assert main(["ask", "星河公司的营业收入是多少？"] + base) == 0
-    assert "问题问的是金额" in capsys.readouterr().out
-    assert main(["ask", "星河公司的营业收入是多少？", "--no-answer-types"] + base) == 0
-    assert "问题问的是" not in capsys.readouterr().out
-    assert main(["ask", "星河公司的创始人是谁？"] + base) == 0
-    assert "问题问的是" not in capsys.readouterr().out
+    for q in ("星河公司的营业收入是多少？", "钉钉用户有多少人？", "星河公司的创始人是谁？"):
+        assert main(["ask", q, "--json"] + base) == 0
+        data = json.loads(capsys.readouterr().out)
+        assert data["abstained"]
+        assert main(["ask", q] + base) == 0
+        out = capsys.readouterr().out
+        assert ("已排除" in out) == (data["dropped_by_type"] > 0), (q, data["dropped_by_type"], out)
+        if data["dropped_by_type"]:
+            assert "问题问的是" in out
+    assert main(["ask", "星河公司的营业收入是多少？", "--json", "--no-answer-types"] + base) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["asked_measure"] is None and data["dropped_by_type"] == 0

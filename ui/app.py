@@ -102,10 +102,12 @@ def format_answer(answer: Answer) -> str:
         lines = [f"**{NO_ANSWER_ZH}**",
                  f'<span class="zhqa-meta">最高置信度 {answer.score:.2f}，低于阈值 {answer.threshold:.2f}'
                  f"（no answer above the confidence threshold）</span>"]
-        if answer.asked_measure in MEASURE_NAMES:
+        if answer.dropped_by_type and answer.asked_measure in MEASURE_NAMES:
             zh, en = MEASURE_NAMES[answer.asked_measure]
-            lines.append(f'<span class="zhqa-meta">问题问的是{zh}，其他类型的数字不作为答案'
-                         f"（the question asks for {en}; figures of other kinds were not taken）</span>")
+            n = answer.dropped_by_type
+            lines.append(f'<span class="zhqa-meta">问题问的是{zh}；已排除 {n} 个其他类型的候选答案'
+                         f"（the question asks for {en}; {n} candidate{'s' if n > 1 else ''} of another kind "
+                         f"set aside）</span>")
         if answer.passages:
             lines.append("最接近的段落 · closest passages:")
             for i, p in enumerate(answer.passages[:CLOSEST_SHOWN], 1):
