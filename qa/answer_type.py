@@ -14,9 +14,9 @@ contradictions: measured on CMRC2018 and DRCD gold answers, it rejects well unde
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
-from dataclasses import dataclass
 from typing import Callable, Generic, Iterable, TypeVar
 
 
@@ -190,8 +190,3 @@ def check_candidates(question: str, candidates: Iterable[T], limit: int | None =
             dropped += 1
     return TypeCheck(expected, kept, dropped)
 
-
-def agreeing(question: str, candidates: Iterable[T], limit: int | None = None,
-             text_of: Callable[[T], str] = lambda c: c.text) -> list[T]:
-    """:func:`check_candidates`' kept candidates."""
-    return check_candidates(question, candidates, limit, text_of).kept

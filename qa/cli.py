@@ -150,7 +150,6 @@ def _make_bot(args):
 def _print_answer(a) -> None:
     if a.abstained:
         from qa.answer import NO_ANSWER_ZH
-
         from qa.answer_type import MEASURE_NAMES
 
         print(f"{NO_ANSWER_ZH}（置信度 {a.score:.2f}，低于阈值 {a.threshold:.2f}）")

@@ -173,14 +173,7 @@ class ExtractiveReader:
                     c0, c1 = offsets[w][s][0], offsets[w][e][1]
                     if c1 <= c0 or c1 - c0 > self.max_answer_chars:
                         continue
-                    text = passages[pid][c0:c1]
-                    # tokens with a leading metaspace report the space too: trim it
-                    lead = len(text) - len(text.lstrip())
-                    c0 += lead
-                    c1 -= len(text) - len(text.rstrip())
-                    c0, c1 = unquote(passages[pid], c0, c1)
-                    inner = passages[pid][c0:c1]
-                    c0, c1 = c0 + len(inner) - len(inner.lstrip()), c1 - (len(inner) - len(inner.rstrip()))
+                    c0, c1 = answer_bounds(passages[pid], c0, c1)
                     if c1 <= c0:
                         continue
                     span = Span(pid, c0, c1, passages[pid][c0:c1], float(ps[s] * pe[e]), null, answerable)
@@ -188,6 +181,17 @@ class ExtractiveReader:
                     if key not in best or best[key].confidence < span.confidence:
                         best[key] = span
         return sorted(best.values(), key=lambda sp: -sp.confidence)[:top_n]
+
+
+def _strip_spaces(passage: str, start: int, end: int) -> tuple[int, int]:
+    text = passage[start:end]
+    return start + len(text) - len(text.lstrip()), end - (len(text) - len(text.rstrip()))
+
+
+def answer_bounds(passage: str, start: int, end: int) -> tuple[int, int]:
+    """A token span's character bounds as an answer: without surrounding spaces (tokens with a
+    leading metaspace report the space too) and without one pair of enclosing quotation marks."""
+    return _strip_spaces(passage, *unquote(passage, *_strip_spaces(passage, start, end)))
 
 
 _QUOTES = {"“": "”", "‘": "’", "「": "」", "『": "』", '"': '"'}

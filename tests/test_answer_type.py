@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.answer_type import Measure, agreeing, agrees, expected_measure, span_measures
+from qa.answer_type import Measure, agrees, check_candidates, expected_measure, span_measures
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -104,15 +104,15 @@ def test_only_clear_contradictions_are_rejected():
     assert not agrees(expected_measure("阿里巴巴2023财年的营业利润率是多少？"), "阿里活跃的公益幸福团超110个")
 
 
-def test_agreeing_keeps_order_and_the_objects():
+def test_check_candidates_keeps_order_and_the_objects():
     class C:
         def __init__(self, text):
             self.text = text
 
     cands = [C("超110个"), C("128.9%"), C("超1300亿元"), C("钉钉用户超6亿")]
-    kept = agreeing("阿里巴巴2023财年的营业收入是多少？", cands)
+    kept = check_candidates("阿里巴巴2023财年的营业收入是多少？", cands).kept
     assert [c.text for c in kept] == ["超1300亿元", "钉钉用户超6亿"] and kept[0] is cands[2]
-    assert agreeing("钉钉用户超过多少？", cands) == cands
+    assert check_candidates("钉钉用户超过多少？", cands).kept == cands
 
 
 def test_benchmark_counts_rejected_gold_answers(tmp_path, capsys):
@@ -165,8 +165,6 @@ def test_switch_from_the_environment_and_the_command_line(monkeypatch):
 
 
 def test_check_candidates_counts_what_it_set_aside():
-    from qa.answer_type import check_candidates
-
     class C:
         def __init__(self, text):
             self.text = text
@@ -181,7 +179,7 @@ def test_check_candidates_counts_what_it_set_aside():
     assert none.expected is None and none.dropped == 0 and none.kept == cands[:2]
 
 
-def test_agreeing_stops_at_the_limit():
+def test_check_candidates_stops_at_the_limit():
     class C:
         def __init__(self, text):
             self.text = text
@@ -193,9 +191,9 @@ def test_agreeing_stops_at_the_limit():
             seen.append(t)
             yield C(t)
 
-    kept = agreeing("收入是多少？", texts(), limit=2)
+    kept = check_candidates("收入是多少？", texts(), limit=2).kept
     assert [c.text for c in kept] == ["300万元", "5亿元"] and len(seen) == 3
-    assert [c.text for c in agreeing("谁？", [C("a"), C("b")], limit=1)] == ["a"]
+    assert [c.text for c in check_candidates("谁？", [C("a"), C("b")], limit=1).kept] == ["a"]
 
 
 def test_long_digit_runs_are_read_in_linear_time():

@@ -67,3 +67,11 @@ def test_unquote_strips_one_enclosing_pair_only():
     a = "Tencent's and Alibaba'"
     assert unquote(a, 7, len(a)) == (7, len(a)), "apostrophes are not quotation marks"
 
+
+def test_answer_bounds_trim_spaces_around_and_inside_the_quotes():
+    from qa.reader import answer_bounds
+
+    p = "构建 “ 1+6+N ” 组织"
+    s, e = answer_bounds(p, 2, 13)
+    assert p[s:e] == "1+6+N"
+
