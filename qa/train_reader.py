@@ -105,18 +105,39 @@ def mine_negatives(paths: list[str], depth: int = 8) -> dict[str, list[str]]:
     return mined
 
 
+def parse_train_spec(spec: str) -> tuple[str, int | None]:
+    """``PATH`` or ``PATH@N``: a training file and how many of its questions to draw (all without N)."""
+    path, sep, count = spec.rpartition("@")
+    if sep and count.isdigit() and path:
+        return path, int(count)
+    return spec, None
+
+
+def sample_questions(questions: list, limit: int | None, seed: int) -> list:
+    """``limit`` questions drawn at random (seeded, own generator: the main draws are unchanged), in file order."""
+    if limit is None or limit >= len(questions):
+        return questions
+    keep = set(random.Random(seed).sample(range(len(questions)), limit))
+    return [q for i, q in enumerate(questions) if i in keep]
+
+
 def build_examples(paths: list[str], cfg: TrainConfig, rng: random.Random,
                    mined: dict[str, list[str]] | None = None) -> list[TrainExample]:
     """Questions with located answers, some converted to simplified, plus cross-paragraph negatives.
 
-    With ``mined`` (see :func:`mine_negatives`) a negative is one of the three BM25-closest
-    paragraphs that lack the answer; without, the most overlapping of 24 random paragraphs.
+    Each path may be ``PATH@N`` (draw N of its questions). Questions a file marks unanswerable
+    (``answers: []``, as CAIL2019's) are kept as no-answer examples: real unanswerable questions
+    teach abstention better than synthetic ones alone. With ``mined`` (see :func:`mine_negatives`) a
+    negative is one of the three BM25-closest paragraphs that lack the answer; without, the most
+    overlapping of 24 random paragraphs.
     """
     t2s = None
     examples: list[TrainExample] = []
     dropped = 0
-    for path in paths:
+    for spec in paths:
+        path, limit = parse_train_spec(spec)
         data = load_squad(path)
+        data.questions = sample_questions(data.questions, limit, cfg.seed)
         pool = _noun_pool(data) if cfg.noun_swap_negatives > 0 else []
         contexts = {p.id: p.context for p in data.paragraphs}
         titles = {p.id: _clean_title(p.title) for p in data.paragraphs}
@@ -125,6 +146,8 @@ def build_examples(paths: list[str], cfg: TrainConfig, rng: random.Random,
         convert_file = "drcd" in Path(path).name.lower()
         for q in data.questions:
             if not q.answers:
+                if q.is_impossible and q.question.strip():
+                    examples.append(TrainExample(q.question, contexts[q.paragraph_id], -1, ""))
                 continue
             ctx = contexts[q.paragraph_id]
             start = locate_answer(ctx, q.answers[0], q.answer_starts[0])
@@ -478,7 +501,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"exported to {export_checkpoint(Path(a.run_dir), Path(a.out), a.init_from)}")
         return 0
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--train", action="append", required=True, help="SQuAD-style JSON (repeatable)")
+    ap.add_argument("--train", action="append", required=True,
+                    help="SQuAD-style JSON, PATH or PATH@N to draw N of its questions (repeatable)")
     ap.add_argument("--out", default="runs/reader", help="run directory (checkpoints, log)")
     ap.add_argument("--export", help="also write the compact reader folder here (e.g. qa/weights/reader)")
     ap.add_argument("--init-from", help="start from this reader instead of the bare encoder")
@@ -492,7 +516,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.add_argument("--" + name.replace("_", "-"), type=type(value), default=value)
     args = ap.parse_args(argv)
     for p in args.train:
-        if not Path(p).exists():
+        if not Path(parse_train_spec(p)[0]).exists():
             print(f"error: training file not found: {p}", file=sys.stderr)
             return 2
     cfg = TrainConfig(**{k: getattr(args, k) for k in defaults.__dict__})

@@ -128,3 +128,20 @@ def test_answer_cut_noun_swap_and_english_cases(tmp_path):
         assert e.context[e.answer_start:e.answer_start + len(e.answer_text)] == e.answer_text
     plain = build_examples([str(path)], TrainConfig(cross_paragraph_negatives=0.0), random.Random(0))
     assert all(e.question in originals and e.answer_start >= 0 for e in plain), "off by default"
+
+
+def test_unanswerable_questions_become_negatives_and_files_can_be_sampled(tmp_path):
+    data = json.loads(json.dumps(SQUAD, ensure_ascii=False))
+    data["data"][0]["paragraphs"][0]["qas"].append(
+        {"id": "Q9", "question": "钉钉的创始人是谁？", "answers": [], "is_impossible": True})
+    path = tmp_path / "with_impossible.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    cfg = TrainConfig(cross_paragraph_negatives=0.0)
+    examples = build_examples([str(path)], cfg, random.Random(0))
+    impossible = [e for e in examples if e.question == "钉钉的创始人是谁？"]
+    assert len(impossible) == 1 and impossible[0].answer_start == -1
+    assert impossible[0].context == SQUAD["data"][0]["paragraphs"][0]["context"]
+    sampled = build_examples([f"{path}@2"], cfg, random.Random(0))
+    assert len(sampled) == 2
+    assert sampled == build_examples([f"{path}@2"], cfg, random.Random(5)), "the draw depends on the seed only"
+    assert main(["--train", f"{tmp_path / 'missing.json'}@3", "--out", str(tmp_path / "run")]) == 2
