@@ -1,6 +1,6 @@
 """The answer-type rule's cost: how many gold answers of SQuAD-style sets it would reject.
 
-Why: the rule (qa/answer_type.py) removes spans whose figures are of another measure than the
+Why: the rule (qa/reader/answer_type.py) removes spans whose figures are of another measure than the
 question asks for; every gold answer it rejects is a right answer the bot would lose. It needs no
 model, so it runs in seconds over whole sets.
 
@@ -32,7 +32,7 @@ class RuleCost:
 
 
 def rule_cost(path: str | Path, examples: int = 12) -> RuleCost:
-    from qa.answer_type import agrees, expected_measure
+    from qa.reader.answer_type import agrees, expected_measure
 
     cost = RuleCost()
     for article in json.loads(Path(path).read_text(encoding="utf-8"))["data"]:

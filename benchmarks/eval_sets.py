@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from qa.config import Config
-    from qa.evaluate import DatasetError, evaluate, load_eval_set, make_bot, make_reader
+    from qa.evaluation.runner import DatasetError, evaluate, load_eval_set, make_bot, make_reader
 
     if args.limit is not None and args.limit < 1:
         print("error: --limit must be at least 1", file=sys.stderr)

@@ -32,8 +32,8 @@ def main() -> int:
     from tqdm import tqdm
 
     from index.squad import load_squad
-    from qa.metrics import evaluate_predictions
-    from qa.reader import ExtractiveReader
+    from qa.evaluation.metrics import evaluate_predictions
+    from qa.reader.extractive import ExtractiveReader
 
     data = load_squad(args.dev)
     ctx = {p.id: p.context for p in data.paragraphs}

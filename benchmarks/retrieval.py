@@ -48,7 +48,7 @@ def main() -> int:
     from qa.bot import QABot
     from qa.cli import DEMO_QUESTIONS
     from qa.config import SAMPLE_ARTICLE, Config
-    from qa.metrics import gold_rank, mrr_at_k, recall_at_k
+    from qa.evaluation.metrics import gold_rank, mrr_at_k, recall_at_k
     from qa.retrieve import Retriever
 
     # cold start: a fresh process, models already converted in the cache

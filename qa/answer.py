@@ -59,7 +59,7 @@ class Answer:
     latency_ms: float = 0.0
     # document ids of the retrieval ranking, best first (as deep as ``ask(depth=...)`` asked)
     ranked_doc_ids: tuple[str, ...] = field(default_factory=tuple)
-    # with the answer-type rule on (qa/answer_type.py), the measure the question asks for ("money",
+    # with the answer-type rule on (qa/reader/answer_type.py), the measure the question asks for ("money",
     # "count", ...) or None when it names none, and how many better-scored candidates of another
     # measure it dropped
     asked_measure: str | None = None

@@ -20,8 +20,8 @@ from index.normalize import NORMALIZER_VERSION
 from index.store import FORMAT_VERSION, IndexStore, StoreError
 from qa.answer import Answer, Candidate, Passage
 from qa.config import SAMPLE_ARTICLE, Config
-from qa.reader import ExtractiveReader
-from qa.reader_weights import reader_folder
+from qa.reader.extractive import ExtractiveReader
+from qa.reader.loading import reader_folder
 from qa.retrieve import Retriever
 
 DEFAULT_THRESHOLD = 0.1

@@ -10,6 +10,8 @@ import json
 import sys
 from pathlib import Path
 
+from qa.options import add_eval_arguments, add_model_options, config_from_args
+
 DEMO_QUESTIONS = [
     "2023财年阿里活跃的公益幸福团有多少个？",
     "ESG是什么时候被正式确立为阿里巴巴的基石战略之一的？",
@@ -20,40 +22,6 @@ DEMO_QUESTIONS = [
     "腾讯公司2023年的碳排放是多少？",
     "阿里巴巴2023财年的营业收入是多少？",
 ]
-
-
-def add_model_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("models and retrieval")
-    g.add_argument("--encoder", help="sentence-transformers id or path (default: embedded multilingual-e5-small)")
-    g.add_argument("--reader", help="HF question-answering id or path (default: the shipped Chinese reader)")
-    g.add_argument("--top-k", type=int, help="passages given to the reader (default 5)")
-    g.add_argument("--mode", choices=["hybrid", "dense", "bm25"], help="retrieval mode (default hybrid)")
-    g.add_argument("--threshold", type=float, help="abstain when the best span scores below this")
-    g.add_argument("--chunk-size", type=int, help="chunk length in characters (default 250)")
-    g.add_argument("--reader-device", help="where the reader runs: cpu (default), cuda, cuda:N or auto")
-    g.add_argument("--verifier", action=argparse.BooleanOptionalAction, default=None,
-                   help="weigh spans by the reader's answerability verifier, if it has one (default: off)")
-    g.add_argument("--answer-types", action=argparse.BooleanOptionalAction, default=None,
-                   help="drop answers whose figures are of another measure than the question asks for, "
-                        "e.g. a count for a sum of money (default: on)")
-
-
-def config_from_args(args: argparse.Namespace):
-    """Options, then ZHQA_* variables; an existing index's own encoder unless another is asked for."""
-    import os
-
-    from index.store import index_encoder_name
-    from qa.config import Config
-
-    encoder = getattr(args, "encoder", None)
-    if not encoder and not os.environ.get("ZHQA_ENCODER") and getattr(args, "index", None):
-        encoder = index_encoder_name(args.index)
-    return Config.from_env(encoder=encoder, reader=getattr(args, "reader", None),
-                           top_k=getattr(args, "top_k", None), mode=getattr(args, "mode", None),
-                           threshold=getattr(args, "threshold", None), chunk_size=getattr(args, "chunk_size", None),
-                           faiss=getattr(args, "faiss", None), reader_device=getattr(args, "reader_device", None),
-                           verifier=getattr(args, "verifier", None),
-                           answer_types=getattr(args, "answer_types", None))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,11 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_options(p)
 
     p = sub.add_parser("eval", help="evaluate on a question set (SQuAD JSON or JSON lines)")
-    try:
-        from qa.evaluate import add_eval_arguments
-        add_eval_arguments(p)
-    except ImportError:  # pragma: no cover - evaluation module missing
-        p.add_argument("dataset")
+    add_eval_arguments(p)
     return parser
 
 
@@ -150,7 +114,7 @@ def _make_bot(args):
 def _print_answer(a) -> None:
     if a.abstained:
         from qa.answer import NO_ANSWER_ZH
-        from qa.answer_type import MEASURE_NAMES
+        from qa.reader.answer_type import MEASURE_NAMES
 
         print(f"{NO_ANSWER_ZH}（置信度 {a.score:.2f}，低于阈值 {a.threshold:.2f}）")
         if a.dropped_by_type and a.asked_measure in MEASURE_NAMES:
@@ -193,12 +157,12 @@ def run(args: argparse.Namespace) -> int:
     from index.embed import EncoderLoadError
     from index.store import StoreError
     from qa.bot import QuestionError
-    from qa.reader_weights import ReaderLoadError
+    from qa.reader.loading import ReaderLoadError
 
     handlers = {"index": _cmd_index, "ask": _cmd_ask, "demo": _cmd_demo}
     try:
         if args.command == "eval":
-            from qa.evaluate import run_eval
+            from qa.evaluation.runner import run_eval
             return run_eval(args)
         return handlers[args.command](args)
     except (QuestionError, StoreError, ReaderLoadError, EncoderLoadError, ValueError) as exc:

@@ -26,8 +26,8 @@ class Config:
     max_answer_chars: int = 64
     reader_dtype: str = "float32"        # float32 | bfloat16
     reader_device: str = "cpu"           # cpu | cuda | cuda:N | auto (cuda when available)
-    verifier: bool = False               # also weigh spans by the reader's answerability verifier (qa/verifier.py)
-    answer_types: bool = True            # drop spans of another measure than the question asks for (qa/answer_type.py)
+    verifier: bool = False               # also weigh spans by the reader's answerability verifier (qa/reader/verifier.py)
+    answer_types: bool = True            # drop spans of another measure than the question asks for (qa/reader/answer_type.py)
 
     @classmethod
     def from_env(cls, **overrides) -> "Config":

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.answer_type import Measure, agrees, check_candidates, expected_measure, span_measures
+from qa.reader.answer_type import Measure, agrees, check_candidates, expected_measure, span_measures
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -134,7 +134,7 @@ def test_benchmark_counts_rejected_gold_answers(tmp_path, capsys):
 
 
 def test_reader_drops_spans_of_another_measure(tiny_qa_model):
-    from qa.reader import ExtractiveReader
+    from qa.reader.extractive import ExtractiveReader
 
     typed = ExtractiveReader(str(tiny_qa_model), max_length=64, stride=16, max_answer_chars=8)
     plain = ExtractiveReader(str(tiny_qa_model), max_length=64, stride=16, max_answer_chars=8, answer_types=False)
@@ -206,6 +206,6 @@ def test_long_digit_runs_are_read_in_linear_time():
 
 
 def test_every_measure_has_a_name_for_messages():
-    from qa.answer_type import MEASURE_NAMES
+    from qa.reader.answer_type import MEASURE_NAMES
 
     assert set(MEASURE_NAMES) == {m.value for m in Measure}

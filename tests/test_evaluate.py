@@ -9,10 +9,11 @@ from types import SimpleNamespace
 
 import pytest
 
-import qa.evaluate as ev
+import qa.evaluation.runner as ev
 from index.chunk import Chunk
 from qa.answer import Answer, Candidate, Passage
-from qa.reader import Span
+from qa.config import SAMPLE_ARTICLE
+from qa.reader.extractive import Span
 from qa.retrieve import Hit
 
 # The seed development questions (a copy of ../shared/eval/seed_dev.jsonl) over the bundled article.
@@ -484,7 +485,7 @@ def test_seed_set_files(seed_run):
     preds = json.loads((seed_run.dir / "p.json").read_text(encoding="utf-8"))
     rows = read_jsonl(seed_run.dir / "d.jsonl")
     assert len(preds) == len(rows) == 32
-    article = (Path(ev.__file__).parent / "samples" / "alibaba_esg_2023.txt").read_text(encoding="utf-8")
+    article = SAMPLE_ARTICLE.read_text(encoding="utf-8")
     squeeze = lambda t: "".join(t.split())  # noqa: E731  (the index normalizes OCR spacing)
     for r in rows:
         assert preds[r["id"]] == r["prediction"]

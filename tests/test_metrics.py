@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.metrics import (
+from qa.evaluation.metrics import (
     evaluate_predictions, exact_match, f1_score, find_lcs, gold_rank, mixed_segmentation, mrr_at_k,
     recall_at_k, remove_punctuation, score_answer, word_tokenize,
 )

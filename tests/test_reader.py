@@ -1,7 +1,7 @@
 import pytest
 
-from qa.reader import ExtractiveReader
-from qa.reader_weights import ReaderLoadError, load_reader_model, save_reader
+from qa.reader.extractive import ExtractiveReader
+from qa.reader.loading import ReaderLoadError, load_reader_model, save_reader
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,7 @@ def test_from_model_wraps_a_loaded_model_and_bad_settings_are_clear_errors(tiny_
 
 
 def test_unquote_strips_one_enclosing_pair_only():
-    from qa.reader import unquote
+    from qa.reader.bounds import unquote
 
     p = "构建“1+6+N”组织结构，出版《三体》与「甲」「乙」。"
     s = p.index("“")
@@ -69,7 +69,7 @@ def test_unquote_strips_one_enclosing_pair_only():
 
 
 def test_answer_bounds_trim_spaces_around_and_inside_the_quotes():
-    from qa.reader import answer_bounds
+    from qa.reader.bounds import answer_bounds
 
     p = "构建 “ 1+6+N ” 组织"
     s, e = answer_bounds(p, 2, 13)

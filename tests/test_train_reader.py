@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from qa.train_reader import (CheckpointMismatch, TrainConfig, build_examples, build_features, main,
+from qa.training.reader import (CheckpointMismatch, TrainConfig, build_examples, build_features, main,
                              mine_negatives, train)
 
 SQUAD = {"version": "test", "data": [
@@ -93,8 +93,8 @@ def test_training_runs_scores_dev_and_refuses_a_foreign_checkpoint(squad_file, t
 def test_bundle_shards_round_trip(tmp_path, tiny_qa_model):
     from safetensors.torch import load_file
 
-    from qa.reader_weights import load_reader_model, save_reader
-    from tools.gpu_bundle import shard, unshard
+    from qa.reader.loading import load_reader_model, save_reader
+    from qa.training.gpu_bundle import shard, unshard
 
     model, _ = load_reader_model(str(tiny_qa_model))
     folder = save_reader(model, tmp_path / "reader", {"note": "test"})

@@ -11,11 +11,11 @@ import torch
 
 from qa.bot import reader_threshold
 from qa.config import Config
-from qa.reader import ExtractiveReader
-from qa.reader_weights import ReaderLoadError, load_reader_model
-from qa.negatives import ENGLISH_ASKS, cut_answer_sentences, english_question, swap_question
-from qa.train_verifier import WindowSet, build_examples, fit, load_windows, main, predict, report
-from qa.verifier import Verifier, VerifierLoadError, reader_fingerprint
+from qa.reader.extractive import ExtractiveReader
+from qa.reader.loading import ReaderLoadError, load_reader_model
+from qa.training.negatives import ENGLISH_ASKS, cut_answer_sentences, english_question, swap_question
+from qa.training.verifier import WindowSet, build_examples, fit, load_windows, main, predict, report
+from qa.reader.verifier import Verifier, VerifierLoadError, reader_fingerprint
 
 CONTEXT = ("阿里巴巴发布了年度报告，报告介绍了公益行动。2023财年阿里活跃的公益幸福团超110个。"
            "这些团共发起了1000多场活动，参与的员工很多。钉钉用户超过6亿，覆盖很多城市和地区。")
@@ -244,8 +244,8 @@ def test_fit_learns_a_separable_signal(tiny_qa_model):
 
 
 def test_calibration_writes_both_thresholds_when_the_reader_has_a_verifier(verified_reader_dir, tmp_path):
-    from qa.calibrate import choose_threshold
-    from qa.calibrate import main as calibrate
+    from qa.training.calibrate import choose_threshold
+    from qa.training.calibrate import main as calibrate
 
     paragraphs = [{"id": f"P{i}", "context": f"第{i}段：阿里巴巴公益团体有{i}个成员，活动很多。" * 2, "qas": []}
                   for i in range(8)]

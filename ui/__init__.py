@@ -57,7 +57,7 @@ def serve(args: argparse.Namespace) -> int:
     """Build the bot, then serve the UI until interrupted. Returns the process exit status."""
     from index.embed import EncoderLoadError
     from index.store import StoreError
-    from qa.reader_weights import ReaderLoadError
+    from qa.reader.loading import ReaderLoadError
 
     if not 0 <= args.port <= 65535:
         print(f"error: --port must be between 0 and 65535, not {args.port}", file=sys.stderr)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from qa.cli import add_model_options
+from qa.options import add_model_options
 from ui import add_ui_arguments, serve
 
 

@@ -22,7 +22,7 @@ import gradio as gr
 
 from index.ingest import JSON_SUFFIXES, TEXT_SUFFIXES, read_paths
 from qa.answer import NO_ANSWER_ZH, Answer
-from qa.answer_type import MEASURE_NAMES
+from qa.reader.answer_type import MEASURE_NAMES
 from qa.bot import QABot, QuestionError
 from qa.retrieve import MODES
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from qa.cli import add_model_options, build_parser, quiet_libraries, run
+from qa.cli import build_parser, quiet_libraries, run
+from qa.options import add_model_options
 from ui import add_ui_arguments, serve
 
 _UI_FLAG = "_zhqa_ui_command"

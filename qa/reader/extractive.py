@@ -3,7 +3,7 @@
 Why: answers must be exact spans of the user's text. Each passage is cut into overlapping token
 windows; a span's score is p_start · p_end under the window's softmax, so scores are comparable
 across windows and passages, and the window's null (CLS) probability tells when it lacks an answer. A reader may ship an answerability
-verifier (:mod:`qa.verifier`); then each span also gets P(answerable) of its window, and spans are
+verifier (:mod:`qa.reader.verifier`); then each span also gets P(answerable) of its window, and spans are
 ranked by ``confidence`` = score × P.
 """
 from __future__ import annotations
@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from qa.answer_type import TypeCheck, check_candidates
-from qa.reader_weights import ReaderLoadError, load_reader_model, reader_folder
-from qa.verifier import Verifier, VerifierLoadError, has_verifier, reader_fingerprint
+from qa.reader.answer_type import TypeCheck, check_candidates
+from qa.reader.bounds import answer_bounds
+from qa.reader.loading import ReaderLoadError, load_reader_model, reader_folder
+from qa.reader.verifier import Verifier, VerifierLoadError, has_verifier, reader_fingerprint
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ class ExtractiveReader:
         self.model.to(self.device)
         self._torch = torch
         self.verifier: Verifier | None = None
-        # drop spans whose figures contradict the measure the question asks for (qa/answer_type.py)
+        # drop spans whose figures contradict the measure the question asks for (qa/reader/answer_type.py)
         self.answer_types = answer_types
 
     def forward_windows(self, question: str, passages: list[str], states_layers: int = 0) -> WindowPass:
@@ -183,37 +184,12 @@ class ExtractiveReader:
         return sorted(best.values(), key=lambda sp: -sp.confidence)[:top_n]
 
 
-def _strip_spaces(passage: str, start: int, end: int) -> tuple[int, int]:
-    text = passage[start:end]
-    return start + len(text) - len(text.lstrip()), end - (len(text) - len(text.rstrip()))
-
-
-def answer_bounds(passage: str, start: int, end: int) -> tuple[int, int]:
-    """A token span's character bounds as an answer: without surrounding spaces (tokens with a
-    leading metaspace report the space too) and without one pair of enclosing quotation marks."""
-    return _strip_spaces(passage, *unquote(passage, *_strip_spaces(passage, start, end)))
-
-
-_QUOTES = {"“": "”", "‘": "’", "「": "」", "『": "』", '"': '"'}
-
-
-def unquote(passage: str, start: int, end: int) -> tuple[int, int]:
-    """The span without one pair of quotation marks around all of it (「“1+6+N”」 → 「1+6+N」):
-    the marks belong to the sentence, not to the answer. Title marks 《》 stay, as they are part of
-    the name they enclose."""
-    text = passage[start:end]
-    if len(text) > 2 and _QUOTES.get(text[0]) == text[-1] and not any(
-            ch in _QUOTES or ch in _QUOTES.values() for ch in text[1:-1]):
-        return start + 1, end - 1
-    return start, end
-
-
 def load_verifier_for(model_name: str | None, model) -> Verifier:
     """The verifier stored beside a local reader, checked against its weights (ReaderLoadError if none)."""
     folder = reader_folder(model_name)
     if folder is None or not has_verifier(folder):
         raise ReaderLoadError(f"the answerability verifier was asked for, but reader '{model_name or 'embedded'}' "
-                              f"has none (see qa.train_verifier); run without --verifier / ZHQA_VERIFIER")
+                              f"has none (see qa.training.verifier); run without --verifier / ZHQA_VERIFIER")
     try:
         return Verifier.load(folder, model.config, reader_fingerprint(folder))
     except (VerifierLoadError, OSError) as exc:

@@ -1,4 +1,4 @@
-"""Train the answerability verifier (:mod:`qa.verifier`) on the frozen reader's states.
+"""Train the answerability verifier (:mod:`qa.reader.verifier`) on the frozen reader's states.
 
 Why: the reader learned to abstain on unrelated passages, not on passages about the right thing that
 lack the asked fact. Each training question gives single-paragraph cases, read by the shipped reader
@@ -23,11 +23,11 @@ no pickle; a stopped run resumes at the next shard). ``fit`` trains a copy of th
 [CLS] head, keeps the epoch with the best held-out AUC and writes ``verifier.safetensors`` beside
 the reader.
 
-    python -m qa.train_verifier states --data ../shared/data/cmrc2018/cmrc2018_train.json \
+    python -m qa.training.verifier states --data ../shared/data/cmrc2018/cmrc2018_train.json \
         --data ../shared/data/drcd/DRCD_dev.json --per-file 3000 --out runs/verifier/train
-    python -m qa.train_verifier states --data ../shared/data/cmrc2018/cmrc2018_dev.json \
+    python -m qa.training.verifier states --data ../shared/data/cmrc2018/cmrc2018_dev.json \
         --per-file 400 --out runs/verifier/dev
-    python -m qa.train_verifier fit --states runs/verifier/train --eval runs/verifier/dev
+    python -m qa.training.verifier fit --states runs/verifier/train --eval runs/verifier/dev
 """
 from __future__ import annotations
 
@@ -43,10 +43,10 @@ from pathlib import Path
 import numpy as np
 
 from index.squad import load_squad, locate_answer
-from qa.negatives import (ENGLISH_FORMS, cut_answer_sentences, english_question, question_nouns,
+from qa.training.negatives import (ENGLISH_FORMS, cut_answer_sentences, english_question, question_nouns,
                           swap_question)
-from qa.reader_weights import EMBEDDED_READER_NAME
-from qa.verifier import Verifier, reader_fingerprint
+from qa.reader.loading import EMBEDDED_READER_NAME
+from qa.reader.verifier import Verifier, reader_fingerprint
 
 KINDS = ("gold", "gold-other", "cut", "bm25", "swap")
 
@@ -321,8 +321,8 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--out", help="folder for the verifier files (default: the reader's folder)")
     args = ap.parse_args(argv)
 
-    from qa.reader import ExtractiveReader
-    from qa.reader_weights import ReaderLoadError, reader_folder
+    from qa.reader.extractive import ExtractiveReader
+    from qa.reader.loading import ReaderLoadError, reader_folder
 
     if args.cmd == "states":
         if not 1 <= args.layers <= 12:

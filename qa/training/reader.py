@@ -4,8 +4,8 @@ Why: no PyPI package ships a Chinese extractive-QA model, so we train one from t
 multilingual-e5-small encoder. The run is resumable: checkpoints (safetensors + JSON, no pickle)
 let a killed job continue where it stopped.
 
-    python -m qa.train_reader --train ../shared/data/cmrc2018/cmrc2018_train.json \
-        --train ../shared/data/drcd/DRCD_dev.json --out runs/reader --export qa/weights/reader
+    python -m qa.training.reader --train ../shared/data/cmrc2018/cmrc2018_train.json \
+        --train ../shared/data/drcd/DRCD_dev.json --out runs/reader --export qa/reader/weights
 """
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ class TrainConfig:
     negative_window_keep: float = 0.35
     cross_paragraph_negatives: float = 0.15
     entity_swap_negatives: float = 0.0
-    cut_negatives: float = 0.0          # the paragraph without the answer's sentences (qa.negatives)
+    cut_negatives: float = 0.0          # the paragraph without the answer's sentences (qa.training.negatives)
     noun_swap_negatives: float = 0.0    # a question noun swapped for one the paragraph lacks
     english_variants: float = 0.0       # the question also asked with English question words
     traditional_to_simplified: float = 0.5
@@ -187,15 +187,15 @@ def build_examples(paths: list[str], cfg: TrainConfig, rng: random.Random,
 
 def _noun_pool(data) -> list[str]:
     """Nouns of all the set's questions: what noun-swapped negatives draw from."""
-    from qa.negatives import question_nouns
+    from qa.training.negatives import question_nouns
 
     return sorted({w for q in data.questions for w in question_nouns(q.question)})
 
 
 def _hard_cases(q, question: str, ctx: str, start: int, answer: str, cfg: TrainConfig, rng: random.Random,
                 pool: list[str]) -> list[TrainExample]:
-    """Answer-cut and noun-swapped negatives and an English-worded positive (see :mod:`qa.negatives`)."""
-    from qa.negatives import ENGLISH_FORMS, cut_answer_sentences, english_question, swap_question
+    """Answer-cut and noun-swapped negatives and an English-worded positive (see :mod:`qa.training.negatives`)."""
+    from qa.training.negatives import ENGLISH_FORMS, cut_answer_sentences, english_question, swap_question
 
     out = []
     # each draw only when its rate is set, so runs without these cases sample as before
@@ -306,8 +306,8 @@ def evaluate_model(model, tokenizer, dev_path: str, limit: int | None, device: s
     """Reader-only best-span EM/F1 (official CMRC2018 semantics) of an in-memory model on a SQuAD file."""
     from tqdm import tqdm
 
-    from qa.metrics import evaluate_predictions
-    from qa.reader import ExtractiveReader
+    from qa.evaluation.metrics import evaluate_predictions
+    from qa.reader.extractive import ExtractiveReader
 
     data = load_squad(dev_path)
     contexts = {p.id: p.context for p in data.paragraphs}
@@ -334,7 +334,7 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
     from index.e5_convert import embedded_e5_path
-    from qa.reader_weights import load_reader_model, save_reader
+    from qa.reader.loading import load_reader_model, save_reader
 
     torch.manual_seed(cfg.seed)
     # Tiny gradients and activations turn denormal as training goes on; on x86 they slowed steps 4x.
@@ -457,7 +457,7 @@ def export_checkpoint(run_dir: Path, out: Path, init_from: str | None = None) ->
     from transformers import AutoModelForQuestionAnswering
 
     from index.e5_convert import embedded_e5_path
-    from qa.reader_weights import load_reader_model, save_reader
+    from qa.reader.loading import load_reader_model, save_reader
 
     ckpt = run_dir / "checkpoint"
     if not (ckpt / "state.json").exists():
@@ -481,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None:
         argv = sys.argv[1:]
     if argv[:1] == ["mine-negatives"]:
-        ap = argparse.ArgumentParser(prog="python -m qa.train_reader mine-negatives",
+        ap = argparse.ArgumentParser(prog="python -m qa.training.reader mine-negatives",
                                      description="Write BM25 hard-negative paragraph ids per question (JSON).")
         ap.add_argument("--train", action="append", required=True)
         ap.add_argument("--out", required=True)
@@ -492,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"hard negatives for {len(mined)} questions written to {a.out}")
         return 0
     if argv[:1] == ["export"]:
-        ap = argparse.ArgumentParser(prog="python -m qa.train_reader export",
+        ap = argparse.ArgumentParser(prog="python -m qa.training.reader export",
                                      description="Export a run's latest checkpoint as a compact reader folder.")
         ap.add_argument("run_dir")
         ap.add_argument("out")
@@ -504,7 +504,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--train", action="append", required=True,
                     help="SQuAD-style JSON, PATH or PATH@N to draw N of its questions (repeatable)")
     ap.add_argument("--out", default="runs/reader", help="run directory (checkpoints, log)")
-    ap.add_argument("--export", help="also write the compact reader folder here (e.g. qa/weights/reader)")
+    ap.add_argument("--export", help="also write the compact reader folder here (e.g. qa/reader/weights)")
     ap.add_argument("--init-from", help="start from this reader instead of the bare encoder")
     ap.add_argument("--max-steps", type=int)
     ap.add_argument("--device", default="auto", help="cpu, cuda, or auto (cuda when available)")

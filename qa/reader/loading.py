@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-SHIPPED_READER_DIR = Path(__file__).resolve().parent / "weights" / "reader"
+SHIPPED_READER_DIR = Path(__file__).resolve().parent / "weights"
 EMBEDDED_READER_NAME = "embedded"
 MARKER_FILE = "zhqa_reader.json"
 _SKIPPED = ("bert.embeddings.word_embeddings.weight",)

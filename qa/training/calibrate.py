@@ -7,7 +7,7 @@ abstain). The threshold on the best span's confidence (span score × the verifie
 span score alone for a reader without a verifier) that gets most of both right is written to
 ``calibration.json`` beside the reader's weights, with the span-score-only threshold as well.
 
-    python -m qa.calibrate --dev ../shared/data/cmrc2018/cmrc2018_dev.json --start 2900 --n 300
+    python -m qa.training.calibrate --dev ../shared/data/cmrc2018/cmrc2018_dev.json --start 2900 --n 300
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import numpy as np
 
 from index.bm25 import BM25Index, tokenize
 from index.squad import load_squad
-from qa.reader_weights import EMBEDDED_READER_NAME
+from qa.reader.loading import EMBEDDED_READER_NAME
 
 
 def _clean(s: str) -> str:
@@ -95,10 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     if not Path(args.dev).exists():
         print(f"error: {args.dev} not found", file=sys.stderr)
         return 2
-    from qa.reader import ExtractiveReader
+    from qa.reader.extractive import ExtractiveReader
 
-    from qa.reader_weights import ReaderLoadError, reader_folder
-    from qa.verifier import has_verifier
+    from qa.reader.loading import ReaderLoadError, reader_folder
+    from qa.reader.verifier import has_verifier
 
     folder = reader_folder(args.reader)
     try:

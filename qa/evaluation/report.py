@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from qa.evaluate import OTHER_TYPE, QUESTION_TYPES, RETRIEVAL_DEPTH, EvalResult, summarize
+from qa.evaluation.datasets import OTHER_TYPE, QUESTION_TYPES
+from qa.evaluation.summary import RETRIEVAL_DEPTH, EvalResult, summarize
 
 TYPE_ORDER = [name for name, _, _ in QUESTION_TYPES] + [OTHER_TYPE[0]]
 TYPE_CUES = {name: cues for name, cues, _ in QUESTION_TYPES} | {OTHER_TYPE[0]: OTHER_TYPE[1]}
@@ -387,8 +388,8 @@ def load_details(path: str | Path) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Re-render a report from a details file: ``python -m qa.report DETAILS.jsonl OUT_DIR``."""
-    ap = argparse.ArgumentParser(prog="python -m qa.report", description=main.__doc__)
+    """Re-render a report from a details file: ``python -m qa.evaluation.report DETAILS.jsonl OUT_DIR``."""
+    ap = argparse.ArgumentParser(prog="python -m qa.evaluation.report", description=main.__doc__)
     ap.add_argument("details", help="a JSON-lines file written by qa eval --details")
     ap.add_argument("out", help="report folder")
     ap.add_argument("--threshold", type=float, help="the threshold used (for the plots' marker)")

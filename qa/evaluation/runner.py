@@ -26,207 +26,18 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from qa.metrics import gold_rank, mrr_at_k, recall_at_k, score_answer
-
-RETRIEVAL_DEPTH = 10          # passages ranked per question for recall@k / MRR
-RECALL_KS = (1, 5, 10)
-
-# Question types, checked in this order (the first whose pattern matches wins), with simplified and
-# traditional spellings: (name, cue words shown in the report, pattern).
-QUESTION_TYPES: list[tuple[str, str, re.Pattern]] = [(name, cues, re.compile(pat)) for name, cues, pat in (
-    ("time", "何时 / 什么时候 / 哪一年 / 哪天",
-     r"何[时時]|[什甚][么麼]时候|[什甚]麼時候|哪一?年|哪一?天|哪一?日|[几幾]月|[几幾][号號]|何年|哪个?(?:时期|朝代|世纪)|哪個?(?:時期|朝代|世紀)"),
-    ("why/how", "为什么 / 如何 / 怎么", r"[为為][什甚][么麼]|[为為]何|如何|怎[么麼样樣]"),
-    ("quantity", "多少 / 几", r"多少|[几幾](?!乎)|多[大长長高久远遠重]"),
-    ("person", "谁", r"[谁誰]|(?<!任)何人"),
-    ("place/which", "哪 / 哪里", r"哪|(?<!任)何[处處地]"),
-    ("what", "什么", r"[什甚][么麼]|(?<!任)何[物种種]"),
-)]
-OTHER_TYPE = ("other", "其他")
-
-
-def question_type(question: str) -> str:
-    """Coarse type from Chinese question words: time, why/how, quantity, person, place/which, what, other."""
-    for name, _, pattern in QUESTION_TYPES:
-        if pattern.search(question):
-            return name
-    return OTHER_TYPE[0]
-
-
-class DatasetError(ValueError):
-    """The question set is missing, unreadable or malformed."""
-
+from qa.evaluation.datasets import (DatasetError, EvalQuestion, EvalSet, load_eval_set,  # noqa: F401 (re-exported)
+                                    question_type)
+from qa.evaluation.metrics import gold_rank, score_answer
+from qa.evaluation.summary import RECALL_KS, RETRIEVAL_DEPTH, EvalResult, mean_of, summarize
 
 class EvalOptionError(ValueError):
     """Conflicting or invalid evaluation options."""
-
-
-@dataclass(frozen=True)
-class EvalQuestion:
-    id: str
-    question: str
-    answers: tuple[str, ...]              # empty: the corpus does not answer it
-    gold_doc_id: str | None = None
-    context: str | None = None            # the gold passage (SQuAD paragraph), for --reader-only
-
-    @property
-    def answerable(self) -> bool:
-        return bool(self.answers)
-
-
-@dataclass
-class EvalSet:
-    path: Path
-    kind: str                             # "squad" | "jsonl"
-    questions: list[EvalQuestion] = field(default_factory=list)
-    paragraphs: int = 0
-
-    @property
-    def name(self) -> str:
-        return self.path.name
-
-
-# ---------------------------------------------------------------- loading question sets
-def _question_from_obj(obj: Any, where: str, default_id: str) -> EvalQuestion:
-    if not isinstance(obj, dict):
-        raise DatasetError(f"{where}: expected a JSON object like "
-                           '{"id": ..., "question": ..., "answers": [...]}, got ' + type(obj).__name__)
-    question = obj.get("question")
-    if not isinstance(question, str) or not question.strip():
-        raise DatasetError(f"{where}: \"question\" is missing or not a non-empty string")
-    if "answers" not in obj:
-        raise DatasetError(f"{where}: \"answers\" is missing (use [] for a question the documents do not answer)")
-    answers = obj["answers"]
-    if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
-        raise DatasetError(f"{where}: \"answers\" must be a list of strings")
-    qid = obj.get("id")
-    qid = default_id if qid is None or str(qid).strip() == "" else str(qid)
-    doc_id, context = obj.get("doc_id"), obj.get("context")
-    if doc_id is not None and not isinstance(doc_id, str):
-        raise DatasetError(f"{where}: \"doc_id\" must be a string")
-    if context is not None and not isinstance(context, str):
-        raise DatasetError(f"{where}: \"context\" must be a string")
-    return EvalQuestion(qid, question.strip(), tuple(a for a in answers if a.strip()), doc_id, context)
-
-
-def load_eval_set(path: str | Path) -> EvalSet:
-    """Read a SQuAD-style JSON file or a JSON-lines question file; raise :class:`DatasetError` when unusable."""
-    from index.squad import SquadFormatError, is_squad_json, parse_squad
-
-    p = Path(path).expanduser()
-    if not p.exists():
-        raise DatasetError(f"{p}: no such file")
-    if p.is_dir():
-        raise DatasetError(f"{p} is a directory; give a SQuAD-style .json or a .jsonl question file")
-    try:
-        raw = p.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise DatasetError(f"{p}: not UTF-8 text (expected SQuAD-style JSON or JSON lines)") from None
-    except OSError as exc:
-        raise DatasetError(f"{p}: cannot read: {exc.strerror or exc}") from None
-    if not raw.strip():
-        raise DatasetError(f"{p}: the file is empty")
-    try:
-        whole: Any = json.loads(raw)
-        parsed_whole = True
-    except json.JSONDecodeError:
-        whole, parsed_whole = None, False
-    out = EvalSet(p, "jsonl")
-    if parsed_whole and isinstance(whole, dict) and "data" in whole:
-        if not is_squad_json(whole):
-            raise DatasetError(f"{p}: not SQuAD-style JSON (expected data[].paragraphs[].qas[])")
-        try:
-            squad = parse_squad(whole, str(p))
-        except (SquadFormatError, ValueError, TypeError) as exc:
-            raise DatasetError(f"{p}: malformed SQuAD-style JSON ({exc})") from None
-        contexts = {para.id: para.context for para in squad.paragraphs}
-        out.kind, out.paragraphs = "squad", len(squad.paragraphs)
-        for q in squad.questions:
-            answers = () if q.is_impossible else tuple(a for a in q.answers if a.strip())
-            out.questions.append(EvalQuestion(q.id, q.question.strip(), answers, q.paragraph_id,
-                                              contexts.get(q.paragraph_id)))
-    elif parsed_whole and isinstance(whole, list):
-        for i, obj in enumerate(whole):
-            out.questions.append(_question_from_obj(obj, f"{p}: item {i}", f"q-{i + 1}"))
-    else:
-        for lineno, line in enumerate(raw.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DatasetError(f"{p}:{lineno}: not valid JSON ({exc.msg} at column {exc.colno}); "
-                                   "each line must be one JSON object") from None
-            out.questions.append(_question_from_obj(obj, f"{p}:{lineno}", f"line-{lineno}"))
-    if not out.questions:
-        raise DatasetError(f"{p}: the file holds no questions")
-    seen: set[str] = set()
-    for q in out.questions:
-        if q.id in seen:
-            raise DatasetError(f"{p}: question id {q.id!r} occurs more than once (ids key the predictions file)")
-        seen.add(q.id)
-    for q in out.questions:
-        if q.question == "":
-            raise DatasetError(f"{p}: question {q.id!r} is empty")
-    return out
-
-
-# ---------------------------------------------------------------- running
-@dataclass
-class EvalResult:
-    rows: list[dict]
-    summary: dict
-    interrupted: bool = False
-    total: int = 0                        # questions selected (rows < total when interrupted)
-
-
-def _percentile(values: list[float], q: float) -> float:
-    import numpy as np
-
-    return float(np.percentile(np.asarray(values, dtype=float), q)) if values else 0.0
-
-
-def _mean(values) -> float:
-    values = list(values)
-    return sum(values) / len(values) if values else 0.0
-
-
-def summarize(rows: list[dict], wall_s: float, retrieval: bool) -> dict:
-    """The summary dict (see the module docstring for its keys)."""
-    n = len(rows)
-    pct = lambda xs: round(100.0 * _mean(xs), 3)  # noqa: E731
-    s: dict[str, Any] = {"n": n}
-    for key in ("em", "f1", "em_nospace", "f1_nospace"):
-        s[key] = pct(r[key] for r in rows)
-    s["em_best_span"] = pct(r["best_em"] for r in rows)
-    s["f1_best_span"] = pct(r["best_f1"] for r in rows)
-    s["answered"] = sum(1 for r in rows if not r["abstained"])
-    s["abstained"] = n - s["answered"]
-    unans = [r for r in rows if not r["answers"]]
-    if unans:
-        has = [r for r in rows if r["answers"]]
-        s["n_unanswerable"] = len(unans)
-        s["no_answer_accuracy"] = pct(1.0 if r["abstained"] else 0.0 for r in unans)
-        s["has_answer_em"] = pct(r["em"] for r in has)
-        s["has_answer_f1"] = pct(r["f1"] for r in has)
-    ranks = [r["gold_rank"] for r in rows if r.get("gold_in_index")]
-    if retrieval and ranks:
-        s["n_retrieval"] = len(ranks)
-        for k in RECALL_KS:
-            s[f"recall@{k}"] = round(100.0 * recall_at_k(ranks, k), 3)
-        s["mrr@10"] = round(mrr_at_k(ranks, 10), 4)
-    lat = [r["latency_ms"] for r in rows]
-    s["latency_ms_p50"] = round(_percentile(lat, 50), 2)
-    s["latency_ms_p95"] = round(_percentile(lat, 95), 2)
-    s["questions_per_s"] = round(n / wall_s, 3) if wall_s > 0 and n else 0.0
-    return s
 
 
 def _score_row(row: dict, answers: tuple[str, ...]) -> None:
@@ -350,8 +161,8 @@ def evaluate(eval_set: EvalSet, config, *, bot=None, reader=None, reader_only: b
             if on_row is not None:
                 on_row(row)
             bar.update(1)
-            bar.set_postfix(em=f"{100 * _mean(r['em'] for r in rows):.1f}",
-                            f1=f"{100 * _mean(r['f1'] for r in rows):.1f}", refresh=False)
+            bar.set_postfix(em=f"{100 * mean_of(r['em'] for r in rows):.1f}",
+                            f1=f"{100 * mean_of(r['f1'] for r in rows):.1f}", refresh=False)
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -364,7 +175,7 @@ def evaluate(eval_set: EvalSet, config, *, bot=None, reader=None, reader_only: b
 
 # ---------------------------------------------------------------- building the bot
 def make_reader(config):
-    from qa.reader import ExtractiveReader
+    from qa.reader.extractive import ExtractiveReader
 
     return ExtractiveReader(config.reader, max_answer_chars=config.max_answer_chars, dtype=config.reader_dtype,
                             device=config.reader_device, verifier=config.verifier,
@@ -406,49 +217,10 @@ def describe_corpus(eval_set: EvalSet, corpus, index, reader_only: bool) -> str:
     return "the bundled sample article"
 
 
-# ---------------------------------------------------------------- CLI glue
-def add_eval_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Register the ``eval`` options (positional ``dataset``) on ``parser``."""
-    parser.add_argument("dataset", help="question set: SQuAD-style JSON (CMRC2018, DRCD) or JSON lines "
-                                        '{"id", "question", "answers": [...]} ([] = not answerable)')
-    src = parser.add_argument_group("corpus")
-    src.add_argument("--corpus", nargs="+", metavar="PATH",
-                     help="files/folders to answer from, after the dataset (default: a SQuAD set's own paragraphs, "
-                          "else the bundled sample article)")
-    src.add_argument("--index", metavar="DIR", help="answer from a saved index instead")
-    src.add_argument("--reader-only", action="store_true",
-                     help="give each question its gold paragraph and skip retrieval (SQuAD-style sets)")
-    run = parser.add_argument_group("run")
-    run.add_argument("--limit", type=int, metavar="N", help="evaluate only the first N questions")
-    run.add_argument("--no-abstain", action="store_true",
-                     help="always take the best span (the summary reports both figures anyway)")
-    run.add_argument("--no-progress", action="store_true", help="no progress bar")
-    out = parser.add_argument_group("output")
-    out.add_argument("--predictions", metavar="FILE",
-                     help="write {id: answer} JSON (official format; \"\" = abstained)")
-    out.add_argument("--details", metavar="FILE", help="write one JSON line per question")
-    out.add_argument("--report", metavar="DIR", help="write an HTML report with plots to DIR/index.html")
-    out.add_argument("--json", action="store_true", help="print the summary as JSON on the last line")
-    cfg = parser.add_argument_group("configuration (defaults: ZHQA_* environment variables, then built-ins)")
-    cfg.add_argument("--encoder", help="sentence-transformers id/path, or the embedded e5")
-    cfg.add_argument("--reader", help="HF question-answering model id/path, or 'embedded'")
-    cfg.add_argument("--top-k", type=int, metavar="K", help="passages handed to the reader")
-    cfg.add_argument("--mode", choices=("bm25", "dense", "hybrid"), help="retrieval mode")
-    cfg.add_argument("--chunk-size", type=int, metavar="CHARS", help="passage size when indexing")
-    cfg.add_argument("--threshold", type=float, help="abstain below this span score")
-    cfg.add_argument("--reader-device", help="where the reader runs: cpu (default), cuda, cuda:N or auto")
-    cfg.add_argument("--verifier", action=argparse.BooleanOptionalAction, default=None,
-                     help="weigh spans by the reader's answerability verifier, if it has one (default: off)")
-    cfg.add_argument("--answer-types", action=argparse.BooleanOptionalAction, default=None,
-                     help="drop answers whose figures are of another measure than the question asks for "
-                          "(default: on)")
-    return parser
-
-
 def config_from_args(args):
     """The CLI's configuration (options, then ZHQA_* variables, then defaults; with ``--index``, that
     index's own encoder by default), checked more strictly because a bad value would waste a long run."""
-    from qa.cli import config_from_args as cli_config
+    from qa.options import config_from_args as cli_config
 
     cfg = cli_config(args)
     if cfg.top_k < 1:
@@ -588,7 +360,7 @@ def run_eval(args: argparse.Namespace) -> int:
             fh.write("\n")
     report_path = None
     if getattr(args, "report", None):
-        from qa.report import write_report
+        from qa.evaluation.report import write_report
 
         try:
             report_path = write_report(args.report, result, meta)
@@ -605,6 +377,8 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from qa.options import add_eval_arguments
+
     return add_eval_arguments(argparse.ArgumentParser(prog="qa eval", description=__doc__.split("\n\n")[0]))
 
 

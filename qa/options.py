@@ -1,0 +1,70 @@
+"""Command-line options and how they become a :class:`qa.config.Config`.
+
+Why: ``qa ask/demo/eval``, ``qa ui`` and the benchmarks share one option vocabulary and one
+option-to-Config mapping; keeping them here, apart from the commands, lets the CLI parse ``qa eval``
+without importing the evaluation code, and lets evaluation reuse the mapping without importing the CLI.
+"""
+from __future__ import annotations
+
+import argparse
+
+
+def add_model_options(p: argparse.ArgumentParser, title: str = "models and retrieval") -> None:
+    """The model, retrieval and answer-selection options every command that answers questions takes."""
+    g = p.add_argument_group(title)
+    g.add_argument("--encoder", help="sentence-transformers id or path (default: embedded multilingual-e5-small)")
+    g.add_argument("--reader", help="HF question-answering id or path (default: the shipped Chinese reader)")
+    g.add_argument("--top-k", type=int, help="passages given to the reader (default 5)")
+    g.add_argument("--mode", choices=["hybrid", "dense", "bm25"], help="retrieval mode (default hybrid)")
+    g.add_argument("--threshold", type=float, help="abstain when the best span scores below this")
+    g.add_argument("--chunk-size", type=int, help="chunk length in characters (default 250)")
+    g.add_argument("--reader-device", help="where the reader runs: cpu (default), cuda, cuda:N or auto")
+    g.add_argument("--verifier", action=argparse.BooleanOptionalAction, default=None,
+                   help="weigh spans by the reader's answerability verifier, if it has one (default: off)")
+    g.add_argument("--answer-types", action=argparse.BooleanOptionalAction, default=None,
+                   help="drop answers whose figures are of another measure than the question asks for, "
+                        "e.g. a count for a sum of money (default: on)")
+
+
+def config_from_args(args: argparse.Namespace):
+    """Options, then ZHQA_* variables; an existing index's own encoder unless another is asked for."""
+    import os
+
+    from index.store import index_encoder_name
+    from qa.config import Config
+
+    encoder = getattr(args, "encoder", None)
+    if not encoder and not os.environ.get("ZHQA_ENCODER") and getattr(args, "index", None):
+        encoder = index_encoder_name(args.index)
+    return Config.from_env(encoder=encoder, reader=getattr(args, "reader", None),
+                           top_k=getattr(args, "top_k", None), mode=getattr(args, "mode", None),
+                           threshold=getattr(args, "threshold", None), chunk_size=getattr(args, "chunk_size", None),
+                           faiss=getattr(args, "faiss", None), reader_device=getattr(args, "reader_device", None),
+                           verifier=getattr(args, "verifier", None),
+                           answer_types=getattr(args, "answer_types", None))
+
+
+def add_eval_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Register the ``eval`` options (positional ``dataset``) on ``parser``."""
+    parser.add_argument("dataset", help="question set: SQuAD-style JSON (CMRC2018, DRCD) or JSON lines "
+                                        '{"id", "question", "answers": [...]} ([] = not answerable)')
+    src = parser.add_argument_group("corpus")
+    src.add_argument("--corpus", nargs="+", metavar="PATH",
+                     help="files/folders to answer from, after the dataset (default: a SQuAD set's own paragraphs, "
+                          "else the bundled sample article)")
+    src.add_argument("--index", metavar="DIR", help="answer from a saved index instead")
+    src.add_argument("--reader-only", action="store_true",
+                     help="give each question its gold paragraph and skip retrieval (SQuAD-style sets)")
+    run = parser.add_argument_group("run")
+    run.add_argument("--limit", type=int, metavar="N", help="evaluate only the first N questions")
+    run.add_argument("--no-abstain", action="store_true",
+                     help="always take the best span (the summary reports both figures anyway)")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    out = parser.add_argument_group("output")
+    out.add_argument("--predictions", metavar="FILE",
+                     help="write {id: answer} JSON (official format; \"\" = abstained)")
+    out.add_argument("--details", metavar="FILE", help="write one JSON line per question")
+    out.add_argument("--report", metavar="DIR", help="write an HTML report with plots to DIR/index.html")
+    out.add_argument("--json", action="store_true", help="print the summary as JSON on the last line")
+    add_model_options(parser, "configuration (defaults: ZHQA_* environment variables, then built-ins)")
+    return parser
