@@ -31,7 +31,7 @@ def main() -> int:
     import torch
     from tqdm import tqdm
 
-    from index.squad import load_squad
+    from index.readers.squad import load_squad
     from qa.evaluation.metrics import evaluate_predictions
     from qa.reader.extractive import ExtractiveReader
 

@@ -43,7 +43,7 @@ def main() -> int:
 
     from index.embed import get_encoder
     from index.ingest import read_paths
-    from index.squad import load_squad
+    from index.readers.squad import load_squad
     from index.store import IndexStore
     from qa.bot import QABot
     from qa.cli import DEMO_QUESTIONS

@@ -17,7 +17,7 @@ from index.documents import Document
 from index.embed import get_encoder
 from index.ingest import INGEST_VERSION, IngestResult, read_paths
 from index.normalize import NORMALIZER_VERSION
-from index.store import FORMAT_VERSION, IndexStore, StoreError
+from index.store import FORMAT_VERSION, IndexStore, Store, StoreError
 from qa.answer import Answer, Candidate, Passage
 from qa.config import SAMPLE_ARTICLE, Config
 from qa.reader.extractive import ExtractiveReader
@@ -102,7 +102,7 @@ def cached_index(paths: list[str | Path], config: Config, progress: bool = False
 class QABot:
     """Question answering over one index. Thread-safe for concurrent ``ask`` calls."""
 
-    def __init__(self, store: IndexStore, config: Config | None = None, reader: ExtractiveReader | None = None):
+    def __init__(self, store: Store, config: Config | None = None, reader: ExtractiveReader | None = None):
         self.config = config or Config()
         self.encoder = get_encoder(self.config.encoder)
         if store.encoder_name != self.config.encoder or store.dimension != self.encoder.info.dimension:

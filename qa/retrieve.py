@@ -1,4 +1,4 @@
-"""Dense, BM25 and hybrid passage retrieval over an :class:`IndexStore`.
+"""Dense, BM25 and hybrid passage retrieval over a store (:class:`index.store.Store`).
 
 Why: dense vectors catch paraphrases, BM25 catches exact numbers and names. The default fusion
 standardizes each list's scores over its 100 candidates (z-scores) and mixes them (dense 0.45,
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.chunk import Chunk
-from index.store import IndexStore
+from index.store import Store
 from qa.config import Config
 
 MODES = ("hybrid", "dense", "bm25")
@@ -46,7 +46,7 @@ def _normalized(hits: list[tuple[int, float]], fusion: str) -> dict[int, float]:
 
 
 class Retriever:
-    def __init__(self, store: IndexStore, encoder, mode: str = "hybrid", fusion: str = Config.fusion,
+    def __init__(self, store: Store, encoder, mode: str = "hybrid", fusion: str = Config.fusion,
                  rrf_k: int = 60, dense_weight: float = Config.dense_weight, candidates: int = 100):
         if mode not in MODES:
             raise ValueError(f"retrieval mode must be one of {MODES}, not {mode!r}")

@@ -87,7 +87,7 @@ def _question_from_obj(obj: Any, where: str, default_id: str) -> EvalQuestion:
 
 def load_eval_set(path: str | Path) -> EvalSet:
     """Read a SQuAD-style JSON file or a JSON-lines question file; raise :class:`DatasetError` when unusable."""
-    from index.squad import SquadFormatError, is_squad_json, parse_squad
+    from index.readers.squad import SquadFormatError, is_squad_json, parse_squad
 
     p = Path(path).expanduser()
     if not p.exists():

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from index.bm25 import BM25Index, tokenize
-from index.squad import load_squad
+from index.readers.squad import load_squad
 from qa.reader.loading import EMBEDDED_READER_NAME
 
 

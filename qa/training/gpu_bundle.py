@@ -33,7 +33,7 @@ SKIPPED_FILES = ("__pycache__", "lac_small", "analyse")
 
 
 def _used_ids(tokenizer, data_paths: list[str]) -> set[int]:
-    from index.squad import load_squad
+    from index.readers.squad import load_squad
     from qa.training.reader import _clean_title, _t2s_converter
 
     t2s = _t2s_converter()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import re
 
-from index.squad import locate_answer
+from index.readers.squad import locate_answer
 
 _SENTENCE_END = re.compile(r"(?<=[。！？!?；;\n])")
 _NOUN_FLAGS = ("n", "nr", "nrt", "ns", "nt", "nz", "vn", "nrfg")

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.squad import load_squad, locate_answer
+from index.readers.squad import load_squad, locate_answer
 
 
 class CheckpointMismatch(RuntimeError):

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.squad import load_squad, locate_answer
+from index.readers.squad import load_squad, locate_answer
 from qa.training.negatives import (ENGLISH_FORMS, cut_answer_sentences, english_question, question_nouns,
                           swap_question)
 from qa.reader.loading import EMBEDDED_READER_NAME

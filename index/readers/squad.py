@@ -9,6 +9,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from index.documents import Document
+
 
 @dataclass(frozen=True)
 class SquadParagraph:
@@ -85,3 +87,12 @@ def locate_answer(context: str, text: str, start: int) -> int:
             best = pos
         pos = context.find(text, pos + 1)
     return best
+
+
+SUFFIXES = {".json"}
+
+
+def squad_documents(text: str, source: str) -> list[Document]:
+    """Each non-empty paragraph of a SQuAD-style JSON text as a document (SquadFormatError, ValueError if not)."""
+    squad = parse_squad(json.loads(text), source)
+    return [Document(p.id, p.title, p.context, source) for p in squad.paragraphs if p.context.strip()]
