@@ -1,13 +1,14 @@
-"""End-to-end scores on the shared question sets: one table of EM, F1, recall@5 and latency.
+"""One table over every visible evaluation set: best-span and abstaining EM/F1, abstentions, speed.
 
-Each SQuAD-style set (CMRC2018 dev, DRCD dev) runs twice: ``open`` (retrieval over the set's own
-paragraphs, then the reader) and ``reader-only`` (each question with its gold paragraph: the
-figure comparable with published CMRC2018 results). JSON-lines sets (the seed questions) run
-``open`` over the bundled article. The reader is loaded once and shared.
+The SQuAD-style sets run ``reader-only`` (each question with its gold paragraph, the figure
+comparable with published results); JSON-lines sets (the seed questions) run ``open`` over the
+bundled article. ``--modes open`` adds retrieval over each SQuAD set's own paragraphs. The reader is
+loaded once and shared. Sets with unanswerable questions also get SQuAD-2.0-style HasAns F1 and
+NoAns accuracy. None of these sets is ever trained on (see ../shared/data/README.md).
 
-    python benchmarks/eval_sets.py --limit 200                 # first 200 questions of each set
+    python benchmarks/eval_sets.py                              # all visible sets, one table
+    python benchmarks/eval_sets.py --limit 200 --reader runs/v2/final
     python benchmarks/eval_sets.py ../shared/eval/seed_dev.jsonl
-    python benchmarks/eval_sets.py --modes reader-only --reader /tmp/runs/smoke/final
 
 Indexing a whole dev set's paragraphs for ``open`` takes minutes on CPU the first time; the index
 is cached. Ctrl-C stops early and prints what is done.
@@ -21,8 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 SHARED = Path(__file__).resolve().parents[2] / "shared"
-DEFAULT_SETS = [SHARED / "data/cmrc2018/cmrc2018_dev.json", SHARED / "data/drcd/DRCD_dev.json",
-                SHARED / "eval/seed_dev.jsonl"]
+DEFAULT_SETS = [SHARED / "data" / p for p in (
+    "cmrc2018/cmrc2018_dev.json", "news_mrc/news_mrc_dev.json", "xquad/xquad_zh_a.json",
+    "xquad/xquad_en_question_zh_context_a.json", "dureader/dureader_robust_dev_a.json",
+    "dureader/dureader_checklist_dev_a.json")] + [SHARED / "eval/seed_dev.jsonl"]
 MODES = ("open", "reader-only")
 
 
@@ -30,10 +33,19 @@ def _cell(v, digits=2) -> str:
     return "–" if v is None else f"{v:.{digits}f}" if isinstance(v, float) else str(v)
 
 
+def abstained_on_answerable(rows: list[dict]) -> float | None:
+    """Share (%) of the answerable questions the run abstained on."""
+    answerable = [r for r in rows if r["answers"]]
+    return 100.0 * sum(r["abstained"] for r in answerable) / len(answerable) if answerable else None
+
+
 def format_table(results: list[dict]) -> str:
-    head = ["set", "mode", "n", "EM", "F1", "recall@5", "p50 ms"]
+    head = ["set", "mode", "n", "best EM", "best F1", "EM", "F1", "abst. ans %", "HasAns F1", "NoAns %",
+            "R@5", "q/s"]
     rows = [[r["set"], r["mode"] + (" (interrupted)" if r.get("interrupted") else ""), str(r["n"]),
-             _cell(r.get("em")), _cell(r.get("f1")), _cell(r.get("recall@5")), _cell(r.get("latency_ms_p50"), 0)]
+             _cell(r.get("em_best_span")), _cell(r.get("f1_best_span")), _cell(r.get("em")), _cell(r.get("f1")),
+             _cell(r.get("abstained_answerable_pct"), 1), _cell(r.get("has_answer_f1")),
+             _cell(r.get("no_answer_accuracy"), 1), _cell(r.get("recall@5"), 1), _cell(r.get("questions_per_s"), 1)]
             for r in results]
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(head)]
     line = lambda cells: "  ".join(c.ljust(w) if i < 2 else c.rjust(w)  # noqa: E731
@@ -46,8 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("sets", nargs="*", default=[str(p) for p in DEFAULT_SETS],
                     help="question sets (default: CMRC2018 dev, DRCD dev and the seed questions under ../shared)")
     ap.add_argument("--limit", type=int, help="evaluate only the first N questions of each set")
-    ap.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES),
-                    help="open: retrieval + reader; reader-only: gold paragraph (SQuAD-style sets only)")
+    ap.add_argument("--modes", nargs="+", choices=MODES, default=["reader-only"],
+                    help="for SQuAD-style sets: reader-only (gold paragraph; default) and/or open (retrieval + "
+                         "reader over the set's paragraphs); JSON-lines sets always run open")
     ap.add_argument("--reader", help="reader model (default: ZHQA_READER, else the shipped one)")
     ap.add_argument("--encoder", help="encoder (default: ZHQA_ENCODER, else the embedded e5)")
     ap.add_argument("--mode", choices=("bm25", "dense", "hybrid"), help="retrieval mode for 'open'")
@@ -57,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="always take the best span (CMRC2018/DRCD dev have no unanswerable questions; "
                          "published results never abstain)")
     ap.add_argument("--json", action="store_true", help="also print each run's full summary as a JSON line")
+    ap.add_argument("--details", metavar="DIR",
+                    help="write each run's rows as DIR/<set>.<mode>.jsonl (what qa.training.calibrate sweep reads)")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
 
@@ -81,9 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     results: list[dict] = []
     interrupted = False
     for s in sets:
-        for mode in args.modes:
-            if mode == "reader-only" and s.kind != "squad":
-                continue
+        for mode in (args.modes if s.kind == "squad" else ["open"]):
             print(f"== {s.name}: {mode}", file=sys.stderr)
             try:
                 bot = None if mode == "reader-only" else make_bot(s, config, reader=reader,
@@ -91,10 +104,20 @@ def main(argv: list[str] | None = None) -> int:
             except KeyboardInterrupt:
                 interrupted = True
                 break
-            res = evaluate(s, config, bot=bot, reader=reader, reader_only=mode == "reader-only", limit=args.limit,
-                           no_abstain=args.no_abstain, progress=not args.no_progress)
+            details = None
+            if args.details:
+                Path(args.details).mkdir(parents=True, exist_ok=True)
+                details = open(Path(args.details) / f"{Path(s.name).stem}.{mode}.jsonl", "w", encoding="utf-8")
+            try:
+                res = evaluate(s, config, bot=bot, reader=reader, reader_only=mode == "reader-only",
+                               limit=args.limit, no_abstain=args.no_abstain, progress=not args.no_progress,
+                               details=details)
+            finally:
+                if details is not None:
+                    details.close()
             results.append({"set": s.name, "mode": mode if mode == "reader-only" else f"open/{config.mode}",
-                            **res.summary, "interrupted": res.interrupted})
+                            **res.summary, "abstained_answerable_pct": abstained_on_answerable(res.rows),
+                            "interrupted": res.interrupted})
             if res.interrupted:
                 interrupted = True
                 break
@@ -102,7 +125,9 @@ def main(argv: list[str] | None = None) -> int:
             break
     abstain = "never abstaining" if args.no_abstain else "abstaining below the threshold (--no-abstain: never)"
     print(f"\nreader: {config.reader}; encoder: {config.encoder}; top-k {config.top_k}; {abstain}\n"
-          f"EM/F1: official CMRC2018 metric (%); recall@5: gold paragraph in the first 5 passages (%)")
+          f"EM/F1: official CMRC2018 metric (%); best = the best span, never abstaining; EM/F1 = with "
+          f"abstention; abst. ans = abstained on answerable questions; HasAns F1 / NoAns: SQuAD 2.0 style, "
+          f"sets with unanswerable questions only; R@5: gold paragraph in the first 5 passages (open only)")
     print(format_table(results))
     if args.json:
         for r in results:

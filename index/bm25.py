@@ -63,6 +63,17 @@ class BM25Index:
             self._retriever = bm25s.BM25()
             self._retriever.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)
 
+    def coverage(self, query_tokens: list[str]) -> float:
+        """Share of the query's distinct tokens that occur in the corpus (0.0 for an empty query or corpus).
+
+        An English question over Chinese text shares almost no tokens with it: BM25 then ranks on
+        chance matches, and fusion should lean on the dense list instead.
+        """
+        distinct = set(query_tokens)
+        if not self._retriever or not distinct:
+            return 0.0
+        return sum(1 for t in distinct if t in self._vocab) / len(distinct)
+
     def search(self, query_tokens: list[str], k: int) -> list[tuple[int, float]]:
         """(row, score) pairs, best first; rows with score 0 are left out."""
         if not self._retriever or not query_tokens:

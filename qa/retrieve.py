@@ -5,6 +5,10 @@ standardizes each list's scores over its 100 candidates (z-scores) and mixes the
 BM25 0.55). On one index over CMRC2018 dev + DRCD dev it beat min-max weighting and reciprocal-rank
 fusion (RRF ties whenever the two retrievers disagree on the top passage) on two disjoint slices of
 1,000 questions per set; see benchmarks/retrieval.py. Min-max ("weighted") and RRF stay selectable.
+
+BM25's share is scaled by what it can see of the question: when fewer than half of the question's
+tokens occur in the store at all (an English question over Chinese text), its list is chance
+matches on a word or two, so its weight falls in proportion and the dense ranking decides.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from index.store import Store
 from qa.config import Config
 
 MODES = ("hybrid", "dense", "bm25")
+FULL_COVERAGE = 0.5   # BM25 keeps its full weight when at least this share of the question's tokens is in the store
 FUSIONS = ("zscore", "weighted", "rrf")
 
 
@@ -68,23 +73,28 @@ class Retriever:
             bm25 = self.store.bm25_search(question, n)
         d_rank = {row: (r + 1, s) for r, (row, s) in enumerate(dense)}
         b_rank = {row: (r + 1, s) for r, (row, s) in enumerate(bm25)}
-        fused = self._fuse(mode, dense, bm25, d_rank, b_rank)
+        bm25_share = 1.0
+        if mode == "hybrid" and bm25:
+            bm25_share = min(1.0, self.store.bm25_coverage(question) / FULL_COVERAGE)
+        fused = self._fuse(mode, dense, bm25, d_rank, b_rank, bm25_share)
         scored = sorted(((score, row) for row, score in fused.items()), key=lambda x: -x[0])
         return [Hit(self.store.chunks[r], s,
                     d_rank[r][0] if r in d_rank else None, b_rank[r][0] if r in b_rank else None,
                     d_rank[r][1] if r in d_rank else None, b_rank[r][1] if r in b_rank else None)
                 for s, r in scored[:top_k]]
 
-    def _fuse(self, mode: str, dense, bm25, d_rank, b_rank) -> dict[int, float]:
-        """Row → fused score, rows in first-seen order (dense list first, then BM25's)."""
+    def _fuse(self, mode: str, dense, bm25, d_rank, b_rank, bm25_share: float = 1.0) -> dict[int, float]:
+        """Row → fused score, rows in first-seen order (dense list first, then BM25's); BM25's
+        weight is multiplied by ``bm25_share``."""
         if mode == "dense":
             return dict(dense)
         if mode == "bm25":
             return dict(bm25)
         rows = list(dict.fromkeys([r for r, _ in dense] + [r for r, _ in bm25]))
         if self.fusion == "rrf":
-            return {row: sum(1.0 / (self.rrf_k + rk[row][0]) for rk in (d_rank, b_rank) if row in rk) for row in rows}
+            return {row: (1.0 / (self.rrf_k + d_rank[row][0]) if row in d_rank else 0.0)
+                    + (bm25_share / (self.rrf_k + b_rank[row][0]) if row in b_rank else 0.0) for row in rows}
         # zscore / weighted: a passage one list missed gets 0 from that list
         d_norm, b_norm = _normalized(dense, self.fusion), _normalized(bm25, self.fusion)
-        return {row: self.dense_weight * d_norm.get(row, 0.0) + (1 - self.dense_weight) * b_norm.get(row, 0.0)
-                for row in rows}
+        bm25_weight = (1 - self.dense_weight) * bm25_share
+        return {row: self.dense_weight * d_norm.get(row, 0.0) + bm25_weight * b_norm.get(row, 0.0) for row in rows}

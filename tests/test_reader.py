@@ -75,3 +75,23 @@ def test_answer_bounds_trim_spaces_around_and_inside_the_quotes():
     s, e = answer_bounds(p, 2, 13)
     assert p[s:e] == "1+6+N"
 
+
+
+def test_answer_bounds_never_keep_edge_punctuation_unbalanced_marks_or_dangling_particles():
+    from qa.reader.bounds import answer_bounds
+
+    def clean(text: str) -> str:
+        s, e = answer_bounds(text, 0, len(text))
+        return text[s:e]
+
+    assert clean("超110个，") == "超110个"
+    assert clean("，2023年。") == "2023年"
+    assert clean("“黑命贵") == "黑命贵" and clean("黑命贵”运动") == "黑命贵"
+    assert clean("张勇（Daniel") == "张勇", "an aside opened and not closed goes"
+    assert clean("1999年）") == "1999年"
+    assert clean("美丽的") == "美丽" and clean("是张勇") == "张勇"
+    for kept in ("目的", "随着", "是否合法", "《三体》", "阿里巴巴（中国）有限公司", "-5℃", "39 岁", "的", "了"):
+        assert clean(kept) == kept, kept
+    p = "据报道，诺曼完成了四次拦截。"
+    s, e = answer_bounds(p, p.index("四"), len(p))
+    assert p[s:e] == "四次拦截"

@@ -151,3 +151,31 @@ def test_tokens_of_an_older_bm25_tokenizer_are_redone_at_load(tiny_encoder, tmp_
     loaded = IndexStore.load(path)
     assert loaded.tokens == [tokenize(passage_text(c)) for c in loaded.chunks]
     assert loaded.chunks[loaded.bm25_search("钉钉用户有多少", 1)[0][0]].doc_id == "d3"
+
+
+def test_bm25_weight_follows_what_it_can_see_of_the_question(tiny_encoder):
+    from qa.retrieve import FULL_COVERAGE, _normalized
+
+    store = _store(tiny_encoder)
+    assert store.bm25_coverage("钉钉用户超过多少") >= FULL_COVERAGE
+    assert store.bm25_coverage("What is the name of the CEO") == 0.0
+    english = "How many users does DingTalk have 钉钉"
+    coverage = store.bm25_coverage(english)
+    assert 0.0 < coverage < FULL_COVERAGE, "only 钉钉 of the question's tokens is in the store"
+    dense = store.dense_search(tiny_encoder.encode_queries([english])[0], 100)
+    bm25 = store.bm25_search(english, 100)
+    assert bm25, "BM25 finds the chance match on 钉钉"
+    d, b = _normalized(dense, "zscore"), _normalized(bm25, "zscore")
+    share = coverage / FULL_COVERAGE
+    hits = Retriever(store, tiny_encoder, dense_weight=0.45).retrieve(english, top_k=len(store.chunks))
+    for h in hits:
+        row = store.chunks.index(h.chunk)
+        expected = 0.45 * d.get(row, 0.0) + 0.55 * share * b.get(row, 0.0)
+        assert h.score == pytest.approx(expected)
+    # a Chinese question keeps BM25's full weight: the same scores as before this scaling existed
+    hits = Retriever(store, tiny_encoder, dense_weight=0.45).retrieve("钉钉用户超过多少", top_k=len(store.chunks))
+    dense = store.dense_search(tiny_encoder.encode_queries(["钉钉用户超过多少"])[0], 100)
+    d, b = _normalized(dense, "zscore"), _normalized(store.bm25_search("钉钉用户超过多少", 100), "zscore")
+    for h in hits:
+        row = store.chunks.index(h.chunk)
+        assert h.score == pytest.approx(0.45 * d.get(row, 0.0) + 0.55 * b.get(row, 0.0))

@@ -185,9 +185,16 @@ class IndexStore:
         return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
 
     def bm25_search(self, query: str, k: int) -> list[tuple[int, float]]:
+        return self._bm25_index().search(tokenize(query), k)
+
+    def bm25_coverage(self, query: str) -> float:
+        """Share of the query's BM25 tokens found anywhere in the store (how much BM25 can see of it)."""
+        return self._bm25_index().coverage(tokenize(query))
+
+    def _bm25_index(self) -> BM25Index:
         if self._bm25 is None:
             self._bm25 = BM25Index(self.tokens)
-        return self._bm25.search(tokenize(query), k)
+        return self._bm25
 
     # ---------------------------------------------------------------- persistence
     def manifest(self) -> dict:

@@ -1,7 +1,9 @@
 """Span boundaries: a token span's characters made into a clean answer.
 
-Why: token offsets carry the sentence's spaces and quotation marks with them; an answer is the
-thing itself, so the reader trims them before it scores or shows a span.
+Why: token offsets carry the sentence's spaces, punctuation and quotation marks with them, and a
+reader's span often runs one token past the answer (a trailing 「的」 or comma, a half-open
+bracket). An answer is the thing itself, so the reader trims these before it scores or shows a span:
+a shipped answer never starts or ends with punctuation, an unbalanced mark or a dangling particle.
 """
 from __future__ import annotations
 
@@ -13,8 +15,14 @@ def _strip_spaces(passage: str, start: int, end: int) -> tuple[int, int]:
 
 def answer_bounds(passage: str, start: int, end: int) -> tuple[int, int]:
     """A token span's character bounds as an answer: without surrounding spaces (tokens with a
-    leading metaspace report the space too) and without one pair of enclosing quotation marks."""
-    return _strip_spaces(passage, *unquote(passage, *_strip_spaces(passage, start, end)))
+    leading metaspace report the space too), one pair of enclosing quotation marks, punctuation at
+    either end, unbalanced brackets or quotation marks, or a dangling particle (see :func:`tidy`)."""
+    bounds = _strip_spaces(passage, *unquote(passage, *_strip_spaces(passage, start, end)))
+    while True:
+        tidier = _strip_spaces(passage, *tidy(passage, *bounds))
+        if tidier == bounds or tidier[1] <= tidier[0]:
+            return bounds if tidier[1] <= tidier[0] else tidier
+        bounds = tidier
 
 
 _QUOTES = {"“": "”", "‘": "’", "「": "」", "『": "』", '"': '"'}
@@ -29,3 +37,62 @@ def unquote(passage: str, start: int, end: int) -> tuple[int, int]:
             ch in _QUOTES or ch in _QUOTES.values() for ch in text[1:-1]):
         return start + 1, end - 1
     return start, end
+
+
+# marks that open/close a quotation, bracket or title; a span holds both of a pair or neither
+_PAIRS = {"“": "”", "‘": "’", "「": "」", "『": "』", "（": "）", "(": ")", "《": "》", "【": "】", "[": "]",
+          "〈": "〉", "〔": "〕", "{": "}"}
+_CLOSERS = {v: k for k, v in _PAIRS.items()}
+# sentence punctuation that never begins or ends an answer ("-" and "+" may sign a figure, "." may end "Inc.")
+_EDGE_PUNCT = set("，。、；：！？,;:!?…·～~—_/\\|　 \t\n") | {'"'}
+_TRAILING_PARTICLES = "的了着吗呢吧啊"
+_PARTICLE_WORDS = {"目的", "有的", "别的", "真的", "似的", "是的", "的的", "为了", "除了", "罢了", "好了", "接着", "随着",
+                   "沿着", "朝着", "顺着", "意味着", "本着", "向着", "紧接着"}
+_LEADING_PARTICLES = "是"
+_LEADING_WORDS = ("是否", "是非")
+
+
+def tidy(passage: str, start: int, end: int) -> tuple[int, int]:
+    """One pass of trimming: edge punctuation, a mark whose partner lies outside the span (cut at
+    it), a trailing particle (「…的」, 「…了」) or a leading copula (「是张勇」). Words that end in
+    such a character (目的, 随着) and spans of two characters or fewer keep it."""
+    text = passage[start:end]
+    if not text:
+        return start, end
+    if text[0] in _EDGE_PUNCT:
+        return start + 1, end
+    if text[-1] in _EDGE_PUNCT:
+        return start, end - 1
+    cut = _unbalanced_mark(text)
+    if cut is not None:
+        i, opener = cut
+        if i == 0:
+            return start + 1, end
+        if i == len(text) - 1:
+            return start, end - 1
+        # an aside opened and not closed (「张勇（Daniel」) goes; of a stray closer's sides, the longer stays
+        if opener or i >= len(text) - 1 - i:
+            return start, start + i
+        return start + i + 1, end
+    if len(text) > 2 and text[-1] in _TRAILING_PARTICLES and not any(text.endswith(w) for w in _PARTICLE_WORDS):
+        return start, end - 1
+    if len(text) > 2 and text[0] in _LEADING_PARTICLES and not text.startswith(_LEADING_WORDS):
+        return start + 1, end
+    return start, end
+
+
+def _unbalanced_mark(text: str) -> tuple[int, bool] | None:
+    """The first mark without its partner in ``text``: (index, True) for an opener, (index, False)
+    for a closer; None when all pair up."""
+    stack: list[tuple[str, int]] = []
+    for i, ch in enumerate(text):
+        if ch in _PAIRS and not (ch in _CLOSERS and stack and stack[-1][0] == _CLOSERS[ch]):
+            stack.append((ch, i))
+        elif ch in _CLOSERS:
+            if stack and stack[-1][0] == _CLOSERS[ch]:
+                stack.pop()
+            else:
+                return i, False
+    if stack:
+        return stack[0][1], True
+    return None

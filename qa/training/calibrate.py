@@ -8,6 +8,14 @@ span score alone for a reader without a verifier) that gets most of both right i
 ``calibration.json`` beside the reader's weights, with the span-score-only threshold as well.
 
     python -m qa.training.calibrate --dev ../shared/data/cmrc2018/cmrc2018_dev.json --start 2900 --n 300
+
+``sweep`` instead picks the threshold from rows already scored by ``benchmarks/eval_sets.py
+--details DIR --no-abstain`` (reader-only, any number of sets, answerable and unanswerable
+questions): the one that maximizes the mean over the sets of SQuAD-2.0-style F1 with abstention
+(abstaining on an unanswerable question scores 1, on an answerable one 0). Each set counts the
+same, so a large Wikipedia set cannot outvote the news or web ones.
+
+    python -m qa.training.calibrate sweep runs/details/*.reader-only.jsonl --out qa/reader/weights/calibration.json
 """
 from __future__ import annotations
 
@@ -80,7 +88,63 @@ def choose_threshold(rows: list[dict]) -> dict:
     return best
 
 
+def f1_with_abstention(rows: list[dict], threshold: float) -> float:
+    """Mean SQuAD-2.0-style F1 (0..1) of scored rows when spans scoring below ``threshold`` are withheld."""
+    total = 0.0
+    for r in rows:
+        answered = r["score"] >= threshold and bool(r["best_span"])
+        if r["answers"]:
+            total += float(r["best_f1"]) if answered else 0.0
+        else:
+            total += 0.0 if answered else 1.0
+    return total / len(rows) if rows else 0.0
+
+
+def sweep_threshold(rows_by_set: dict[str, list[dict]]) -> dict:
+    """The threshold maximizing the mean over sets of :func:`f1_with_abstention`, with each set's figure."""
+    scores = sorted({round(float(r["score"]), 4) for rows in rows_by_set.values() for r in rows} | {0.0})
+    best = None
+    for t in scores:
+        per_set = {name: f1_with_abstention(rows, t) for name, rows in rows_by_set.items()}
+        mean = sum(per_set.values()) / len(per_set)
+        if best is None or mean > best["objective"] + 1e-9:
+            best = {"threshold": t, "objective": mean, "per_set_f1": per_set}
+    best["per_set_f1_no_threshold"] = {name: f1_with_abstention(rows, 0.0) for name, rows in rows_by_set.items()}
+    best["n"] = {name: len(rows) for name, rows in rows_by_set.items()}
+    return best
+
+
+def _sweep_main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="python -m qa.training.calibrate sweep",
+                                 description="Pick the no-answer threshold from scored evaluation rows.")
+    ap.add_argument("details", nargs="+", help="JSON-lines rows from benchmarks/eval_sets.py --details (one file a set)")
+    ap.add_argument("--out", help="write calibration.json here")
+    ap.add_argument("--dtype", default="float32", help="the precision the rows were scored at (recorded)")
+    args = ap.parse_args(argv)
+    rows_by_set: dict[str, list[dict]] = {}
+    for path in args.details:
+        try:
+            rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+        except (OSError, ValueError) as exc:
+            print(f"error: cannot read {path}: {exc}", file=sys.stderr)
+            return 2
+        if not rows or not all({"score", "best_span", "best_f1", "answers"} <= set(r) for r in rows):
+            print(f"error: {path} holds no scored rows (write them with eval_sets.py --details)", file=sys.stderr)
+            return 2
+        rows_by_set[Path(path).name.split(".")[0]] = rows
+    result = sweep_threshold(rows_by_set)
+    result.update({"verifier": False, "method": "sweep: mean over sets of F1 with abstention (reader-only)",
+                   "sets": sorted(rows_by_set), "dtype": args.dtype, "answer_types": True})
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["sweep"]:
+        return _sweep_main(argv[1:])
     ap = argparse.ArgumentParser(description="Calibrate the reader's no-answer threshold.")
     ap.add_argument("--dev", required=True, help="SQuAD-style JSON with held-out questions")
     ap.add_argument("--reader", default=EMBEDDED_READER_NAME)
