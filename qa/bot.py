@@ -20,6 +20,7 @@ from index.normalize import NORMALIZER_VERSION
 from index.store import FORMAT_VERSION, IndexStore, Store, StoreError
 from qa.answer import Answer, Candidate, Passage
 from qa.config import SAMPLE_ARTICLE, Config
+from qa.language import is_english_question
 from qa.reader.extractive import ExtractiveReader
 from qa.reader.loading import reader_folder
 from qa.retrieve import Retriever
@@ -40,6 +41,22 @@ def validate_question(question: object, max_chars: int) -> str:
     if len(q) > max_chars:
         raise QuestionError(f"the question is {len(q)} characters long; the limit is {max_chars}")
     return q
+
+
+def english_threshold(config: Config, verified: bool = False) -> float | None:
+    """The calibrated threshold for English questions (``threshold_english``), None when the reader
+    has none or a threshold is configured (a configured threshold applies to every question)."""
+    if config.threshold is not None or verified:
+        return None
+    folder = reader_folder(config.reader)
+    calib = folder / "calibration.json" if folder else None
+    if calib is None or not calib.exists():
+        return None
+    try:
+        value = json.loads(calib.read_text()).get("threshold_english")
+        return None if value is None else float(value)
+    except (ValueError, TypeError, AttributeError):
+        return None
 
 
 def reader_threshold(config: Config, verified: bool = False) -> float:
@@ -116,6 +133,7 @@ class QABot:
                                                  verifier=self.config.verifier,
                                                  answer_types=self.config.answer_types)
         self.threshold = reader_threshold(self.config, verified=self.reader.verifier is not None)
+        self.english_threshold = english_threshold(self.config, verified=self.reader.verifier is not None)
         self._lock = threading.RLock()
         self.index_dir: Path | None = None
 
@@ -161,6 +179,13 @@ class QABot:
             return n
 
     # ---------------------------------------------------------------- answering
+    def threshold_for(self, question: str) -> float:
+        """The abstention threshold for this question: the English one for an English question, when
+        the reader's calibration has one (see :mod:`qa.language`), else :attr:`threshold`."""
+        if self.english_threshold is not None and is_english_question(question):
+            return self.english_threshold
+        return self.threshold
+
     def ask(self, question: str, top_k: int | None = None, mode: str | None = None,
             threshold: float | None = None, depth: int | None = None) -> Answer:
         """Answer ``question`` from the indexed documents, or abstain.
@@ -174,7 +199,7 @@ class QABot:
         k = top_k or self.config.top_k
         if k < 1:
             raise QuestionError("top_k must be at least 1")
-        thr = self.threshold if threshold is None else threshold
+        thr = self.threshold_for(q) if threshold is None else threshold
         with self._lock:
             ranked = self.retriever.retrieve(q, max(k, depth or 0), mode)
             hits = ranked[:k]

@@ -13,6 +13,7 @@ import qa.evaluation.runner as ev
 from index.chunk import Chunk
 from qa.answer import Answer, Candidate, Passage
 from qa.config import SAMPLE_ARTICLE
+from qa.language import is_english_question
 from qa.reader.extractive import Span
 from qa.retrieve import Hit
 
@@ -453,7 +454,9 @@ def test_reader_only_with_tiny_reader_loads_no_encoder(tmp_path, tiny_qa_model, 
     assert s["n"] == 11 and s["mode"] == "reader-only" and "recall@1" not in s
     for r in read_jsonl(tmp_path / "d.jsonl"):
         assert r["best_span"] in r["passage"] and 0.0 <= r["score"] <= 1.0
-        assert r["abstained"] == (r["score"] < s["threshold"])
+        assert r["abstained"] == (r["score"] < r["threshold"])
+        assert r["threshold"] == (s.get("threshold_english", s["threshold"]) if is_english_question(r["question"])
+                                  else s["threshold"])
 
 
 # ---------------------------------------------------------------- the real pipeline (shipped models)

@@ -278,8 +278,9 @@ def test_calibration_writes_both_thresholds_when_the_reader_has_a_verifier(verif
 def test_threshold_sweep_weighs_each_set_the_same(tmp_path):
     from qa.training.calibrate import f1_with_abstention, main as calibrate, sweep_threshold
 
-    def row(score, f1, answerable=True):
-        return {"score": score, "best_span": "x", "best_f1": f1, "answers": ["x"] if answerable else []}
+    def row(score, f1, answerable=True, i=0, question="问题？"):
+        return {"id": f"q{i}", "question": question, "score": score, "best_span": "x", "best_f1": f1,
+                "answers": ["x"] if answerable else []}
 
     news = [row(0.9, 1.0), row(0.3, 1.0), row(0.2, 0.0)]                 # answerable, low-scoring right answer
     web = [row(0.8, 1.0), row(0.25, 0.0, answerable=False), row(0.1, 0.0, answerable=False)]
@@ -288,15 +289,27 @@ def test_threshold_sweep_weighs_each_set_the_same(tmp_path):
     best = sweep_threshold({"news": news, "web": web})
     # 0.26..0.3 keeps news' second right answer and withholds both unanswerable web spans
     assert best["threshold"] == pytest.approx(0.3)
+    assert best["objective"] == pytest.approx((2 / 3 + 1.0) / 2), "one group each: sets with and without unanswerable"
     assert best["per_set_f1"] == {"news": pytest.approx(2 / 3), "web": pytest.approx(1.0)}
     paths = []
     for name, rows in (("news", news), ("web", web)):
         p = tmp_path / f"{name}.reader-only.jsonl"
         p.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
         paths.append(str(p))
+    # English questions over the same passages score a tenth of their Chinese twins
+    zh = [row(0.5 + i / 100, 1.0, i=i) for i in range(30)]
+    en = [{**row((0.5 + i / 100) / 10, 1.0, i=i, question="How many users does it have?"), "id": f"q{i}-en"}
+          for i in range(30)]
+    for name, rows in (("zh", zh), ("en", en)):
+        p = tmp_path / f"{name}.reader-only.jsonl"
+        p.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+        paths.append(str(p))
     out = tmp_path / "calibration.json"
     assert calibrate(["sweep", *paths, "--out", str(out)]) == 0
     saved = json.loads(out.read_text())
-    assert saved["threshold"] == pytest.approx(0.3) and saved["verifier"] is False and saved["sets"] == ["news", "web"]
+    assert saved["verifier"] is False and saved["sets"] == ["en", "news", "web", "zh"]
+    assert saved["threshold"] == pytest.approx(0.3), "the English set stays out of the sweep"
+    assert saved["english_calibration"]["paired_median_score_ratio"] == pytest.approx(0.1)
+    assert saved["threshold_english"] == pytest.approx(0.03)
     (tmp_path / "bad.jsonl").write_text('{"id": 1}\n', encoding="utf-8")
     assert calibrate(["sweep", str(tmp_path / "bad.jsonl")]) == 2

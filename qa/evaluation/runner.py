@@ -34,6 +34,7 @@ from typing import Any, Callable
 from qa.evaluation.datasets import (DatasetError, EvalQuestion, EvalSet, load_eval_set,  # noqa: F401 (re-exported)
                                     question_type)
 from qa.evaluation.metrics import gold_rank, score_answer
+from qa.language import is_english_question
 from qa.evaluation.summary import RECALL_KS, RETRIEVAL_DEPTH, EvalResult, mean_of, summarize
 
 class EvalOptionError(ValueError):
@@ -55,7 +56,7 @@ def _base_row(q: EvalQuestion) -> dict:
             "gold_doc_id": q.gold_doc_id}
 
 
-def _answer_with_bot(bot, q: EvalQuestion, config, threshold: float, depth: int) -> dict:
+def _answer_with_bot(bot, q: EvalQuestion, config, threshold: float | None, depth: int) -> dict:
     from qa.bot import QuestionError
 
     row = _base_row(q)
@@ -75,6 +76,7 @@ def _answer_with_bot(bot, q: EvalQuestion, config, threshold: float, depth: int)
     retrieved = list(ans.ranked_doc_ids)
     known = bool(q.gold_doc_id) and q.answerable and q.gold_doc_id in bot.store.documents
     row.update(prediction=ans.text if not ans.abstained else "", score=float(ans.score), abstained=ans.abstained,
+               threshold=float(ans.threshold),
                best_span=best_span, answer_doc_id=ans.doc_id if not ans.abstained else (best.doc_id if best else None),
                passage=passage, retrieved_doc_ids=retrieved,
                gold_rank=gold_rank(retrieved, q.gold_doc_id) if known else None, gold_in_index=known,
@@ -82,7 +84,7 @@ def _answer_with_bot(bot, q: EvalQuestion, config, threshold: float, depth: int)
     return row
 
 
-def _answer_with_reader(reader, q: EvalQuestion, config, threshold: float) -> dict:
+def _answer_with_reader(reader, q: EvalQuestion, config, threshold: float, english: float | None = None) -> dict:
     from qa.bot import QuestionError, validate_question
 
     row = _base_row(q)
@@ -97,13 +99,15 @@ def _answer_with_reader(reader, q: EvalQuestion, config, threshold: float) -> di
     ms = (time.perf_counter() - t0) * 1000
     best = spans[0] if spans else None
     score = float(best.confidence) if best else 0.0
+    if english is not None and is_english_question(question):
+        threshold = english
     abstained = best is None or score < threshold
-    row.update(prediction="" if abstained else best.text, score=score, abstained=abstained,
+    row.update(prediction="" if abstained else best.text, score=score, abstained=abstained, threshold=threshold,
                best_span=best.text if best else "", passage=q.context, latency_ms=round(ms, 3))
     return row
 
 
-DETAIL_KEYS = ("id", "question", "prediction", "score", "abstained", "best_span", "answers", "gold_doc_id",
+DETAIL_KEYS = ("id", "question", "prediction", "score", "threshold", "abstained", "best_span", "answers", "gold_doc_id",
                "retrieved_doc_ids", "gold_in_index", "gold_rank", "answer_doc_id", "latency_ms", "qtype", "em", "f1",
                "em_nospace", "f1_nospace", "best_em", "best_f1", "passage", "error")
 
@@ -125,7 +129,7 @@ def evaluate(eval_set: EvalSet, config, *, bot=None, reader=None, reader_only: b
     """
     from tqdm import tqdm
 
-    from qa.bot import reader_threshold
+    from qa.bot import english_threshold, reader_threshold
 
     questions = eval_set.questions[:limit] if limit else list(eval_set.questions)
     if reader_only:
@@ -135,13 +139,15 @@ def evaluate(eval_set: EvalSet, config, *, bot=None, reader=None, reader_only: b
         if missing:
             raise EvalOptionError(f"--reader-only needs each question's gold passage; {len(missing)} have none "
                                   f"(e.g. {missing[0]!r}): use a SQuAD-style set or add \"context\" to the lines")
-        threshold = reader_threshold(config, verified=getattr(reader, "verifier", None) is not None)
+        verified = getattr(reader, "verifier", None) is not None
+        threshold = reader_threshold(config, verified=verified)
+        english = english_threshold(config, verified=verified)
     else:
         if bot is None:
             raise EvalOptionError("evaluation with retrieval needs a bot")
-        threshold = bot.threshold
+        threshold, english = bot.threshold, None   # the bot picks the English threshold itself
     if no_abstain:
-        threshold = 0.0  # span scores are probabilities: nothing falls below 0
+        threshold, english = 0.0, None  # span scores are probabilities: nothing falls below 0
     rows: list[dict] = []
     interrupted = False
     bar = tqdm(total=len(questions), desc="evaluating", unit="q", file=sys.stderr, disable=not progress,
@@ -150,9 +156,9 @@ def evaluate(eval_set: EvalSet, config, *, bot=None, reader=None, reader_only: b
     try:
         for q in questions:
             if reader_only:
-                row = _answer_with_reader(reader, q, config, threshold)
+                row = _answer_with_reader(reader, q, config, threshold, english)
             else:
-                row = _answer_with_bot(bot, q, config, threshold, depth)
+                row = _answer_with_bot(bot, q, config, 0.0 if no_abstain else None, depth)
             _score_row(row, q.answers)
             rows.append(row)
             if details is not None:
@@ -170,6 +176,10 @@ def evaluate(eval_set: EvalSet, config, *, bot=None, reader=None, reader_only: b
     wall = time.perf_counter() - t0
     summary = summarize(rows, wall, retrieval=not reader_only)
     summary["threshold"] = None if no_abstain else round(float(threshold), 6)
+    if not no_abstain:
+        en = english if reader_only else getattr(bot, "english_threshold", None)
+        if en is not None:
+            summary["threshold_english"] = round(float(en), 8)
     return EvalResult(rows, summary, interrupted, len(questions))
 
 

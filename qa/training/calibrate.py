@@ -11,9 +11,13 @@ span score alone for a reader without a verifier) that gets most of both right i
 
 ``sweep`` instead picks the threshold from rows already scored by ``benchmarks/eval_sets.py
 --details DIR --no-abstain`` (reader-only, any number of sets, answerable and unanswerable
-questions): the one that maximizes the mean over the sets of SQuAD-2.0-style F1 with abstention
-(abstaining on an unanswerable question scores 1, on an answerable one 0). Each set counts the
-same, so a large Wikipedia set cannot outvote the news or web ones.
+questions). The objective is SQuAD-2.0-style F1 with abstention (abstaining on an unanswerable
+question scores 1, on an answerable one 0), averaged over the sets of each group, then over the
+two groups: sets with unanswerable questions and sets without. Each set counts the same within its
+group, so a large Wikipedia set cannot outvote the news or web ones, and the one job only the
+first group measures (abstaining) weighs as much as answering. Sets of English questions are left
+out of that sweep; when one pairs with a Chinese set (same ids but a ``-en`` suffix, as the XQuAD
+halves), ``threshold_english`` is the threshold times the ratio of the paired median scores.
 
     python -m qa.training.calibrate sweep runs/details/*.reader-only.jsonl --out qa/reader/weights/calibration.json
 """
@@ -28,6 +32,7 @@ import numpy as np
 
 from index.bm25 import BM25Index, tokenize
 from index.readers.squad import load_squad
+from qa.language import is_english_question
 from qa.reader.loading import EMBEDDED_READER_NAME
 
 
@@ -101,17 +106,33 @@ def f1_with_abstention(rows: list[dict], threshold: float) -> float:
 
 
 def sweep_threshold(rows_by_set: dict[str, list[dict]]) -> dict:
-    """The threshold maximizing the mean over sets of :func:`f1_with_abstention`, with each set's figure."""
+    """The threshold maximizing the mean over the two groups (sets with / without unanswerable
+    questions) of the mean over their sets of :func:`f1_with_abstention`, with each set's figure."""
     scores = sorted({round(float(r["score"]), 4) for rows in rows_by_set.values() for r in rows} | {0.0})
+    groups = [[n for n, rows in rows_by_set.items() if any(not r["answers"] for r in rows)],
+              [n for n, rows in rows_by_set.items() if all(r["answers"] for r in rows)]]
+    groups = [g for g in groups if g]
     best = None
     for t in scores:
         per_set = {name: f1_with_abstention(rows, t) for name, rows in rows_by_set.items()}
-        mean = sum(per_set.values()) / len(per_set)
+        mean = sum(sum(per_set[n] for n in g) / len(g) for g in groups) / len(groups)
         if best is None or mean > best["objective"] + 1e-9:
             best = {"threshold": t, "objective": mean, "per_set_f1": per_set}
     best["per_set_f1_no_threshold"] = {name: f1_with_abstention(rows, 0.0) for name, rows in rows_by_set.items()}
     best["n"] = {name: len(rows) for name, rows in rows_by_set.items()}
     return best
+
+
+def english_score_ratio(english_rows: list[dict], chinese_rows: list[dict]) -> float | None:
+    """Median best-span score of English questions over that of the same questions in Chinese
+    (paired by id, the English id ending in ``-en``); None without at least 20 pairs."""
+    zh = {r["id"]: float(r["score"]) for r in chinese_rows}
+    pairs = [(float(r["score"]), zh[r["id"][:-3]]) for r in english_rows
+             if str(r["id"]).endswith("-en") and r["id"][:-3] in zh]
+    if len(pairs) < 20:
+        return None
+    en_median, zh_median = float(np.median([e for e, _ in pairs])), float(np.median([z for _, z in pairs]))
+    return en_median / zh_median if zh_median > 0 else None
 
 
 def _sweep_main(argv: list[str]) -> int:
@@ -128,11 +149,23 @@ def _sweep_main(argv: list[str]) -> int:
         except (OSError, ValueError) as exc:
             print(f"error: cannot read {path}: {exc}", file=sys.stderr)
             return 2
-        if not rows or not all({"score", "best_span", "best_f1", "answers"} <= set(r) for r in rows):
+        if not rows or not all({"id", "question", "score", "best_span", "best_f1", "answers"} <= set(r) for r in rows):
             print(f"error: {path} holds no scored rows (write them with eval_sets.py --details)", file=sys.stderr)
             return 2
         rows_by_set[Path(path).name.split(".")[0]] = rows
-    result = sweep_threshold(rows_by_set)
+    english = {n: rows for n, rows in rows_by_set.items()
+               if sum(is_english_question(r["question"]) for r in rows) > len(rows) / 2}
+    chinese = {n: rows for n, rows in rows_by_set.items() if n not in english}
+    if not chinese:
+        print("error: the sweep needs at least one set of Chinese questions", file=sys.stderr)
+        return 2
+    result = sweep_threshold(chinese)
+    for name, rows in english.items():
+        ratio = english_score_ratio(rows, [r for rs in chinese.values() for r in rs])
+        if ratio is not None:
+            result["threshold_english"] = round(result["threshold"] * ratio, 8)
+            result["english_calibration"] = {"set": name, "paired_median_score_ratio": ratio}
+            break
     result.update({"verifier": False, "method": "sweep: mean over sets of F1 with abstention (reader-only)",
                    "sets": sorted(rows_by_set), "dtype": args.dtype, "answer_types": True})
     print(json.dumps(result, indent=2, ensure_ascii=False))
