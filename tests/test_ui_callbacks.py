@@ -92,7 +92,10 @@ def test_abstain_says_no_answer_and_shows_closest_passages(ui, bot, monkeypatch)
     assert "问题问的是" not in msg, "钉钉用户超过多少 names no measure"
 
 
-def test_abstain_names_the_measure_the_question_asked_for(ui):
+def test_abstain_names_the_measure_the_question_asked_for(ui, bot, monkeypatch):
+    # reader v2 answers this question with another sum (1300亿元, see tests/test_e2e.py's xfails), so the
+    # abstention is forced here; the better-scored count spans it set aside must still be named
+    monkeypatch.setattr(bot, "threshold", 1e9)
     history, _, _ = ui.respond("阿里巴巴2023财年的营业收入是多少？", [], 5, "hybrid")
     msg = history[-1]["content"]
     assert "问题问的是金额" in msg and "超110个" not in msg.split("最接近的段落")[0]
