@@ -9,6 +9,7 @@ import hashlib
 import json
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from index.bm25 import BM25_TOKENIZER_VERSION
@@ -43,42 +44,57 @@ def validate_question(question: object, max_chars: int) -> str:
     return q
 
 
-def english_threshold(config: Config, verified: bool = False) -> float | None:
-    """The calibrated threshold for English questions (``threshold_english``), None when the reader
-    has none or a threshold is configured (a configured threshold applies to every question)."""
-    if config.threshold is not None or verified:
-        return None
+@dataclass(frozen=True)
+class Thresholds:
+    """The abstention thresholds of a reader: ``default``, and ``english`` for English questions when
+    its calibration has one (see :mod:`qa.language`)."""
+
+    default: float
+    english: float | None = None
+
+    def for_question(self, question: str) -> float:
+        if self.english is not None and is_english_question(question):
+            return self.english
+        return self.default
+
+
+def _calibration(config: Config) -> dict:
+    """The reader folder's ``calibration.json`` ({} when there is none or it is unreadable)."""
     folder = reader_folder(config.reader)
     calib = folder / "calibration.json" if folder else None
     if calib is None or not calib.exists():
-        return None
+        return {}
     try:
-        value = json.loads(calib.read_text()).get("threshold_english")
-        return None if value is None else float(value)
-    except (ValueError, TypeError, AttributeError):
-        return None
+        data = json.loads(calib.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def reader_thresholds(config: Config, verified: bool = False) -> Thresholds:
+    """The configured threshold (for every question), else the reader's calibrated ones, else a default.
+
+    ``calibration.json`` holds a threshold on span score × P(answerable) (``"verifier": true``) or on
+    the span score alone, then ``threshold_span_only`` for when the verifier is off or absent, and
+    ``threshold_english`` (span score alone) for English questions.
+    """
+    if config.threshold is not None:
+        return Thresholds(float(config.threshold))
+    data = _calibration(config)
+    try:
+        if verified == bool(data.get("verifier", False)):
+            english = data.get("threshold_english") if not verified else None
+            return Thresholds(float(data["threshold"]), None if english is None else float(english))
+        if not verified and "threshold_span_only" in data:
+            return Thresholds(float(data["threshold_span_only"]))
+    except (ValueError, KeyError, TypeError):
+        pass
+    return Thresholds(DEFAULT_THRESHOLD)
 
 
 def reader_threshold(config: Config, verified: bool = False) -> float:
-    """The configured threshold, else the reader's calibrated one, else a default.
-
-    ``calibration.json`` holds a threshold on span score × P(answerable) (``"verifier": true``) and
-    one on the span score alone (``threshold_span_only``), for when the verifier is off or absent.
-    """
-    if config.threshold is not None:
-        return float(config.threshold)
-    folder = reader_folder(config.reader)
-    calib = folder / "calibration.json" if folder else None
-    if calib is not None and calib.exists():
-        try:
-            data = json.loads(calib.read_text())
-            if verified == bool(data.get("verifier", False)):
-                return float(data["threshold"])
-            if not verified and "threshold_span_only" in data:
-                return float(data["threshold_span_only"])
-        except (ValueError, KeyError, TypeError, AttributeError):
-            pass
-    return DEFAULT_THRESHOLD
+    """The threshold for questions that are not English (see :func:`reader_thresholds`)."""
+    return reader_thresholds(config, verified).default
 
 
 def build_index(paths: list[str | Path], config: Config, progress: bool = False) -> tuple[IndexStore, IngestResult]:
@@ -132,8 +148,8 @@ class QABot:
                                                  dtype=self.config.reader_dtype, device=self.config.reader_device,
                                                  verifier=self.config.verifier,
                                                  answer_types=self.config.answer_types)
-        self.threshold = reader_threshold(self.config, verified=self.reader.verifier is not None)
-        self.english_threshold = english_threshold(self.config, verified=self.reader.verifier is not None)
+        thresholds = reader_thresholds(self.config, verified=self.reader.verifier is not None)
+        self.threshold, self.english_threshold = thresholds.default, thresholds.english
         self._lock = threading.RLock()
         self.index_dir: Path | None = None
 
@@ -182,9 +198,7 @@ class QABot:
     def threshold_for(self, question: str) -> float:
         """The abstention threshold for this question: the English one for an English question, when
         the reader's calibration has one (see :mod:`qa.language`), else :attr:`threshold`."""
-        if self.english_threshold is not None and is_english_question(question):
-            return self.english_threshold
-        return self.threshold
+        return Thresholds(self.threshold, self.english_threshold).for_question(question)
 
     def ask(self, question: str, top_k: int | None = None, mode: str | None = None,
             threshold: float | None = None, depth: int | None = None) -> Answer:

@@ -34,8 +34,8 @@ from typing import Any, Callable
 from qa.evaluation.datasets import (DatasetError, EvalQuestion, EvalSet, load_eval_set,  # noqa: F401 (re-exported)
                                     question_type)
 from qa.evaluation.metrics import gold_rank, score_answer
-from qa.language import is_english_question
 from qa.evaluation.summary import RECALL_KS, RETRIEVAL_DEPTH, EvalResult, mean_of, summarize
+
 
 class EvalOptionError(ValueError):
     """Conflicting or invalid evaluation options."""
@@ -84,7 +84,7 @@ def _answer_with_bot(bot, q: EvalQuestion, config, threshold: float | None, dept
     return row
 
 
-def _answer_with_reader(reader, q: EvalQuestion, config, threshold: float, english: float | None = None) -> dict:
+def _answer_with_reader(reader, q: EvalQuestion, config, thresholds) -> dict:
     from qa.bot import QuestionError, validate_question
 
     row = _base_row(q)
@@ -99,8 +99,7 @@ def _answer_with_reader(reader, q: EvalQuestion, config, threshold: float, engli
     ms = (time.perf_counter() - t0) * 1000
     best = spans[0] if spans else None
     score = float(best.confidence) if best else 0.0
-    if english is not None and is_english_question(question):
-        threshold = english
+    threshold = thresholds.for_question(question)
     abstained = best is None or score < threshold
     row.update(prediction="" if abstained else best.text, score=score, abstained=abstained, threshold=threshold,
                best_span=best.text if best else "", passage=q.context, latency_ms=round(ms, 3))
@@ -129,7 +128,7 @@ def evaluate(eval_set: EvalSet, config, *, bot=None, reader=None, reader_only: b
     """
     from tqdm import tqdm
 
-    from qa.bot import english_threshold, reader_threshold
+    from qa.bot import Thresholds, reader_thresholds
 
     questions = eval_set.questions[:limit] if limit else list(eval_set.questions)
     if reader_only:
@@ -139,15 +138,13 @@ def evaluate(eval_set: EvalSet, config, *, bot=None, reader=None, reader_only: b
         if missing:
             raise EvalOptionError(f"--reader-only needs each question's gold passage; {len(missing)} have none "
                                   f"(e.g. {missing[0]!r}): use a SQuAD-style set or add \"context\" to the lines")
-        verified = getattr(reader, "verifier", None) is not None
-        threshold = reader_threshold(config, verified=verified)
-        english = english_threshold(config, verified=verified)
+        thresholds = reader_thresholds(config, verified=getattr(reader, "verifier", None) is not None)
     else:
         if bot is None:
             raise EvalOptionError("evaluation with retrieval needs a bot")
-        threshold, english = bot.threshold, None   # the bot picks the English threshold itself
+        thresholds = Thresholds(bot.threshold, getattr(bot, "english_threshold", None))  # the bot applies them
     if no_abstain:
-        threshold, english = 0.0, None  # span scores are probabilities: nothing falls below 0
+        thresholds = Thresholds(0.0)  # span scores are probabilities: nothing falls below 0
     rows: list[dict] = []
     interrupted = False
     bar = tqdm(total=len(questions), desc="evaluating", unit="q", file=sys.stderr, disable=not progress,
@@ -156,7 +153,7 @@ def evaluate(eval_set: EvalSet, config, *, bot=None, reader=None, reader_only: b
     try:
         for q in questions:
             if reader_only:
-                row = _answer_with_reader(reader, q, config, threshold, english)
+                row = _answer_with_reader(reader, q, config, thresholds)
             else:
                 row = _answer_with_bot(bot, q, config, 0.0 if no_abstain else None, depth)
             _score_row(row, q.answers)
@@ -175,11 +172,9 @@ def evaluate(eval_set: EvalSet, config, *, bot=None, reader=None, reader_only: b
         bar.close()
     wall = time.perf_counter() - t0
     summary = summarize(rows, wall, retrieval=not reader_only)
-    summary["threshold"] = None if no_abstain else round(float(threshold), 6)
-    if not no_abstain:
-        en = english if reader_only else getattr(bot, "english_threshold", None)
-        if en is not None:
-            summary["threshold_english"] = round(float(en), 8)
+    summary["threshold"] = None if no_abstain else round(float(thresholds.default), 6)
+    if not no_abstain and thresholds.english is not None:
+        summary["threshold_english"] = round(float(thresholds.english), 8)
     return EvalResult(rows, summary, interrupted, len(questions))
 
 

@@ -18,10 +18,10 @@ def answer_bounds(passage: str, start: int, end: int) -> tuple[int, int]:
     leading metaspace report the space too), one pair of enclosing quotation marks, punctuation at
     either end, unbalanced brackets or quotation marks, or a dangling particle (see :func:`tidy`)."""
     bounds = _strip_spaces(passage, *unquote(passage, *_strip_spaces(passage, start, end)))
-    while True:
+    while True:   # each pass trims one thing; stop when nothing changes or nothing would be left
         tidier = _strip_spaces(passage, *tidy(passage, *bounds))
         if tidier == bounds or tidier[1] <= tidier[0]:
-            return bounds if tidier[1] <= tidier[0] else tidier
+            return bounds
         bounds = tidier
 
 
