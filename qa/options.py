@@ -57,6 +57,8 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPars
                      help="give each question its gold paragraph and skip retrieval (SQuAD-style sets)")
     run = parser.add_argument_group("run")
     run.add_argument("--limit", type=int, metavar="N", help="evaluate only the first N questions")
+    run.add_argument("--strict", action="store_true",
+                     help="stop at the first bad row (empty question, duplicate id, ...) instead of skipping it")
     run.add_argument("--no-abstain", action="store_true",
                      help="always take the best span (the summary reports both figures anyway)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -216,24 +217,73 @@ def test_load_json_list_and_defaults(tmp_path):
     assert s.questions[1].gold_doc_id == "d1" and s.questions[1].context == "某时"
 
 
-@pytest.mark.parametrize("content, message", [
-    ('{"id": "a", "question": "谁？", "answers": ["甲"]}\n{"id": "b", "question": "何时？", "answers": [\n',
-     ":2: not valid JSON"),
-    ('{"id": "a", "question": "谁？", "answers": "甲"}\n', "must be a list of strings"),
-    ('{"id": "a", "question": "谁？"}\n', '"answers" is missing'),
-    ('{"id": "a", "question": "  ", "answers": []}\n', '"question" is missing'),
-    ('["not", "an", "object"]\n', "expected a JSON object"),
+GOOD_LINE = '{"id": "ok", "question": "谁？", "answers": ["甲"]}\n'
+
+
+@pytest.mark.parametrize("content, message, reason", [
+    ('{"id": "b", "question": "何时？", "answers": [\n', ":2: not valid JSON", "invalid JSON line"),
+    ('{"id": "a", "question": "谁？", "answers": "甲"}\n', "must be a list of strings", "answers not strings"),
+    ('{"id": "a", "question": "谁？", "answers": [3]}\n', "must be a list of strings", "answers not strings"),
+    ('{"id": "a", "question": "谁？"}\n', '"answers" is missing', "answers missing"),
+    ('{"id": "a", "question": "  ", "answers": []}\n', '"question" is missing', "empty question"),
+    ('{"id": "a", "question": 5, "answers": []}\n', '"question" is missing', "empty question"),
+    ('{"id": "a", "question": "' + "长" * 600 + '", "answers": []}\n', "the limit is 500", "question too long"),
+    ('{"id": ["a"], "question": "谁？", "answers": []}\n', '"id" must be', "bad id"),
+    ('{"id": "a", "question": "谁？", "answers": [], "context": 3}\n', '"context" must be a string',
+     "paragraph without context"),
+    ('["not", "an", "object"]\n', "expected a JSON object", "not a JSON object"),
     ('{"id": "a", "question": "谁？", "answers": []}\n{"id": "a", "question": "何时？", "answers": []}\n',
-     "occurs more than once"),
+     "occurs more than once", "duplicate id"),
+])
+def test_bad_rows_are_skipped_and_counted_or_refused_when_strict(tmp_path, content, message, reason):
+    p = tmp_path / "bad.jsonl"
+    p.write_text(GOOD_LINE + content, encoding="utf-8")
+    with pytest.raises(ev.DatasetError, match=message.replace("(", r"\(").replace("[", r"\[")):
+        ev.load_eval_set(p, strict=True, max_question_chars=500)
+    s = ev.load_eval_set(p, max_question_chars=500)
+    assert s.skipped == {reason: 1}, s.skipped
+    assert "ok" in [q.id for q in s.questions] and s.skipped_total == 1
+    assert ev.describe_skipped(s).startswith(f"1 skipped: {reason} 1 (e.g. ")
+
+
+@pytest.mark.parametrize("content, message", [
     ("\n\n", "is empty"),
+    ("这不是 JSON\n也不是\n", "holds no questions that can be used (2 skipped: invalid JSON line 2"),
     ('{"data": [{"title": "x"}]}', "not SQuAD-style"),
     ('{"data": []}', "no questions"),
+    ('"just a string"', "got a single JSON str"),
+    ('{"id": "a", "question": "", "answers": []}\n', "no questions that can be used (1 skipped: empty question 1 (e.g. a))"),
 ])
-def test_malformed_sets_are_refused(tmp_path, content, message):
+def test_unusable_files_are_refused(tmp_path, content, message):
     p = tmp_path / "bad.jsonl"
     p.write_text(content, encoding="utf-8")
-    with pytest.raises(ev.DatasetError, match=message.replace("(", r"\(")):
-        ev.load_eval_set(p)
+    for strict in (False, True):
+        with pytest.raises(ev.DatasetError, match=re.escape(message) if not strict or "skipped" not in message
+                           else None):
+            ev.load_eval_set(p, strict=strict)
+
+
+def test_squad_rows_with_wrong_types_at_every_level_are_skipped(tmp_path):
+    para = {"context": "青海湖位于青海省。", "qas": [
+        {"id": "good", "question": "青海湖在哪？", "answers": [{"text": "青海省", "answer_start": 5}]},
+        {"id": "good", "question": "重复？", "answers": []},                      # duplicate id
+        {"question": "没有编号？", "answers": []},                                  # missing id
+        {"id": "e", "question": "", "answers": []},                               # empty question
+        {"id": "t", "question": "类型？", "answers": [{"text": 5}]},               # answer text not a string
+        "not an object"]}
+    data = {"data": [{"title": "湖", "paragraphs": [para, {"qas": [{"id": "nc", "question": "无段落？",
+                                                                      "answers": []}]}, 7]},
+                     {"title": "坏"}]}
+    p = tmp_path / "squad.json"
+    p.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    s = ev.load_eval_set(p)
+    assert [q.id for q in s.questions] == ["good"] and s.questions[0].gold_doc_id == "湖#0"
+    assert s.skipped == {"duplicate id": 1, "missing id": 1, "empty question": 1, "answers not strings": 1,
+                         "not a JSON object": 1, "paragraph without context": 1, "paragraph not an object": 1,
+                         "article without paragraphs": 1}
+    assert s.skipped_examples["paragraph without context"] == ["nc"]
+    with pytest.raises(ev.DatasetError, match="occurs more than once"):
+        ev.load_eval_set(p, strict=True)
 
 
 # ---------------------------------------------------------------- bad input through the CLI: exit 2, no traceback
@@ -247,10 +297,31 @@ def test_missing_dataset_exits_2(tmp_path, no_models):
 def test_malformed_line_exits_2_naming_the_line(tmp_path, no_models):
     p = tmp_path / "bad.jsonl"
     p.write_text('{"id": "a", "question": "谁？", "answers": ["甲"]}\n{"id": "b", question: 1}\n', encoding="utf-8")
-    rc, out, err = run([str(p), "--details", str(tmp_path / "d.jsonl")])
+    rc, out, err = run([str(p), "--strict", "--details", str(tmp_path / "d.jsonl")])
     assert rc == 2
     assert f"{p}:2: not valid JSON" in err and "Traceback" not in err
     assert not (tmp_path / "d.jsonl").exists()
+
+
+def test_bad_rows_are_skipped_and_reported_while_the_rest_is_scored(tmp_path, monkeypatch):
+    """1,000 questions, two of them empty: the other 998 are answered and scored, the two reported."""
+    reader = FakeReader({f"问题{i}？": ("甲", 0.9) for i in range(1000)})
+    monkeypatch.setattr(ev, "make_reader", lambda *a, **k: reader)
+    monkeypatch.setattr(ev, "make_bot", lambda *a, **k: pytest.fail("retrieval path taken"))
+    lines = [{"id": f"Q{i}", "question": "" if i in (3, 776) else f"问题{i}？", "answers": ["甲"],
+              "context": "甲乙丙丁"} for i in range(1000)]
+    p = tmp_path / "set.jsonl"
+    p.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines), encoding="utf-8")
+    rc, out, err = run([str(p), "--reader-only", "--json", "--no-progress", "--details", str(tmp_path / "d.jsonl")])
+    assert rc == 0, err
+    s = last_json(out)
+    assert s["n"] == 998 and s["em"] == 100.0
+    assert s["skipped"] == {"empty question": 2} and s["skipped_examples"] == {"empty question": ["Q3", "Q776"]}
+    assert "2 skipped: empty question 2 (e.g. Q3, Q776)" in err and "--strict" in err and "Traceback" not in err
+    assert "2 bad rows skipped: empty question 2" in out
+    assert len(read_jsonl(tmp_path / "d.jsonl")) == 998
+    rc, out, err = run([str(p), "--reader-only", "--strict", "--no-progress"])
+    assert rc == 2 and "\"question\" is missing or not a non-empty string" in err and "line 4" not in err
 
 
 @pytest.mark.parametrize("make, extra, message", [

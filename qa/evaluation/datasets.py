@@ -50,45 +50,136 @@ class EvalQuestion:
         return bool(self.answers)
 
 
+SKIP_EXAMPLES = 5                         # ids kept per skip reason, to show where to look
+
+
 @dataclass
 class EvalSet:
     path: Path
     kind: str                             # "squad" | "jsonl"
     questions: list[EvalQuestion] = field(default_factory=list)
     paragraphs: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)             # reason -> rows skipped
+    skipped_examples: dict[str, list[str]] = field(default_factory=dict)  # reason -> first ids/locations
 
     @property
     def name(self) -> str:
         return self.path.name
 
+    @property
+    def skipped_total(self) -> int:
+        return sum(self.skipped.values())
+
+    def skip(self, reason: str, ref: str) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+        examples = self.skipped_examples.setdefault(reason, [])
+        if len(examples) < SKIP_EXAMPLES:
+            examples.append(ref)
+
+
+class RowError(DatasetError):
+    """One row of a question set is unusable: ``reason`` is its short kind (the key of ``EvalSet.skipped``)."""
+
+    def __init__(self, reason: str, message: str, ref: str):
+        super().__init__(message)
+        self.reason, self.ref = reason, ref
+
 
 # ---------------------------------------------------------------- loading question sets
-def _question_from_obj(obj: Any, where: str, default_id: str) -> EvalQuestion:
-    if not isinstance(obj, dict):
-        raise DatasetError(f"{where}: expected a JSON object like "
-                           '{"id": ..., "question": ..., "answers": [...]}, got ' + type(obj).__name__)
-    question = obj.get("question")
+def _check_question(question: Any, where: str, ref: str, max_chars: int | None) -> str:
     if not isinstance(question, str) or not question.strip():
-        raise DatasetError(f"{where}: \"question\" is missing or not a non-empty string")
+        raise RowError("empty question", f"{where}: \"question\" is missing or not a non-empty string", ref)
+    question = question.strip()
+    if max_chars is not None and len(question) > max_chars:
+        raise RowError("question too long", f"{where}: the question is {len(question)} characters long; "
+                       f"the limit is {max_chars}", ref)
+    return question
+
+
+def _question_from_obj(obj: Any, where: str, default_id: str, max_chars: int | None) -> EvalQuestion:
+    if not isinstance(obj, dict):
+        raise RowError("not a JSON object", f"{where}: expected a JSON object like "
+                       '{"id": ..., "question": ..., "answers": [...]}, got ' + type(obj).__name__, where)
+    qid = obj.get("id")
+    if qid is not None and not isinstance(qid, (str, int)):
+        raise RowError("bad id", f"{where}: \"id\" must be a string or a number", where)
+    qid = default_id if qid is None or str(qid).strip() == "" else str(qid)
+    question = _check_question(obj.get("question"), where, qid, max_chars)
     if "answers" not in obj:
-        raise DatasetError(f"{where}: \"answers\" is missing (use [] for a question the documents do not answer)")
+        raise RowError("answers missing",
+                       f"{where}: \"answers\" is missing (use [] for a question the documents do not answer)", qid)
     answers = obj["answers"]
     if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
-        raise DatasetError(f"{where}: \"answers\" must be a list of strings")
-    qid = obj.get("id")
-    qid = default_id if qid is None or str(qid).strip() == "" else str(qid)
+        raise RowError("answers not strings", f"{where}: \"answers\" must be a list of strings", qid)
     doc_id, context = obj.get("doc_id"), obj.get("context")
     if doc_id is not None and not isinstance(doc_id, str):
-        raise DatasetError(f"{where}: \"doc_id\" must be a string")
+        raise RowError("bad doc_id", f"{where}: \"doc_id\" must be a string", qid)
     if context is not None and not isinstance(context, str):
-        raise DatasetError(f"{where}: \"context\" must be a string")
-    return EvalQuestion(qid, question.strip(), tuple(a for a in answers if a.strip()), doc_id, context)
+        raise RowError("paragraph without context", f"{where}: \"context\" must be a string", qid)
+    return EvalQuestion(qid, question, tuple(a for a in answers if a.strip()), doc_id, context)
 
 
-def load_eval_set(path: str | Path) -> EvalSet:
-    """Read a SQuAD-style JSON file or a JSON-lines question file; raise :class:`DatasetError` when unusable."""
-    from index.readers.squad import SquadFormatError, is_squad_json, parse_squad
+def _squad_rows(whole: dict, p: Path, out: EvalSet, max_chars: int | None, keep) -> None:
+    """The questions of a SQuAD-style object, each row checked on its own (``keep`` takes or skips it)."""
+    n = 0
+    for ai, article in enumerate(whole["data"]):
+        if not isinstance(article, dict) or not isinstance(article.get("paragraphs"), list):
+            keep(RowError("article without paragraphs", f"{p}: data[{ai}] has no \"paragraphs\" list",
+                          f"data[{ai}]"))
+            continue
+        title = article.get("title")
+        title = title.strip() if isinstance(title, str) else ""
+        for pi, para in enumerate(article["paragraphs"]):
+            where = f"{p}: data[{ai}].paragraphs[{pi}]"
+            if not isinstance(para, dict):
+                keep(RowError("paragraph not an object", f"{where} is not a JSON object", f"data[{ai}][{pi}]"))
+                continue
+            context = para.get("context")
+            pid = str(para.get("id") or f"{title or 'paragraph'}#{n}")
+            if isinstance(context, str):     # numbered as index.readers.squad numbers the corpus' paragraphs
+                n += 1
+                out.paragraphs += 1
+            qas = para.get("qas", [])
+            if not isinstance(qas, list):
+                keep(RowError("paragraph without questions list", f"{where}: \"qas\" is not a list", pid))
+                continue
+            for qi, qa in enumerate(qas):
+                qwhere = f"{where}.qas[{qi}]"
+                if not isinstance(qa, dict):
+                    keep(RowError("not a JSON object", f"{qwhere} is not a JSON object", qwhere))
+                    continue
+                qid = qa.get("id")
+                if qid is None or not isinstance(qid, (str, int)) or str(qid).strip() == "":
+                    keep(RowError("missing id", f"{qwhere}: \"id\" is missing or not a string", qwhere))
+                    continue
+                qid = str(qid)
+                if not isinstance(context, str) or not context.strip():
+                    keep(RowError("paragraph without context", f"{where}: \"context\" is missing or empty "
+                                  f"(question {qid!r})", qid))
+                    continue
+                try:
+                    question = _check_question(qa.get("question"), qwhere, qid, max_chars)
+                    answers = qa.get("answers", [])
+                    if not isinstance(answers, list) or not all(
+                            isinstance(a, dict) and isinstance(a.get("text", ""), str) for a in answers):
+                        raise RowError("answers not strings", f"{qwhere}: \"answers\" must be a list of "
+                                       '{"text": "...", "answer_start": N} objects', qid)
+                except RowError as exc:
+                    keep(exc)
+                    continue
+                texts = tuple(a["text"] for a in answers if a.get("text", "").strip())
+                impossible = qa.get("is_impossible") is True or not texts
+                keep(EvalQuestion(qid, question, () if impossible else texts, pid, context))
 
+
+def load_eval_set(path: str | Path, *, strict: bool = False, max_question_chars: int | None = None) -> EvalSet:
+    """Read a SQuAD-style JSON file or a JSON-lines question file.
+
+    A file that cannot be used at all (missing, not UTF-8, not JSON, no usable question) raises
+    :class:`DatasetError`. A bad row (empty or over-long question, missing or duplicate id, answers
+    that are not strings, a paragraph without context) is skipped and counted in ``skipped`` by
+    reason; with ``strict`` the first bad row raises instead.
+    """
     p = Path(path).expanduser()
     if not p.exists():
         raise DatasetError(f"{p}: no such file")
@@ -105,43 +196,62 @@ def load_eval_set(path: str | Path) -> EvalSet:
     try:
         whole: Any = json.loads(raw)
         parsed_whole = True
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         whole, parsed_whole = None, False
     out = EvalSet(p, "jsonl")
+    seen: set[str] = set()
+
+    def keep(item: EvalQuestion | RowError) -> None:
+        if isinstance(item, EvalQuestion) and item.id in seen:
+            item = RowError("duplicate id", f"{p}: question id {item.id!r} occurs more than once "
+                            "(ids key the predictions file)", item.id)
+        if isinstance(item, RowError):
+            if strict:
+                raise DatasetError(str(item))
+            out.skip(item.reason, item.ref)
+            return
+        seen.add(item.id)
+        out.questions.append(item)
+
     if parsed_whole and isinstance(whole, dict) and "data" in whole:
-        if not is_squad_json(whole):
+        if not isinstance(whole["data"], list) or not any(isinstance(d, dict) and "paragraphs" in d
+                                                          for d in whole["data"][:5]) and whole["data"]:
             raise DatasetError(f"{p}: not SQuAD-style JSON (expected data[].paragraphs[].qas[])")
-        try:
-            squad = parse_squad(whole, str(p))
-        except (SquadFormatError, ValueError, TypeError) as exc:
-            raise DatasetError(f"{p}: malformed SQuAD-style JSON ({exc})") from None
-        contexts = {para.id: para.context for para in squad.paragraphs}
-        out.kind, out.paragraphs = "squad", len(squad.paragraphs)
-        for q in squad.questions:
-            answers = () if q.is_impossible else tuple(a for a in q.answers if a.strip())
-            out.questions.append(EvalQuestion(q.id, q.question.strip(), answers, q.paragraph_id,
-                                              contexts.get(q.paragraph_id)))
+        out.kind = "squad"
+        _squad_rows(whole, p, out, max_question_chars, keep)
     elif parsed_whole and isinstance(whole, list):
         for i, obj in enumerate(whole):
-            out.questions.append(_question_from_obj(obj, f"{p}: item {i}", f"q-{i + 1}"))
+            try:
+                keep(_question_from_obj(obj, f"{p}: item {i}", f"q-{i + 1}", max_question_chars))
+            except RowError as exc:
+                keep(exc)
+    elif parsed_whole and not isinstance(whole, dict):   # a one-line JSON-lines file parses whole
+        raise DatasetError(f"{p}: expected SQuAD-style JSON (an object with \"data\"), a JSON list of "
+                           f"questions or JSON lines, got a single JSON {type(whole).__name__}")
     else:
         for lineno, line in enumerate(raw.splitlines(), 1):
             if not line.strip():
                 continue
+            where = f"{p}:{lineno}"
             try:
                 obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DatasetError(f"{p}:{lineno}: not valid JSON ({exc.msg} at column {exc.colno}); "
-                                   "each line must be one JSON object") from None
-            out.questions.append(_question_from_obj(obj, f"{p}:{lineno}", f"line-{lineno}"))
+            except (json.JSONDecodeError, RecursionError) as exc:
+                msg = f"{exc.msg} at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+                keep(RowError("invalid JSON line", f"{where}: not valid JSON ({msg}); "
+                              "each line must be one JSON object", f"line {lineno}"))
+                continue
+            try:
+                keep(_question_from_obj(obj, where, f"line-{lineno}", max_question_chars))
+            except RowError as exc:
+                keep(exc)
     if not out.questions:
-        raise DatasetError(f"{p}: the file holds no questions")
-    seen: set[str] = set()
-    for q in out.questions:
-        if q.id in seen:
-            raise DatasetError(f"{p}: question id {q.id!r} occurs more than once (ids key the predictions file)")
-        seen.add(q.id)
-    for q in out.questions:
-        if q.question == "":
-            raise DatasetError(f"{p}: question {q.id!r} is empty")
+        why = (" (" + describe_skipped(out) + ")") if out.skipped else ""
+        raise DatasetError(f"{p}: the file holds no questions{' that can be used' if why else ''}{why}")
     return out
+
+
+def describe_skipped(eval_set: EvalSet) -> str:
+    """One line: ``2 skipped: empty question 2 (e.g. q7, q9)``."""
+    parts = [f"{reason} {n} (e.g. {', '.join(eval_set.skipped_examples.get(reason, []))})"
+             for reason, n in sorted(eval_set.skipped.items(), key=lambda kv: -kv[1])]
+    return f"{eval_set.skipped_total} skipped: " + "; ".join(parts)

@@ -31,8 +31,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from qa.evaluation.datasets import (DatasetError, EvalQuestion, EvalSet, load_eval_set,  # noqa: F401 (re-exported)
-                                    question_type)
+from qa.evaluation.datasets import (DatasetError, EvalQuestion, EvalSet, describe_skipped,  # noqa: F401
+                                    load_eval_set, question_type)
 from qa.evaluation.metrics import gold_rank, score_answer
 from qa.evaluation.summary import RECALL_KS, RETRIEVAL_DEPTH, EvalResult, mean_of, summarize
 
@@ -248,8 +248,10 @@ def format_summary(result: EvalResult, title: str) -> str:
     lines = [title]
     if result.interrupted:
         lines.append(f"  INTERRUPTED: {len(result.rows)} of {result.total} questions done; figures cover those")
+    skipped = s.get("skipped") or {}
     rows: list[tuple[str, str]] = [
-        ("questions", str(s["n"])),
+        ("questions", str(s["n"]) + (f"  ({sum(skipped.values())} bad rows skipped: "
+                                     + ", ".join(f"{k} {v}" for k, v in skipped.items()) + ")" if skipped else "")),
         ("EM", _fmt(s["em"])),
         ("F1", _fmt(s["f1"])),
         ("EM / F1 ignoring spaces", f"{_fmt(s['em_nospace'])} / {_fmt(s['f1_nospace'])}"),
@@ -290,10 +292,19 @@ def run_eval(args: argparse.Namespace) -> int:
     from index.store import StoreError
 
     try:
-        eval_set = load_eval_set(args.dataset)
+        config = config_from_args(args)
+    except EvalOptionError as exc:
+        _err(str(exc))
+        return 2
+    try:
+        eval_set = load_eval_set(args.dataset, strict=bool(getattr(args, "strict", False)),
+                                 max_question_chars=config.max_question_chars)
     except DatasetError as exc:
         _err(str(exc))
         return 2
+    if eval_set.skipped:
+        print(f"qa eval: warning: {eval_set.name}: {describe_skipped(eval_set)} "
+              "(--strict stops at the first bad row instead)", file=sys.stderr)
     corpus, index = getattr(args, "corpus", None), getattr(args, "index", None)
     reader_only = bool(getattr(args, "reader_only", False))
     limit = getattr(args, "limit", None)
@@ -313,7 +324,6 @@ def run_eval(args: argparse.Namespace) -> int:
                 raise EvalOptionError(f"corpus path {c}: no such file or directory")
         if index and not Path(index).expanduser().is_dir():
             raise EvalOptionError(f"--index {index}: no such directory")
-        config = config_from_args(args)
         if getattr(args, "predictions", None):
             _open_output(args.predictions, "predictions").close()
         if getattr(args, "report", None):
@@ -358,7 +368,8 @@ def run_eval(args: argparse.Namespace) -> int:
             "encoder": None if reader_only else config.encoder, "reader": config.reader,
             "chunk_size": None if reader_only else config.chunk_size,
             "abstention": not getattr(args, "no_abstain", False)}
-    result.summary.update(interrupted=result.interrupted, total=result.total)
+    result.summary.update(interrupted=result.interrupted, total=result.total, skipped=dict(eval_set.skipped),
+                          skipped_examples=dict(eval_set.skipped_examples))
     if getattr(args, "predictions", None):
         with _open_output(args.predictions, "predictions") as fh:
             json.dump({r["id"]: r["prediction"] for r in result.rows}, fh, ensure_ascii=False, indent=1)
