@@ -6,6 +6,7 @@ normalization, so the store and retriever only see float32 unit vectors.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +32,7 @@ class Encoder:
 
         self.name = name
         self.batch_size = batch_size
+        self._lock = threading.Lock()
         if name == EMBEDDED_ENCODER:
             from index.e5_convert import embedded_e5_path
 
@@ -53,9 +55,10 @@ class Encoder:
     def _encode(self, texts: list[str], prompt: str | None, progress: bool) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.info.dimension), dtype=np.float32)
-        vecs = self.model.encode(texts, prompt_name=prompt, batch_size=self.batch_size,
-                                 normalize_embeddings=True, convert_to_numpy=True,
-                                 show_progress_bar=progress and len(texts) > self.batch_size)
+        with self._lock:  # its tokenizer is not safe to call from two threads at once
+            vecs = self.model.encode(texts, prompt_name=prompt, batch_size=self.batch_size,
+                                     normalize_embeddings=True, convert_to_numpy=True,
+                                     show_progress_bar=progress and len(texts) > self.batch_size)
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:

@@ -22,6 +22,7 @@ from index.store import FORMAT_VERSION, IndexStore, Store, StoreError
 from qa.answer import Answer, Candidate, Passage
 from qa.config import SAMPLE_ARTICLE, Config
 from qa.language import is_english_question
+from qa.locking import ReadWriteLock
 from qa.reader.extractive import ExtractiveReader
 from qa.reader.loading import reader_folder
 from qa.retrieve import Retriever
@@ -133,7 +134,8 @@ def cached_index(paths: list[str | Path], config: Config, progress: bool = False
 
 
 class QABot:
-    """Question answering over one index. Thread-safe for concurrent ``ask`` calls."""
+    """Question answering over one index. Concurrent ``ask`` calls run at the same time; adding or
+    removing documents waits for them and excludes them (:class:`qa.locking.ReadWriteLock`)."""
 
     def __init__(self, store: Store, config: Config | None = None, reader: ExtractiveReader | None = None):
         self.config = config or Config()
@@ -150,7 +152,7 @@ class QABot:
                                                  answer_types=self.config.answer_types)
         thresholds = reader_thresholds(self.config, verified=self.reader.verifier is not None)
         self.threshold, self.english_threshold = thresholds.default, thresholds.english
-        self._lock = threading.RLock()
+        self._lock = ReadWriteLock()
         self.index_dir: Path | None = None
 
     # ---------------------------------------------------------------- constructors
@@ -182,13 +184,13 @@ class QABot:
         return ingest
 
     def add_documents(self, docs: list[Document], progress: bool = False) -> None:
-        with self._lock:
+        with self._lock.write():
             self.store.add_documents(docs, self.encoder, progress)
             if self.index_dir is not None:
                 self.store.save(self.index_dir)
 
     def remove_documents(self, doc_ids: list[str]) -> int:
-        with self._lock:
+        with self._lock.write():
             n = self.store.remove_documents(doc_ids)
             if n and self.index_dir is not None:
                 self.store.save(self.index_dir)
@@ -214,7 +216,7 @@ class QABot:
         if k < 1:
             raise QuestionError("top_k must be at least 1")
         thr = self.threshold_for(q) if threshold is None else threshold
-        with self._lock:
+        with self._lock.read():
             ranked = self.retriever.retrieve(q, max(k, depth or 0), mode)
             hits = ranked[:k]
             ranked_ids = tuple(h.chunk.doc_id for h in ranked)

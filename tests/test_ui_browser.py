@@ -24,6 +24,9 @@ ANSWER_TIMEOUT_MS = 120_000  # the first question on a cold, busy CPU can take a
 FACT = "星河公司是一家虚构的航天材料企业。星河公司的创始人是李明远。公司成立于2016年，总部设在青岛。"
 
 
+_served_bot: list = []  # the bot app_url serves, reused by guarded_url
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -37,6 +40,7 @@ def app_url():
     from ui.app import start
 
     bot = build_bot(config=Config.from_env())
+    _served_bot[:] = [bot]
     port = _free_port()
     demo = start(bot, host="127.0.0.1", port=port, block=False, quiet=True)
     try:
@@ -120,3 +124,46 @@ def test_upload_a_document_then_ask_about_it(page, tmp_path):
     page.get_by_role("tab", name="问答 · Chat").click()
     span, message = ask(page, "星河公司的创始人是谁？")
     assert "李明远" in span, f"expected 李明远 in the answer span, got {span!r}; full message: {message!r}"
+
+
+# ---------------------------------------------------------------- a login, and a read-only server
+@pytest.fixture(scope="module")
+def guarded_url(app_url):
+    """The same bot served again, read-only and behind a login (app_url built the bot)."""
+    from ui.app import start
+
+    bot = _served_bot[0]
+    port = _free_port()
+    demo = start(bot, host="127.0.0.1", port=port, block=False, quiet=True, read_only=True,
+                 auth=[("alice", "s3cret")])
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+
+
+def test_log_in_ask_and_find_no_upload_or_remove(browser, guarded_url):
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="zh-CN")
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    try:
+        pg.goto(guarded_url)
+        pg.locator('input[data-testid="textbox"]').fill("alice")
+        pg.locator('input[data-testid="password"]').fill("wrong")
+        pg.get_by_role("button").first.click()
+        pg.wait_for_timeout(1500)
+        assert pg.locator("#zhqa-question textarea").count() == 0      # a wrong password gets nothing
+        assert "凭据不正确" in pg.inner_text("body")                       # "Incorrect Credentials", zh-CN
+        pg.locator('input[data-testid="textbox"]').fill("alice")               # the form was reset
+        pg.locator('input[data-testid="password"]').fill("s3cret")
+        pg.get_by_role("button").first.click()
+        pg.wait_for_selector("#zhqa-question textarea")
+        span, message = ask(pg, "2023财年阿里活跃的公益幸福团有多少个？")
+        assert "110" in span, message
+        pg.get_by_role("tab", name="文档 · Documents").click()
+        pg.wait_for_selector("#zhqa-read-only")
+        assert pg.locator("#zhqa-docs").count() == 1                   # the documents are listed
+        for absent in ("#zhqa-upload", "#zhqa-add", "#zhqa-remove"):
+            assert pg.locator(absent).count() == 0, absent
+    finally:
+        context.close()

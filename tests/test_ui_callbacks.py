@@ -120,13 +120,37 @@ def test_bad_questions_show_the_message_not_a_traceback(ui, question, expected):
     assert "zhqa-source\"" not in sources
 
 
-def test_concurrent_questions(ui):
+def test_concurrent_questions(ui, bot):
     questions = [QUESTION, "钉钉用户超过多少？", "阿里巴巴带动平台生态减碳达到多少？", "腾讯公司2023年的碳排放是多少？"]
-    with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(lambda q: ui.respond(q, [], 3, "hybrid"), questions))
-    for q, (history, sources, _) in zip(questions, results):
+    alone = {q: bot.ask(q, top_k=3) for q in questions}
+    with ThreadPoolExecutor(8) as pool:        # asks run at once (read lock): the same answers as one by one
+        results = list(pool.map(lambda q: ui.respond(q, [], 3, "hybrid"), questions * 2))
+        answers = list(pool.map(lambda q: bot.ask(q, top_k=3), questions * 2))
+    for q, (history, sources, _) in zip(questions * 2, results):
         assert history[0]["content"] == q and history[1]["role"] == "assistant"
         assert _n_sources(sources) == 3
+    for q, a in zip(questions * 2, answers):
+        assert (a.text, a.abstained) == (alone[q].text, alone[q].abstained)
+        assert a.score == pytest.approx(alone[q].score, abs=1e-4)
+
+
+def test_a_document_added_while_others_ask_is_there_afterwards(bot):
+    from index.documents import Document
+
+    before = _state(bot)
+    doc = Document("concurrent-fact", "星河公司", FACT, "test")
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            asks = [pool.submit(bot.ask, QUESTION, 3) for _ in range(3)]
+            add = pool.submit(bot.add_documents, [doc])
+            asks += [pool.submit(bot.ask, QUESTION, 3) for _ in range(3)]
+            add.result(timeout=120)
+            assert all(not f.result(timeout=120).text or "110" in f.result().text for f in asks)
+        assert "concurrent-fact" in bot.store.documents
+        assert "李明远" in bot.ask("星河公司的创始人是谁？", top_k=3, threshold=0.0).text
+    finally:
+        bot.remove_documents(["concurrent-fact"])
+    assert _state(bot) == before
 
 
 def test_api_ask_returns_the_answer_dict_and_reports_errors(ui):

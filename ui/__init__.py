@@ -26,7 +26,13 @@ def add_ui_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser
                              "0.0.0.0 exposes the UI to the network)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
     parser.add_argument("--share", action="store_true", default=False,
-                        help="also open a public gradio.live tunnel (off by default; needs internet)")
+                        help="also open a public gradio.live tunnel (off by default; needs internet and --auth)")
+    access = parser.add_argument_group("access")
+    access.add_argument("--auth", metavar="USER:PASS", action="append",
+                        help="require this login (repeatable); required unless --host is a loopback address")
+    access.add_argument("--auth-file", metavar="FILE", help="logins, one USER:PASS a line ('#' comments)")
+    access.add_argument("--read-only", action="store_true", default=False,
+                        help="serve questions only: no upload or removal, in the page or through the API")
     return parser
 
 
@@ -59,8 +65,16 @@ def serve(args: argparse.Namespace) -> int:
     from index.store import StoreError
     from qa.reader.loading import ReaderLoadError
 
+    from ui.access import AccessError, check_exposure, read_auth
+
     if not 0 <= args.port <= 65535:
         print(f"error: --port must be between 0 and 65535, not {args.port}", file=sys.stderr)
+        return 2
+    try:  # before loading models: a refusal should be instant
+        users = read_auth(getattr(args, "auth", None), getattr(args, "auth_file", None))
+        check_exposure(args.host, args.share, users)
+    except AccessError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
         config = _config_from_args(args)
@@ -92,7 +106,8 @@ def serve(args: argparse.Namespace) -> int:
     from ui.app import launch
 
     try:
-        launch(bot, host=args.host, port=args.port, share=args.share)
+        launch(bot, host=args.host, port=args.port, share=args.share, auth=users or None,
+               read_only=bool(getattr(args, "read_only", False)))
     except OSError as exc:  # port taken, address not available
         print(f"error: cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 2

@@ -33,6 +33,9 @@ MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 UPLOAD_SUFFIXES = sorted(TEXT_SUFFIXES | JSON_SUFFIXES)
 MAX_TOP_K = 20
 CLOSEST_SHOWN = 3
+QUEUE_SIZE = 256          # waiting requests before Gradio turns one away
+READ_ONLY_REFUSAL = "read-only server: documents cannot be added or removed"
+ASK_CONCURRENCY = 4      # requests of one event served at once (asks share a read lock)
 EXAMPLE_QUESTIONS = (
     "2023财年阿里活跃的公益幸福团有多少个？",
     "阿里巴巴带动平台生态减碳达到多少？",
@@ -168,9 +171,10 @@ def safe_filename(name: str, max_len: int = 80) -> str:
 class ChatUI:
     """Callbacks of the UI, bound to one bot shared by all sessions."""
 
-    def __init__(self, bot: QABot, max_upload_bytes: int = MAX_UPLOAD_BYTES):
+    def __init__(self, bot: QABot, max_upload_bytes: int = MAX_UPLOAD_BYTES, read_only: bool = False):
         self.bot = bot
         self.max_upload_bytes = max_upload_bytes
+        self.read_only = read_only  # no upload/removal: the page hides them and their endpoints do not exist
         self.default_top_k = max(1, min(MAX_TOP_K, bot.config.top_k))
         self.default_mode = bot.config.mode if bot.config.mode in MODES else "hybrid"
 
@@ -272,6 +276,8 @@ class ChatUI:
 
     def add_files(self, files, progress=gr.Progress()):
         """Upload callback: returns (status Markdown, table, remove-dropdown update, summary)."""
+        if self.read_only:
+            raise gr.Error(READ_ONLY_REFUSAL)
         files = [f for f in (files if isinstance(files, (list, tuple)) else [files]) if f]
         if not files:
             return self._docs_outputs("请先选择要上传的文件（.txt / .md / SQuAD .json）。")
@@ -307,6 +313,8 @@ class ChatUI:
 
     def remove(self, doc_id):
         """Remove-button callback: returns (status, table, dropdown update, summary)."""
+        if self.read_only:
+            raise gr.Error(READ_ONLY_REFUSAL)
         if not doc_id:
             return self._docs_outputs("请先选择要删除的文档。")
         title = self.bot.store.documents[doc_id].document.title if doc_id in self.bot.store.documents else doc_id
@@ -350,19 +358,24 @@ class ChatUI:
                             sources = gr.HTML(format_sources(None), label="检索到的段落 · sources",
                                               elem_id="zhqa-sources")
                 with gr.Tab("文档 · Documents", id="docs") as docs_tab:
-                    gr.Markdown(f"上传 .txt / .md / SQuAD 格式 .json 文件加入索引（每个文件不超过 "
-                                f"{self.max_upload_bytes // (1024 * 1024)} MB）。上传的文档对所有用户可见。")
-                    files = gr.File(label="上传文件 · upload", file_count="multiple", file_types=UPLOAD_SUFFIXES,
-                                    elem_id="zhqa-upload")
-                    add_btn = gr.Button("添加到索引 · add to index", variant="primary", elem_id="zhqa-add")
-                    status = gr.Markdown(elem_id="zhqa-doc-status")
+                    if self.read_only:
+                        gr.Markdown("只读模式：本服务只回答问题，不能上传或删除文档。"
+                                    "Read-only: documents cannot be added or removed here.", elem_id="zhqa-read-only")
+                    else:
+                        gr.Markdown(f"上传 .txt / .md / SQuAD 格式 .json 文件加入索引（每个文件不超过 "
+                                    f"{self.max_upload_bytes // (1024 * 1024)} MB）。上传的文档对所有用户可见。")
+                        files = gr.File(label="上传文件 · upload", file_count="multiple",
+                                        file_types=UPLOAD_SUFFIXES, elem_id="zhqa-upload")
+                        add_btn = gr.Button("添加到索引 · add to index", variant="primary", elem_id="zhqa-add")
+                        status = gr.Markdown(elem_id="zhqa-doc-status")
                     table = gr.Dataframe(self.documents_table(), headers=["id", "标题 title", "段落数 chunks"],
                                          datatype=["str", "str", "number"], interactive=False, wrap=True,
                                          label="已索引的文档 · indexed documents", elem_id="zhqa-docs")
-                    with gr.Row():
+                    with gr.Row(visible=not self.read_only):
                         doc_pick = gr.Dropdown(choices=self._doc_choices(), value=None, label="选择文档 · document",
                                                scale=4, elem_id="zhqa-doc-pick")
-                        remove_btn = gr.Button("删除 · remove", variant="stop", scale=1, elem_id="zhqa-remove")
+                        if not self.read_only:
+                            remove_btn = gr.Button("删除 · remove", variant="stop", scale=1, elem_id="zhqa-remove")
 
             # the programmatic endpoint first, so that it owns the name /ask
             gr.api(self.api_ask, api_name="ask")
@@ -374,10 +387,11 @@ class ChatUI:
                           api_visibility="private")
             clear_btn.click(lambda: ([], format_sources(None)), outputs=[chatbot, sources], queue=False,
                             api_visibility="private")
-            docs_out = [status, table, doc_pick, summary]
-            add_btn.click(self.add_files, inputs=[files], outputs=docs_out, api_name="add_documents") \
-                .then(lambda: None, outputs=[files], api_visibility="private")
-            remove_btn.click(self.remove, inputs=[doc_pick], outputs=docs_out, api_name="remove_document")
+            if not self.read_only:  # read-only: no write endpoint exists to call
+                docs_out = [status, table, doc_pick, summary]
+                add_btn.click(self.add_files, inputs=[files], outputs=docs_out, api_name="add_documents") \
+                    .then(lambda: None, outputs=[files], api_visibility="private")
+                remove_btn.click(self.remove, inputs=[doc_pick], outputs=docs_out, api_name="remove_document")
             docs_tab.select(self.refresh_documents, outputs=[table, doc_pick, summary], api_visibility="private")
             demo.load(self.refresh_documents, outputs=[table, doc_pick, summary], api_visibility="private")
         return demo
@@ -390,22 +404,29 @@ def theme() -> gr.themes.Base:
                                    "ui-sans-serif", "system-ui", "sans-serif"])
 
 
-def build_app(bot: QABot, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> gr.Blocks:
+def build_app(bot: QABot, max_upload_bytes: int = MAX_UPLOAD_BYTES, read_only: bool = False) -> gr.Blocks:
     """The Blocks app over an already-built bot (models load before the UI exists)."""
-    return ChatUI(bot, max_upload_bytes).build()
+    return ChatUI(bot, max_upload_bytes, read_only=read_only).build()
 
 
 def start(bot: QABot, host: str = "127.0.0.1", port: int = 7860, share: bool = False, block: bool = True,
-          max_upload_bytes: int = MAX_UPLOAD_BYTES, quiet: bool = False) -> gr.Blocks:
-    """Serve the app through the Gradio queue. ``block=False`` returns at once (tests); ``demo.close()`` stops it."""
-    demo = build_app(bot, max_upload_bytes)
-    demo.queue(default_concurrency_limit=4, max_size=64)
+          max_upload_bytes: int = MAX_UPLOAD_BYTES, quiet: bool = False,
+          auth: list[tuple[str, str]] | None = None, read_only: bool = False) -> gr.Blocks:
+    """Serve the app through the Gradio queue. ``block=False`` returns at once (tests); ``demo.close()`` stops it.
+
+    ``auth`` (user, password) pairs require a login; :func:`ui.access.check_exposure` decides when one is needed.
+    """
+    demo = build_app(bot, max_upload_bytes, read_only=read_only)
+    # askers wait in line (the page shows their place) rather than being turned away
+    demo.queue(default_concurrency_limit=ASK_CONCURRENCY, max_size=QUEUE_SIZE)
     demo.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=not block,
                 max_file_size=max_upload_bytes, show_error=True, quiet=quiet, inbrowser=False,
-                footer_links=["api"], css=CSS, theme=theme(), ssr_mode=False, mcp_server=False)
+                footer_links=["api"], css=CSS, theme=theme(), ssr_mode=False, mcp_server=False,
+                auth=auth or None, auth_message="中文文档问答 · 请登录 · please log in")
     return demo
 
 
-def launch(bot: QABot, host: str = "127.0.0.1", port: int = 7860, share: bool = False) -> None:
+def launch(bot: QABot, host: str = "127.0.0.1", port: int = 7860, share: bool = False,
+           auth: list[tuple[str, str]] | None = None, read_only: bool = False) -> None:
     """Serve until interrupted."""
-    start(bot, host, port, share, block=True)
+    start(bot, host, port, share, block=True, auth=auth, read_only=read_only)

@@ -13,6 +13,7 @@ import os
 import shutil
 import sqlite3
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ MANIFEST = "manifest.json"
 DB_FILE = "chunks.sqlite"
 FAISS_FILE = "dense.faiss"
 FAISS_KINDS = ("flat", "hnsw", "ivf")
+_LAZY_BUILD = threading.Lock()   # search structures built on first use
 
 
 class StoreError(RuntimeError):
@@ -174,7 +176,9 @@ class IndexStore:
     @property
     def faiss_index(self):
         if self._faiss is None:
-            self._faiss = self._build_faiss()
+            with _LAZY_BUILD:  # concurrent readers build it once
+                if self._faiss is None:
+                    self._faiss = self._build_faiss()
         return self._faiss
 
     def dense_search(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
@@ -193,7 +197,9 @@ class IndexStore:
 
     def _bm25_index(self) -> BM25Index:
         if self._bm25 is None:
-            self._bm25 = BM25Index(self.tokens)
+            with _LAZY_BUILD:
+                if self._bm25 is None:
+                    self._bm25 = BM25Index(self.tokens)
         return self._bm25
 
     # ---------------------------------------------------------------- persistence

@@ -8,6 +8,8 @@ ranked by ``confidence`` = score × P.
 """
 from __future__ import annotations
 
+import threading
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -74,6 +76,7 @@ class ExtractiveReader:
         import torch
 
         self.model, self.tokenizer, self.name = model, tokenizer, name
+        self._tokenizer_lock = threading.Lock()
         self.max_length = min(max_length, getattr(self.tokenizer, "model_max_length", 512) or 512, 512)
         self.stride = min(stride, self.max_length // 2)
         self.max_answer_chars = max_answer_chars
@@ -100,9 +103,10 @@ class ExtractiveReader:
         """Tokenize into windows and run the reader; with ``states_layers`` = k > 0, also keep each
         window's states entering the last k layers. The verifier, if any, scores every window."""
         torch = self._torch
-        enc = self.tokenizer([question] * len(passages), passages, truncation="only_second",
-                             max_length=self.max_length, stride=self.stride, return_overflowing_tokens=True,
-                             return_offsets_mapping=True, padding="longest", return_tensors="pt")
+        with self._tokenizer_lock:  # a fast tokenizer is not safe to call from two threads at once
+            enc = self.tokenizer([question] * len(passages), passages, truncation="only_second",
+                                 max_length=self.max_length, stride=self.stride, return_overflowing_tokens=True,
+                                 return_offsets_mapping=True, padding="longest", return_tensors="pt")
         n = enc["input_ids"].shape[0]
         verifier = self.verifier
         need_states = verifier is not None or states_layers > 0
