@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -34,6 +35,9 @@ class QuestionError(ValueError):
     """The question is empty, too long or not text."""
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def validate_question(question: object, max_chars: int) -> str:
     if not isinstance(question, str):
         raise QuestionError("the question must be text")
@@ -42,6 +46,8 @@ def validate_question(question: object, max_chars: int) -> str:
         raise QuestionError("the question is empty")
     if len(q) > max_chars:
         raise QuestionError(f"the question is {len(q)} characters long; the limit is {max_chars}")
+    if _SURROGATE.search(q):
+        raise QuestionError("the question holds invalid text (unpaired UTF-16 surrogate characters)")
     return q
 
 

@@ -29,6 +29,15 @@ def test_long_passages_are_windowed(reader):
     assert max(s.end for s in spans) > 128, "spans must come from later windows too"
 
 
+def test_a_question_longer_than_a_window_is_cut_to_its_head_and_tail(reader):
+    question = "阿里巴巴" + "的" * 200 + "公益幸福团有多少个？"      # 214 tokens; windows hold 64
+    fitted = reader._fit_question(question)
+    assert fitted.startswith("阿里巴") and fitted.endswith("有多少个？") and len(fitted) <= 64 // 3 + 1
+    assert reader._fit_question("公益幸福团有多少个？") == "公益幸福团有多少个？"
+    spans = reader.read(question, PASSAGES, top_n=3)
+    assert spans and all(PASSAGES[sp.passage][sp.start:sp.end] == sp.text for sp in spans)
+
+
 def test_no_passages_no_spans(reader):
     assert reader.read("问题", []) == []
 

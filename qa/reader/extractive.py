@@ -104,6 +104,7 @@ class ExtractiveReader:
         window's states entering the last k layers. The verifier, if any, scores every window."""
         torch = self._torch
         with self._tokenizer_lock:  # a fast tokenizer is not safe to call from two threads at once
+            question = self._fit_question(question)
             enc = self.tokenizer([question] * len(passages), passages, truncation="only_second",
                                  max_length=self.max_length, stride=self.stride, return_overflowing_tokens=True,
                                  return_offsets_mapping=True, padding="longest", return_tensors="pt")
@@ -131,6 +132,17 @@ class ExtractiveReader:
         p_end = torch.softmax(torch.cat(ends).masked_fill(~mask, -1e4), -1).numpy()
         answerable = torch.cat(probs).numpy() if probs else None
         return WindowPass(enc, p_start, p_end, states, answerable)
+
+    def _fit_question(self, question: str) -> str:
+        """The question cut to at most a third of a window's tokens (its head and tail kept: the topic
+        and the question word), so that every window still holds passage text."""
+        limit = max(4, self.max_length // 3)
+        enc = self.tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)
+        offsets = enc["offset_mapping"]
+        if len(offsets) <= limit:
+            return question
+        head, tail = offsets[:limit // 2], offsets[-(limit - limit // 2):]
+        return question[:head[-1][1]] + " " + question[tail[0][0]:]
 
     def read(self, question: str, passages: list[str], top_n: int = 5) -> list[Span]:
         """Best ``top_n`` spans over all passages, highest confidence first (deduplicated by position)."""
