@@ -19,7 +19,7 @@ demo: install
 	HF_HUB_OFFLINE=1 $(PY) -m qa demo
 
 test: install
-	@bash tests/browser_setup.sh
+	@bash tests/system_setup.sh
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q $(PYTEST_ARGS)
 
 clean:

@@ -1,17 +1,57 @@
 """Plain data types shared by the indexing stages."""
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class Region:
+    """Where the characters ``[start, end)`` of a document's text came from: a ``page`` (1-based: the
+    PDF page, the slide, the spreadsheet's sheet) and, for text read by OCR, the line's ``box``
+    (x0, y0, x1, y1 in pixels of the page image)."""
+
+    start: int
+    end: int
+    page: int | None = None
+    box: tuple[float, float, float, float] | None = None
+
+    def to_dict(self) -> dict:
+        return {"start": self.start, "end": self.end, "page": self.page,
+                "box": list(self.box) if self.box is not None else None}
+
+
+@dataclass(frozen=True)
 class Document:
-    """One source document: ``text`` is the original, as read from disk."""
+    """One source document: ``text`` is the original, as read from disk. ``locations`` map its
+    characters back to pages and scan regions (sorted, non-overlapping; empty for plain text)."""
 
     id: str
     title: str
     text: str
     source: str
+    locations: tuple[Region, ...] = ()
+
+    def regions_for(self, start: int, end: int) -> list[Region]:
+        """The regions that hold any of the characters ``[start, end)``, in text order."""
+        if not self.locations or end <= start:
+            return []
+        i = max(0, bisect_right([r.start for r in self.locations], start) - 1)
+        out = []
+        for r in self.locations[i:]:
+            if r.start >= end:
+                break
+            if r.end > start:
+                out.append(r)
+        return out
+
+
+def merge_boxes(regions: list[Region]) -> tuple[float, float, float, float] | None:
+    """The smallest box around the regions' boxes (those on the first region's page)."""
+    boxes = [r.box for r in regions if r.box is not None and r.page == regions[0].page]
+    if not boxes:
+        return None
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
 @dataclass(frozen=True)

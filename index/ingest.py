@@ -12,45 +12,116 @@ from pathlib import Path
 
 from index.documents import Document, Skipped
 from index.readers.encoding import DecodeError, decode_bytes  # noqa: F401 (decode_bytes is re-exported)
+from index.readers.image import SUFFIXES as IMAGE_SUFFIXES
+from index.readers.located import LocatedText, UnreadableFile
+from index.readers.pdf import SUFFIXES as PDF_SUFFIXES
+from index.readers.sheets import SUFFIXES as SHEET_SUFFIXES
+from index.readers.slides import SUFFIXES as SLIDE_SUFFIXES
 from index.readers.squad import SUFFIXES as JSON_SUFFIXES
 from index.readers.squad import SquadFormatError, squad_documents
 from index.readers.text import SUFFIXES as TEXT_SUFFIXES
-from index.readers.text import read_text_document
+from index.readers.text import document_id, read_text_document
+from index.readers.web import SUFFIXES as HTML_SUFFIXES
+from index.readers.word import SUFFIXES as WORD_SUFFIXES
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
-INGEST_VERSION = 2  # bump when ids/titles change, so cached indexes are rebuilt
+MAX_BINARY_BYTES = 200 * 1024 * 1024   # PDFs, Office files and images
+INGEST_VERSION = 3  # bump when ids/titles/text change, so cached indexes are rebuilt
+RICH_SUFFIXES = PDF_SUFFIXES | WORD_SUFFIXES | SLIDE_SUFFIXES | SHEET_SUFFIXES | HTML_SUFFIXES | IMAGE_SUFFIXES
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | JSON_SUFFIXES | RICH_SUFFIXES
+PAGED_SUFFIXES = PDF_SUFFIXES | IMAGE_SUFFIXES   # read page by page, slowly enough for a progress bar
 
 
 @dataclass
 class IngestResult:
     documents: list[Document] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    notes: list[Skipped] = field(default_factory=list)   # indexed, with a caveat (e.g. rows cut)
 
 
-def read_file(path: str | Path) -> IngestResult:
-    """Read one file into documents, or a Skipped entry naming the problem."""
+def _located_document(p: Path, located: LocatedText, title: str | None = None) -> Document | None:
+    text = located.text
+    if not text.strip():
+        return None
+    return Document(document_id(p, text), title or located.title(p.stem), text, str(p), tuple(located.regions))
+
+
+def _read_rich(p: Path, suffix: str, res: IngestResult, keep_all_html: bool, on_page) -> None:
+    """PDF, Office, HTML and image files (each reader imported only when its format is read)."""
+    title, notes = None, []
+    if suffix in PDF_SUFFIXES:
+        from index.readers.pdf import read_pdf
+
+        located = read_pdf(p, on_page=on_page)
+    elif suffix in WORD_SUFFIXES:
+        from index.readers.word import read_docx
+
+        located = read_docx(p)
+    elif suffix in SLIDE_SUFFIXES:
+        from index.readers.slides import read_pptx
+
+        located = read_pptx(p)
+    elif suffix in IMAGE_SUFFIXES:
+        from index.readers.image import read_image
+
+        located = read_image(p, on_page=on_page)
+    elif suffix in HTML_SUFFIXES:
+        from index.readers.web import decode_html, read_html_text
+
+        located, title = read_html_text(decode_html(p.read_bytes()), keep_all=keep_all_html)
+    elif suffix == ".csv":
+        from index.readers.sheets import read_csv_text
+
+        located, notes = read_csv_text(decode_bytes(p.read_bytes()))
+    else:
+        from index.readers.sheets import read_xlsx
+
+        located, notes = read_xlsx(p)
+    doc = _located_document(p, located, title)
+    if doc is None:
+        what = "no text layer and no text found by OCR" if suffix in PAGED_SUFFIXES else "no text in it"
+        res.skipped.append(Skipped(str(p), what))
+        return
+    res.documents.append(doc)
+    res.notes.extend(Skipped(str(p), n) for n in notes)
+
+
+def read_file(path: str | Path, keep_all_html: bool = False, on_page=None) -> IngestResult:
+    """Read one file into documents, or a Skipped entry naming the problem. ``on_page(done, total)``
+    follows the pages of a PDF or a multi-page image."""
     p = Path(path)
     res = IngestResult()
     suffix = p.suffix.lower()
-    if suffix not in TEXT_SUFFIXES | JSON_SUFFIXES:
-        res.skipped.append(Skipped(str(p), f"unsupported file type '{suffix or p.name}' (use .txt, .md or .json)"))
+    if suffix not in SUPPORTED_SUFFIXES:
+        res.skipped.append(Skipped(str(p), f"unsupported file type '{suffix or p.name}' "
+                                           f"(use {', '.join(sorted(SUPPORTED_SUFFIXES))})"))
         return res
     try:
         size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            res.skipped.append(Skipped(str(p), f"file is {size / 1e6:.0f} MB, over the {MAX_FILE_BYTES // 10**6} MB limit"))
+        limit = MAX_BINARY_BYTES if suffix in RICH_SUFFIXES else MAX_FILE_BYTES
+        if size > limit:
+            res.skipped.append(Skipped(str(p), f"file is {size / 1e6:.0f} MB, over the {limit // 10**6} MB limit"))
+            return res
+        if size == 0:
+            res.skipped.append(Skipped(str(p), "file is empty"))
+            return res
+        if suffix in RICH_SUFFIXES:
+            _read_rich(p, suffix, res, keep_all_html, on_page)
             return res
         text = decode_bytes(p.read_bytes())
-    except DecodeError as exc:
+    except (DecodeError, UnreadableFile) as exc:
         res.skipped.append(Skipped(str(p), str(exc)))
         return res
     except OSError as exc:
         res.skipped.append(Skipped(str(p), f"cannot read: {exc.strerror or exc}"))
         return res
+    except MemoryError:
+        res.skipped.append(Skipped(str(p), "too large to read into memory"))
+        return res
     if suffix in JSON_SUFFIXES:
         try:
             res.documents.extend(squad_documents(text, str(p)))
-        except (json.JSONDecodeError, SquadFormatError) as exc:
+        except (json.JSONDecodeError, SquadFormatError, RecursionError) as exc:
             res.skipped.append(Skipped(str(p), f"not SQuAD-style JSON: {exc}"))
             return res
         if not res.documents:
@@ -63,23 +134,45 @@ def read_file(path: str | Path) -> IngestResult:
     return res
 
 
-def read_paths(paths: list[str | Path]) -> IngestResult:
-    """Read files and (recursively) folders; missing paths are reported as skipped."""
+def _page_reporter(bar, name: str):
+    def on_page(done: int, total: int) -> None:
+        bar.set_postfix_str(f"{name}: page {done}/{total}")
+    return on_page
+
+
+def read_paths(paths: list[str | Path], keep_all_html: bool = False, progress: bool = False) -> IngestResult:
+    """Read files and (recursively) folders; missing paths are reported as skipped. With
+    ``progress``, a bar follows the files, and each PDF or scan its pages."""
     res = IngestResult()
+    todo: list[tuple[Path, bool]] = []
     for raw in paths:
         p = Path(raw).expanduser()
         if p.is_dir():
-            files = sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith("."))
+            todo += [(f, True) for f in sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith("."))]
         elif p.exists():
-            files = [p]
+            todo.append((p, False))
         else:
             res.skipped.append(Skipped(str(p), "no such file or directory"))
-            continue
-        for f in files:
-            if p.is_dir() and f.suffix.lower() not in TEXT_SUFFIXES | JSON_SUFFIXES:
+    bar = None
+    if progress and todo:
+        import sys
+
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(todo), desc="reading files", unit="file", file=sys.stderr, dynamic_ncols=True)
+    try:
+        for f, in_folder in todo:
+            if in_folder and f.suffix.lower() not in SUPPORTED_SUFFIXES:
                 res.skipped.append(Skipped(str(f), f"unsupported file type '{f.suffix or f.name}'"))
-                continue
-            one = read_file(f)
-            res.documents.extend(one.documents)
-            res.skipped.extend(one.skipped)
+            else:
+                paged = bar is not None and f.suffix.lower() in PAGED_SUFFIXES
+                one = read_file(f, keep_all_html, _page_reporter(bar, f.name) if paged else None)
+                res.documents.extend(one.documents)
+                res.skipped.extend(one.skipped)
+                res.notes.extend(one.notes)
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
     return res

@@ -64,6 +64,11 @@ class Answer:
     # measure it dropped
     asked_measure: str | None = None
     dropped_by_type: int = 0
+    # where the span is in the source file: its page (PDF page, slide, sheet; 1-based) and, for text
+    # read by OCR, the box around its lines (x0, y0, x1, y1 in pixels of the page image); the source path
+    page: int | None = None
+    region: tuple[float, float, float, float] | None = None
+    source: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -71,4 +76,5 @@ class Answer:
     def __str__(self) -> str:
         if self.abstained:
             return f"{NO_ANSWER_ZH} (score {self.score:.2f} < {self.threshold:.2f})"
-        return f"{self.text} (score {self.score:.2f}, {self.title or self.doc_id})"
+        where = f", page {self.page}" if self.page is not None else ""
+        return f"{self.text} (score {self.score:.2f}, {self.title or self.doc_id}{where})"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from index.bm25 import BM25_TOKENIZER_VERSION
 from index.cache import cache_dir
-from index.documents import Document
+from index.documents import Document, merge_boxes
 from index.embed import get_encoder
 from index.ingest import INGEST_VERSION, IngestResult, read_paths
 from index.normalize import NORMALIZER_VERSION
@@ -107,7 +107,7 @@ def reader_threshold(config: Config, verified: bool = False) -> float:
 def build_index(paths: list[str | Path], config: Config, progress: bool = False) -> tuple[IndexStore, IngestResult]:
     """Read and index files/folders in memory."""
     encoder = get_encoder(config.encoder)
-    ingest = read_paths(paths)
+    ingest = read_paths(paths, progress=progress)
     store = IndexStore(config.encoder, encoder.info.dimension, config.chunk_size, config.chunk_overlap, config.faiss)
     store.add_documents(ingest.documents, encoder, progress=progress)
     return store, ingest
@@ -230,10 +230,11 @@ class QABot:
             spans = checked.kept
             passages = tuple(Passage(h.chunk.chunk_id, h.chunk.doc_id, h.chunk.title, h.chunk.text, h.score,
                                      h.chunk.start, h.chunk.end, h.dense_rank, h.bm25_rank) for h in hits)
-            cands = []
+            cands, documents = [], {}
             for sp in spans:
                 ch = hits[sp.passage].chunk
-                norm = self.store.documents[ch.doc_id].norm
+                stored = self.store.documents[ch.doc_id]
+                norm, documents[ch.doc_id] = stored.norm, stored.document
                 o0, o1 = norm.to_original(ch.norm_start + sp.start, ch.norm_start + sp.end)
                 cands.append((sp, Candidate(sp.text, sp.confidence, ch.doc_id, ch.title, o0, o1, ch.chunk_id)))
         ms = (time.perf_counter() - t0) * 1000
@@ -246,9 +247,12 @@ class QABot:
         if best.score < thr:
             return Answer(q, "", best.score, True, alternatives=tuple(c for _, c in cands), **common)
         chunk = hits[sp.passage].chunk
+        document = documents[best.doc_id]
+        regions = document.regions_for(best.start, best.end)
         return Answer(q, best.text, best.score, False, best.doc_id, best.title, best.start, best.end,
                       chunk.text, sp.start, sp.end, chunk.chunk_id, alternatives=tuple(c for _, c in cands[1:]),
-                      **common)
+                      page=regions[0].page if regions else None, region=merge_boxes(regions) if regions else None,
+                      source=document.source, **common)
 
 
 _BOTS: dict[tuple, QABot] = {}

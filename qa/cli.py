@@ -85,9 +85,11 @@ def _cmd_index(args) -> int:
         print(f"removed {n} document(s)" + (f"; not found: {', '.join(missing)}" if n < len(args.remove) else ""))
         changed = changed or n > 0
     if args.paths:
-        ingest = read_paths(args.paths)
+        ingest = read_paths(args.paths, progress=True)
         for s in ingest.skipped:
             print(f"skipped {s.source}: {s.reason}", file=sys.stderr)
+        for s in ingest.notes:
+            print(f"note: {s.source}: {s.reason}", file=sys.stderr)
         if not ingest.documents and not args.remove:
             print("error: nothing to index", file=sys.stderr)
             return 2
@@ -124,6 +126,12 @@ def _print_answer(a) -> None:
         return
     print(f"答案: {a.text}   (置信度 {a.score:.2f})")
     print(f"  出处: {a.title or a.doc_id} [{a.start}:{a.end}]")
+    if a.page is not None or a.region is not None:
+        where = [f"第 {a.page} 页 (page {a.page})"] if a.page is not None else []
+        if a.region is not None:
+            x0, y0, x1, y1 = (round(v) for v in a.region)
+            where.append(f"扫描区域 region ({x0}, {y0})–({x1}, {y1}) px")
+        print(f"  位置: {' · '.join(where)}")
     ctx0, ctx1 = max(0, a.passage_start - 30), a.passage_end + 30
     print(f"  段落: …{a.passage[ctx0:a.passage_start]}【{a.text}】{a.passage[a.passage_end:ctx1]}…")
 

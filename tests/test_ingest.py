@@ -22,11 +22,13 @@ def test_binary_and_empty_files_are_skipped_with_a_reason(tmp_path):
     (tmp_path / "bin.txt").write_bytes(bytes(range(256)) * 20)
     (tmp_path / "empty.txt").write_text("  \n")
     (tmp_path / "pic.png").write_bytes(b"\x89PNG\r\n")
+    (tmp_path / "song.mp3").write_bytes(b"ID3")
     res = read_paths([tmp_path])
     reasons = {s.source.split("/")[-1]: s.reason for s in res.skipped}
     assert "binary" in reasons["bin.txt"]
     assert "empty" in reasons["empty.txt"]
-    assert "unsupported" in reasons["pic.png"]
+    assert "not a readable image" in reasons["pic.png"]
+    assert "unsupported" in reasons["song.mp3"]
     assert res.documents == []
 
 

@@ -2,8 +2,8 @@
 
 Starts the Gradio app (real models, bundled article) on a free local port in a background
 thread, asks a question about the article, uploads a document with a made-up fact and asks
-about it. ``make test`` installs Chromium when it can (``tests/browser_setup.sh``); without it these
-tests are skipped with the reason and the command that fixes it, except where ``ZHQA_REQUIRE_BROWSER=1``
+about it. ``make test`` installs Chromium when it can (``tests/system_setup.sh``); without it these
+tests are skipped with the reason and the command that fixes it, except where ``ZHQA_REQUIRE_SYSTEM_TESTS=1``
 (CI sets it), where they fail, so CI cannot silently lose them. ``ZHQA_CHROMIUM`` overrides the path.
 """
 from __future__ import annotations
@@ -51,8 +51,8 @@ def app_url():
 
 def browser_missing(reason: str) -> None:
     """Skip with ``reason`` and its fix, or fail where the browser tests are required (CI)."""
-    if os.environ.get("ZHQA_REQUIRE_BROWSER") == "1":
-        pytest.fail(reason + " (ZHQA_REQUIRE_BROWSER=1: the browser tests must run here)", pytrace=False)
+    if os.environ.get("ZHQA_REQUIRE_SYSTEM_TESTS") == "1":
+        pytest.fail(reason + " (ZHQA_REQUIRE_SYSTEM_TESTS=1: the browser tests must run here)", pytrace=False)
     pytest.skip(reason)
 
 

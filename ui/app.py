@@ -20,7 +20,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from index.ingest import JSON_SUFFIXES, TEXT_SUFFIXES, read_paths
+from index.ingest import PAGED_SUFFIXES, SUPPORTED_SUFFIXES, read_paths
 from qa.answer import NO_ANSWER_ZH, Answer
 from qa.reader.answer_type import MEASURE_NAMES
 from qa.bot import QABot, QuestionError
@@ -29,8 +29,8 @@ from qa.retrieve import MODES
 log = logging.getLogger(__name__)
 
 TITLE = "中文文档问答 · Chinese document QA"
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-UPLOAD_SUFFIXES = sorted(TEXT_SUFFIXES | JSON_SUFFIXES)
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+UPLOAD_SUFFIXES = sorted(SUPPORTED_SUFFIXES)
 MAX_TOP_K = 20
 CLOSEST_SHOWN = 3
 QUEUE_SIZE = 256          # waiting requests before Gradio turns one away
@@ -63,6 +63,7 @@ CSS = """
   margin-bottom: 4px; word-break: break-all; }
 .zhqa-source-text { font-size: 0.92em; white-space: pre-wrap; }
 .zhqa-examples button { white-space: normal; }
+.zhqa-scan img { max-width: 100%; border: 1px solid var(--border-color-primary); border-radius: 4px; margin-top: 4px; }
 """
 
 
@@ -118,13 +119,34 @@ def format_answer(answer: Answer) -> str:
                              f'<span class="zhqa-meta">{html.escape(p.title or p.doc_id)} · 相关度 {p.score:.4f}'
                              f"</span><br>{_html_text(_excerpt(p.text))}</div>")
         return "\n\n".join(lines)
+    page = f" · 第 {answer.page} 页 (page {answer.page})" if answer.page is not None else ""
     lines = [f"**{md_escape(answer.text)}**",
              f'<span class="zhqa-meta">置信度 confidence {answer.score:.2f} · '
-             f"来源 {_doc_label(answer.title, answer.doc_id)}</span>"]
+             f"来源 {_doc_label(answer.title, answer.doc_id)}{page}</span>"]
     if answer.passage:
         lines.append(f'<div class="zhqa-passage">'
                      f"{highlight(answer.passage, answer.passage_start, answer.passage_end)}</div>")
+    scan = scan_crop_html(answer)
+    if scan:
+        lines.append(scan)
     return "\n\n".join(lines)
+
+
+def scan_crop_html(answer: Answer) -> str:
+    """The scan's own pixels around an OCR'd answer, as an inline PNG ('' when there is no scan)."""
+    import base64
+    import io
+
+    from index.readers.crop import crop_region
+
+    image = crop_region(answer.source, answer.page, answer.region)
+    if image is None:
+        return ""
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return (f'<div class="zhqa-scan"><span class="zhqa-meta">扫描原件 · the scan</span><br>'
+            f'<img alt="scan region of the answer" src="data:image/png;base64,{data}"></div>')
 
 
 def format_sources(answer: Answer | None, mode: str | None = None) -> str:
@@ -168,6 +190,20 @@ def safe_filename(name: str, max_len: int = 80) -> str:
 
 
 # ------------------------------------------------------------------------------- the app
+def keep_upload(path: Path) -> Path:
+    """A lasting copy of an uploaded scan or PDF in the cache, named by its content."""
+    import hashlib
+
+    from index.cache import cache_dir
+
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    dest = cache_dir() / "uploads" / digest / path.name
+    if not dest.exists():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, dest)
+    return dest
+
+
 class ChatUI:
     """Callbacks of the UI, bound to one bot shared by all sessions."""
 
@@ -271,7 +307,12 @@ class ChatUI:
                 result = read_paths([dest])
                 for s in result.skipped:
                     problems.append(f"✗ {shown}：{md_escape(s.reason)}")
-                docs.extend(replace(d, source=f"upload:{name}") for d in result.documents)
+                for s in result.notes:
+                    problems.append(f"· {shown}：{md_escape(s.reason)}")
+                source = f"upload:{name}"
+                if result.documents and suffix in PAGED_SUFFIXES:   # keep scans: answers show their region
+                    source = str(keep_upload(dest))
+                docs.extend(replace(d, source=source) for d in result.documents)
         return docs, problems
 
     def add_files(self, files, progress=gr.Progress()):
@@ -280,7 +321,7 @@ class ChatUI:
             raise gr.Error(READ_ONLY_REFUSAL)
         files = [f for f in (files if isinstance(files, (list, tuple)) else [files]) if f]
         if not files:
-            return self._docs_outputs("请先选择要上传的文件（.txt / .md / SQuAD .json）。")
+            return self._docs_outputs("请先选择要上传的文件（文本、PDF、Word、PPT、Excel/CSV、网页或图片）。")
         progress(0.0, desc="读取文件")
         docs, problems = self.read_uploads(files)
         if not docs:
@@ -362,7 +403,8 @@ class ChatUI:
                         gr.Markdown("只读模式：本服务只回答问题，不能上传或删除文档。"
                                     "Read-only: documents cannot be added or removed here.", elem_id="zhqa-read-only")
                     else:
-                        gr.Markdown(f"上传 .txt / .md / SQuAD 格式 .json 文件加入索引（每个文件不超过 "
+                        gr.Markdown(f"上传文本（.txt/.md/SQuAD .json）、PDF、Word、PPT、Excel/CSV、网页或图片（OCR）"
+                                    f"加入索引（每个文件不超过 "
                                     f"{self.max_upload_bytes // (1024 * 1024)} MB）。上传的文档对所有用户可见。")
                         files = gr.File(label="上传文件 · upload", file_count="multiple",
                                         file_types=UPLOAD_SUFFIXES, elem_id="zhqa-upload")

@@ -15,14 +15,14 @@ import sqlite3
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from index.bm25 import BM25_TOKENIZER_VERSION, BM25Index, tokenize
 from index.chunk import Chunk, chunk_document
-from index.documents import Document
+from index.documents import Document, Region
 from index.normalize import NORMALIZER_VERSION, NormalizedText, normalize
 
 FORMAT_VERSION = 1
@@ -253,6 +253,12 @@ class IndexStore:
                 (sd.document.id, sd.document.title, sd.document.source, sd.document.text, sd.norm.text,
                  np.asarray(sd.norm.offsets, dtype="<i4").tobytes(), sd.checksum)
                 for sd in self.documents.values()])
+            # where each stretch of a document came from (page, OCR box); absent in indexes before it existed
+            con.execute("CREATE TABLE regions (doc_id TEXT, start INT, end INT, page INT,"
+                        " x0 REAL, y0 REAL, x1 REAL, y1 REAL)")
+            con.executemany("INSERT INTO regions VALUES (?,?,?,?,?,?,?,?)", [
+                (sd.document.id, r.start, r.end, r.page, *(r.box if r.box is not None else (None,) * 4))
+                for sd in self.documents.values() for r in sd.document.locations])
             con.executemany("INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?)", [
                 (i, c.chunk_id, c.doc_id, c.title, c.text, c.norm_start, c.norm_end, c.start, c.end,
                  json.dumps(self.tokens[i], ensure_ascii=False), self.vectors[i].astype("<f4").tobytes())
@@ -309,6 +315,18 @@ class IndexStore:
                 doc = Document(row[0], row[1], row[3], row[2])
                 offsets = tuple(int(x) for x in np.frombuffer(row[5], dtype="<i4"))
                 self.documents[row[0]] = StoredDocument(doc, NormalizedText(row[4], offsets), row[6])
+            if con.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='regions'").fetchone():
+                regions: dict[str, list[Region]] = {}
+                for d, a, b, page, *box in con.execute("SELECT doc_id, start, end, page, x0, y0, x1, y1 FROM regions"
+                                                       " ORDER BY doc_id, start"):
+                    regions.setdefault(d, []).append(
+                        Region(int(a), int(b), None if page is None else int(page),
+                               None if box[0] is None else tuple(float(v) for v in box)))
+                for d, rs in regions.items():
+                    if d in self.documents:
+                        sd = self.documents[d]
+                        self.documents[d] = StoredDocument(replace(sd.document, locations=tuple(rs)), sd.norm,
+                                                           sd.checksum)
             vecs = []
             for row in con.execute("SELECT chunk_id, doc_id, title, text, norm_start, norm_end, start, end,"
                                    " tokens, vector FROM chunks ORDER BY row"):

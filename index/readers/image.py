@@ -1,0 +1,155 @@
+"""Scans and photos (PNG, JPEG, TIFF, WebP): OCR by RapidOCR, lines put back in reading order.
+
+Why RapidOCR 3.x + onnxruntime: its wheel ships the PP-OCR detection and recognition models
+(Apache-2.0) and runs with no network as long as its default model settings are kept (other
+languages or versions download at run time, so none is asked for here). Reading order is a
+recursive XY-cut: a page is split at the widest blank band, columns (vertical bands) first, so a
+multi-column newspaper page reads column by column, top to bottom, left to right. Vertical CJK
+text is not handled yet: its columns come back as short lines.
+"""
+from __future__ import annotations
+
+import statistics
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.readers.located import LocatedText, UnreadableFile
+
+SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"}
+MAX_PIXELS = 50_000_000      # a 200-megapixel image is refused, not OCR'd for minutes
+MAX_FRAMES = 200             # pages of a multi-page TIFF
+MIN_SCORE = 0.5              # OCR lines below this recognition confidence are dropped
+
+_ENGINE = None
+_ENGINE_LOCK = threading.Lock()
+_RUN_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class OcrLine:
+    text: str
+    box: tuple[float, float, float, float]     # x0, y0, x1, y1 in pixels
+    score: float
+
+
+def _engine():
+    """One RapidOCR engine a process, with its bundled default models (never a download)."""
+    global _ENGINE
+    with _ENGINE_LOCK:
+        if _ENGINE is None:
+            import logging
+
+            from rapidocr import RapidOCR
+
+            logging.getLogger("RapidOCR").setLevel(logging.WARNING)
+            _ENGINE = RapidOCR(params={"Global.log_level": "warning"})
+        return _ENGINE
+
+
+def ocr_image(image) -> list[OcrLine]:
+    """The text lines of a PIL image, in reading order."""
+    import numpy as np
+
+    rgb = image.convert("RGB")
+    bgr = np.ascontiguousarray(np.asarray(rgb)[:, :, ::-1])
+    engine = _engine()
+    with _RUN_LOCK:  # one page at a time: OCR already uses every core
+        result = engine(bgr)
+    boxes, txts, scores = getattr(result, "boxes", None), getattr(result, "txts", None), getattr(result, "scores", None)
+    if boxes is None or txts is None:
+        return []
+    lines = []
+    for quad, text, score in zip(boxes, txts, scores):
+        text = str(text).strip()
+        if not text or float(score) < MIN_SCORE:
+            continue
+        xs, ys = [float(p[0]) for p in quad], [float(p[1]) for p in quad]
+        lines.append(OcrLine(text, (min(xs), min(ys), max(xs), max(ys)), float(score)))
+    return reading_order(lines)
+
+
+# ---------------------------------------------------------------- reading order: recursive XY-cut
+def _gaps(lines: list[OcrLine], axis: int) -> list[tuple[float, float]]:
+    """Blank bands (lo, hi) along ``axis`` (0: x, 1: y) that no line crosses."""
+    spans = sorted((ln.box[axis], ln.box[axis + 2]) for ln in lines)
+    out, reach = [], spans[0][1]
+    for lo, hi in spans[1:]:
+        if lo > reach:
+            out.append((reach, lo))
+        reach = max(reach, hi)
+    return out
+
+
+def _split(lines: list[OcrLine], axis: int, min_gap: float) -> list[list[OcrLine]]:
+    cuts = [(lo + hi) / 2 for lo, hi in _gaps(lines, axis) if hi - lo >= min_gap]
+    if not cuts:
+        return [lines]
+    groups: list[list[OcrLine]] = [[] for _ in range(len(cuts) + 1)]
+    for ln in lines:
+        centre = (ln.box[axis] + ln.box[axis + 2]) / 2
+        groups[sum(1 for c in cuts if centre > c)].append(ln)
+    return [g for g in groups if g]
+
+
+def reading_order(lines: list[OcrLine]) -> list[OcrLine]:
+    """Lines sorted for reading: columns left to right (a band of white space at least a line
+    high separates them), blocks top to bottom (a blank band of most of a line height)."""
+    if len(lines) <= 1:
+        return list(lines)
+    height = statistics.median(ln.box[3] - ln.box[1] for ln in lines) or 1.0
+
+    def cut(group: list[OcrLine]) -> list[OcrLine]:
+        if len(group) <= 1:
+            return group
+        for axis, min_gap in ((0, 1.0 * height), (1, 0.8 * height)):
+            parts = _split(group, axis, min_gap)
+            if len(parts) > 1:
+                return [ln for part in parts for ln in cut(part)]
+        return sorted(group, key=lambda ln: ((ln.box[1] + ln.box[3]) / 2, ln.box[0]))
+
+    return cut(list(lines))
+
+
+# ---------------------------------------------------------------- image files
+def open_image(path: Path):
+    """The image, checked: not empty, not over ``MAX_PIXELS``, really an image."""
+    from PIL import Image, UnidentifiedImageError
+
+    if path.stat().st_size == 0:
+        raise UnreadableFile("file is empty")
+    try:
+        image = Image.open(path)
+    except Image.DecompressionBombError:
+        raise UnreadableFile(f"image is too large to OCR (over {MAX_PIXELS // 1_000_000} megapixels)") from None
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise UnreadableFile(f"not a readable image ({type(exc).__name__})") from None
+    w, h = image.size
+    if w * h > MAX_PIXELS:
+        image.close()
+        raise UnreadableFile(f"image is {w}×{h} ({w * h / 1e6:.0f} megapixels), over the "
+                             f"{MAX_PIXELS // 1_000_000}-megapixel limit")
+    return image
+
+
+def read_image(path: Path, on_page=None) -> LocatedText:
+    """OCR every frame (a multi-page TIFF has several); each frame is a page, each line a region."""
+    image = open_image(path)
+    out = LocatedText()
+    try:
+        frames = min(getattr(image, "n_frames", 1) or 1, MAX_FRAMES)
+        for number in range(1, frames + 1):
+            try:
+                image.seek(number - 1)
+                image.load()
+            except (OSError, ValueError, EOFError) as exc:
+                if number == 1:
+                    raise UnreadableFile(f"damaged image ({type(exc).__name__}: {str(exc)[:60]})") from None
+                break
+            for j, line in enumerate(ocr_image(image)):
+                out.add(line.text, page=number, box=line.box, sep="\n\n" if j == 0 else "\n")
+            if on_page is not None:
+                on_page(number, frames)
+    finally:
+        image.close()
+    return out

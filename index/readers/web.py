@@ -1,0 +1,62 @@
+"""Web pages (.html): the main content without navigation and footers (trafilatura), or everything
+visible (``keep_all``: BeautifulSoup).
+
+Why trafilatura: the best-measured main-text extractor on PyPI, offline, Apache-2.0; it needs
+``lxml_html_clean`` declared beside it. Keep-everything mode is for pages whose "boilerplate" is
+the content (tables of figures, lists).
+"""
+from __future__ import annotations
+
+import re
+
+from index.readers.located import LocatedText, UnreadableFile
+
+SUFFIXES = {".html", ".htm", ".xhtml"}
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.IGNORECASE)
+
+
+def decode_html(data: bytes) -> str:
+    """Bytes to text: the page's own <meta charset> when it names one Python knows, else sniffing."""
+    from index.readers.encoding import decode_bytes
+
+    m = _META_CHARSET.search(data[:4096])
+    if m:
+        name = m.group(1).decode("ascii", "ignore").lower()
+        name = {"gb2312": "gb18030", "gbk": "gb18030"}.get(name, name)
+        try:
+            return data.decode(name)
+        except (LookupError, UnicodeDecodeError):
+            pass
+    return decode_bytes(data)
+
+
+def _keep_all(html: str) -> str:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    for tag in soup(["script", "style", "noscript", "template", "svg"]):
+        tag.decompose()
+    lines = [" ".join(line.split()) for line in soup.get_text("\n").splitlines()]
+    return "\n".join(line for line in lines if line)
+
+
+def read_html_text(html: str, keep_all: bool = False) -> tuple[LocatedText, str | None]:
+    """(text, the page's <title> if any)."""
+    title = None
+    m = re.search(r"<title[^>]*>(.*?)</title>", html[:20000], re.IGNORECASE | re.DOTALL)
+    if m:
+        title = " ".join(m.group(1).split())[:60] or None
+    if keep_all:
+        text = _keep_all(html)
+    else:
+        import trafilatura
+
+        text = trafilatura.extract(html, include_tables=True, include_comments=False, favor_recall=True,
+                                   deduplicate=False) or ""
+        if not text.strip():       # no main content found (a bare fragment, a table page): keep everything
+            text = _keep_all(html)
+    if not text.strip():
+        raise UnreadableFile("the web page has no visible text")
+    out = LocatedText()
+    out.add(text.strip())
+    return out, title

@@ -1,0 +1,350 @@
+"""Documents people have: PDF, Word, slides, spreadsheets, web pages and scans, built in the test.
+
+Each format's text and location map (page; OCR line boxes), OCR with the network unavailable,
+bad files named with their reason, and one end-to-end question answered from a two-column scan.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import struct
+import subprocess
+import textwrap
+import zipfile
+import zlib
+from pathlib import Path
+
+import pytest
+
+from index.ingest import read_file, read_paths
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTICLE = (ROOT / "qa" / "samples" / "alibaba_esg_2023.txt").read_text(encoding="utf-8")
+FLAT = "".join(ARTICLE.split())
+FACT = "星河公司是一家虚构的航天材料企业。星河公司的创始人是李明远。公司成立于2016年，总部设在青岛。"
+
+
+def cjk_font_path() -> str:
+    """A CJK font file (``tests/system_setup.sh`` installs one); skip, or fail in CI, without one."""
+    try:
+        out = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        out = ""
+    fonts = sorted(line.split(":")[0].strip() for line in out.splitlines() if line.strip())
+    fonts = [f for f in fonts if f.endswith((".ttc", ".ttf", ".otf"))]
+    if not fonts:
+        reason = ("no CJK font to render test scans: install one with 'apt-get install -y fonts-wqy-microhei', "
+                  "then rerun make test")
+        if os.environ.get("ZHQA_REQUIRE_SYSTEM_TESTS") == "1":
+            pytest.fail(reason + " (ZHQA_REQUIRE_SYSTEM_TESTS=1)", pytrace=False)
+        pytest.skip(reason)
+    return fonts[0]
+
+
+@pytest.fixture(scope="module")
+def font_path() -> str:
+    return cjk_font_path()
+
+
+def render_columns(path: Path, font_path: str, paragraphs: list[str], title: str | None = None,
+                   chars_per_line: int = 21) -> list[tuple[str, tuple[int, int, int, int]]]:
+    """A white page with ``title`` across the top and one column per paragraph; returns each
+    drawn line and its box."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font, big = ImageFont.truetype(font_path, 26), ImageFont.truetype(font_path, 40)
+    width = 40 + 610 * len(paragraphs)
+    lines_per_col = max(len(textwrap.wrap(p, chars_per_line)) for p in paragraphs)
+    img = Image.new("RGB", (width, 130 + 38 * lines_per_col), "white")
+    draw = ImageDraw.Draw(img)
+    drawn = []
+    if title:
+        draw.text((40, 30), title, font=big, fill="black")
+    for ci, para in enumerate(paragraphs):
+        for li, line in enumerate(textwrap.wrap(para, chars_per_line)):
+            xy = (40 + ci * 610, 110 + li * 38)
+            draw.text(xy, line, font=font, fill="black")
+            drawn.append((line, draw.textbbox(xy, line, font=font)))
+    img.save(path)
+    return drawn
+
+
+def article_columns() -> tuple[str, str]:
+    i = FLAT.find("公益幸福团超110个")
+    left, right = FLAT[max(0, i - 260):i - 20], FLAT[i - 20:i + 220]
+    return left, right
+
+
+# ---------------------------------------------------------------- OCR and reading order
+@pytest.fixture(scope="module")
+def scan(tmp_path_factory, font_path):
+    path = tmp_path_factory.mktemp("scan") / "scan.png"
+    left, right = article_columns()
+    drawn = render_columns(path, font_path, [left, right], title="阿里巴巴发布2023年ESG报告")
+    return path, left, right, drawn
+
+
+def _no_network(monkeypatch):
+    def refuse(*a, **k):
+        raise OSError("network is unavailable in this test")
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+def test_ocr_reads_a_two_column_scan_in_reading_order_offline(scan, monkeypatch):
+    import difflib
+
+    _no_network(monkeypatch)
+    path, left, right, drawn = scan
+    res = read_file(path)
+    assert not res.skipped, res.skipped
+    doc = res.documents[0]
+    flat = "".join(doc.text.split())
+    assert doc.title == "阿里巴巴发布2023年ESG报告"
+    # the left column entirely before the right one, each nearly exact
+    expected = "阿里巴巴发布2023年ESG报告" + left + right
+    assert difflib.SequenceMatcher(None, expected, flat).ratio() > 0.98
+    assert flat.find(left[-12:]) < flat.find(right[:12])
+    # every OCR line is a region on page 1 whose box is where that line was drawn
+    assert doc.locations and all(r.page == 1 and r.box is not None for r in doc.locations)
+    for region in doc.locations[1:]:
+        text = doc.text[region.start:region.end]
+        line, box = max(drawn, key=lambda d: difflib.SequenceMatcher(None, d[0], text).ratio())
+        x0, y0, x1, y1 = region.box
+        assert abs(x0 - box[0]) < 15 and abs(y0 - box[1]) < 15 and abs(y1 - box[3]) < 15, (text, region.box, box)
+
+
+def test_reading_order_takes_columns_before_rows():
+    from index.readers.image import OcrLine, reading_order
+
+    def line(text, x0, y0, x1, y1):
+        return OcrLine(text, (x0, y0, x1, y1), 1.0)
+
+    lines = [line("右1", 600, 100, 1100, 130), line("左1", 40, 100, 560, 130), line("标题", 40, 20, 900, 60),
+             line("左2", 40, 140, 560, 170), line("右2", 600, 140, 1100, 170), line("脚注", 40, 300, 1100, 330)]
+    assert [ln.text for ln in reading_order(lines)] == ["标题", "左1", "左2", "右1", "右2", "脚注"]
+
+
+# ---------------------------------------------------------------- PDF
+def _pdf(path: Path, font_path: str, pages: list[str], encrypt: str | None = None) -> None:
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(TTFont("CJK", font_path, subfontIndex=0))
+    c = canvas.Canvas(str(path), encrypt=encrypt)
+    for text in pages:
+        c.setFont("CJK", 12)
+        for i, line in enumerate(textwrap.wrap(text, 38)):
+            c.drawString(40, 800 - 18 * i, line)
+        c.showPage()
+    c.save()
+
+
+def test_pdf_text_layer_gives_each_page_its_characters(tmp_path, font_path):
+    p = tmp_path / "report.pdf"
+    _pdf(p, font_path, ["第一页：" + FACT, "第二页：2023财年，阿里活跃的公益幸福团超110个。"])
+    doc = read_file(p).documents[0]
+    i = doc.text.find("李明远")
+    j = doc.text.find("超110个")
+    assert i >= 0 and j > i
+    assert [r.page for r in doc.regions_for(i, i + 3)] == [1]
+    assert [r.page for r in doc.regions_for(j, j + 6)] == [2]
+
+
+def test_a_pdf_page_without_text_is_ocrd_with_line_boxes(tmp_path, font_path):
+    from reportlab.pdfgen import canvas
+
+    img = tmp_path / "page.png"
+    render_columns(img, font_path, [FACT])
+    p = tmp_path / "scanned.pdf"
+    c = canvas.Canvas(str(p), pagesize=(620, 300))
+    c.drawImage(str(img), 0, 0, width=620, height=300)
+    c.showPage()
+    c.save()
+    doc = read_file(p).documents[0]
+    i = doc.text.find("李明远")
+    assert i >= 0, doc.text
+    (region,) = doc.regions_for(i, i + 3)
+    assert region.page == 1 and region.box is not None
+
+
+@pytest.mark.parametrize("make, reason", [
+    (lambda p, f: _pdf(p, f, [FACT], encrypt="s3cret"), "encrypted PDF"),
+    (lambda p, f: p.write_bytes(b"%PDF-1.7\n1 0 obj <<>>\ntrailer\n%%EOF"), "not a readable PDF"),
+    (lambda p, f: p.write_bytes(b""), "file is empty"),
+])
+def test_bad_pdfs_are_named_with_their_reason(tmp_path, font_path, make, reason):
+    p = tmp_path / "bad.pdf"
+    make(p, font_path)
+    res = read_file(p)
+    assert not res.documents and reason in res.skipped[0].reason
+
+
+# ---------------------------------------------------------------- Office files
+def test_docx_paragraphs_and_tables_in_reading_order(tmp_path):
+    import docx
+
+    d = docx.Document()
+    d.add_heading("星河公司年报", 1)
+    d.add_paragraph(FACT)
+    table = d.add_table(rows=2, cols=2)
+    table.rows[0].cells[0].text, table.rows[0].cells[1].text = "指标", "数值"
+    table.rows[1].cells[0].text, table.rows[1].cells[1].text = "员工人数", "1200人"
+    d.add_paragraph("以上为2023年数据。")
+    p = tmp_path / "report.docx"
+    d.save(p)
+    doc = read_file(p).documents[0]
+    assert doc.title == "星河公司年报"
+    assert doc.text.index(FACT) < doc.text.index("员工人数 | 1200人") < doc.text.index("以上为2023年数据")
+
+
+def test_pptx_slides_are_pages(tmp_path):
+    from pptx import Presentation
+    from pptx.util import Inches
+
+    deck = Presentation()
+    for title, body in (("星河公司", FACT), ("公益", "公益幸福团超110个")):
+        slide = deck.slides.add_slide(deck.slide_layouts[1])
+        slide.shapes.title.text = title
+        slide.placeholders[1].text = body
+    deck.slides[1].shapes.add_textbox(Inches(1), Inches(6), Inches(4), Inches(1)).text_frame.text = "页脚文字"
+    p = tmp_path / "deck.pptx"
+    deck.save(p)
+    doc = read_file(p).documents[0]
+    i, j = doc.text.find("李明远"), doc.text.find("超110个")
+    assert [r.page for r in doc.regions_for(i, i + 3)] == [1] and [r.page for r in doc.regions_for(j, j + 6)] == [2]
+    assert doc.text.index("超110个") < doc.text.index("页脚文字")
+
+
+def test_xlsx_rows_keep_their_header_and_each_sheet_is_a_page(tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "营收"
+    sheet.append(["地区", "营收"])
+    sheet.append(["华东", "12亿元"])
+    other = book.create_sheet("员工")
+    other.append(["部门", "人数"])
+    other.append(["研发", 300])
+    p = tmp_path / "figures.xlsx"
+    book.save(p)
+    doc = read_file(p).documents[0]
+    assert "地区：华东；营收：12亿元" in doc.text and "部门：研发；人数：300" in doc.text
+    j = doc.text.find("人数：300")
+    assert [r.page for r in doc.regions_for(j, j + 6)] == [2]
+
+
+def test_a_huge_spreadsheet_is_cut_and_says_so(tmp_path, monkeypatch):
+    import index.readers.sheets as sheets
+
+    monkeypatch.setattr(sheets, "MAX_ROWS", 1000)
+    p = tmp_path / "big.csv"
+    p.write_text("编号,数值\n" + "".join(f"{i},{i * 2}\n" for i in range(5000)), encoding="utf-8")
+    res = read_paths([p])
+    doc = res.documents[0]
+    assert "编号：999；数值：1998" in doc.text and "编号：1000；" not in doc.text
+    assert res.notes and "cut at 1,000 rows" in res.notes[0].reason
+
+
+def test_csv_in_gbk(tmp_path):
+    p = tmp_path / "gbk.csv"
+    p.write_bytes("公司,创始人\n星河公司,李明远\n".encode("gbk"))
+    assert "公司：星河公司；创始人：李明远" in read_file(p).documents[0].text
+
+
+@pytest.mark.parametrize("payload, reason", [
+    ("zip", "not a Word .docx document"), ("text", "not a Word .docx document")])
+def test_a_docx_that_is_not_one(tmp_path, payload, reason):
+    p = tmp_path / "fake.docx"
+    if payload == "zip":
+        with zipfile.ZipFile(p, "w") as z:
+            z.writestr("notes.txt", "这是一个普通的压缩包")
+    else:
+        p.write_text("plain text", encoding="utf-8")
+    res = read_file(p)
+    assert not res.documents and reason in res.skipped[0].reason
+
+
+# ---------------------------------------------------------------- web pages
+PAGE = """<html><head><meta charset="gbk"><title>星河公司新闻</title></head><body>
+<nav><a href="/">首页</a> | <a href="/about">关于我们</a> | <a href="/jobs">招聘信息</a></nav>
+<article><h1>星河公司发布年度报告</h1><p>{fact}</p><p>该公司表示，未来三年将继续扩大研发投入，
+在青岛建设新的材料实验室，并与多所高校开展合作研究。</p><p>报告还披露，公司2023年营收同比增长百分之二十。</p></article>
+<footer>版权所有 星河公司 · 备案号 12345</footer></body></html>"""
+
+
+def test_html_main_content_in_gbk_and_keep_all(tmp_path):
+    from index.ingest import read_file as rf
+
+    p = tmp_path / "news.html"
+    p.write_bytes(PAGE.format(fact=FACT).encode("gbk"))
+    doc = rf(p).documents[0]
+    assert "李明远" in doc.text and doc.title == "星河公司新闻"
+    assert "备案号" not in doc.text and "招聘信息" not in doc.text
+    everything = rf(p, keep_all_html=True).documents[0]
+    assert "李明远" in everything.text and "招聘信息" in everything.text and "备案号" in everything.text
+
+
+# ---------------------------------------------------------------- images
+def _png_header(width: int, height: int) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00")) + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("name, data, reason", [
+    ("empty.png", b"", "file is empty"),
+    ("huge.png", _png_header(20000, 10000), "megapixel"),
+    ("noise.jpg", b"\xff\xd8\xff\xe0" + os.urandom(200), "image"),
+    ("text.webp", "不是图片".encode(), "not a readable image"),
+])
+def test_bad_images_are_named_with_their_reason(tmp_path, name, data, reason):
+    p = tmp_path / name
+    p.write_bytes(data)
+    res = read_file(p)
+    assert not res.documents and reason in res.skipped[0].reason, res.skipped
+
+
+def test_one_bad_file_does_not_stop_the_batch_and_a_failed_add_loses_nothing(tmp_path, font_path):
+    (tmp_path / "good.txt").write_text(FACT, encoding="utf-8")
+    (tmp_path / "bad.pdf").write_bytes(b"%PDF-1.4 broken")
+    (tmp_path / "empty.png").write_bytes(b"")
+    res = read_paths([tmp_path], progress=True)
+    assert [d.title for d in res.documents] == [FACT[:60]] or len(res.documents) == 1
+    assert sorted(Path(s.source).name for s in res.skipped) == ["bad.pdf", "empty.png"]
+
+
+# ---------------------------------------------------------------- end to end, real models
+@pytest.mark.e2e
+def test_a_question_about_a_two_column_scan_is_answered_with_its_region(scan, tmp_path, monkeypatch):
+    from qa.bot import QABot
+    from qa.config import Config
+
+    path, _, _, drawn = scan
+    bot = QABot.from_corpus([path], Config.from_env())
+    a = bot.ask("2023财年阿里活跃的公益幸福团有多少个？")
+    assert not a.abstained and "110" in a.text, a
+    assert a.page == 1 and a.region is not None and a.source == str(path)
+    line_box = next(box for line, box in drawn if "110" in line)
+    x0, y0, x1, y1 = a.region
+    assert y0 <= line_box[3] and y1 >= line_box[1]          # the region covers the drawn line with 110
+    from index.readers.crop import crop_region
+
+    crop = crop_region(a.source, a.page, a.region)
+    assert crop is not None and crop.size[0] > 50 and crop.size[1] > 20
+
+
+def test_a_saved_index_keeps_the_location_map(tmp_path, tiny_encoder, font_path):
+    from index.store import IndexStore
+
+    p = tmp_path / "report.pdf"
+    _pdf(p, font_path, ["第一页：" + FACT, "第二页：2023财年，阿里活跃的公益幸福团超110个。"])
+    doc = read_file(p).documents[0]
+    store = IndexStore(tiny_encoder.name, tiny_encoder.info.dimension, 80, 20)
+    store.add_documents([doc], tiny_encoder)
+    store.save(tmp_path / "index")
+    loaded = IndexStore.load(tmp_path / "index")
+    assert loaded.documents[doc.id].document.locations == doc.locations and len(doc.locations) == 2
