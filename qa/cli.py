@@ -29,11 +29,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     parser._zhqa_subparsers = sub  # ui.cli adds the 'ui' command here
 
-    p = sub.add_parser("index", help="index files or folders (.txt, .md, SQuAD JSON) into a directory")
+    p = sub.add_parser("index", help="index files or folders (text, SQuAD JSON, PDF, Office, HTML, scans) "
+                                     "into a directory")
     p.add_argument("paths", nargs="*", help="files or folders to add")
     p.add_argument("--index", required=True, help="index directory (created or updated)")
     p.add_argument("--remove", nargs="+", metavar="DOC_ID", default=[], help="remove documents by id")
     p.add_argument("--list", action="store_true", help="list the indexed documents")
+    p.add_argument("--html-keep-all", action="store_true",
+                   help="web pages: keep all visible text, not only the main content")
     p.add_argument("--faiss", choices=["flat", "hnsw", "ivf"], help="FAISS index type for a new index")
     p.add_argument("--encoder", help="sentence-transformers id or path for a new index")
     p.add_argument("--chunk-size", type=int, help="chunk length for a new index")
@@ -85,7 +88,7 @@ def _cmd_index(args) -> int:
         print(f"removed {n} document(s)" + (f"; not found: {', '.join(missing)}" if n < len(args.remove) else ""))
         changed = changed or n > 0
     if args.paths:
-        ingest = read_paths(args.paths, progress=True)
+        ingest = read_paths(args.paths, keep_all_html=args.html_keep_all, progress=True)
         for s in ingest.skipped:
             print(f"skipped {s.source}: {s.reason}", file=sys.stderr)
         for s in ingest.notes:

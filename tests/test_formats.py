@@ -348,3 +348,62 @@ def test_a_saved_index_keeps_the_location_map(tmp_path, tiny_encoder, font_path)
     store.save(tmp_path / "index")
     loaded = IndexStore.load(tmp_path / "index")
     assert loaded.documents[doc.id].document.locations == doc.locations and len(doc.locations) == 2
+
+
+def test_qa_index_takes_what_it_can_and_loses_nothing(tmp_path, tiny_encoder_path, capsys):
+    import docx
+
+    from index.store import IndexStore
+    from qa.cli import main
+
+    first = tmp_path / "first.txt"
+    first.write_text(FACT, encoding="utf-8")
+    idx = tmp_path / "idx"
+    assert main(["index", str(first), "--index", str(idx), "--encoder", str(tiny_encoder_path)]) == 0
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    (batch / "broken.pdf").write_bytes(b"%PDF-1.4 broken")
+    (batch / "empty.png").write_bytes(b"")
+    with zipfile.ZipFile(batch / "fake.docx", "w") as z:
+        z.writestr("a.txt", "不是 Word 文档")
+    d = docx.Document()
+    d.add_paragraph("钉钉用户超6亿。")
+    d.save(batch / "good.docx")
+    capsys.readouterr()
+    assert main(["index", str(batch), "--index", str(idx)]) == 0
+    out = capsys.readouterr()
+    assert "added 1" in out.out
+    for name, reason in (("broken.pdf", "not a readable PDF"), ("empty.png", "file is empty"),
+                         ("fake.docx", "not a Word .docx document")):
+        assert f"{name}: {reason}" in out.err, out.err
+    assert "Traceback" not in out.err
+    only_bad = tmp_path / "only_bad"
+    only_bad.mkdir()
+    (only_bad / "broken.pdf").write_bytes(b"%PDF-1.4 broken")
+    assert main(["index", str(only_bad), "--index", str(idx)]) == 2
+    assert len(IndexStore.load(idx).documents) == 2
+
+
+def test_the_chat_message_shows_the_page_and_the_scan_around_the_answer(scan):
+    import base64
+    import io
+    import re
+
+    from PIL import Image
+
+    from qa.answer import Answer
+    from ui.app import format_answer
+
+    path, _, _, drawn = scan
+    line, box = next((line, box) for line, box in drawn if "110" in line)
+    passage = line
+    s = passage.find("110")
+    a = Answer("问题？", "110", 0.9, False, "d", "标题", 0, 3, passage, s, s + 3, "d#0",
+               page=1, region=tuple(float(v) for v in box), source=str(path))
+    msg = format_answer(a)
+    assert "第 1 页 (page 1)" in msg
+    data = re.search(r'src="data:image/png;base64,([^"]+)"', msg).group(1)
+    crop = Image.open(io.BytesIO(base64.b64decode(data)))
+    assert crop.size[0] >= box[2] - box[0] and crop.size[1] >= box[3] - box[1]
+    plain = Answer("问题？", "110", 0.9, False, "d", "标题", 0, 3, passage, s, s + 3, "d#0")
+    assert "第" not in format_answer(plain).split("</span>")[0].split("来源")[1] and "<img" not in format_answer(plain)

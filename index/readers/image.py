@@ -19,6 +19,7 @@ from index.readers.located import LocatedText, UnreadableFile
 SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"}
 MAX_PIXELS = 50_000_000      # a 200-megapixel image is refused, not OCR'd for minutes
 MAX_FRAMES = 200             # pages of a multi-page TIFF
+MAX_SIDE = 3200              # longer sides are scaled down to this before detection
 MIN_SCORE = 0.5              # OCR lines below this recognition confidence are dropped
 
 _ENGINE = None
@@ -43,7 +44,8 @@ def _engine():
             from rapidocr import RapidOCR
 
             logging.getLogger("RapidOCR").setLevel(logging.WARNING)
-            _ENGINE = RapidOCR(params={"Global.log_level": "warning"})
+            # a newspaper page rendered for reading is taller than RapidOCR's default 2,000-pixel cap
+            _ENGINE = RapidOCR(params={"Global.log_level": "warning", "Global.max_side_len": MAX_SIDE})
         return _ENGINE
 
 
