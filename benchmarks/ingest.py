@@ -159,7 +159,6 @@ def main() -> int:
     write_docx(docx_path)
     write_pptx(pptx_path)
 
-    from index.readers.image import ocr_image  # noqa: F401  (import cost not timed)
     from PIL import Image
 
     timed(scan)                                             # load the OCR models once

@@ -24,7 +24,7 @@ class Config:
     faiss: str = "flat"                  # flat | hnsw | ivf
     max_question_chars: int = 500
     max_answer_chars: int = 64
-    reader_dtype: str = "float32"        # float32 | bfloat16
+    reader_dtype: str = "auto"           # auto (bfloat16 where the CPU runs it natively) | float32 | bfloat16
     reader_device: str = "cpu"           # cpu | cuda | cuda:N | auto (cuda when available)
     verifier: bool = False               # also weigh spans by the reader's answerability verifier (qa/reader/verifier.py)
     answer_types: bool = True            # drop spans of another measure than the question asks for (qa/reader/answer_type.py)

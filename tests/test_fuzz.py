@@ -50,7 +50,8 @@ FILE_BYTES = st.one_of(
     st.builds(lambda head, tail: head + tail, st.builds(lambda n: _SAMPLE.encode("utf-8")[:n], st.integers(0, 90)),
               st.binary(max_size=50)),
 )
-_JUNK = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=8),
+# allow_subnormal=False: a native library loaded earlier may have set flush-to-zero for the process
+_JUNK = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True, allow_subnormal=False) | st.text(max_size=8),
                      lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
                      max_leaves=6)
 

@@ -104,3 +104,21 @@ def test_answer_bounds_never_keep_edge_punctuation_unbalanced_marks_or_dangling_
     p = "据报道，诺曼完成了四次拦截。"
     s, e = answer_bounds(p, p.index("四"), len(p))
     assert p[s:e] == "四次拦截"
+
+
+def test_auto_precision_is_bf16_only_where_the_cpu_runs_it_natively(tiny_qa_model, monkeypatch):
+    import torch
+
+    import index.hardware as hw
+
+    assert hw.resolve_dtype("float32") == "float32" and hw.resolve_dtype("bfloat16") == "bfloat16"
+    for native in (True, False):
+        hw.bf16_is_fast.cache_clear()
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda native=native: native)
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+        assert hw.resolve_dtype("auto") == ("bfloat16" if native else "float32")
+        r = ExtractiveReader(str(tiny_qa_model), max_length=64, stride=16)   # dtype defaults to auto
+        assert r.dtype == (torch.bfloat16 if native else torch.float32)
+    hw.bf16_is_fast.cache_clear()
+    with pytest.raises(ReaderLoadError, match="auto or one of"):
+        ExtractiveReader(str(tiny_qa_model), dtype="float16")

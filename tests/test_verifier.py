@@ -96,6 +96,7 @@ def verified_reader_dir(tiny_qa_model, tmp_path):
 
 
 def _reader(folder, verifier: bool = True, **kw):
+    kw.setdefault("dtype", "float32")  # the checks below compare probabilities to 1e-4
     return ExtractiveReader(str(folder), max_length=64, stride=16, max_answer_chars=8, verifier=verifier, **kw)
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from index.hardware import resolve_dtype
 from qa.reader.answer_type import TypeCheck, check_candidates
 from qa.reader.bounds import answer_bounds
 from qa.reader.loading import ReaderLoadError, load_reader_model, reader_folder
@@ -51,7 +52,7 @@ class WindowPass:
 
 class ExtractiveReader:
     def __init__(self, model_name: str | None = None, max_length: int = 384, stride: int = 128,
-                 max_answer_chars: int = 64, batch_size: int = 16, dtype: str = "float32",
+                 max_answer_chars: int = 64, batch_size: int = 16, dtype: str = "auto",
                  device: str = "cpu", verifier: bool = False, answer_types: bool = True):
         model, tokenizer = load_reader_model(model_name)
         self._setup(model, tokenizer, model_name or "embedded", max_length, stride, max_answer_chars,
@@ -66,7 +67,7 @@ class ExtractiveReader:
         """Wrap an already-loaded QA model (e.g. the one being trained, for its dev evaluation). The
         answer-type rule is off unless ``answer_types=True``: training figures measure the model alone."""
         reader = cls.__new__(cls)
-        defaults = dict(max_length=384, stride=128, max_answer_chars=64, batch_size=16, dtype="float32",
+        defaults = dict(max_length=384, stride=128, max_answer_chars=64, batch_size=16, dtype="auto",
                         device="cpu", answer_types=False)
         reader._setup(model, tokenizer, name, **{**defaults, **options})
         return reader
@@ -82,9 +83,8 @@ class ExtractiveReader:
         self.max_answer_chars = max_answer_chars
         self.batch_size = batch_size
         dtypes = {"float32": torch.float32, "bfloat16": torch.bfloat16}
-        if dtype not in dtypes:
-            raise ReaderLoadError(f"reader dtype must be one of {sorted(dtypes)}, not {dtype!r}")
-        self.dtype = dtypes[dtype]
+        if dtype not in dtypes and dtype != "auto":
+            raise ReaderLoadError(f"reader dtype must be auto or one of {sorted(dtypes)}, not {dtype!r}")
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         try:
@@ -93,6 +93,7 @@ class ExtractiveReader:
                 raise RuntimeError("CUDA is not available on this machine")
         except RuntimeError as exc:
             raise ReaderLoadError(f"reader device {device!r}: {exc}") from exc
+        self.dtype = dtypes[resolve_dtype(dtype, self.device.type)]  # auto: bf16 where it is native
         self.model.to(self.device)
         self._torch = torch
         self.verifier: Verifier | None = None
