@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -193,3 +194,39 @@ def embedded_e5_path() -> Path:
     if not (out / "model.safetensors").exists():
         convert(source, out)
     return out
+
+
+_SHARED_TABLES: dict[str, object] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_word_embeddings():
+    """The embedded encoder's word-embedding table (250k × 384, fp32) as one read-only tensor a process.
+
+    Why: the encoder and the reader both start from this table and neither trains it, so they can
+    hold one copy instead of two (about 380 MB saved).
+    """
+    from safetensors import safe_open
+
+    path = embedded_e5_path() / "model.safetensors"
+    key = str(path)
+    with _SHARED_LOCK:
+        if key not in _SHARED_TABLES:
+            with safe_open(key, framework="pt") as fh:
+                _SHARED_TABLES[key] = fh.get_tensor("embeddings.word_embeddings.weight")
+        return _SHARED_TABLES[key]
+
+
+def share_word_embeddings(embedding_module) -> bool:
+    """Point ``embedding_module`` (an ``nn.Embedding`` holding the same table) at the shared copy.
+    Returns False, changing nothing, when its table is not the embedded encoder's."""
+    import torch
+
+    table = shared_word_embeddings()
+    weight = embedding_module.weight
+    if weight is table or weight.shape != table.shape or weight.dtype != table.dtype or weight.device != table.device:
+        return weight is table
+    if not torch.equal(weight.data[:64], table[:64]) or not torch.equal(weight.data[-64:], table[-64:]):
+        return False
+    embedding_module.weight = torch.nn.Parameter(table, requires_grad=False)
+    return True

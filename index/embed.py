@@ -44,6 +44,13 @@ class Encoder:
         except (OSError, ValueError) as exc:
             raise EncoderLoadError(f"cannot load sentence-transformers model '{name}': {exc}") from exc
         self.model.max_seq_length = min(self.model.max_seq_length or 512, 512)
+        if name == EMBEDDED_ENCODER and device == "cpu":
+            from index.e5_convert import share_word_embeddings
+
+            # the reader re-uses this table: one copy a process (index/e5_convert.py)
+            auto = getattr(self.model[0], "auto_model", None)
+            if auto is not None:
+                share_word_embeddings(auto.get_input_embeddings())
         prompts = getattr(self.model, "prompts", {}) or {}
         self._query_prompt = "query" if "query" in prompts else None
         self._passage_prompt = "passage" if "passage" in prompts else None

@@ -120,3 +120,10 @@ def test_the_shipped_reader_has_its_calibration_and_no_verifier(bot):
     # the verifier was trained for the previous reader's weights; v2 ships without one
     with pytest.raises(ReaderLoadError, match="has none"):
         QABot(bot.store, Config(verifier=True))
+
+
+def test_encoder_and_reader_hold_one_word_embedding_table(bot):
+    enc = bot.encoder.model[0].auto_model.get_input_embeddings().weight
+    rd = bot.reader.model.get_input_embeddings().weight
+    assert enc.data_ptr() == rd.data_ptr() and enc.shape == rd.shape == (250037, 384)
+    assert not enc.requires_grad and not rd.requires_grad

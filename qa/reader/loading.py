@@ -42,26 +42,27 @@ def _is_compact_reader(path: Path) -> bool:
 
 def _load_compact(path: Path):
     import torch
-    from safetensors import safe_open
     from safetensors.torch import load_file
     from transformers import AutoConfig, AutoModelForQuestionAnswering, AutoTokenizer
 
-    from index.e5_convert import embedded_e5_path
+    from index.e5_convert import embedded_e5_path, shared_word_embeddings
 
     e5 = embedded_e5_path()
     config = AutoConfig.from_pretrained(str(path))
     model = AutoModelForQuestionAnswering.from_config(config)
     state = {k: v.float() for k, v in load_file(str(path / "model.safetensors")).items()}
-    with safe_open(str(e5 / "model.safetensors"), framework="pt") as fh:
-        state[_SKIPPED[0]] = fh.get_tensor("embeddings.word_embeddings.weight")
     missing, unexpected = model.load_state_dict(state, strict=False)
-    missing = [m for m in missing if not m.endswith("position_ids")]
+    missing = [m for m in missing if not m.endswith("position_ids") and m != _SKIPPED[0]]
+    # the word embeddings are the encoder's own table, held once a process (never trained)
+    table = shared_word_embeddings()
+    if model.get_input_embeddings().weight.shape != table.shape:
+        raise ReaderLoadError(f"{path}: its vocabulary does not match the embedded encoder's")
+    model.get_input_embeddings().weight = torch.nn.Parameter(table, requires_grad=False)
     if missing or unexpected:
         raise ReaderLoadError(f"{path}: reader weights do not match its config "
                               f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
     model.eval()
     tokenizer = AutoTokenizer.from_pretrained(str(e5))
-    del torch
     return model, tokenizer
 
 
