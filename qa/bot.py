@@ -10,6 +10,7 @@ import json
 import re
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from index.embed import get_encoder
 from index.ingest import INGEST_VERSION, IngestResult, read_paths
 from index.normalize import NORMALIZER_VERSION
 from index.store import FORMAT_VERSION, IndexStore, Store, StoreError
+from index.store.locking import disk_generation, index_write_lock
 from qa.answer import Answer, Candidate, Passage
 from qa.config import SAMPLE_ARTICLE, Config
 from qa.language import is_english_question
@@ -35,6 +37,7 @@ class QuestionError(ValueError):
     """The question is empty, too long or not text."""
 
 
+REFRESH_EVERY_S = 2.0   # how often a bot over a saved index looks for other processes' changes
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -160,6 +163,7 @@ class QABot:
         self.threshold, self.english_threshold = thresholds.default, thresholds.english
         self._lock = ReadWriteLock()
         self.index_dir: Path | None = None
+        self._checked_at = 0.0
 
     # ---------------------------------------------------------------- constructors
     @classmethod
@@ -190,17 +194,50 @@ class QABot:
         return ingest
 
     def add_documents(self, docs: list[Document], progress: bool = False) -> None:
-        with self._lock.write():
+        with self._lock.write(), self._index_write():
             self.store.add_documents(docs, self.encoder, progress)
             if self.index_dir is not None:
                 self.store.save(self.index_dir)
 
     def remove_documents(self, doc_ids: list[str]) -> int:
-        with self._lock.write():
+        with self._lock.write(), self._index_write():
             n = self.store.remove_documents(doc_ids)
             if n and self.index_dir is not None:
                 self.store.save(self.index_dir)
             return n
+
+    @contextmanager
+    def _index_write(self):
+        """For a saved index: hold its inter-process write lock and start from what is on disk, so a
+        document another process added meanwhile is kept, not overwritten."""
+        if self.index_dir is None:
+            yield
+            return
+        with index_write_lock(self.index_dir):
+            self._reload_if_changed()
+            yield
+
+    def _reload_if_changed(self) -> None:
+        gen = disk_generation(self.index_dir)
+        if gen is not None and gen != self.store.generation:
+            self._use_store(IndexStore.load(self.index_dir, self.config.encoder, self.encoder.info.dimension))
+
+    def _use_store(self, store: Store) -> None:
+        self.store = store
+        self.retriever = Retriever(store, self.encoder, self.config.mode, self.config.fusion,
+                                   dense_weight=self.config.dense_weight)
+
+    def refresh(self) -> bool:
+        """Pick up changes another process saved to this bot's index directory; True if any."""
+        if self.index_dir is None:
+            return False
+        gen = disk_generation(self.index_dir)
+        if gen is None or gen == self.store.generation:
+            return False
+        with self._lock.write():
+            before = self.store.generation
+            self._reload_if_changed()
+            return self.store.generation != before
 
     # ---------------------------------------------------------------- answering
     def threshold_for(self, question: str) -> float:
@@ -222,6 +259,9 @@ class QABot:
         if k < 1:
             raise QuestionError("top_k must be at least 1")
         thr = self.threshold_for(q) if threshold is None else threshold
+        if self.index_dir is not None and time.monotonic() - self._checked_at > REFRESH_EVERY_S:
+            self._checked_at = time.monotonic()
+            self.refresh()   # documents another process (qa index) added are answered from too
         with self._lock.read():
             ranked = self.retriever.retrieve(q, max(k, depth or 0), mode)
             hits = ranked[:k]

@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--index", required=True, help="index directory (created or updated)")
     p.add_argument("--remove", nargs="+", metavar="DOC_ID", default=[], help="remove documents by id")
     p.add_argument("--list", action="store_true", help="list the indexed documents")
+    p.add_argument("--no-wait", action="store_true",
+                   help="exit (code 2) instead of waiting when another process is writing the index")
     p.add_argument("--html-keep-all", action="store_true",
                    help="web pages: keep all visible text, not only the main content")
     p.add_argument("--faiss", choices=["flat", "hnsw", "ivf"], help="FAISS index type for a new index")
@@ -58,12 +60,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_index(args) -> int:
+    """Hold the index's write lock while reading what is there and saving what changed."""
+    from index.store.locking import index_write_lock
+
+    target = Path(args.index).expanduser()
+    config_from_args(args)   # a bad option fails before waiting for the lock
+    with index_write_lock(target, wait=not args.no_wait,
+                          on_wait=lambda: print(f"waiting for another process writing {target} ...",
+                                                file=sys.stderr, flush=True)):
+        return _index_locked(args, target)
+
+
+def _index_locked(args, target: Path) -> int:
     from index.embed import get_encoder
     from index.ingest import read_paths
     from index.store import IndexStore
 
     config = config_from_args(args)
-    target = Path(args.index).expanduser()
     if (target / "manifest.json").exists():
         store = IndexStore.load(target)
         encoder = get_encoder(store.encoder_name)

@@ -60,6 +60,59 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _fsync(path: Path) -> None:
+    """Flush a file or a directory entry to disk (best effort where the OS refuses directories)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return float("inf")   # gone meanwhile: never "old"
+
+
+def _by_age(paths) -> list[Path]:
+    return sorted(paths, key=_mtime)
+
+
+def _readable_dir(target: Path) -> Path:
+    """``target``, or, while a save is between its two renames (or was killed there), the previous
+    index it set aside. Loading never renames anything: only a writer, under the lock, does."""
+    if (target / MANIFEST).exists() or not target.parent.is_dir():
+        return target
+    olds = [d for d in _by_age(target.parent.glob(f".{target.name}.old-*")) if (d / MANIFEST).exists()]
+    return olds[-1] if olds else target
+
+
+def recover_index_dir(target: Path) -> None:
+    """Undo a save killed between its two renames: the previous index, set aside as
+    ``.NAME.old-*``, goes back to ``NAME``; stale leftovers of killed saves are removed."""
+    target = Path(target).expanduser()
+    if not target.parent.is_dir():
+        return
+    olds = _by_age(target.parent.glob(f".{target.name}.old-*"))
+    if not target.exists() and olds and (olds[-1] / MANIFEST).exists():
+        try:
+            os.replace(olds[-1], target)
+            olds = olds[:-1]
+        except OSError:
+            return
+    if target.exists():
+        for leftover in olds + _by_age(target.parent.glob(f".{target.name}.tmp-*")):
+            if time.time() - _mtime(leftover) > 60:   # an older crash's, not a save in flight
+                shutil.rmtree(leftover, ignore_errors=True)
+
+
 def passage_text(chunk: Chunk) -> str:
     """What gets embedded and BM25-tokenized: the title helps when the text never names its topic."""
     if chunk.title and chunk.title not in chunk.text:
@@ -93,6 +146,7 @@ class IndexStore:
         self.vectors = np.zeros((0, dimension), dtype=np.float32)
         self._faiss = None
         self._bm25: BM25Index | None = None
+        self.generation = 0          # saves so far of the index this store was loaded from (manifest)
 
     # ---------------------------------------------------------------- editing
     def add_documents(self, docs: list[Document], encoder, progress: bool = False) -> AddReport:
@@ -228,17 +282,24 @@ class IndexStore:
             manifest = self.manifest()
             manifest["files"] = {name: _sha256(tmp / name) for name in (DB_FILE, FAISS_FILE)}
             manifest["saved_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+            manifest["generation"] = self.generation + 1
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+            for name in (DB_FILE, FAISS_FILE, MANIFEST):
+                _fsync(tmp / name)
+            _fsync(tmp)
+            recover_index_dir(target)
             old = None
             if target.exists():
                 old = target.with_name(f".{target.name}.old-{os.getpid()}-{time.time_ns()}")
-                os.replace(target, old)
+                os.replace(target, old)   # a crash before the next rename is undone by recover_index_dir
             os.replace(tmp, target)
+            _fsync(target.parent)
             if old is not None:
                 shutil.rmtree(old, ignore_errors=True)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+        self.generation = manifest["generation"]
         return target
 
     def _write_db(self, path: Path) -> None:
@@ -270,7 +331,7 @@ class IndexStore:
         """Load and verify an index; ``encoder_name``/``dimension`` must match the manifest when given."""
         import faiss
 
-        root = Path(path).expanduser()
+        root = _readable_dir(Path(path).expanduser())
         if not (root / MANIFEST).exists():
             raise StoreError(f"no index at {root} (missing {MANIFEST}); build one with 'qa index PATH --index {root}'")
         try:
@@ -303,6 +364,7 @@ class IndexStore:
         if index.ntotal != len(store.chunks) or index.d != store.dimension:
             raise StoreError(f"{root}: FAISS index holds {index.ntotal} vectors for {len(store.chunks)} chunks")
         store._faiss = index
+        store.generation = int(manifest.get("generation", 0))
         if manifest.get("bm25_tokenizer_version", 1) != BM25_TOKENIZER_VERSION:
             # tokens stored by an older tokenizer would not match today's query tokens: redo them
             store.tokens = [tokenize(passage_text(c)) for c in store.chunks]

@@ -1,0 +1,62 @@
+"""One writer at a time on an index directory, across processes, and the index's generation.
+
+Why: two ``qa index`` runs, or ``qa index`` next to a serving UI, each used to write their own copy
+and the last one won, silently losing documents. Every write now holds an inter-process lock
+(``filelock``: a lock file beside the directory, since the directory itself is replaced on save)
+and starts from what is on disk; the manifest's ``generation`` tells a long-running reader that
+another process changed the index.
+"""
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+from index.store.local import MANIFEST, StoreError
+
+
+class IndexBusy(StoreError):
+    """Another process is writing the index and we were asked not to wait."""
+
+
+def lock_path(index_dir: str | Path) -> Path:
+    target = Path(index_dir).expanduser().resolve()
+    return target.with_name(f".{target.name}.lock")
+
+
+@contextmanager
+def index_write_lock(index_dir: str | Path, wait: bool = True, timeout: float = -1,
+                     on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold the index's write lock; if another process holds it, wait (calling ``on_wait`` once)
+    or, with ``wait=False``, raise :class:`IndexBusy`."""
+    from filelock import FileLock, Timeout
+
+    path = lock_path(index_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(path))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        if not wait:
+            raise IndexBusy(f"{Path(index_dir)} is being written by another process; try again, or leave out "
+                            "--no-wait to wait for it") from None
+        if on_wait is not None:
+            on_wait()
+        try:
+            lock.acquire(timeout=timeout)
+        except Timeout:
+            raise IndexBusy(f"{Path(index_dir)} stayed locked by another process for {timeout:.0f} s") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def disk_generation(index_dir: str | Path) -> int | None:
+    """The generation of the index saved at ``index_dir`` (None: no readable index there)."""
+    try:
+        manifest = json.loads((Path(index_dir).expanduser() / MANIFEST).read_text(encoding="utf-8"))
+        return int(manifest.get("generation", 0))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
