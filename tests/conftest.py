@@ -1,6 +1,7 @@
 """Shared fixtures: tiny randomly initialised models built in the test, and paths to shared data."""
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -103,3 +104,20 @@ def tiny_encoder(tiny_encoder_path):
 def pytest_collection_modifyitems(config, items):
     # Unit tests first, end-to-end tests after (they load the real models).
     items.sort(key=lambda it: 1 if it.get_closest_marker("e2e") else 0)
+
+
+@contextlib.contextmanager
+def served_ui(bot, **options):
+    """The real Gradio app over ``bot`` on a free local port, for the test's duration; yields its URL."""
+    import socket
+
+    from ui.app import start
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    demo = start(bot, host="127.0.0.1", port=port, block=False, quiet=True, **options)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()

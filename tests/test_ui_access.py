@@ -5,8 +5,6 @@ The server tests run the real Gradio app over tiny models built in the test and 
 """
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from ui.access import AUTH_ENV, AccessError, check_exposure, is_loopback, read_auth
@@ -77,12 +75,6 @@ def test_qa_ui_refuses_to_start_before_loading_models(argv, message, capsys, mon
 
 
 # ---------------------------------------------------------------- a served app, through gradio_client
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def tiny_bot(tiny_encoder_path, tiny_qa_model, tmp_path_factory):
     from qa.bot import QABot
@@ -95,15 +87,10 @@ def tiny_bot(tiny_encoder_path, tiny_qa_model, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def read_only_server(tiny_bot):
-    from ui.app import start
+    from conftest import served_ui
 
-    port = _free_port()
-    demo = start(tiny_bot, host="127.0.0.1", port=port, block=False, quiet=True, read_only=True,
-                 auth=[("alice", "s3cret")])
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
+    with served_ui(tiny_bot, read_only=True, auth=[("alice", "s3cret")]) as url:
+        yield url
 
 
 def test_read_only_server_with_login_answers_and_refuses_writes(read_only_server, tiny_bot):

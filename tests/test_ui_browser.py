@@ -9,7 +9,6 @@ tests are skipped with the reason and the command that fixes it, except where ``
 from __future__ import annotations
 
 import os
-import socket
 import time
 from pathlib import Path
 
@@ -27,26 +26,16 @@ FACT = "星河公司是一家虚构的航天材料企业。星河公司的创始
 _served_bot: list = []  # the bot app_url serves, reused by guarded_url
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url():
     from qa.config import Config
+    from conftest import served_ui
     from ui import build_bot
-    from ui.app import start
 
     bot = build_bot(config=Config.from_env())
     _served_bot[:] = [bot]
-    port = _free_port()
-    demo = start(bot, host="127.0.0.1", port=port, block=False, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
+    with served_ui(bot) as url:
+        yield url
 
 
 def browser_missing(reason: str) -> None:
@@ -130,16 +119,10 @@ def test_upload_a_document_then_ask_about_it(page, tmp_path):
 @pytest.fixture(scope="module")
 def guarded_url(app_url):
     """The same bot served again, read-only and behind a login (app_url built the bot)."""
-    from ui.app import start
+    from conftest import served_ui
 
-    bot = _served_bot[0]
-    port = _free_port()
-    demo = start(bot, host="127.0.0.1", port=port, block=False, quiet=True, read_only=True,
-                 auth=[("alice", "s3cret")])
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
+    with served_ui(_served_bot[0], read_only=True, auth=[("alice", "s3cret")]) as url:
+        yield url
 
 
 def test_log_in_ask_and_find_no_upload_or_remove(browser, guarded_url):
