@@ -27,10 +27,16 @@ class EncoderInfo:
 class Encoder:
     """Embeds queries and passages into L2-normalized float32 vectors."""
 
-    def __init__(self, name: str = EMBEDDED_ENCODER, device: str = "cpu", batch_size: int = 32):
+    def __init__(self, name: str = EMBEDDED_ENCODER, device: str = "cpu", batch_size: int = 32,
+                 dtype: str = "float32"):
         from sentence_transformers import SentenceTransformer
 
+        from index.hardware import DTYPES, resolve_dtype
+
+        if dtype not in DTYPES:
+            raise EncoderLoadError(f"encoder dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
         self.name = name
+        self.dtype = resolve_dtype(dtype, device)   # bfloat16: matrix products under bf16 autocast
         self.batch_size = batch_size
         self._lock = threading.Lock()
         if name == EMBEDDED_ENCODER:
@@ -62,11 +68,14 @@ class Encoder:
     def _encode(self, texts: list[str], prompt: str | None, progress: bool) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.info.dimension), dtype=np.float32)
-        with self._lock:  # its tokenizer is not safe to call from two threads at once
+        import torch
+
+        with self._lock, torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.dtype == "bfloat16"):
+            # one lock: its tokenizer is not safe to call from two threads at once
             vecs = self.model.encode(texts, prompt_name=prompt, batch_size=self.batch_size,
-                                     normalize_embeddings=True, convert_to_numpy=True,
+                                     normalize_embeddings=True, convert_to_tensor=True,
                                      show_progress_bar=progress and len(texts) > self.batch_size)
-        return np.ascontiguousarray(vecs, dtype=np.float32)
+        return np.ascontiguousarray(vecs.float().cpu().numpy(), dtype=np.float32)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, self._query_prompt, progress=False)
@@ -78,9 +87,14 @@ class Encoder:
 _CACHE: dict[str, Encoder] = {}
 
 
-def get_encoder(name: str = EMBEDDED_ENCODER) -> Encoder:
-    """Process-wide encoder cache: models load once however many bots or indexes use them."""
-    key = f"{name}|{os.environ.get('ZHQA_CACHE_DIR', '')}"
+DEFAULT_ENCODER_DTYPE = "float32"
+
+
+def get_encoder(name: str = EMBEDDED_ENCODER, dtype: str | None = None) -> Encoder:
+    """Process-wide encoder cache: models load once however many bots or indexes use them.
+    ``dtype`` (default ``ZHQA_ENCODER_DTYPE``, else float32): float32, bfloat16 or auto."""
+    dtype = dtype or os.environ.get("ZHQA_ENCODER_DTYPE") or DEFAULT_ENCODER_DTYPE
+    key = f"{name}|{dtype}|{os.environ.get('ZHQA_CACHE_DIR', '')}"
     if key not in _CACHE:
-        _CACHE[key] = Encoder(name)
+        _CACHE[key] = Encoder(name, dtype=dtype)
     return _CACHE[key]
