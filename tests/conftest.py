@@ -1,8 +1,10 @@
 """Shared fixtures: tiny randomly initialised models built in the test, and paths to shared data."""
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -10,8 +12,11 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-# A session-wide cache so the embedded encoder is converted once per test run.
-os.environ.setdefault("ZHQA_CACHE_DIR", tempfile.mkdtemp(prefix="zhqa-test-cache-"))
+# A session-wide cache so the embedded encoder is converted once per test run; removed at exit when
+# made here (the converted encoder alone is about 500 MB).
+if not os.environ.get("ZHQA_CACHE_DIR"):
+    os.environ["ZHQA_CACHE_DIR"] = tempfile.mkdtemp(prefix="zhqa-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["ZHQA_CACHE_DIR"], True)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
