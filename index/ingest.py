@@ -6,7 +6,6 @@ documents or a :class:`Skipped` entry with a reason.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,7 +105,13 @@ def read_file(path: str | Path, keep_all_html: bool = False, on_page=None) -> In
             res.skipped.append(Skipped(str(p), "file is empty"))
             return res
         if suffix in RICH_SUFFIXES:
-            _read_rich(p, suffix, res, keep_all_html, on_page)
+            try:
+                _read_rich(p, suffix, res, keep_all_html, on_page)
+            except (UnreadableFile, OSError, MemoryError):
+                raise
+            except Exception as exc:  # a parser library's own error on a damaged or unusual file
+                res.documents.clear()
+                res.skipped.append(Skipped(str(p), f"could not read it ({type(exc).__name__}: {str(exc)[:80]})"))
             return res
         text = decode_bytes(p.read_bytes())
     except (DecodeError, UnreadableFile) as exc:
@@ -121,8 +126,9 @@ def read_file(path: str | Path, keep_all_html: bool = False, on_page=None) -> In
     if suffix in JSON_SUFFIXES:
         try:
             res.documents.extend(squad_documents(text, str(p)))
-        except (json.JSONDecodeError, SquadFormatError, RecursionError) as exc:
-            res.skipped.append(Skipped(str(p), f"not SQuAD-style JSON: {exc}"))
+        except (ValueError, SquadFormatError, RecursionError, AttributeError, TypeError, KeyError) as exc:
+            res.documents.clear()
+            res.skipped.append(Skipped(str(p), f"not SQuAD-style JSON: {str(exc)[:120]}"))
             return res
         if not res.documents:
             res.skipped.append(Skipped(str(p), "the JSON holds no paragraphs"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import threading
 import time
@@ -21,6 +22,7 @@ from index.embed import get_encoder
 from index.ingest import INGEST_VERSION, IngestResult, read_paths
 from index.normalize import NORMALIZER_VERSION
 from index.store import FORMAT_VERSION, IndexStore, Store, StoreError
+from index.store.local import recover_index_dir
 from index.store.locking import disk_generation, index_write_lock
 from qa.answer import Answer, Candidate, Passage
 from qa.config import SAMPLE_ARTICLE, Config
@@ -37,6 +39,7 @@ class QuestionError(ValueError):
     """The question is empty, too long or not text."""
 
 
+log = logging.getLogger(__name__)
 REFRESH_EVERY_S = 2.0   # how often a bot over a saved index looks for other processes' changes
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -138,7 +141,8 @@ def cached_index(paths: list[str | Path], config: Config, progress: bool = False
             pass  # stale or damaged cache entry: rebuild below
     store, ingest = build_index(paths, config, progress)
     if store.chunks:
-        store.save(target)
+        with index_write_lock(target):   # other processes may be caching the same files
+            store.save(target)
     return store, ingest
 
 
@@ -194,13 +198,13 @@ class QABot:
         return ingest
 
     def add_documents(self, docs: list[Document], progress: bool = False) -> None:
-        with self._lock.write(), self._index_write():
+        with self._index_write():
             self.store.add_documents(docs, self.encoder, progress)
             if self.index_dir is not None:
                 self.store.save(self.index_dir)
 
     def remove_documents(self, doc_ids: list[str]) -> int:
-        with self._lock.write(), self._index_write():
+        with self._index_write():
             n = self.store.remove_documents(doc_ids)
             if n and self.index_dir is not None:
                 self.store.save(self.index_dir)
@@ -208,19 +212,33 @@ class QABot:
 
     @contextmanager
     def _index_write(self):
-        """For a saved index: hold its inter-process write lock and start from what is on disk, so a
-        document another process added meanwhile is kept, not overwritten."""
+        """Change the index alone. For a saved index: first its inter-process write lock (so askers are
+        not held while another process writes), then what is on disk, so that a document another
+        process added meanwhile is kept, then this bot's write lock. A change that fails midway is
+        rolled back to what is on disk."""
         if self.index_dir is None:
-            yield
+            with self._lock.write():
+                yield
             return
         with index_write_lock(self.index_dir):
-            self._reload_if_changed()
-            yield
+            recover_index_dir(self.index_dir)
+            fresh = self._load_if_changed()        # loading can take a while: askers go on meanwhile
+            with self._lock.write():
+                if fresh is not None:
+                    self._use_store(fresh)
+                try:
+                    yield
+                except BaseException:
+                    self._use_store(IndexStore.load(self.index_dir, self.config.encoder,
+                                                    self.encoder.info.dimension))
+                    raise
 
-    def _reload_if_changed(self) -> None:
+    def _load_if_changed(self) -> IndexStore | None:
+        """The index on disk when another process saved a newer one than this bot holds."""
         gen = disk_generation(self.index_dir)
-        if gen is not None and gen != self.store.generation:
-            self._use_store(IndexStore.load(self.index_dir, self.config.encoder, self.encoder.info.dimension))
+        if gen is None or gen <= self.store.generation:
+            return None
+        return IndexStore.load(self.index_dir, self.config.encoder, self.encoder.info.dimension)
 
     def _use_store(self, store: Store) -> None:
         self.store = store
@@ -228,16 +246,22 @@ class QABot:
                                    dense_weight=self.config.dense_weight)
 
     def refresh(self) -> bool:
-        """Pick up changes another process saved to this bot's index directory; True if any."""
+        """Pick up changes another process saved to this bot's index directory; True if any. A load
+        that fails (a save in flight, a damaged file) leaves the current index in use."""
         if self.index_dir is None:
             return False
-        gen = disk_generation(self.index_dir)
-        if gen is None or gen == self.store.generation:
+        try:
+            fresh = self._load_if_changed()
+        except (StoreError, OSError) as exc:
+            log.warning("not reloading %s yet: %s", self.index_dir, exc)
+            return False
+        if fresh is None:
             return False
         with self._lock.write():
-            before = self.store.generation
-            self._reload_if_changed()
-            return self.store.generation != before
+            if fresh.generation <= self.store.generation:   # this bot saved something newer meanwhile
+                return False
+            self._use_store(fresh)
+        return True
 
     # ---------------------------------------------------------------- answering
     def threshold_for(self, question: str) -> float:

@@ -61,19 +61,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _cmd_index(args) -> int:
     """Hold the index's write lock while reading what is there and saving what changed."""
+    from index.ingest import read_paths
+    from index.store.local import recover_index_dir
     from index.store.locking import index_write_lock
 
     target = Path(args.index).expanduser()
     config_from_args(args)   # a bad option fails before waiting for the lock
+    ingest = None
+    if args.paths:  # read (and OCR) before taking the lock: that can take minutes
+        ingest = read_paths(args.paths, keep_all_html=args.html_keep_all, progress=True)
+        for s in ingest.skipped:
+            print(f"skipped {s.source}: {s.reason}", file=sys.stderr)
+        for s in ingest.notes:
+            print(f"note: {s.source}: {s.reason}", file=sys.stderr)
     with index_write_lock(target, wait=not args.no_wait,
                           on_wait=lambda: print(f"waiting for another process writing {target} ...",
                                                 file=sys.stderr, flush=True)):
-        return _index_locked(args, target)
+        recover_index_dir(target)   # a save killed between its renames is undone first
+        return _index_locked(args, target, ingest)
 
 
-def _index_locked(args, target: Path) -> int:
+def _index_locked(args, target: Path, ingest) -> int:
     from index.embed import get_encoder
-    from index.ingest import read_paths
     from index.store import IndexStore
 
     config = config_from_args(args)
@@ -100,12 +109,7 @@ def _index_locked(args, target: Path) -> int:
         missing = [d for d in args.remove if d not in store.documents] if n < len(args.remove) else []
         print(f"removed {n} document(s)" + (f"; not found: {', '.join(missing)}" if n < len(args.remove) else ""))
         changed = changed or n > 0
-    if args.paths:
-        ingest = read_paths(args.paths, keep_all_html=args.html_keep_all, progress=True)
-        for s in ingest.skipped:
-            print(f"skipped {s.source}: {s.reason}", file=sys.stderr)
-        for s in ingest.notes:
-            print(f"note: {s.source}: {s.reason}", file=sys.stderr)
+    if ingest is not None:
         if not ingest.documents and not args.remove:
             print("error: nothing to index", file=sys.stderr)
             return 2

@@ -189,3 +189,19 @@ def test_a_save_killed_between_its_two_renames_is_read_and_then_repaired(tmp_pat
     store.add_documents([Document("d1", "t", "继续", "x")], RandomEncoder())
     store.save(idx)                                          # the next writer repairs, then saves
     assert set(IndexStore.load(idx).documents) == {"d0", "d1"} and store.generation == 2
+
+
+def test_qa_index_after_a_killed_save_keeps_every_document(tmp_path, tiny_encoder_path):
+    from index.store import IndexStore
+    from qa.cli import main
+
+    docs = []
+    for tag in ("a", "b", "c"):
+        f = tmp_path / f"{tag}.txt"
+        f.write_text(f"文件{tag}：钉钉用户超6亿。", encoding="utf-8")
+        docs.append(f)
+    idx = tmp_path / "idx"
+    assert main(["index", str(docs[0]), str(docs[1]), "--index", str(idx), "--encoder", str(tiny_encoder_path)]) == 0
+    os.replace(idx, tmp_path / ".idx.old-1-1")               # a later save was killed between its renames
+    assert main(["index", str(docs[2]), "--index", str(idx)]) == 0
+    assert len(IndexStore.load(idx).documents) == 3

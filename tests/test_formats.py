@@ -123,6 +123,13 @@ def test_reading_order_takes_columns_before_rows():
     lines = [line("右1", 600, 100, 1100, 130), line("左1", 40, 100, 560, 130), line("标题", 40, 20, 900, 60),
              line("左2", 40, 140, 560, 170), line("右2", 600, 140, 1100, 170), line("脚注", 40, 300, 1100, 330)]
     assert [ln.text for ln in reading_order(lines)] == ["标题", "左1", "左2", "右1", "右2", "脚注"]
+    # double-spaced columns under a heading: still column by column, not row by row
+    spaced = [line("标题", 40, 20, 1100, 50)] + [line(f"{side}{i}", x, 100 + 60 * i, x + 500, 130 + 60 * i)
+                                                  for side, x in (("左", 40), ("右", 600)) for i in range(3)]
+    assert [ln.text for ln in reading_order(spaced)] == ["标题", "左0", "左1", "左2", "右0", "右1", "右2"]
+    # one line that OCR split in two, the right piece 2 px higher: left piece first
+    split = [line("右半句", 300, 98, 500, 128), line("左半句", 40, 100, 280, 130), line("下一行", 40, 140, 500, 170)]
+    assert [ln.text for ln in reading_order(split)] == ["左半句", "右半句", "下一行"]
 
 
 # ---------------------------------------------------------------- PDF
@@ -407,3 +414,15 @@ def test_the_chat_message_shows_the_page_and_the_scan_around_the_answer(scan):
     assert crop.size[0] >= box[2] - box[0] and crop.size[1] >= box[3] - box[1]
     plain = Answer("问题？", "110", 0.9, False, "d", "标题", 0, 3, passage, s, s + 3, "d#0")
     assert "第" not in format_answer(plain).split("</span>")[0].split("来源")[1] and "<img" not in format_answer(plain)
+
+
+def test_a_parser_library_error_becomes_a_skip_not_a_traceback(tmp_path, monkeypatch):
+    import index.readers.slides as slides
+
+    def broken(path):
+        raise NotImplementedError("shape without geometry")
+    monkeypatch.setattr(slides, "read_pptx", broken)
+    p = tmp_path / "odd.pptx"
+    p.write_bytes(b"PK\x03\x04 not really")
+    res = read_file(p)
+    assert not res.documents and "could not read it (NotImplementedError: shape without geometry)" in res.skipped[0].reason

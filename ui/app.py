@@ -233,6 +233,7 @@ class ChatUI:
         mode = self._mode(mode)
         try:
             answer = self.bot.ask(text, top_k=self._top_k(top_k), mode=mode)
+            message = format_answer(answer)
         except QuestionError as exc:
             history.append({"role": "assistant", "content": f"⚠️ 无法提问：{md_escape(str(exc))}"})
             return history, format_sources(None), text
@@ -241,7 +242,7 @@ class ChatUI:
             history.append({"role": "assistant",
                             "content": f"⚠️ 出错了：{md_escape(type(exc).__name__)}: {md_escape(str(exc))}"})
             return history, format_sources(None), text
-        history.append({"role": "assistant", "content": format_answer(answer)})
+        history.append({"role": "assistant", "content": message})
         return history, format_sources(answer, mode), ""
 
     def api_ask(self, question: str, top_k: int = 5, mode: str = "hybrid") -> dict:

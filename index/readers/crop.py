@@ -9,7 +9,7 @@ from pathlib import Path
 
 from index.readers.image import SUFFIXES as IMAGE_SUFFIXES
 from index.readers.located import UnreadableFile
-from index.readers.pdf import OCR_SCALE
+from index.readers.pdf import render_scale
 from index.readers.pdf import SUFFIXES as PDF_SUFFIXES
 
 
@@ -28,7 +28,8 @@ def crop_region(source: str | None, page: int | None, box, margin: float = 24.0,
 
             pdf = pdfium.PdfDocument(str(path))
             try:
-                image = pdf[(page or 1) - 1].render(scale=OCR_SCALE).to_pil()
+                pdf_page = pdf[(page or 1) - 1]
+                image = pdf_page.render(scale=render_scale(pdf_page)).to_pil()
             finally:
                 pdf.close()
         else:
@@ -43,7 +44,10 @@ def crop_region(source: str | None, page: int | None, box, margin: float = 24.0,
         return None
     x0, y0, x1, y1 = box
     w, h = image.size
-    part = image.crop((max(0, int(x0 - margin)), max(0, int(y0 - margin)),
-                       min(w, int(x1 + margin)), min(h, int(y1 + margin))))
+    left, top = max(0, int(x0 - margin)), max(0, int(y0 - margin))
+    right, bottom = min(w, int(x1 + margin)), min(h, int(y1 + margin))
+    if right <= left or bottom <= top:   # the file changed since it was indexed
+        return None
+    part = image.crop((left, top, right, bottom))
     part.thumbnail((max_side, max_side))
     return part

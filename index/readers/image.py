@@ -84,19 +84,36 @@ def _gaps(lines: list[OcrLine], axis: int) -> list[tuple[float, float]]:
 
 
 def _split(lines: list[OcrLine], axis: int, min_gap: float) -> list[list[OcrLine]]:
-    cuts = [(lo + hi) / 2 for lo, hi in _gaps(lines, axis) if hi - lo >= min_gap]
-    if not cuts:
+    """Two groups either side of the widest blank band along ``axis`` (the first of equals), if it is
+    at least ``min_gap`` wide; else the lines as one group."""
+    gaps = [(hi - lo, -lo, (lo + hi) / 2) for lo, hi in _gaps(lines, axis) if hi - lo >= min_gap]
+    if not gaps:
         return [lines]
-    groups: list[list[OcrLine]] = [[] for _ in range(len(cuts) + 1)]
-    for ln in lines:
-        centre = (ln.box[axis] + ln.box[axis + 2]) / 2
-        groups[sum(1 for c in cuts if centre > c)].append(ln)
-    return [g for g in groups if g]
+    cut = max(gaps)[2]
+    before = [ln for ln in lines if (ln.box[axis] + ln.box[axis + 2]) / 2 < cut]
+    after = [ln for ln in lines if (ln.box[axis] + ln.box[axis + 2]) / 2 >= cut]
+    return [g for g in (before, after) if g]
+
+
+def _rows(lines: list[OcrLine]) -> list[OcrLine]:
+    """Lines of one block: boxes that overlap vertically by half a line form a row, read left to right."""
+    rows: list[list[OcrLine]] = []
+    for ln in sorted(lines, key=lambda ln: (ln.box[1] + ln.box[3]) / 2):
+        if rows:
+            last = rows[-1]
+            top, bottom = min(x.box[1] for x in last), max(x.box[3] for x in last)
+            overlap = min(bottom, ln.box[3]) - max(top, ln.box[1])
+            if overlap >= 0.5 * min(bottom - top, ln.box[3] - ln.box[1]):
+                last.append(ln)
+                continue
+        rows.append([ln])
+    return [ln for row in rows for ln in sorted(row, key=lambda ln: ln.box[0])]
 
 
 def reading_order(lines: list[OcrLine]) -> list[OcrLine]:
     """Lines sorted for reading: columns left to right (a band of white space at least a line
-    high separates them), blocks top to bottom (a blank band of most of a line height)."""
+    high separates them), blocks top to bottom (a blank band of most of a line height); each step
+    cuts at the widest band, columns first."""
     if len(lines) <= 1:
         return list(lines)
     height = statistics.median(ln.box[3] - ln.box[1] for ln in lines) or 1.0
@@ -108,7 +125,7 @@ def reading_order(lines: list[OcrLine]) -> list[OcrLine]:
             parts = _split(group, axis, min_gap)
             if len(parts) > 1:
                 return [ln for part in parts for ln in cut(part)]
-        return sorted(group, key=lambda ln: ((ln.box[1] + ln.box[3]) / 2, ln.box[0]))
+        return _rows(group)
 
     return cut(list(lines))
 
@@ -143,6 +160,10 @@ def read_image(path: Path, on_page=None) -> LocatedText:
         for number in range(1, frames + 1):
             try:
                 image.seek(number - 1)
+                fw, fh = image.size
+                if fw * fh > MAX_PIXELS:
+                    raise UnreadableFile(f"page {number} is {fw}×{fh} ({fw * fh / 1e6:.0f} megapixels), over the "
+                                         f"{MAX_PIXELS // 1_000_000}-megapixel limit")
                 image.load()
             except (OSError, ValueError, EOFError) as exc:
                 if number == 1:

