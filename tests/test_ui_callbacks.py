@@ -218,7 +218,9 @@ def test_upload_ask_and_remove(ui, bot, tmp_path):
     ("bad-encoding.md", b"\x81\xff\xfd" * 10 + b"\xff" * 50, "binary file or unsupported"),
     ("empty.txt", b"   \n", "empty"),
     ("not-squad.json", b'{"hello": "world"}', "SQuAD"),
-    ("report.pdf", b"%PDF-1.4 ...", "不支持的文件类型"),
+    ("report.pdf", b"%PDF-1.4 ...", "not a readable PDF"),
+    ("scan.png", b"", "file is empty"),
+    ("slides.key", b"keynote", "不支持的文件类型"),
 ])
 def test_bad_upload_gives_a_message_and_leaves_the_index_unchanged(ui, bot, tmp_path, name, data, reason):
     before = _state(bot)
