@@ -49,7 +49,12 @@ def _load_compact(path: Path):
 
     e5 = embedded_e5_path()
     config = AutoConfig.from_pretrained(str(path))
-    model = AutoModelForQuestionAnswering.from_config(config)
+    try:  # every weight is loaded below: skip the random initialisation (about 1 s on 2 cores)
+        from transformers.initialization import no_init_weights
+    except ImportError:  # pragma: no cover - older transformers
+        from contextlib import nullcontext as no_init_weights
+    with no_init_weights():
+        model = AutoModelForQuestionAnswering.from_config(config)
     state = {k: v.float() for k, v in load_file(str(path / "model.safetensors")).items()}
     missing, unexpected = model.load_state_dict(state, strict=False)
     missing = [m for m in missing if not m.endswith("position_ids") and m != _SKIPPED[0]]
