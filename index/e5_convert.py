@@ -215,18 +215,3 @@ def shared_word_embeddings():
             with safe_open(key, framework="pt") as fh:
                 _SHARED_TABLES[key] = fh.get_tensor("embeddings.word_embeddings.weight")
         return _SHARED_TABLES[key]
-
-
-def share_word_embeddings(embedding_module) -> bool:
-    """Point ``embedding_module`` (an ``nn.Embedding`` holding the same table) at the shared copy.
-    Returns False, changing nothing, when its table is not the embedded encoder's."""
-    import torch
-
-    table = shared_word_embeddings()
-    weight = embedding_module.weight
-    if weight is table or weight.shape != table.shape or weight.dtype != table.dtype or weight.device != table.device:
-        return weight is table
-    if not torch.equal(weight.data[:64], table[:64]) or not torch.equal(weight.data[-64:], table[-64:]):
-        return False
-    embedding_module.weight = torch.nn.Parameter(table, requires_grad=False)
-    return True

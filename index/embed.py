@@ -29,8 +29,6 @@ class Encoder:
 
     def __init__(self, name: str = EMBEDDED_ENCODER, device: str = "cpu", batch_size: int = 32,
                  dtype: str = "float32"):
-        from sentence_transformers import SentenceTransformer
-
         from index.hardware import DTYPES, resolve_dtype
 
         if dtype not in DTYPES:
@@ -46,17 +44,21 @@ class Encoder:
         else:
             path = name
         try:
-            self.model = SentenceTransformer(path, device=device)
+            if name == EMBEDDED_ENCODER:  # our own folder: no sentence-transformers needed (index/mean_pool_encoder.py)
+                from index.e5_convert import shared_word_embeddings
+                from index.mean_pool_encoder import MeanPoolingEncoder
+
+                # the reader re-uses this table: one copy a process (index/e5_convert.py)
+                self.model = MeanPoolingEncoder(path, device, shared_word_embeddings() if device == "cpu" else None)
+                self.transformer = self.model.transformer
+            else:
+                from sentence_transformers import SentenceTransformer
+
+                self.model = SentenceTransformer(path, device=device)
+                self.transformer = getattr(self.model[0], "auto_model", None)
         except (OSError, ValueError) as exc:
             raise EncoderLoadError(f"cannot load sentence-transformers model '{name}': {exc}") from exc
         self.model.max_seq_length = min(self.model.max_seq_length or 512, 512)
-        if name == EMBEDDED_ENCODER and device == "cpu":
-            from index.e5_convert import share_word_embeddings
-
-            # the reader re-uses this table: one copy a process (index/e5_convert.py)
-            auto = getattr(self.model[0], "auto_model", None)
-            if auto is not None:
-                share_word_embeddings(auto.get_input_embeddings())
         prompts = getattr(self.model, "prompts", {}) or {}
         self._query_prompt = "query" if "query" in prompts else None
         self._passage_prompt = "passage" if "passage" in prompts else None

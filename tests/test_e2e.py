@@ -123,7 +123,30 @@ def test_the_shipped_reader_has_its_calibration_and_no_verifier(bot):
 
 
 def test_encoder_and_reader_hold_one_word_embedding_table(bot):
-    enc = bot.encoder.model[0].auto_model.get_input_embeddings().weight
+    enc = bot.encoder.transformer.get_input_embeddings().weight
     rd = bot.reader.model.get_input_embeddings().weight
     assert enc.data_ptr() == rd.data_ptr() and enc.shape == rd.shape == (250037, 384)
     assert not enc.requires_grad and not rd.requires_grad
+
+
+def test_the_embedded_encoder_needs_no_sentence_transformers_and_matches_it(bot):
+    import subprocess
+    import sys
+
+    import numpy as np
+    from sentence_transformers import SentenceTransformer
+
+    from index.e5_convert import embedded_e5_path
+
+    texts = ["钉钉用户超过多少？", "How many users does DingTalk have?", _squash(bot.store.chunks[0].text), "公益" * 400]
+    reference = SentenceTransformer(str(embedded_e5_path()))
+    for prompt, ours in (("query", bot.encoder.encode_queries), ("passage", bot.encoder.encode_passages)):
+        ref = reference.encode(texts, prompt_name=prompt, normalize_embeddings=True, convert_to_numpy=True)
+        if bot.encoder.dtype == "float32":
+            assert np.abs(ref - ours(texts)).max() < 1e-5
+        else:  # bf16 autocast against sentence-transformers in fp32
+            assert (ref * ours(texts)).sum(1).min() > 0.995
+    code = ("import sys; from qa import QABot; QABot.default().ask('钉钉用户超过多少？'); "
+            "print('sentence_transformers' in sys.modules, 'sklearn' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.stdout.split() == ["False", "False"], out.stderr[-2000:]
