@@ -16,7 +16,7 @@ from pathlib import Path
 class MeanPoolingEncoder:
     """``encode`` like ``SentenceTransformer.encode`` for a BERT + mean pooling + normalize folder."""
 
-    def __init__(self, path: str | Path, device: str = "cpu", word_embeddings=None):
+    def __init__(self, path: str | Path, device: str = "cpu", word_embeddings=None, tokenizer=None):
         """``word_embeddings``: the table to use instead of the folder's copy (the same values, held
         once a process); the folder's copy is then never read."""
         from transformers import AutoModel, AutoTokenizer
@@ -27,7 +27,10 @@ class MeanPoolingEncoder:
         else:
             self.transformer = _load_with_table(folder, word_embeddings)
         self.transformer = self.transformer.to(device).eval()
-        self.tokenizer = AutoTokenizer.from_pretrained(str(folder))
+        from index.e5_convert import tokenizer_lock
+
+        self.tokenizer = tokenizer if tokenizer is not None else AutoTokenizer.from_pretrained(str(folder))
+        self._tokenizer_lock = tokenizer_lock(self.tokenizer)
         st_config = json.loads((folder / "config_sentence_transformers.json").read_text(encoding="utf-8"))
         self.prompts: dict[str, str] = st_config.get("prompts", {}) or {}
         bert_config = json.loads((folder / "sentence_bert_config.json").read_text(encoding="utf-8"))
@@ -51,8 +54,9 @@ class MeanPoolingEncoder:
         with torch.inference_mode():
             for start in range(0, len(order), batch_size):
                 idx = order[start:start + batch_size]
-                enc = self.tokenizer([prefix + texts[i] for i in idx], padding=True, truncation=True,
-                                     max_length=self.max_seq_length, return_tensors="pt").to(self.device)
+                with self._tokenizer_lock:
+                    enc = self.tokenizer([prefix + texts[i] for i in idx], padding=True, truncation=True,
+                                         max_length=self.max_seq_length, return_tensors="pt").to(self.device)
                 hidden = self.transformer(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
                                           token_type_ids=enc.get("token_type_ids")).last_hidden_state
                 mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)

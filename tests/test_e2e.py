@@ -127,6 +127,9 @@ def test_encoder_and_reader_hold_one_word_embedding_table(bot):
     rd = bot.reader.model.get_input_embeddings().weight
     assert enc.data_ptr() == rd.data_ptr() and enc.shape == rd.shape == (250037, 384)
     assert not enc.requires_grad and not rd.requires_grad
+    # and one tokenizer (its vocabulary is about 350 MB resident), called under one lock
+    assert bot.encoder.model.tokenizer is bot.reader.tokenizer
+    assert bot.encoder.model._tokenizer_lock is bot.reader._tokenizer_lock
 
 
 def test_the_embedded_encoder_needs_no_sentence_transformers_and_matches_it(bot):

@@ -8,8 +8,6 @@ ranked by ``confidence`` = score × P.
 """
 from __future__ import annotations
 
-import threading
-
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -77,7 +75,9 @@ class ExtractiveReader:
         import torch
 
         self.model, self.tokenizer, self.name = model, tokenizer, name
-        self._tokenizer_lock = threading.Lock()
+        from index.e5_convert import tokenizer_lock
+
+        self._tokenizer_lock = tokenizer_lock(tokenizer)  # shared with the encoder when the tokenizer is
         self.max_length = min(max_length, getattr(self.tokenizer, "model_max_length", 512) or 512, 512)
         self.stride = min(stride, self.max_length // 2)
         self.max_answer_chars = max_answer_chars

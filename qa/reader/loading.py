@@ -43,11 +43,10 @@ def _is_compact_reader(path: Path) -> bool:
 def _load_compact(path: Path):
     import torch
     from safetensors.torch import load_file
-    from transformers import AutoConfig, AutoModelForQuestionAnswering, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForQuestionAnswering
 
-    from index.e5_convert import embedded_e5_path, shared_word_embeddings
+    from index.e5_convert import shared_tokenizer, shared_word_embeddings
 
-    e5 = embedded_e5_path()
     config = AutoConfig.from_pretrained(str(path))
     try:  # every weight is loaded below: skip the random initialisation (about 1 s on 2 cores)
         from transformers.initialization import no_init_weights
@@ -67,8 +66,7 @@ def _load_compact(path: Path):
         raise ReaderLoadError(f"{path}: reader weights do not match its config "
                               f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
     model.eval()
-    tokenizer = AutoTokenizer.from_pretrained(str(e5))
-    return model, tokenizer
+    return model, shared_tokenizer()   # the encoder's own, loaded once a process
 
 
 def reader_folder(name_or_path: str | None) -> Path | None:
