@@ -52,9 +52,10 @@ def main() -> int:
         preds, lat, windows = {}, [], 0
         t_all = time.perf_counter()
         for q in tqdm(qs, desc=prec, file=sys.stderr):
-            enc = reader.tokenizer(q.question, ctx[q.paragraph_id], truncation="only_second",
-                                   max_length=reader.max_length, stride=reader.stride,
-                                   return_overflowing_tokens=True)
+            with reader._tokenizer_lock:  # shared with the encoder
+                enc = reader.tokenizer(q.question, ctx[q.paragraph_id], truncation="only_second",
+                                       max_length=reader.max_length, stride=reader.stride,
+                                       return_overflowing_tokens=True)
             windows += len(enc["input_ids"])
             t = time.perf_counter()
             spans = reader.read(q.question, [ctx[q.paragraph_id]], top_n=1)

@@ -7,11 +7,13 @@ load like any other model, so the rest of the code never special-cases it.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import tempfile
 import threading
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -229,17 +231,32 @@ def shared_tokenizer():
     path = str(embedded_e5_path())
     with _SHARED_LOCK:
         if path not in _SHARED_TOKENIZERS:
-            tok = AutoTokenizer.from_pretrained(path)
-            _TOKENIZER_LOCKS[id(tok)] = threading.Lock()
-            _SHARED_TOKENIZERS[path] = tok
+            _SHARED_TOKENIZERS[path] = AutoTokenizer.from_pretrained(path)
         return _SHARED_TOKENIZERS[path]
 
 
-_TOKENIZER_LOCKS: dict[int, threading.Lock] = {}
+_TOKENIZER_LOCKS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def tokenizer_lock(tokenizer) -> threading.Lock:
-    """The lock every user of ``tokenizer`` holds while calling it (one per shared tokenizer; a new
-    one for any other)."""
+    """The lock every user of ``tokenizer`` holds while calling it (one a tokenizer object, so the
+    encoder and the reader sharing one also share its lock)."""
     with _SHARED_LOCK:
-        return _TOKENIZER_LOCKS.setdefault(id(tokenizer), threading.Lock())
+        lock = _TOKENIZER_LOCKS.get(tokenizer)
+        if lock is None:
+            lock = _TOKENIZER_LOCKS[tokenizer] = threading.Lock()
+        return lock
+
+
+_NO_INIT_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def without_weight_init():
+    """transformers' ``no_init_weights`` (building a model whose every weight is then loaded), under one
+    process-wide lock: it swaps ``torch.nn.init`` for the whole process and restores what it found, so
+    two overlapping uses could leave initialisation off for good."""
+    from transformers.initialization import no_init_weights
+
+    with _NO_INIT_LOCK, no_init_weights():
+        yield

@@ -57,8 +57,8 @@ class Encoder:
 
                 self.model = SentenceTransformer(path, device=device)
                 self.transformer = getattr(self.model[0], "auto_model", None)
-        except (OSError, ValueError) as exc:
-            raise EncoderLoadError(f"cannot load sentence-transformers model '{name}': {exc}") from exc
+        except Exception as exc:  # a missing model, a damaged weights file, a wrong format
+            raise EncoderLoadError(f"cannot load the encoder '{name}': {type(exc).__name__}: {exc}") from exc
         self.model.max_seq_length = min(self.model.max_seq_length or 512, 512)
         prompts = getattr(self.model, "prompts", {}) or {}
         self._query_prompt = "query" if "query" in prompts else None
@@ -88,6 +88,7 @@ class Encoder:
 
 
 _CACHE: dict[str, Encoder] = {}
+_CACHE_LOCK = threading.Lock()
 
 
 # auto: bf16 autocast where the CPU runs it natively. On the combined CMRC2018 + DRCD dev index it embeds
@@ -100,6 +101,7 @@ def get_encoder(name: str = EMBEDDED_ENCODER, dtype: str | None = None) -> Encod
     ``dtype`` (default ``ZHQA_ENCODER_DTYPE``, else auto): float32, bfloat16 or auto."""
     dtype = dtype or os.environ.get("ZHQA_ENCODER_DTYPE") or DEFAULT_ENCODER_DTYPE
     key = f"{name}|{dtype}|{os.environ.get('ZHQA_CACHE_DIR', '')}"
-    if key not in _CACHE:
-        _CACHE[key] = Encoder(name, dtype=dtype)
-    return _CACHE[key]
+    with _CACHE_LOCK:   # two threads asking at once load it once
+        if key not in _CACHE:
+            _CACHE[key] = Encoder(name, dtype=dtype)
+        return _CACHE[key]

@@ -74,11 +74,9 @@ def _load_with_table(folder: Path, table):
     from safetensors import safe_open
     from transformers import AutoConfig, AutoModel
 
-    try:
-        from transformers.initialization import no_init_weights
-    except ImportError:  # pragma: no cover - older transformers
-        from contextlib import nullcontext as no_init_weights
-    with no_init_weights():
+    from index.e5_convert import without_weight_init
+
+    with without_weight_init():
         model = AutoModel.from_config(AutoConfig.from_pretrained(str(folder)))
     skip = "embeddings.word_embeddings.weight"
     with safe_open(str(folder / "model.safetensors"), framework="pt") as fh:

@@ -72,3 +72,32 @@ def test_writer_may_reenter_and_read():
                 pass
     with lock.read():                         # released fully
         pass
+
+
+def test_building_models_without_weight_init_from_two_threads_leaves_torch_init_working():
+    import torch
+
+    from index.e5_convert import without_weight_init
+
+    original = torch.nn.init.normal_
+    inside = threading.Barrier(2, timeout=5)
+    errors = []
+
+    def build():
+        try:
+            with without_weight_init():
+                torch.nn.Linear(8, 8)
+            inside.wait()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=build) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert not errors
+    assert torch.nn.init.normal_ is original
+    torch.manual_seed(0)
+    w = torch.nn.Linear(64, 64).weight.detach()
+    assert torch.isfinite(w).all() and 0 < float(w.abs().max()) < 1     # really initialised

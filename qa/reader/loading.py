@@ -45,14 +45,10 @@ def _load_compact(path: Path):
     from safetensors.torch import load_file
     from transformers import AutoConfig, AutoModelForQuestionAnswering
 
-    from index.e5_convert import shared_tokenizer, shared_word_embeddings
+    from index.e5_convert import shared_tokenizer, shared_word_embeddings, without_weight_init
 
     config = AutoConfig.from_pretrained(str(path))
-    try:  # every weight is loaded below: skip the random initialisation (about 1 s on 2 cores)
-        from transformers.initialization import no_init_weights
-    except ImportError:  # pragma: no cover - older transformers
-        from contextlib import nullcontext as no_init_weights
-    with no_init_weights():
+    with without_weight_init():  # every weight is loaded below: no random initialisation (about 1 s)
         model = AutoModelForQuestionAnswering.from_config(config)
     state = {k: v.float() for k, v in load_file(str(path / "model.safetensors")).items()}
     missing, unexpected = model.load_state_dict(state, strict=False)

@@ -216,13 +216,16 @@ def _hard_cases(q, question: str, ctx: str, start: int, answer: str, cfg: TrainC
 
 def build_features(examples: list[TrainExample], tokenizer, cfg: TrainConfig, rng: random.Random):
     """Tokenize into overlapping windows with start/end token labels (0 = no answer in window)."""
+    from index.e5_convert import tokenizer_lock
+
     feats: list[tuple[list[int], int, int]] = []
     batch = 256
     for i in range(0, len(examples), batch):
         chunk = examples[i:i + batch]
-        enc = tokenizer([e.question for e in chunk], [e.context for e in chunk], truncation="only_second",
-                        max_length=cfg.max_length, stride=cfg.stride, return_overflowing_tokens=True,
-                        return_offsets_mapping=True, padding=False)
+        with tokenizer_lock(tokenizer):   # it may be the encoder's, shared (index/e5_convert.py)
+            enc = tokenizer([e.question for e in chunk], [e.context for e in chunk], truncation="only_second",
+                            max_length=cfg.max_length, stride=cfg.stride, return_overflowing_tokens=True,
+                            return_offsets_mapping=True, padding=False)
         for j, ids in enumerate(enc["input_ids"]):
             ex = chunk[enc["overflow_to_sample_mapping"][j]]
             seq = enc.sequence_ids(j)
