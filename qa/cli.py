@@ -66,7 +66,7 @@ def _cmd_index(args) -> int:
     from index.store.locking import index_write_lock
 
     target = Path(args.index).expanduser()
-    config_from_args(args)   # a bad option fails before waiting for the lock
+    config = config_from_args(args)   # a bad option fails before waiting for the lock
     ingest = None
     if args.paths:  # read (and OCR) before taking the lock: that can take minutes
         ingest = read_paths(args.paths, keep_all_html=args.html_keep_all, progress=True)
@@ -78,14 +78,13 @@ def _cmd_index(args) -> int:
                           on_wait=lambda: print(f"waiting for another process writing {target} ...",
                                                 file=sys.stderr, flush=True)):
         recover_index_dir(target)   # a save killed between its renames is undone first
-        return _index_locked(args, target, ingest)
+        return _index_locked(args, config, target, ingest)
 
 
-def _index_locked(args, target: Path, ingest) -> int:
+def _index_locked(args, config, target: Path, ingest) -> int:
     from index.embed import get_encoder
     from index.store import IndexStore
 
-    config = config_from_args(args)
     if (target / "manifest.json").exists():
         store = IndexStore.load(target)
         encoder = get_encoder(store.encoder_name)

@@ -74,6 +74,12 @@ def ocr_image(image) -> list[OcrLine]:
     return reading_order(lines)
 
 
+def add_ocr_page(out: LocatedText, lines: list[OcrLine], page: int) -> None:
+    """A page's OCR lines, in reading order, each a region with its box; the page starts a paragraph."""
+    for j, line in enumerate(lines):
+        out.add(line.text, page=page, box=line.box, sep="\n\n" if j == 0 else "\n")
+
+
 # ---------------------------------------------------------------- reading order: recursive XY-cut
 def _gaps(lines: list[OcrLine], axis: int) -> list[tuple[float, float]]:
     """Blank bands (lo, hi) along ``axis`` (0: x, 1: y) that no line crosses."""
@@ -172,8 +178,7 @@ def read_image(path: Path, on_page=None) -> LocatedText:
                 if number == 1:
                     raise UnreadableFile(f"damaged image ({type(exc).__name__}: {str(exc)[:60]})") from None
                 break
-            for j, line in enumerate(ocr_image(image)):
-                out.add(line.text, page=number, box=line.box, sep="\n\n" if j == 0 else "\n")
+            add_ocr_page(out, ocr_image(image), number)
             if on_page is not None:
                 on_page(number, frames)
     finally:

@@ -62,9 +62,6 @@ def render_scale(page) -> float:
 
 
 def _ocr_page(page, number: int, out: LocatedText) -> None:
-    from index.readers.image import ocr_image
+    from index.readers.image import add_ocr_page, ocr_image
 
-    image = page.render(scale=render_scale(page)).to_pil()
-    lines = ocr_image(image)
-    for j, line in enumerate(lines):
-        out.add(line.text, page=number, box=line.box, sep="\n\n" if j == 0 else "\n")
+    add_ocr_page(out, ocr_image(page.render(scale=render_scale(page)).to_pil()), number)

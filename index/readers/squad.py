@@ -44,6 +44,12 @@ def is_squad_json(obj: object) -> bool:
         isinstance(d, dict) and "paragraphs" in d for d in obj["data"][:5])
 
 
+def paragraph_id(title: str, para: dict, n: int) -> str:
+    """A paragraph's id: its own, else ``<title>#<n>`` (n counts the file's paragraphs with a context);
+    the corpus reader and the evaluation loader must agree on it for recall@k."""
+    return str(para.get("id") or f"{title or 'paragraph'}#{n}")
+
+
 def parse_squad(obj: dict, source: str = "") -> SquadSet:
     """Parse a loaded SQuAD object; paragraph ids default to ``<title>#<n>`` when absent."""
     if not is_squad_json(obj):
@@ -56,7 +62,7 @@ def parse_squad(obj: dict, source: str = "") -> SquadSet:
             context = para.get("context")
             if not isinstance(context, str):
                 continue
-            pid = str(para.get("id") or f"{title or 'paragraph'}#{n}")
+            pid = paragraph_id(title, para, n)
             n += 1
             out.paragraphs.append(SquadParagraph(pid, title, context))
             for qa in para.get("qas", []):

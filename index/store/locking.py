@@ -8,12 +8,11 @@ another process changed the index.
 """
 from __future__ import annotations
 
-import json
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
-from index.store.local import MANIFEST, StoreError, _readable_dir
+from index.store.local import StoreError, _complete_generation, _readable_dir
 
 
 class IndexBusy(StoreError):
@@ -54,10 +53,5 @@ def index_write_lock(index_dir: str | Path, wait: bool = True, timeout: float = 
 
 
 def disk_generation(index_dir: str | Path) -> int | None:
-    """The generation of the index saved at ``index_dir`` (None: no readable index there)."""
-    try:
-        folder = _readable_dir(Path(index_dir).expanduser())
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-        return int(manifest.get("generation", 0))
-    except (OSError, ValueError, TypeError, AttributeError):
-        return None
+    """The generation of the complete index saved at ``index_dir`` (None: none there)."""
+    return _complete_generation(_readable_dir(Path(index_dir).expanduser()))

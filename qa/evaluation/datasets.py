@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from index.readers.squad import paragraph_id
+
 # Question types, checked in this order (the first whose pattern matches wins), with simplified and
 # traditional spellings: (name, cue words shown in the report, pattern).
 QUESTION_TYPES: list[tuple[str, str, re.Pattern]] = [(name, cues, re.compile(pat)) for name, cues, pat in (
@@ -134,7 +136,7 @@ def _squad_rows(whole: dict, p: Path, out: EvalSet, max_chars: int | None, keep)
                 keep(RowError("paragraph not an object", f"{where} is not a JSON object", f"data[{ai}][{pi}]"))
                 continue
             context = para.get("context")
-            pid = str(para.get("id") or f"{title or 'paragraph'}#{n}")
+            pid = paragraph_id(title, para, n)
             if isinstance(context, str):     # numbered as index.readers.squad numbers the corpus' paragraphs
                 n += 1
                 out.paragraphs += 1
