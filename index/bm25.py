@@ -41,10 +41,14 @@ def _to_simplified(text: str) -> str:
     return _t2s.convert(text)
 
 
+def fold(text: str) -> str:
+    """The text as BM25 compares it: NFKC, lower case, simplified characters (length may change)."""
+    return _to_simplified(unicodedata.normalize("NFKC", text).lower())
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-cased jieba search-mode tokens of the simplified text, punctuation and spaces dropped."""
-    text = _to_simplified(unicodedata.normalize("NFKC", text).lower())
-    return [t for t in _get_jieba().cut_for_search(text) if t.strip() and not _PUNCT_RE.match(t)]
+    return [t for t in _get_jieba().cut_for_search(fold(text)) if t.strip() and not _PUNCT_RE.match(t)]
 
 
 class BM25Index:

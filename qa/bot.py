@@ -179,6 +179,14 @@ class QABot:
         return bot
 
     @classmethod
+    def from_milvus(cls, config: Config) -> "QABot":
+        """A bot over the Milvus index ``config.milvus_collection`` at ``config.milvus_uri``."""
+        from index.store.milvus import MilvusStore
+
+        # opened before the models load, so a wrong URI fails at once; __init__ checks the dimension
+        return cls(MilvusStore.open(config.milvus_uri, config.milvus_collection, config.encoder), config)
+
+    @classmethod
     def from_corpus(cls, paths: list[str | Path], config: Config | None = None, progress: bool = False) -> "QABot":
         config = config or Config()
         store, _ = cached_index(paths, config, progress)
@@ -249,7 +257,7 @@ class QABot:
         """Pick up changes another process saved to this bot's index directory; True if any. A load
         that fails (a save in flight, a damaged file) leaves the current index in use."""
         if self.index_dir is None:
-            return False
+            return self._refresh_live_store()
         try:
             fresh = self._load_if_changed()
         except (StoreError, OSError) as exc:
@@ -262,6 +270,17 @@ class QABot:
                 return False
             self._use_store(fresh)
         return True
+
+    def _refresh_live_store(self) -> bool:
+        """A store that other processes write to directly (Milvus) reloads its document list itself."""
+        refresh = getattr(self.store, "refresh", None)
+        if refresh is None:
+            return False
+        try:
+            return bool(refresh())
+        except Exception as exc:   # the server away for a moment: answer from what is known
+            log.warning("not reloading the index yet: %s", exc)
+            return False
 
     # ---------------------------------------------------------------- answering
     def threshold_for(self, question: str) -> float:
@@ -283,7 +302,8 @@ class QABot:
         if k < 1:
             raise QuestionError("top_k must be at least 1")
         thr = self.threshold_for(q) if threshold is None else threshold
-        if self.index_dir is not None and time.monotonic() - self._checked_at > REFRESH_EVERY_S:
+        if (self.index_dir is not None or hasattr(self.store, "refresh")) \
+                and time.monotonic() - self._checked_at > REFRESH_EVERY_S:
             self._checked_at = time.monotonic()
             self.refresh()   # documents another process (qa index) added are answered from too
         with self._lock.read():
@@ -334,6 +354,8 @@ def get_bot(index: str | Path | None = None, corpus: list[str | Path] | None = N
                 _BOTS[key] = QABot.from_index(index, config)
             elif corpus:
                 _BOTS[key] = QABot.from_corpus(list(corpus), config)
+            elif config.backend == "milvus":
+                _BOTS[key] = QABot.from_milvus(config)
             else:
                 _BOTS[key] = QABot.default(config)
         return _BOTS[key]

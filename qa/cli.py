@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from qa.options import add_eval_arguments, add_model_options, config_from_args
+from qa.options import add_backend_options, add_eval_arguments, add_model_options, check_backend, config_from_args
 
 DEMO_QUESTIONS = [
     "2023财年阿里活跃的公益幸福团有多少个？",
@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", help="index files or folders (text, SQuAD JSON, PDF, Office, HTML, scans) "
                                      "into a directory")
     p.add_argument("paths", nargs="*", help="files or folders to add")
-    p.add_argument("--index", required=True, help="index directory (created or updated)")
+    p.add_argument("--index", help="index directory (created or updated); or --backend milvus --milvus-uri URI")
     p.add_argument("--remove", nargs="+", metavar="DOC_ID", default=[], help="remove documents by id")
     p.add_argument("--list", action="store_true", help="list the indexed documents")
     p.add_argument("--no-wait", action="store_true",
@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--faiss", choices=["flat", "hnsw", "ivf"], help="FAISS index type for a new index")
     p.add_argument("--encoder", help="sentence-transformers id or path for a new index")
     p.add_argument("--chunk-size", type=int, help="chunk length for a new index")
+    add_backend_options(p)
 
     p = sub.add_parser("ask", help="answer a question")
     p.add_argument("question")
@@ -50,12 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--corpus", nargs="+", help="files or folders to answer from (indexed and cached)")
     p.add_argument("--json", action="store_true", help="print the full answer as JSON")
     add_model_options(p)
+    add_backend_options(p)
 
     p = sub.add_parser("demo", help="answer sample questions about the bundled article")
     add_model_options(p)
 
     p = sub.add_parser("eval", help="evaluate on a question set (SQuAD JSON or JSON lines)")
     add_eval_arguments(p)
+    add_backend_options(p)
     return parser
 
 
@@ -65,8 +68,10 @@ def _cmd_index(args) -> int:
     from index.store.local import recover_index_dir
     from index.store.locking import index_write_lock
 
-    target = Path(args.index).expanduser()
     config = config_from_args(args)   # a bad option fails before waiting for the lock
+    if config.backend == "local" and not args.index:
+        print("error: give --index DIR (a local index), or --backend milvus --milvus-uri URI", file=sys.stderr)
+        return 2
     ingest = None
     if args.paths:  # read (and OCR) before taking the lock: that can take minutes
         ingest = read_paths(args.paths, keep_all_html=args.html_keep_all, progress=True)
@@ -74,6 +79,9 @@ def _cmd_index(args) -> int:
             print(f"skipped {s.source}: {s.reason}", file=sys.stderr)
         for s in ingest.notes:
             print(f"note: {s.source}: {s.reason}", file=sys.stderr)
+    if config.backend == "milvus":
+        return _index_milvus(args, config, ingest)
+    target = Path(args.index).expanduser()
     with index_write_lock(target, wait=not args.no_wait,
                           on_wait=lambda: print(f"waiting for another process writing {target} ...",
                                                 file=sys.stderr, flush=True)):
@@ -102,6 +110,36 @@ def _index_locked(args, config, target: Path, ingest) -> int:
         encoder = get_encoder(config.encoder)
         store = IndexStore(config.encoder, encoder.info.dimension, config.chunk_size, config.chunk_overlap,
                            config.faiss)
+    changed = _apply_changes(args, store, encoder, ingest)
+    if changed is None:
+        return 2
+    if changed or not (target / "manifest.json").exists():
+        store.save(target)
+    _print_index(args, store, str(target))
+    return 0
+
+
+def _index_milvus(args, config, ingest) -> int:
+    """Milvus writes as it goes, each document switched in whole (index/store/milvus.py): no lock file."""
+    from index.embed import get_encoder
+    from index.store.milvus import MilvusStore
+
+    encoder = get_encoder(config.encoder)
+    store = MilvusStore.open(config.milvus_uri, config.milvus_collection, config.encoder, encoder.info.dimension,
+                             create=bool(args.paths), chunk_size=config.chunk_size,
+                             chunk_overlap=config.chunk_overlap)
+    try:
+        if _apply_changes(args, store, encoder, ingest) is None:
+            return 2
+        store.save()
+        _print_index(args, store, f"{config.milvus_uri} (Milvus, collection {config.milvus_collection})")
+    finally:
+        store.close()
+    return 0
+
+
+def _apply_changes(args, store, encoder, ingest) -> bool | None:
+    """Remove, then add what was read; True if the index changed, None when there was nothing to index."""
     changed = False
     if args.remove:
         n = store.remove_documents(args.remove)
@@ -111,19 +149,20 @@ def _index_locked(args, config, target: Path, ingest) -> int:
     if ingest is not None:
         if not ingest.documents and not args.remove:
             print("error: nothing to index", file=sys.stderr)
-            return 2
+            return None
         report = store.add_documents(ingest.documents, encoder, progress=True)
         print(f"added {len(report.added)}, updated {len(report.replaced)}, unchanged {len(report.unchanged)} "
               f"document(s); {report.chunks} new chunk(s)")
         changed = changed or bool(report.added or report.replaced)
-    if changed or not (target / "manifest.json").exists():
-        store.save(target)
-    print(f"index {target}: {len(store.documents)} document(s), {len(store.chunks)} chunk(s), "
+    return changed
+
+
+def _print_index(args, store, where: str) -> None:
+    print(f"index {where}: {len(store.documents)} document(s), {len(store.chunks)} chunk(s), "
           f"encoder {store.encoder_name}")
     if args.list:
-        for sd in store.documents.values():
-            print(f"{sd.document.id}\t{sd.document.title}\t{sd.document.source}")
-    return 0
+        for info in store.document_infos():
+            print(f"{info.id}\t{info.title}\t{info.source}")
 
 
 def _make_bot(args):
@@ -188,6 +227,10 @@ def run(args: argparse.Namespace) -> int:
 
     handlers = {"index": _cmd_index, "ask": _cmd_ask, "demo": _cmd_demo}
     try:
+        problem = check_backend(config_from_args(args), args) if args.command != "demo" else None
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
         if args.command == "eval":
             from qa.evaluation.runner import run_eval
             return run_eval(args)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from index.embed import EMBEDDED_ENCODER
 
+BACKENDS = ("local", "milvus")
 SAMPLE_ARTICLE = Path(__file__).resolve().parent / "samples" / "alibaba_esg_2023.txt"
 
 
@@ -28,6 +29,13 @@ class Config:
     reader_device: str = "cpu"           # cpu | cuda | cuda:N | auto (cuda when available)
     verifier: bool = False               # also weigh spans by the reader's answerability verifier (qa/reader/verifier.py)
     answer_types: bool = True            # drop spans of another measure than the question asks for (qa/reader/answer_type.py)
+    backend: str = "local"               # local (an index directory) | milvus (index/store/milvus.py)
+    milvus_uri: str = ""                 # milvus backend: ./x.db (milvus-lite) or http://host:19530
+    milvus_collection: str = "zhqa"      # milvus backend: the collections' name prefix
+
+    def __post_init__(self):
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
 
     @classmethod
     def from_env(cls, **overrides) -> "Config":

@@ -26,6 +26,33 @@ def add_model_options(p: argparse.ArgumentParser, title: str = "models and retri
                         "e.g. a count for a sum of money (default: on)")
 
 
+def add_backend_options(p: argparse.ArgumentParser) -> None:
+    """Where the index lives: a local directory (--index) or Milvus (--backend milvus --milvus-uri)."""
+    g = p.add_argument_group("index backend")
+    g.add_argument("--backend", choices=["local", "milvus"],
+                   help="local: an index directory (default); milvus: milvus-lite or a Milvus server "
+                        "(needs pip install 'zhqa[milvus]')")
+    g.add_argument("--milvus-uri", metavar="URI",
+                   help="milvus backend: ./x.db (milvus-lite, one process) or http://HOST:19530 (a server); "
+                        "a login goes in ZHQA_MILVUS_TOKEN")
+    g.add_argument("--milvus-collection", metavar="NAME", help="milvus backend: collection prefix (default zhqa)")
+
+
+def check_backend(config, args: argparse.Namespace) -> str | None:
+    """The one-line error for options that do not fit the chosen backend, or None."""
+    if config.backend == "milvus":
+        if getattr(args, "index", None):
+            return "--index names a local index directory; with --backend milvus give --milvus-uri instead"
+        if getattr(args, "corpus", None):
+            return "--corpus indexes files in a local cache; with --backend milvus index them with " \
+                   "'qa index PATHS --backend milvus --milvus-uri URI' first"
+        if not config.milvus_uri:
+            return "--backend milvus needs --milvus-uri (./x.db or http://HOST:19530) or ZHQA_MILVUS_URI"
+    elif getattr(args, "milvus_uri", None):
+        return "--milvus-uri is for --backend milvus (or ZHQA_BACKEND=milvus)"
+    return None
+
+
 def config_from_args(args: argparse.Namespace):
     """Options, then ZHQA_* variables; an existing index's own encoder unless another is asked for."""
     import os
@@ -36,7 +63,16 @@ def config_from_args(args: argparse.Namespace):
     encoder = getattr(args, "encoder", None)
     if not encoder and not os.environ.get("ZHQA_ENCODER") and getattr(args, "index", None):
         encoder = index_encoder_name(args.index)
-    return Config.from_env(encoder=encoder, reader=getattr(args, "reader", None),
+    uri = getattr(args, "milvus_uri", None) or os.environ.get("ZHQA_MILVUS_URI")
+    backend = getattr(args, "backend", None) or os.environ.get("ZHQA_BACKEND")
+    if not encoder and not os.environ.get("ZHQA_ENCODER") and backend == "milvus" and uri:
+        from index.store.milvus import DEFAULT_COLLECTION, milvus_encoder_name
+
+        encoder = milvus_encoder_name(uri, getattr(args, "milvus_collection", None)
+                                      or os.environ.get("ZHQA_MILVUS_COLLECTION") or DEFAULT_COLLECTION)
+    return Config.from_env(backend=getattr(args, "backend", None), milvus_uri=getattr(args, "milvus_uri", None),
+                           milvus_collection=getattr(args, "milvus_collection", None),
+                           encoder=encoder, reader=getattr(args, "reader", None),
                            top_k=getattr(args, "top_k", None), mode=getattr(args, "mode", None),
                            threshold=getattr(args, "threshold", None), chunk_size=getattr(args, "chunk_size", None),
                            faiss=getattr(args, "faiss", None), reader_device=getattr(args, "reader_device", None),

@@ -56,6 +56,8 @@ def build_bot(index=None, corpus=None, config=None):
         return QABot.from_index(index, config)
     if corpus:
         return QABot.from_corpus(list(corpus), config)
+    if config.backend == "milvus":
+        return QABot.from_milvus(config)
     return QABot.default(config)
 
 
@@ -81,6 +83,12 @@ def serve(args: argparse.Namespace) -> int:
     except ValueError as exc:  # a malformed ZHQA_* variable
         print(f"error: bad configuration: {exc}", file=sys.stderr)
         return 2
+    from qa.options import check_backend
+
+    problem = check_backend(config, args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     try:  # hide library progress bars and load-time chatter, as the other qa commands do
         from qa.cli import quiet_libraries
     except ImportError:  # pragma: no cover
@@ -95,7 +103,9 @@ def serve(args: argparse.Namespace) -> int:
             print(f"error: no such file or directory: {', '.join(missing)}", file=sys.stderr)
             return 2
     source = f"index {args.index}" if args.index else (
-        f"{len(args.corpus)} path(s)" if args.corpus else "the bundled sample article")
+        f"{len(args.corpus)} path(s)" if args.corpus else
+        f"Milvus index {config.milvus_collection} at {config.milvus_uri}" if config.backend == "milvus"
+        else "the bundled sample article")
     print(f"Loading models and {source} ...", file=sys.stderr, flush=True)
     try:
         bot = build_bot(args.index, args.corpus, config)

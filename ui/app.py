@@ -14,7 +14,6 @@ import re
 import shutil
 import tempfile
 import unicodedata
-from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -258,9 +257,7 @@ class ChatUI:
     # ---------------------------------------------------------------- documents
     def documents_table(self) -> list[list]:
         """Rows of (id, title, chunk count) for every indexed document."""
-        counts = Counter(c.doc_id for c in list(self.bot.store.chunks))
-        docs = list(self.bot.store.documents.items())
-        rows = [[doc_id, sd.document.title, counts.get(doc_id, 0)] for doc_id, sd in docs]
+        rows = [[info.id, info.title, info.chunks] for info in self.bot.store.document_infos()]
         return sorted(rows, key=lambda r: (r[1], r[0]))
 
     def index_summary(self) -> str:

@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from qa.cli import build_parser, quiet_libraries, run
-from qa.options import add_model_options
+from qa.options import add_backend_options, add_model_options
 from ui import add_ui_arguments, serve
 
 _UI_FLAG = "_zhqa_ui_command"
@@ -26,6 +26,7 @@ def build_ui_parser() -> argparse.ArgumentParser:
                     "over the bundled sample article. Binds 127.0.0.1 unless --host says otherwise.")
     add_ui_arguments(ui)
     add_model_options(ui)
+    add_backend_options(ui)
     ui.set_defaults(**{_UI_FLAG: True})
     return parser
 

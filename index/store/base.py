@@ -5,6 +5,7 @@ Milvus store, say) can stand in for the local one without touching ``qa/``.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -12,6 +13,7 @@ import numpy as np
 
 from index.chunk import Chunk
 from index.documents import Document
+from index.store.prepare import StoredDocument
 
 
 @runtime_checkable
@@ -20,10 +22,12 @@ class Store(Protocol):
 
     encoder_name: str
     dimension: int
-    chunks: list[Chunk]
-    documents: dict
+    chunks: Sequence[Chunk]           # indexed by the row ids the searches return
+    documents: Mapping[str, StoredDocument]
 
     def add_documents(self, docs: list[Document], encoder, progress: bool = False): ...
+
+    def document_infos(self) -> list: ...
 
     def remove_documents(self, doc_ids: list[str]) -> int: ...
 

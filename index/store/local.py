@@ -15,15 +15,17 @@ import sqlite3
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from index.bm25 import BM25_TOKENIZER_VERSION, BM25Index, tokenize
-from index.chunk import Chunk, chunk_document
+from index.chunk import Chunk
 from index.documents import Document, Region
-from index.normalize import NORMALIZER_VERSION, NormalizedText, normalize
+from index.normalize import NORMALIZER_VERSION, NormalizedText
+from index.store.prepare import (AddReport, DocumentInfo, StoredDocument, StoreError, passage_text,
+                                 prepare_documents)
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -31,25 +33,6 @@ DB_FILE = "chunks.sqlite"
 FAISS_FILE = "dense.faiss"
 FAISS_KINDS = ("flat", "hnsw", "ivf")
 _LAZY_BUILD = threading.Lock()   # search structures built on first use
-
-
-class StoreError(RuntimeError):
-    """The index directory is missing, corrupt or built for another encoder."""
-
-
-@dataclass(frozen=True)
-class StoredDocument:
-    document: Document
-    norm: NormalizedText
-    checksum: str
-
-
-@dataclass(frozen=True)
-class AddReport:
-    added: list[str] = field(default_factory=list)
-    replaced: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    chunks: int = 0
 
 
 def _sha256(path: Path) -> str:
@@ -144,13 +127,6 @@ def _discard(folder: Path) -> None:
     shutil.rmtree(trash, ignore_errors=True)
 
 
-def passage_text(chunk: Chunk) -> str:
-    """What gets embedded and BM25-tokenized: the title helps when the text never names its topic."""
-    if chunk.title and chunk.title not in chunk.text:
-        return f"{chunk.title}\n{chunk.text}"
-    return chunk.text
-
-
 def index_encoder_name(path: str | Path) -> str | None:
     """The encoder an index directory was built with (unverified peek), or None."""
     try:
@@ -182,43 +158,25 @@ class IndexStore:
     # ---------------------------------------------------------------- editing
     def add_documents(self, docs: list[Document], encoder, progress: bool = False) -> AddReport:
         """Normalize, chunk and embed new or changed documents; identical ones are left alone."""
-        from tqdm import tqdm
-
-        report = AddReport()
-        new_chunks: list[Chunk] = []
-        fresh: list[StoredDocument] = []
-        for doc in docs:
-            checksum = hashlib.sha256(doc.text.encode("utf-8")).hexdigest()
-            old = self.documents.get(doc.id)
-            if old is not None and old.checksum == checksum:
-                report.unchanged.append(doc.id)
-                continue
-            (report.replaced if old is not None else report.added).append(doc.id)
-            norm = normalize(doc.text)
-            fresh.append(StoredDocument(doc, norm, checksum))
-            if norm.text:
-                new_chunks.extend(chunk_document(doc, norm, self.chunk_size, self.chunk_overlap))
-        if report.replaced:
-            self.remove_documents(report.replaced)
-        texts = [passage_text(c) for c in new_chunks]
-        vecs = []
-        batch = 64
-        bar = tqdm(total=len(texts), desc="embedding passages", unit="passage", disable=not progress or not texts)
-        for i in range(0, len(texts), batch):
-            vecs.append(encoder.encode_passages(texts[i:i + batch]))
-            bar.update(len(texts[i:i + batch]))
-        bar.close()
-        if vecs:
-            new_vecs = np.concatenate(vecs)
-            if new_vecs.shape[1] != self.dimension:
-                raise StoreError(f"encoder produced {new_vecs.shape[1]}-d vectors, index expects {self.dimension}")
-            self.vectors = np.concatenate([self.vectors, new_vecs])
-        for sd in fresh:
+        batch = prepare_documents(docs, {d: sd.checksum for d, sd in self.documents.items()}, encoder,
+                                  self.dimension, self.chunk_size, self.chunk_overlap, progress)
+        if batch.report.replaced:
+            self.remove_documents(batch.report.replaced)
+        if len(batch.vectors):
+            self.vectors = np.concatenate([self.vectors, batch.vectors])
+        for sd in batch.documents:
             self.documents[sd.document.id] = sd
-        self.chunks.extend(new_chunks)
-        self.tokens.extend(tokenize(t) for t in texts)
+        self.chunks.extend(batch.chunks)
+        self.tokens.extend(tokenize(t) for t in batch.texts)
         self._invalidate()
-        return AddReport(report.added, report.replaced, report.unchanged, len(new_chunks))
+        return batch.report
+
+    def document_infos(self) -> list[DocumentInfo]:
+        """Every document's id, title, source and chunk count (documents without text have 0 chunks)."""
+        counts = dict.fromkeys(self.documents, 0)
+        for c in self.chunks:
+            counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
+        return [DocumentInfo(d, sd.document.title, sd.document.source, counts[d]) for d, sd in self.documents.items()]
 
     def remove_documents(self, doc_ids: list[str]) -> int:
         """Remove documents and their chunks; returns how many documents were removed."""
@@ -291,6 +249,7 @@ class IndexStore:
     def manifest(self) -> dict:
         return {
             "format_version": FORMAT_VERSION,
+            "backend": "local",
             "encoder": {"name": self.encoder_name, "dimension": self.dimension},
             "chunking": {"size": self.chunk_size, "overlap": self.chunk_overlap},
             "normalizer_version": NORMALIZER_VERSION,

@@ -12,7 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
-from index.store.local import StoreError, _complete_generation, _readable_dir
+from index.store.local import _complete_generation, _readable_dir
+from index.store.prepare import StoreError
 
 
 class IndexBusy(StoreError):

@@ -197,6 +197,8 @@ def make_bot(eval_set: EvalSet, config, corpus: list[str] | None = None, index: 
 
     if index:
         store = IndexStore.load(index, config.encoder, get_encoder(config.encoder).info.dimension)
+    elif config.backend == "milvus":
+        return _milvus_bot(config, reader)
     else:
         if corpus:
             paths = [Path(c).expanduser() for c in corpus]
@@ -210,11 +212,22 @@ def make_bot(eval_set: EvalSet, config, corpus: list[str] | None = None, index: 
     return QABot(store, config, reader=reader)
 
 
-def describe_corpus(eval_set: EvalSet, corpus, index, reader_only: bool) -> str:
+def _milvus_bot(config, reader):
+    from index.embed import get_encoder
+    from index.store.milvus import MilvusStore
+    from qa.bot import QABot
+
+    return QABot(MilvusStore.open(config.milvus_uri, config.milvus_collection, config.encoder,
+                                  get_encoder(config.encoder).info.dimension), config, reader=reader)
+
+
+def describe_corpus(eval_set: EvalSet, corpus, index, reader_only: bool, config=None) -> str:
     if reader_only:
         return "gold passages (reader only, no retrieval)"
     if index:
         return f"index {index}"
+    if config is not None and config.backend == "milvus":
+        return f"Milvus index {config.milvus_collection} at {config.milvus_uri}"
     if corpus:
         return "corpus " + " ".join(map(str, corpus))
     if eval_set.kind == "squad":
@@ -362,7 +375,7 @@ def run_eval(args: argparse.Namespace) -> int:
             details_fh.close()
 
     kind = "SQuAD-style JSON" if eval_set.kind == "squad" else "JSON lines"
-    corpus_desc = describe_corpus(eval_set, corpus, index, reader_only)
+    corpus_desc = describe_corpus(eval_set, corpus, index, reader_only, config)
     meta = {"dataset": str(eval_set.path), "set": eval_set.name, "format": kind, "corpus": corpus_desc,
             "mode": "reader-only" if reader_only else config.mode, "top_k": None if reader_only else config.top_k,
             "encoder": None if reader_only else config.encoder, "reader": config.reader,
