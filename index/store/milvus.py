@@ -125,11 +125,30 @@ def _explain(uri: str, exc: BaseException) -> str:
         seen.add(id(link))
         text += f" {link}"
         link = link.__cause__ or link.__context__
-    if "another process holds the lock" in text or "DataDirLocked" in text:
+    if "another process holds the lock" in text or "DataDirLocked" in text or _held_by_another(uri):
         return (f"{uri} is open in another process (milvus-lite serves one process at a time): stop it, or "
                 f"serve the data with 'milvus-lite server --data-dir DIR --port 19530' and use "
                 f"--milvus-uri http://127.0.0.1:19530")
     return f"cannot reach Milvus at {uri}: {_message(exc)}"
+
+
+def _held_by_another(uri: str) -> bool:
+    """Whether another process has the milvus-lite database open (its ``LOCK`` file is flocked);
+    pymilvus reports that only as 'Open local milvus failed'."""
+    lock = Path(uri) / "LOCK"
+    if not is_local_uri(uri) or not lock.exists():
+        return False
+    try:
+        import fcntl
+    except ImportError:   # Windows: milvus-lite locks with msvcrt there
+        return False
+    with open(lock, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.flock(fh, fcntl.LOCK_UN)
+    return False
 
 
 def _message(exc: BaseException) -> str:
