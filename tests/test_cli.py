@@ -101,3 +101,43 @@ def test_abstention_names_the_measure_only_when_spans_were_set_aside(corpus, tmp
     assert main(["ask", "星河公司的营业收入是多少？", "--json", "--no-answer-types"] + base) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["asked_measure"] is None and data["dropped_by_type"] == 0
+
+
+def test_milvus_backend_index_list_remove_and_ask(corpus, tmp_path, tiny_encoder_path, tiny_qa_model, capsys):
+    pytest.importorskip("pymilvus")
+    from qa import bot as bot_module
+
+    db = str(tmp_path / "x.db")
+    milvus = ["--backend", "milvus", "--milvus-uri", db]
+    assert main(["index", str(corpus), "--encoder", str(tiny_encoder_path)] + milvus) == 0
+    out = capsys.readouterr()
+    assert "added 2" in out.out and "(Milvus, collection zhqa)" in out.out and "junk.txt" in out.err
+    assert main(["index", "--list"] + milvus) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if "\t" in ln]
+    assert len(lines) == 2
+    removed = next(ln.split("\t")[0] for ln in lines if "b.md" in ln)
+    assert main(["index", "--remove", removed] + milvus) == 0
+    assert "removed 1" in capsys.readouterr().out
+    try:   # the index's own encoder is used when none is given
+        assert main(["ask", "星河公司的创始人是谁？", "--json", "--threshold", "0", "--reader", str(tiny_qa_model)]
+                    + milvus) == 0
+        data = json.loads(capsys.readouterr().out)
+        assert not data["abstained"] and data["doc_id"] != removed
+        assert (corpus / "a.txt").read_text(encoding="utf-8")[data["start"]:data["end"]] == data["text"]
+    finally:
+        for key in [k for k in bot_module._BOTS if k[2].backend == "milvus"]:
+            bot_module._BOTS.pop(key).store.close()
+
+
+def test_backend_options_that_do_not_fit_exit_2(tmp_path, capsys):
+    assert main(["ask", "问题", "--backend", "milvus"]) == 2
+    assert "needs --milvus-uri" in capsys.readouterr().err
+    assert main(["ask", "问题", "--backend", "milvus", "--milvus-uri", str(tmp_path / "x.db"),
+                 "--index", str(tmp_path)]) == 2
+    assert "--index names a local index" in capsys.readouterr().err
+    assert main(["ask", "问题", "--milvus-uri", str(tmp_path / "x.db")]) == 2
+    assert "--backend milvus" in capsys.readouterr().err
+    assert main(["index", str(tmp_path)]) == 2
+    assert "--index DIR" in capsys.readouterr().err
+    assert main(["ask", "问题", "--backend", "milvus", "--milvus-uri", str(tmp_path / "none.db")]) == 2
+    assert "no zhqa index" in capsys.readouterr().err
