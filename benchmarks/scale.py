@@ -1,0 +1,250 @@
+"""Store scale: build, add-one-document, search latency, memory and disk, local vs Milvus (milvus-lite).
+
+    python benchmarks/scale.py --sizes 10000 100000            # synthetic passages, both backends
+    python benchmarks/scale.py --sizes 10000 --backends local  # one backend
+    python benchmarks/scale.py --parity --limit 1000           # R@1/R@5 on the real CMRC2018 + DRCD dev index
+
+Synthetic (labelled so in the output): each passage is one document of 60 words drawn from a
+50,000-word vocabulary with Zipf frequencies (a = 1.1), and its vector is a random unit vector
+seeded by its text; embedding a million real passages is out of reach on 2 cores. Queries: 200
+random unit vectors and 200 four-word Zipf queries. Each (size, backend) runs in its own process,
+so resident memory is that backend's alone.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+DIM = 384
+VOCAB = 50_000
+WORDS = 60
+
+
+class SyntheticEncoder:
+    """Unit vectors seeded by the text: the store's work without a model's."""
+
+    name = "synthetic-384"
+
+    class info:   # noqa: N801 (the Encoder's info attribute)
+        dimension = DIM
+
+    def _vec(self, text: str) -> np.ndarray:
+        seed = int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
+        v = np.random.default_rng(seed).standard_normal(DIM).astype(np.float32)
+        return v / np.linalg.norm(v)
+
+    def encode_passages(self, texts, progress: bool = False):
+        return np.stack([self._vec(t) for t in texts])
+
+    def encode_queries(self, texts):
+        return self.encode_passages(texts)
+
+
+def _vocabulary(rng) -> list[str]:
+    codes = rng.integers(0x4E00, 0x9FA5, size=(VOCAB, 2))
+    return [chr(a) + chr(b) for a, b in codes]
+
+
+def _zipf_words(rng, vocab: list[str], n: int) -> list[str]:
+    ranks = np.minimum(rng.zipf(1.1, n), VOCAB) - 1
+    return [vocab[r] for r in ranks]
+
+
+def _documents(n: int, seed: int = 0):
+    from index.documents import Document
+
+    rng = np.random.default_rng(seed)
+    vocab = _vocabulary(np.random.default_rng(1))
+    for i in range(n):
+        yield Document(f"s{i}", "", " ".join(_zipf_words(rng, vocab, WORDS)), "synthetic")
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _du_mb(path: Path) -> float:
+    if path.is_file():
+        return path.stat().st_size / 2**20
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
+
+
+def _pct(v: list[float], q: float) -> float:
+    v = sorted(v)
+    return v[min(len(v) - 1, int(q * (len(v) - 1) + 0.5))]
+
+
+def run_one(size: int, backend: str, workdir: Path, batch: int = 2000) -> dict:
+    """Build a synthetic index of ``size`` passages on ``backend`` in this process and measure it."""
+    from tqdm import tqdm
+
+    from index.store import IndexStore
+    from qa.retrieve import Retriever
+
+    encoder = SyntheticEncoder()
+    rss0 = _rss_mb()
+    path = workdir / ("idx" if backend == "local" else "x.db")
+    if backend == "local":
+        store = IndexStore(encoder.name, DIM, chunk_size=1000, chunk_overlap=0)
+    else:
+        from index.store.milvus import MilvusStore
+
+        store = MilvusStore.open(str(path), "scale", encoder.name, DIM, create=True, chunk_size=1000, chunk_overlap=0)
+    t0 = time.perf_counter()
+    docs = list(_documents(size))
+    bar = tqdm(total=size, desc=f"{backend} {size:,}", unit="passage", file=sys.stderr, mininterval=10)
+    for i in range(0, size, batch):
+        store.add_documents(docs[i:i + batch], encoder)
+        bar.update(len(docs[i:i + batch]))
+    bar.close()
+    if backend == "local":
+        store.save(path)
+    else:
+        store.save()
+    build_s = time.perf_counter() - t0
+    extra = next(_documents(1, seed=99))
+    t0 = time.perf_counter()
+    store.add_documents([type(extra)("added-one", "", extra.text, "synthetic")], encoder)
+    if backend == "local":
+        store.save(path)
+    else:
+        store.save()
+    add_one_s = time.perf_counter() - t0
+
+    rng = np.random.default_rng(7)
+    vocab = _vocabulary(np.random.default_rng(1))
+    queries = [" ".join(_zipf_words(rng, vocab, 4)) for _ in range(200)]
+    retriever = Retriever(store, encoder)
+    lat: dict[str, list[float]] = {"dense": [], "bm25": [], "hybrid": []}
+    for mode in lat:
+        retriever.retrieve(queries[0], 5, mode)   # warm: lazy FAISS/BM25 builds are not search time
+        for q in queries:
+            t = time.perf_counter()
+            retriever.retrieve(q, 5, mode)
+            lat[mode].append((time.perf_counter() - t) * 1000)
+    out = {"size": size, "backend": backend, "build_s": build_s, "add_one_s": add_one_s,
+           "rss_mb": _rss_mb(), "rss_growth_mb": _rss_mb() - rss0, "disk_mb": _du_mb(path)}
+    for mode, v in lat.items():
+        out[f"{mode}_p50_ms"], out[f"{mode}_p95_ms"] = statistics.median(v), _pct(v, 0.95)
+    if backend != "local":
+        store.close()
+    return out
+
+
+def parity(limit: int) -> list[tuple]:
+    """R@1/R@5 of both backends on one real index (CMRC2018 dev + DRCD dev), embedded once."""
+    from tqdm import tqdm
+
+    from index.embed import get_encoder
+    from index.ingest import read_paths
+    from index.readers.squad import load_squad
+    from index.store import IndexStore
+    from index.store.milvus import MilvusStore
+    from qa.config import Config
+    from qa.evaluation.metrics import gold_rank, recall_at_k
+    from qa.retrieve import Retriever
+
+    config = Config()
+    real = get_encoder(config.encoder)
+
+    class Cached:
+        """The real encoder, each text embedded once for both backends."""
+        name, info = real.name, real.info
+        memo: dict[str, np.ndarray] = {}
+
+        def encode_passages(self, texts, progress=False):
+            todo = [t for t in texts if t not in self.memo]
+            if todo:
+                for t, v in zip(todo, real.encode_passages(todo)):
+                    self.memo[t] = v
+            return np.stack([self.memo[t] for t in texts])
+
+        def encode_queries(self, texts):
+            key = ["query\0" + t for t in texts]
+            todo = [t for t, k in zip(texts, key) if k not in self.memo]
+            if todo:
+                for t, v in zip(todo, real.encode_queries(todo)):
+                    self.memo["query\0" + t] = v
+            return np.stack([self.memo[k] for k in key])
+
+    enc = Cached()
+    paths = [SHARED / "data/cmrc2018/cmrc2018_dev.json", SHARED / "data/drcd/DRCD_dev.json"]
+    docs = read_paths(paths).documents
+    tmp = Path(tempfile.mkdtemp(prefix="zhqa-parity-"))
+    stores = {"local": IndexStore(config.encoder, real.info.dimension, config.chunk_size, config.chunk_overlap),
+              "milvus": MilvusStore.open(str(tmp / "p.db"), "parity", config.encoder, real.info.dimension,
+                                         create=True, chunk_size=config.chunk_size,
+                                         chunk_overlap=config.chunk_overlap)}
+    for name, store in stores.items():
+        store.add_documents(docs, enc, progress=True)
+    rows = []
+    for label, path in (("cmrc", paths[0]), ("drcd", paths[1])):
+        questions = load_squad(path).questions[:limit]
+        for mode in ("dense", "bm25", "hybrid"):
+            for name, store in stores.items():
+                retriever = Retriever(store, enc, mode=mode)
+                ranks = [gold_rank([h.chunk.doc_id for h in retriever.retrieve(q.question, 5)], q.paragraph_id)
+                         for q in tqdm(questions, desc=f"{label} {mode} {name}", file=sys.stderr, mininterval=10)]
+                rows.append((label, mode, name, len(ranks), 100 * recall_at_k(ranks, 1), 100 * recall_at_k(ranks, 5)))
+    stores["milvus"].close()
+    shutil.rmtree(tmp, ignore_errors=True)
+    return rows
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", type=int, nargs="*", default=[10_000], help="synthetic passages per index")
+    ap.add_argument("--backends", nargs="+", default=["local", "milvus"], choices=["local", "milvus"])
+    ap.add_argument("--parity", action="store_true", help="also R@1/R@5 of both backends on the real dev index")
+    ap.add_argument("--limit", type=int, default=1000, help="questions per set for --parity")
+    ap.add_argument("--one", nargs=2, metavar=("SIZE", "BACKEND"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.one:
+        with tempfile.TemporaryDirectory(prefix="zhqa-scale-") as d:
+            print(json.dumps(run_one(int(args.one[0]), args.one[1], Path(d))))
+        return 0
+    results = []
+    for size in args.sizes:
+        for backend in args.backends:
+            proc = subprocess.run([sys.executable, __file__, "--one", str(size), backend], stdout=subprocess.PIPE,
+                                  text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+            if proc.returncode != 0:
+                print(f"{backend} at {size:,} failed (exit {proc.returncode})", file=sys.stderr)
+                continue
+            results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    if results:
+        print("\n== synthetic passages (random unit vectors, Zipf words; not real text) ==")
+        print(f"{'passages':>9} {'backend':<7} {'build s':>8} {'add one s':>9} {'dense p50/p95 ms':>17} "
+              f"{'bm25 p50/p95 ms':>16} {'hybrid p50/p95 ms':>18} {'RSS MB':>7} {'disk MB':>8}")
+        for r in results:
+            print(f"{r['size']:>9,} {r['backend']:<7} {r['build_s']:>8.1f} {r['add_one_s']:>9.2f} "
+                  f"{r['dense_p50_ms']:>8.1f}/{r['dense_p95_ms']:<8.1f} {r['bm25_p50_ms']:>7.1f}/{r['bm25_p95_ms']:<8.1f} "
+                  f"{r['hybrid_p50_ms']:>8.1f}/{r['hybrid_p95_ms']:<9.1f} {r['rss_mb']:>7.0f} {r['disk_mb']:>8.1f}")
+    if args.parity:
+        rows = parity(args.limit)
+        print("\n== retrieval parity on CMRC2018 dev + DRCD dev (real passages, embedded once) ==")
+        print(f"{'set':<5} {'mode':<7} {'backend':<7} {'n':>5} {'R@1':>6} {'R@5':>6}")
+        for r in rows:
+            print(f"{r[0]:<5} {r[1]:<7} {r[2]:<7} {r[3]:>5} {r[4]:>6.1f} {r[5]:>6.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
