@@ -273,11 +273,15 @@ class QABot:
 
     def _refresh_live_store(self) -> bool:
         """A store that other processes write to directly (Milvus) reloads its document list itself."""
-        refresh = getattr(self.store, "refresh", None)
-        if refresh is None:
+        pending = getattr(self.store, "pending_changes", None)
+        if pending is None:
             return False
         try:
-            return bool(refresh())
+            changes = pending()   # read outside the lock: askers go on meanwhile
+            if changes is None:
+                return False
+            with self._lock.write():   # no ask is between retrieval and reading documents meanwhile
+                return self.store.apply_changes(changes)
         except Exception as exc:   # the server away for a moment: answer from what is known
             log.warning("not reloading the index yet: %s", exc)
             return False

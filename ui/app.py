@@ -260,6 +260,10 @@ class ChatUI:
         rows = [[info.id, info.title, info.chunks] for info in self.bot.store.document_infos()]
         return sorted(rows, key=lambda r: (r[1], r[0]))
 
+    def _checksums(self) -> dict[str, str]:
+        """Document id → checksum of what the index holds (from the document list: no texts loaded)."""
+        return {i.id: i.checksum for i in self.bot.store.document_infos()}
+
     def index_summary(self) -> str:
         return (f"索引中有 **{len(self.bot.store.documents)}** 篇文档、**{len(self.bot.store.chunks)}** 个段落"
                 f" · {len(self.bot.store.documents)} documents, {len(self.bot.store.chunks)} passages")
@@ -324,7 +328,8 @@ class ChatUI:
         docs, problems = self.read_uploads(files)
         if not docs:
             return self._docs_outputs("\n\n".join(problems + ["索引未改变 · the index is unchanged."]))
-        known = {d.id: self.bot.store.documents[d.id].checksum for d in docs if d.id in self.bot.store.documents}
+        before = self._checksums()
+        known = {d.id: before[d.id] for d in docs if d.id in before}
         # a few batches: progress shows, and a saved index is rewritten a few times, not once per paragraph
         n_batches = min(10, len(docs))
         size = -(-len(docs) // n_batches)
@@ -336,7 +341,7 @@ class ChatUI:
         except Exception as exc:  # keep the UI alive; report what happened
             log.exception("indexing uploads failed")
             problems.append(f"✗ 建立索引失败：{md_escape(type(exc).__name__)}: {md_escape(str(exc))}")
-        stored = {d: sd.checksum for d, sd in list(self.bot.store.documents.items())}
+        stored = self._checksums()
         new = [d for d in docs if d.id not in known and d.id in stored]
         same = [d for d in docs if d.id in known and stored.get(d.id) == known[d.id]]
         updated = [d for d in docs if d.id in known and d.id in stored and stored[d.id] != known[d.id]]
@@ -356,7 +361,7 @@ class ChatUI:
             raise gr.Error(READ_ONLY_REFUSAL)
         if not doc_id:
             return self._docs_outputs("请先选择要删除的文档。")
-        title = self.bot.store.documents[doc_id].document.title if doc_id in self.bot.store.documents else doc_id
+        title = next((i.title for i in self.bot.store.document_infos() if i.id == doc_id), doc_id)
         n = self.bot.remove_documents([doc_id])
         if n:
             return self._docs_outputs(f"✓ 已删除：{md_escape(title)}（{md_escape(doc_id)}）")

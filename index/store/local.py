@@ -176,7 +176,8 @@ class IndexStore:
         counts = dict.fromkeys(self.documents, 0)
         for c in self.chunks:
             counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
-        return [DocumentInfo(d, sd.document.title, sd.document.source, counts[d]) for d, sd in self.documents.items()]
+        return [DocumentInfo(d, sd.document.title, sd.document.source, counts[d], sd.checksum)
+                for d, sd in self.documents.items()]
 
     def remove_documents(self, doc_ids: list[str]) -> int:
         """Remove documents and their chunks; returns how many documents were removed."""

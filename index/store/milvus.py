@@ -9,9 +9,10 @@ server or cluster (``http://host:19530``). ``QABot``, the CLI and the UI use it 
 Layout (collection prefix ``NAME``, default ``zhqa``):
 
 - ``NAME_chunks``: a row per chunk: its fields, the unit vector (HNSW, inner product) and the
-  passage text folded as :func:`index.bm25.fold` folds it, which Milvus' own jieba analyzer (search
-  mode, as :func:`index.bm25.tokenize`) turns into a BM25 sparse vector through a BM25 function:
-  Milvus full-text search, scored by Milvus with the local store's k1 = 1.5, b = 0.75.
+  passage's BM25 tokens (:func:`index.bm25.tokenize`, the local store's) joined by spaces, which Milvus'
+  own jieba analyzer (exact mode: it splits at the spaces and keeps each token, 「2290.7」 and 「3.5%」
+  whole) turns into a BM25 sparse vector through a BM25 function: Milvus full-text search, scored by
+  Milvus with the local store's k1 = 1.5, b = 0.75 over the same tokens.
 - ``NAME_docs``: the manifest row, a ``live`` row per document (its version, title, source,
   checksum and chunk count) and the documents themselves (original and normalized text, offset map
   and page regions) as JSON in parts. Milvus wants a vector field in every collection: this one
@@ -40,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.bm25 import BM25_TOKENIZER_VERSION, fold, tokenize
+from index.bm25 import BM25_TOKENIZER_VERSION, tokenize
 from index.chunk import Chunk
 from index.documents import Document, Region
 from index.normalize import NORMALIZER_VERSION, NormalizedText
@@ -63,7 +64,11 @@ SEARCH_SLACK = 16                 # extra candidates, for hits of versions that 
 EF_SEARCH = 128
 BM25_PARAMS = {"bm25_k1": 1.5, "bm25_b": 0.75}   # bm25s' defaults, as the local store scores
 CHUNK_FIELDS = ["row", "chunk_id", "doc_id", "version", "title", "text", "norm_start", "norm_end", "start", "end"]
-_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+MAX_VARCHAR = 65_535
+MAX_LIMIT = 16_384                # Milvus' largest search or query limit
+INSERT_BYTES = 8 << 20            # text per insert call, well under gRPC's message limit
+log = logging.getLogger(__name__)
 _URI_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 
 
@@ -73,13 +78,13 @@ def is_local_uri(uri: str) -> bool:
 
 
 def bm25_text(text: str) -> str:
-    """What Milvus' jieba analyzer reads: the folded text with punctuation as spaces."""
-    return _NON_WORD.sub(" ", fold(text)).strip()
+    """What Milvus' jieba analyzer reads: the local store's BM25 tokens, space-separated."""
+    return " ".join(tokenize(text))
 
 
 def _quote(value: str) -> str:
-    """A string literal for a Milvus filter expression."""
-    return json.dumps(value, ensure_ascii=False)
+    """A string literal for a Milvus filter expression (ids with control characters are refused on add)."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _clip(text: str, max_bytes: int) -> str:
@@ -157,7 +162,8 @@ def _message(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-_UNREACHABLE: dict[str, str] = {}   # server URIs that failed to connect in this process: fail fast after
+_UNREACHABLE: dict[str, tuple[float, str]] = {}   # server URIs that just failed to connect: fail fast a while
+RETRY_AFTER_S = 30.0
 
 
 def _timeout() -> float:
@@ -189,15 +195,15 @@ def connect(uri: str, token: str | None = None, must_exist: bool = False):
                              f"'qa index PATHS --backend milvus --milvus-uri {uri}'")
         path.parent.mkdir(parents=True, exist_ok=True)
         uri = str(path)
-    elif uri in _UNREACHABLE:
-        raise StoreError(_UNREACHABLE[uri])
+    elif uri in _UNREACHABLE and time.monotonic() - _UNREACHABLE[uri][0] < RETRY_AFTER_S:
+        raise StoreError(_UNREACHABLE[uri][1])
     try:
         return MilvusClient(uri=uri, token=token if token is not None else os.environ.get(TOKEN_ENV, ""),
                             timeout=_timeout())
     except Exception as exc:   # pymilvus raises its own and grpc's errors
         message = _explain(uri, exc)
         if not is_local_uri(uri):
-            _UNREACHABLE[uri] = message
+            _UNREACHABLE[uri] = (time.monotonic(), message)
         raise StoreError(message) from exc
 
 
@@ -345,7 +351,7 @@ class MilvusStore:
         for name in ("norm_start", "norm_end", "start", "end"):
             s.add_field(name, DataType.INT64)
         s.add_field("bm25_text", DataType.VARCHAR, max_length=65_535, enable_analyzer=True,
-                    analyzer_params={"tokenizer": {"type": "jieba", "mode": "search"}})
+                    analyzer_params={"tokenizer": {"type": "jieba", "mode": "exact"}})
         s.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
         s.add_field("vector", DataType.FLOAT_VECTOR, dim=dimension)
         s.add_function(Function(name="bm25", function_type=FunctionType.BM25,
@@ -353,6 +359,7 @@ class MilvusStore:
         ip = client.prepare_index_params()
         ip.add_index("vector", index_type="HNSW", metric_type="IP", params={"M": 16, "efConstruction": 200})
         ip.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params=BM25_PARAMS)
+        ip.add_index("doc_id", index_type="INVERTED")   # writes filter by document
         client.create_collection(f"{collection}_chunks", schema=s, index_params=ip, consistency_level="Strong")
 
         d = client.create_schema(auto_id=False, enable_dynamic_field=False)
@@ -365,6 +372,7 @@ class MilvusStore:
         d.add_field("placeholder", DataType.FLOAT_VECTOR, dim=2)
         dp = client.prepare_index_params()
         dp.add_index("placeholder", index_type="FLAT", metric_type="L2")
+        dp.add_index("doc_id", index_type="INVERTED")
         client.create_collection(f"{collection}_docs", schema=d, index_params=dp, consistency_level="Strong")
         manifest = {"format_version": FORMAT_VERSION, "backend": "milvus",
                     "encoder": {"name": encoder_name, "dimension": dimension},
@@ -377,49 +385,70 @@ class MilvusStore:
     def close(self) -> None:
         self._client.close()
 
+    def _call(self, method: str, *args, **kwargs):
+        """A client call whose failure (server gone, timeout, limit) is a one-line StoreError."""
+        try:
+            return getattr(self._client, method)(*args, **kwargs)
+        except StoreError:
+            raise
+        except Exception as exc:   # pymilvus and grpc raise their own types
+            raise StoreError(f"Milvus at {self.uri}: {_message(exc)}") from exc
+
     # ---------------------------------------------------------------- state
+    def _read_live(self) -> dict[str, dict]:
+        return {row["doc_id"]: json.loads(row["content"])
+                for row in self._query_all(self.docs_name, 'kind == "live"', ["doc_id", "content"])}
+
     def _load_live(self) -> None:
-        live: dict[str, dict] = {}
-        for row in self._query_all(self.docs_name, 'kind == "live"', ["doc_id", "content"]):
-            live[row["doc_id"]] = json.loads(row["content"])
-        self._live = live
+        self._live = self._read_live()
 
     def _query_all(self, collection: str, expr: str, fields: list[str]) -> Iterator[dict]:
-        it = self._client.query_iterator(collection, batch_size=1000, filter=expr, output_fields=fields)
+        it = self._call("query_iterator", collection, batch_size=1000, filter=expr, output_fields=fields)
         try:
             while True:
-                batch = it.next()
+                try:
+                    batch = it.next()
+                except Exception as exc:
+                    raise StoreError(f"Milvus at {self.uri}: {_message(exc)}") from exc
                 if not batch:
                     return
                 yield from batch
         finally:
             it.close()
 
-    def refresh(self) -> bool:
-        """Reload the documents' live rows when another process wrote since; True if it had."""
-        rows = self._client.query(self.docs_name, ids=["manifest"], output_fields=["content"])
+    def pending_changes(self) -> tuple[str, dict[str, dict]] | None:
+        """What other processes wrote since this store last looked (generation, live rows), or None.
+        Read without changing anything, so a bot can swap it in under its write lock (apply_changes)."""
+        rows = self._call("query", self.docs_name, ids=["manifest"], output_fields=["content"])
         if not rows:
             raise StoreError(f"the Milvus index '{self.collection}' at {self.uri} is gone")
         generation = json.loads(rows[0]["content"]).get("generation", "")
         if generation == self.generation:
-            return False
-        self._load_live()
-        self.generation = generation
+            return None
+        return generation, self._read_live()
+
+    def apply_changes(self, changes: tuple[str, dict[str, dict]]) -> bool:
+        self.generation, self._live = changes[0], changes[1]
         return True
 
+    def refresh(self) -> bool:
+        """Reload the documents' live rows when another process wrote since; True if it had."""
+        changes = self.pending_changes()
+        return changes is not None and self.apply_changes(changes)
+
     def _bump(self) -> None:
-        self._manifest = {**self._manifest, "generation": _new_version()}
-        self._client.upsert(self.docs_name, [_docs_row("manifest", "manifest", "", "", 0,
-                                                       json.dumps(self._manifest))])
-        self.generation = self._manifest["generation"]
+        manifest = {**self._manifest, "generation": _new_version()}
+        self._call("upsert", self.docs_name, [_docs_row("manifest", "manifest", "", "", 0, json.dumps(manifest))])
+        self._manifest, self.generation = manifest, manifest["generation"]
 
     def document_infos(self) -> list[DocumentInfo]:
-        """Every document's id, title, source and chunk count, from the live rows alone."""
-        return [DocumentInfo(d, m["title"], m["source"], m["chunks"]) for d, m in list(self._live.items())]
+        """Every document's id, title, source, chunk count and checksum, from the live rows alone."""
+        return [DocumentInfo(d, m["title"], m["source"], m["chunks"], m["checksum"]) for d, m in self._live.items()]
 
     def manifest(self) -> dict:
-        return {**self._manifest, "documents": {d: m["checksum"] for d, m in sorted(self._live.items())},
-                "chunks": len(self.chunks)}
+        live = self._live
+        return {**self._manifest, "documents": {d: m["checksum"] for d, m in sorted(live.items())},
+                "chunks": sum(m["chunks"] for m in live.values())}
 
     # ---------------------------------------------------------------- reading
     def _is_live(self, doc_id: str, version: str) -> bool:
@@ -440,11 +469,10 @@ class MilvusStore:
         with self._cache_lock:
             hit = self._chunk_cache.get(row)
         if hit is None:
-            rows = self._client.query(self.chunks_name, ids=[row], output_fields=CHUNK_FIELDS)
+            rows = self._call("query", self.chunks_name, ids=[row], output_fields=CHUNK_FIELDS)
             if not rows:
                 raise KeyError(row)
-            self._remember(rows[0])
-            hit = self._chunk_cache[row]
+            return self._remember(rows[0])
         return hit[0]
 
     def _iter_chunks(self) -> Iterator[Chunk]:
@@ -453,43 +481,48 @@ class MilvusStore:
                   if self._is_live(e["doc_id"], e["version"])]
         return iter(c for _, _, c in sorted(chunks, key=lambda x: (x[0], x[1])))
 
-    def _hits(self, results, k: int, bm25: bool) -> list[tuple[int, float]]:
-        out = []
-        for hit in results:
-            entity = hit["entity"]
-            if not self._is_live(entity["doc_id"], entity["version"]):
-                continue   # a replaced or half-written version
-            self._remember(entity)
-            score = float(hit["distance"])
-            # milvus-lite reports BM25 as a negative distance, a server as a positive score
-            out.append((int(entity["row"]), abs(score) if bm25 else score))
-            if len(out) == k:
-                break
-        return out
+    def _search(self, data, anns_field: str, k: int, params: dict, bm25: bool) -> list[tuple[int, float]]:
+        """The first ``k`` live hits; asks again for more when replaced versions took places."""
+        limit = k + SEARCH_SLACK
+        while True:
+            if anns_field == "vector":
+                params = {**params, "params": {"ef": max(EF_SEARCH, limit)}}   # a server wants ef >= limit
+            res = self._call("search", self.chunks_name, data=[data], anns_field=anns_field, limit=limit,
+                             output_fields=CHUNK_FIELDS, search_params=params)[0]
+            out = []
+            for hit in res:
+                entity = hit["entity"]
+                if not self._is_live(entity["doc_id"], entity["version"]):
+                    continue   # a replaced or half-written version
+                self._remember(entity)
+                score = float(hit["distance"])
+                # milvus-lite reports BM25 as a negative distance, a server as a positive score
+                out.append((int(entity["row"]), abs(score) if bm25 else score))
+                if len(out) == k:
+                    return out
+            if len(res) < limit or limit >= MAX_LIMIT:
+                return out
+            limit = min(MAX_LIMIT, limit * 4)
 
     def dense_search(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         if not self._live or k < 1:
             return []
-        res = self._client.search(self.chunks_name, data=[np.asarray(query_vector, dtype=np.float32).tolist()],
-                                  anns_field="vector", limit=k + SEARCH_SLACK, output_fields=CHUNK_FIELDS,
-                                  search_params={"metric_type": "IP", "params": {"ef": max(EF_SEARCH, k)}})
-        return self._hits(res[0], k, bm25=False)
+        return self._search(np.asarray(query_vector, dtype=np.float32).tolist(), "vector", k,
+                            {"metric_type": "IP"}, bm25=False)
 
     def bm25_search(self, query: str, k: int) -> list[tuple[int, float]]:
         text = bm25_text(query)
         if not self._live or not text or k < 1:
             return []
-        res = self._client.search(self.chunks_name, data=[text], anns_field="sparse", limit=k + SEARCH_SLACK,
-                                  output_fields=CHUNK_FIELDS, search_params={"metric_type": "BM25"})
-        return [(row, s) for row, s in self._hits(res[0], k, bm25=True) if s > 0]
+        return [(row, s) for row, s in self._search(text, "sparse", k, {"metric_type": "BM25"}, bm25=True) if s > 0]
 
     def bm25_coverage(self, query: str) -> float:
         """Share of the query's BM25 tokens found in the index: one search per token, in one call."""
-        tokens = sorted({t for t in (bm25_text(tok) for tok in tokenize(query)) if t})
+        tokens = sorted(set(tokenize(query)))
         if not tokens or not self._live:
             return 0.0
-        res = self._client.search(self.chunks_name, data=tokens, anns_field="sparse", limit=1,
-                                  output_fields=["doc_id"], search_params={"metric_type": "BM25"})
+        res = self._call("search", self.chunks_name, data=tokens, anns_field="sparse", limit=1,
+                         output_fields=["doc_id"], search_params={"metric_type": "BM25"})
         return sum(1 for hits in res if len(hits)) / len(tokens)
 
     def _document(self, doc_id: str) -> StoredDocument:
@@ -501,9 +534,9 @@ class MilvusStore:
             if key in self._doc_cache:
                 self._doc_cache.move_to_end(key)
                 return self._doc_cache[key]
-        parts = self._client.query(self.docs_name, output_fields=["seq", "content"], limit=16_384,
-                                   filter=f'kind == "part" and doc_id == {_quote(doc_id)} and '
-                                          f'version == {_quote(meta["version"])}')
+        parts = self._call("query", self.docs_name, output_fields=["seq", "content"], limit=MAX_LIMIT,
+                           filter=f'kind == "part" and doc_id == {_quote(doc_id)} and '
+                                  f'version == {_quote(meta["version"])}')
         if len(parts) != meta["parts"]:
             raise StoreError(f"document {doc_id!r} in Milvus index '{self.collection}' has "
                              f"{len(parts)} of its {meta['parts']} parts; re-add it with 'qa index'")
@@ -520,12 +553,11 @@ class MilvusStore:
 
     # ---------------------------------------------------------------- writing
     def add_documents(self, docs: list[Document], encoder, progress: bool = False) -> AddReport:
-        """Chunk, embed and write new or changed documents; identical ones are left alone."""
-        from tqdm import tqdm
-
+        """Chunk, embed and write new or changed documents; identical ones are left alone. A write
+        that fails (or is interrupted) before its switch deletes what it wrote; after, it has happened."""
         for doc in docs:
-            if len(doc.id.encode("utf-8")) > MAX_ID_BYTES:
-                raise StoreError(f"document id longer than {MAX_ID_BYTES} bytes: {doc.id[:60]}…")
+            if len(doc.id.encode("utf-8")) > MAX_ID_BYTES or _CONTROL.search(doc.id):
+                raise StoreError(f"document id too long or with control characters: {doc.id[:60]!r}")
         with self._write_lock:
             self.refresh()   # another process may have written meanwhile
             batch = prepare_documents(docs, {d: m["checksum"] for d, m in self._live.items()}, encoder,
@@ -537,35 +569,70 @@ class MilvusStore:
                      "title": _clip(c.title or "", MAX_TITLE_BYTES), "text": c.text, "norm_start": c.norm_start,
                      "norm_end": c.norm_end, "start": c.start, "end": c.end, "bm25_text": bm25_text(t),
                      "vector": v.tolist()} for c, t, v in zip(batch.chunks, batch.texts, batch.vectors)]
-            bar = tqdm(total=len(rows), desc="writing to Milvus", unit="passage", disable=not progress or not rows)
-            for i in range(0, len(rows), INSERT_BATCH):
-                self._client.insert(self.chunks_name, rows[i:i + INSERT_BATCH])
-                bar.update(len(rows[i:i + INSERT_BATCH]))
-            bar.close()
+            for r in rows:   # checked before anything is written
+                if max(len(r["text"].encode("utf-8")), len(r["bm25_text"].encode("utf-8"))) > MAX_VARCHAR:
+                    raise StoreError(f"a chunk of {r['doc_id']!r} is over Milvus' {MAX_VARCHAR}-byte text limit; "
+                                     "index with a smaller --chunk-size")
             counts: dict[str, int] = {}
             for c in batch.chunks:
                 counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
-            metas = {}
+            parts, metas = [], {}
             for sd in batch.documents:
-                parts = _document_parts(sd)
-                for i in range(0, len(parts), INSERT_BATCH):
-                    self._client.insert(self.docs_name, [
-                        _docs_row(f"part:{_key(sd.document.id)}:{version}:{j}", "part", sd.document.id, version,
-                                  j, content) for j, content in enumerate(parts[i:i + INSERT_BATCH], start=i)])
+                pieces = _document_parts(sd)
+                parts.extend(_docs_row(f"part:{_key(sd.document.id)}:{version}:{j}", "part", sd.document.id,
+                                       version, j, content) for j, content in enumerate(pieces))
                 metas[sd.document.id] = {"version": version, "title": _clip(sd.document.title or "", MAX_TITLE_BYTES),
                                          "source": _clip(sd.document.source or "", MAX_SOURCE_BYTES),
                                          "checksum": sd.checksum, "chunks": counts.get(sd.document.id, 0),
-                                         "parts": len(parts)}
-            # the switch: each document's live row now names the new version
-            self._client.upsert(self.docs_name, [
-                _docs_row(f"live:{_key(d)}", "live", d, version, 0, json.dumps(m, ensure_ascii=False))
-                for d, m in metas.items()])
-            for d in metas:
-                previous = self._live.get(d)
-                self._live[d] = metas[d]
-                self._delete_versions(d, keep=version, also=previous["version"] if previous else None)
+                                         "parts": len(pieces)}
+            switched = False
+            try:
+                self._insert(self.chunks_name, rows, progress, "writing to Milvus")
+                self._insert(self.docs_name, parts, False, "")
+                # the switch: each document's live row now names the new version
+                self._call("upsert", self.docs_name, [
+                    _docs_row(f"live:{_key(d)}", "live", d, version, 0, json.dumps(m, ensure_ascii=False))
+                    for d, m in metas.items()])
+                switched = True
+            except BaseException:
+                if not switched:   # best effort: what a killed process leaves, the next write deletes
+                    self._forget_version(list(metas), version)
+                raise
+            previous = self._live
+            self._live = {**previous, **metas}   # a new dict: readers iterating the old one are not disturbed
             self._bump()
+            for d in batch.report.replaced:   # best effort: readers skip versions that are not live anyway
+                try:
+                    self._delete_versions(d, keep=version, also=previous[d]["version"] if d in previous else None)
+                except StoreError as exc:
+                    log.warning("old version of %s not deleted yet: %s", d, exc)
             return batch.report
+
+    def _insert(self, collection: str, rows: list[dict], progress: bool, desc: str) -> None:
+        """Insert in batches of at most INSERT_BATCH rows and INSERT_BYTES of text."""
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(rows), desc=desc, unit="passage", disable=not progress or not rows)
+        batch, size = [], 0
+        for row in rows + [None]:
+            weight = 0 if row is None else len(row.get("content", "")) * 3 + len(row.get("text", "")) * 6
+            if batch and (row is None or len(batch) == INSERT_BATCH or size + weight > INSERT_BYTES):
+                self._call("insert", collection, batch)
+                bar.update(len(batch))
+                batch, size = [], 0
+            if row is not None:
+                batch.append(row)
+                size += weight
+        bar.close()
+
+    def _forget_version(self, doc_ids: list[str], version: str) -> None:
+        for d in doc_ids:
+            try:
+                expr = f"doc_id == {_quote(d)} and version == {_quote(version)}"
+                self._call("delete", self.chunks_name, filter=expr)
+                self._call("delete", self.docs_name, filter=f'kind == "part" and {expr}')
+            except StoreError as exc:
+                log.warning("rows of an unfinished write of %s not deleted: %s", d, exc)
 
     def remove_documents(self, doc_ids: list[str]) -> int:
         """Remove documents and their chunks; returns how many were removed."""
@@ -574,27 +641,29 @@ class MilvusStore:
             ids = [d for d in dict.fromkeys(doc_ids) if d in self._live]
             if not ids:
                 return 0
-            for d in ids:
-                self._client.delete(self.docs_name, ids=[f"live:{_key(d)}"])
-                del self._live[d]
-            for d in ids:
-                self._client.delete(self.chunks_name, filter=f"doc_id == {_quote(d)}")
-                self._client.delete(self.docs_name, filter=f'kind == "part" and doc_id == {_quote(d)}')
+            previous = self._live
+            self._call("delete", self.docs_name, ids=[f"live:{_key(d)}" for d in ids])
+            self._live = {d: m for d, m in previous.items() if d not in ids}
             self._bump()
+            for d in ids:   # only the version that was live, and debris: another writer's new one stays
+                try:
+                    self._delete_versions(d, keep=None, also=previous[d]["version"])
+                except StoreError as exc:
+                    log.warning("chunks of removed %s not deleted yet: %s", d, exc)
             return len(ids)
 
-    def _delete_versions(self, doc_id: str, keep: str, also: str | None) -> None:
-        """Delete ``also`` (the version just replaced) and any other old version of the document that is
-        not ``keep`` and is older than :data:`ORPHAN_AGE_S` (left by a killed write)."""
-        found = {r["version"] for r in self._client.query(self.chunks_name, filter=f"doc_id == {_quote(doc_id)}",
-                                                          output_fields=["version"], limit=16_384)}
+    def _delete_versions(self, doc_id: str, keep: str | None, also: str | None) -> None:
+        """Delete ``also`` (the version just replaced or removed) and any other version of the document
+        that is not ``keep`` and is older than :data:`ORPHAN_AGE_S` (left by a killed write)."""
+        found = {r["version"] for r in self._call("query", self.chunks_name, filter=f"doc_id == {_quote(doc_id)}",
+                                                  output_fields=["version"], limit=MAX_LIMIT)}
         stale = {v for v in found if v != keep and _version_age_s(v) > ORPHAN_AGE_S}
         if also and also != keep:
             stale.add(also)
         for v in sorted(stale):
             expr = f"doc_id == {_quote(doc_id)} and version == {_quote(v)}"
-            self._client.delete(self.chunks_name, filter=expr)
-            self._client.delete(self.docs_name, filter=f'kind == "part" and {expr}')
+            self._call("delete", self.chunks_name, filter=expr)
+            self._call("delete", self.docs_name, filter=f'kind == "part" and {expr}')
         with self._cache_lock:
             for key in [k for k in self._doc_cache if k[0] == doc_id and k[1] != keep]:
                 del self._doc_cache[key]
@@ -602,7 +671,7 @@ class MilvusStore:
     def save(self, path: str | Path | None = None) -> None:
         """Milvus writes as it goes: make what was written durable (``path`` is not used)."""
         for name in (self.chunks_name, self.docs_name):
-            self._client.flush(name)
+            self._call("flush", name)
 
 
 def _new_row() -> int:

@@ -44,6 +44,7 @@ class DocumentInfo:
     title: str
     source: str
     chunks: int
+    checksum: str
 
 
 @dataclass
