@@ -132,6 +132,9 @@ def run_one(size: int, backend: str, workdir: Path, batch: int = 2000) -> dict:
     store.add_documents([type(extra)("added-one", "", extra.text, "synthetic")], encoder)
     _settle(store, path)
     add_one_s = time.perf_counter() - t0
+    if backend != "local":   # served as after 'qa index': a new connection to the written database
+        store.close()
+        store = MilvusStore.open(str(path), "scale", encoder.name, DIM)
 
     rng = np.random.default_rng(7)
     vocab = _vocabulary(np.random.default_rng(1))
@@ -199,6 +202,8 @@ def parity(limit: int) -> list[tuple]:
                                          chunk_overlap=config.chunk_overlap)}
     for name, store in stores.items():
         store.add_documents(docs, enc, progress=True)
+    stores["milvus"].close()   # served as after 'qa index': a new connection to the written database
+    stores["milvus"] = MilvusStore.open(str(tmp / "p.db"), "parity", config.encoder, real.info.dimension)
     rows = []
     for label, path in (("cmrc", paths[0]), ("drcd", paths[1])):
         questions = load_squad(path).questions[:limit]

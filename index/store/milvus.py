@@ -64,6 +64,7 @@ SEARCH_SLACK = 16                 # extra candidates, for hits of versions that 
 EF_SEARCH = 128
 BM25_PARAMS = {"bm25_k1": 1.5, "bm25_b": 0.75}   # bm25s' defaults, as the local store scores
 CHUNK_FIELDS = ["row", "chunk_id", "doc_id", "version", "title", "text", "norm_start", "norm_end", "start", "end"]
+HIT_FIELDS = ["row", "doc_id", "version"]   # a search returns these; the few chunks read are fetched by row
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_VARCHAR = 65_535
 MAX_LIMIT = 16_384                # Milvus' largest search or query limit
@@ -488,13 +489,12 @@ class MilvusStore:
             if anns_field == "vector":
                 params = {**params, "params": {"ef": max(EF_SEARCH, limit)}}   # a server wants ef >= limit
             res = self._call("search", self.chunks_name, data=[data], anns_field=anns_field, limit=limit,
-                             output_fields=CHUNK_FIELDS, search_params=params)[0]
+                             output_fields=HIT_FIELDS, search_params=params)[0]
             out = []
             for hit in res:
                 entity = hit["entity"]
                 if not self._is_live(entity["doc_id"], entity["version"]):
                     continue   # a replaced or half-written version
-                self._remember(entity)
                 score = float(hit["distance"])
                 # milvus-lite reports BM25 as a negative distance, a server as a positive score
                 out.append((int(entity["row"]), abs(score) if bm25 else score))
