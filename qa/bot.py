@@ -179,12 +179,12 @@ class QABot:
         return bot
 
     @classmethod
-    def from_milvus(cls, config: Config) -> "QABot":
+    def from_milvus(cls, config: Config, reader: ExtractiveReader | None = None) -> "QABot":
         """A bot over the Milvus index ``config.milvus_collection`` at ``config.milvus_uri``."""
         from index.store.milvus import MilvusStore
 
         # opened before the models load, so a wrong URI fails at once; __init__ checks the dimension
-        return cls(MilvusStore.open(config.milvus_uri, config.milvus_collection, config.encoder), config)
+        return cls(MilvusStore.open(config.milvus_uri, config.milvus_collection, config.encoder), config, reader)
 
     @classmethod
     def from_corpus(cls, paths: list[str | Path], config: Config | None = None, progress: bool = False) -> "QABot":

@@ -66,10 +66,15 @@ def config_from_args(args: argparse.Namespace):
     uri = getattr(args, "milvus_uri", None) or os.environ.get("ZHQA_MILVUS_URI")
     backend = getattr(args, "backend", None) or os.environ.get("ZHQA_BACKEND")
     if not encoder and not os.environ.get("ZHQA_ENCODER") and backend == "milvus" and uri:
-        from index.store.milvus import DEFAULT_COLLECTION, milvus_encoder_name
+        # a command asks for its config several times; the Milvus peek (a connection) is made once
+        encoder = getattr(args, "_milvus_index_encoder", None)
+        if encoder is None:
+            from index.store.milvus import DEFAULT_COLLECTION, milvus_encoder_name
 
-        encoder = milvus_encoder_name(uri, getattr(args, "milvus_collection", None)
-                                      or os.environ.get("ZHQA_MILVUS_COLLECTION") or DEFAULT_COLLECTION)
+            encoder = milvus_encoder_name(uri, getattr(args, "milvus_collection", None)
+                                          or os.environ.get("ZHQA_MILVUS_COLLECTION") or DEFAULT_COLLECTION)
+            if encoder is not None:
+                args._milvus_index_encoder = encoder
     return Config.from_env(backend=getattr(args, "backend", None), milvus_uri=getattr(args, "milvus_uri", None),
                            milvus_collection=getattr(args, "milvus_collection", None),
                            encoder=encoder, reader=getattr(args, "reader", None),

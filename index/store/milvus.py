@@ -446,11 +446,6 @@ class MilvusStore:
         """Every document's id, title, source, chunk count and checksum, from the live rows alone."""
         return [DocumentInfo(d, m["title"], m["source"], m["chunks"], m["checksum"]) for d, m in self._live.items()]
 
-    def manifest(self) -> dict:
-        live = self._live
-        return {**self._manifest, "documents": {d: m["checksum"] for d, m in sorted(live.items())},
-                "chunks": sum(m["chunks"] for m in live.values())}
-
     # ---------------------------------------------------------------- reading
     def _is_live(self, doc_id: str, version: str) -> bool:
         meta = self._live.get(doc_id)

@@ -198,7 +198,7 @@ def make_bot(eval_set: EvalSet, config, corpus: list[str] | None = None, index: 
     if index:
         store = IndexStore.load(index, config.encoder, get_encoder(config.encoder).info.dimension)
     elif config.backend == "milvus":
-        return _milvus_bot(config, reader)
+        return QABot.from_milvus(config, reader)
     else:
         if corpus:
             paths = [Path(c).expanduser() for c in corpus]
@@ -210,15 +210,6 @@ def make_bot(eval_set: EvalSet, config, corpus: list[str] | None = None, index: 
         if not store.chunks:
             raise StoreError("none of the corpus files could be indexed")
     return QABot(store, config, reader=reader)
-
-
-def _milvus_bot(config, reader):
-    from index.embed import get_encoder
-    from index.store.milvus import MilvusStore
-    from qa.bot import QABot
-
-    return QABot(MilvusStore.open(config.milvus_uri, config.milvus_collection, config.encoder,
-                                  get_encoder(config.encoder).info.dimension), config, reader=reader)
 
 
 def describe_corpus(eval_set: EvalSet, corpus, index, reader_only: bool, config=None) -> str:
