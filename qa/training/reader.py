@@ -48,6 +48,7 @@ class TrainConfig:
     cut_negatives: float = 0.0          # the paragraph without the answer's sentences (qa.training.negatives)
     noun_swap_negatives: float = 0.0    # a question noun swapped for one the paragraph lacks
     english_variants: float = 0.0       # the question also asked with English question words
+    code_switch: float = 0.0            # the question also asked with words in English (qa.training.code_switch)
     traditional_to_simplified: float = 0.5
     checkpoint_every: int = 100
     seed: int = 13
@@ -134,6 +135,11 @@ def build_examples(paths: list[str], cfg: TrainConfig, rng: random.Random,
     t2s = None
     examples: list[TrainExample] = []
     dropped = 0
+    glossary = None
+    if cfg.code_switch > 0:
+        from qa.training.code_switch import Glossary
+
+        glossary = Glossary.from_cedict()
     for spec in paths:
         path, limit = parse_train_spec(spec)
         data = load_squad(path)
@@ -171,8 +177,18 @@ def build_examples(paths: list[str], cfg: TrainConfig, rng: random.Random,
                              if pid != q.paragraph_id and q.answers[0] not in contexts[pid]]
                     neg = max(cands, key=lambda c: _overlap(c, question)) if cands else None
                 if neg is not None:
-                    examples.append(TrainExample(question, t2s(neg) if converted else neg, -1, ""))
+                    neg = t2s(neg) if converted else neg
+                    examples.append(TrainExample(question, neg, -1, ""))
+                    if glossary is not None and rng.random() < cfg.code_switch:
+                        # English questions must be able to find no answer too
+                        switched = _code_switched(question, glossary, rng)
+                        if switched:
+                            examples.append(TrainExample(switched, neg, -1, ""))
             examples.extend(_hard_cases(q, question, ctx, start, answer, cfg, rng, pool))
+            if glossary is not None and rng.random() < cfg.code_switch:
+                switched = _code_switched(question, glossary, rng)
+                if switched:
+                    examples.append(TrainExample(switched, ctx, start, answer))
             title = titles[q.paragraph_id]
             if (all_titles and len(title) >= 2 and title in question
                     and rng.random() < cfg.entity_swap_negatives):
@@ -183,6 +199,13 @@ def build_examples(paths: list[str], cfg: TrainConfig, rng: random.Random,
                     examples.append(TrainExample(swapped, ctx, -1, ""))
     print(f"examples: {len(examples)} (dropped {dropped} unlocatable answers)", file=sys.stderr)
     return examples
+
+
+def _code_switched(question: str, glossary, rng: random.Random) -> str | None:
+    """The question with a third, two thirds or all of its words in English (see :mod:`qa.training.code_switch`)."""
+    from qa.training.code_switch import code_switch
+
+    return code_switch(question, glossary, rng, rng.choice((0.35, 0.7, 1.0)))
 
 
 def _noun_pool(data) -> list[str]:
