@@ -78,6 +78,10 @@ class BM25Index:
             return 0.0
         return sum(1 for t in distinct if t in self._vocab) / len(distinct)
 
+    def known(self, tokens: list[str]) -> list[bool]:
+        """Per token, whether it occurs in the corpus."""
+        return [t in self._vocab for t in tokens] if self._retriever else [False] * len(tokens)
+
     def search(self, query_tokens: list[str], k: int) -> list[tuple[int, float]]:
         """(row, score) pairs, best first; rows with score 0 are left out."""
         if not self._retriever or not query_tokens:
@@ -90,3 +94,12 @@ class BM25Index:
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+
+
+def known_terms(terms: list[str], known_tokens) -> list[bool]:
+    """Per term, whether every one of its BM25 tokens is known; ``known_tokens`` answers for a list of
+    distinct tokens at once (one call, so a remote index is asked once)."""
+    per_term = [tokenize(t) for t in terms]
+    distinct = sorted({tok for toks in per_term for tok in toks})
+    found = dict(zip(distinct, known_tokens(distinct))) if distinct else {}
+    return [bool(toks) and all(found[tok] for tok in toks) for toks in per_term]

@@ -9,6 +9,10 @@ fusion (RRF ties whenever the two retrievers disagree on the top passage) on two
 BM25's share is scaled by what it can see of the question: when fewer than half of the question's
 tokens occur in the store at all (an English question over Chinese text), its list is chance
 matches on a word or two, so its weight falls in proportion and the dense ranking decides.
+
+An English question is first given the Chinese words of its English words that the store holds
+(dictionary query translation, :mod:`qa.query_translation`): "How many users does DingTalk have?"
+is searched as "… 用户 钉钉", and BM25's share follows how many of its words were translated.
 """
 from __future__ import annotations
 
@@ -19,10 +23,13 @@ import numpy as np
 from index.chunk import Chunk
 from index.store import Store
 from qa.config import Config
+from qa.language import is_english_question
+from qa.query_translation import QueryTranslation, translator_or_none
 
 MODES = ("hybrid", "dense", "bm25")
 FULL_COVERAGE = 0.5   # BM25 keeps its full weight when at least this share of the question's tokens is in the store
 FUSIONS = ("zscore", "weighted", "rrf")
+TRANSLATE = ("off", "bm25", "all")   # English questions: no translation, for BM25 only, for both retrievers
 
 
 @dataclass(frozen=True)
@@ -52,30 +59,48 @@ def _normalized(hits: list[tuple[int, float]], fusion: str) -> dict[int, float]:
 
 class Retriever:
     def __init__(self, store: Store, encoder, mode: str = "hybrid", fusion: str = Config.fusion,
-                 rrf_k: int = 60, dense_weight: float = Config.dense_weight, candidates: int = 100):
+                 rrf_k: int = 60, dense_weight: float = Config.dense_weight, candidates: int = 100,
+                 translate: str = "all"):
         if mode not in MODES:
             raise ValueError(f"retrieval mode must be one of {MODES}, not {mode!r}")
         if fusion not in FUSIONS:
             raise ValueError(f"fusion must be one of {FUSIONS}, not {fusion!r}")
+        if translate not in TRANSLATE:
+            raise ValueError(f"query translation must be one of {TRANSLATE}, not {translate!r}")
         self.store, self.encoder = store, encoder
         self.mode, self.fusion = mode, fusion
         self.rrf_k, self.dense_weight, self.candidates = rrf_k, dense_weight, candidates
+        self.translate = translate
+
+    def translation(self, question: str) -> QueryTranslation | None:
+        """The Chinese words the store holds for an English question's words; None for other
+        questions, with translation off, or where the dictionary is not installed."""
+        if self.translate == "off" or not is_english_question(question):
+            return None
+        translator = translator_or_none()
+        return None if translator is None else translator.translate(question, self.store.bm25_known)
 
     def retrieve(self, question: str, top_k: int = 5, mode: str | None = None) -> list[Hit]:
         mode = mode or self.mode
         if mode not in MODES:
             raise ValueError(f"retrieval mode must be one of {MODES}, not {mode!r}")
         n = max(top_k, self.candidates)
+        translated = self.translation(question)
+        bm25_query = translated.query(question) if translated else question
+        dense_query = bm25_query if self.translate == "all" else question
         dense = bm25 = []
         if mode in ("dense", "hybrid"):
-            dense = self.store.dense_search(self.encoder.encode_queries([question])[0], n)
+            dense = self.store.dense_search(self.encoder.encode_queries([dense_query])[0], n)
         if mode in ("bm25", "hybrid"):
-            bm25 = self.store.bm25_search(question, n)
+            bm25 = self.store.bm25_search(bm25_query, n)
         d_rank = {row: (r + 1, s) for r, (row, s) in enumerate(dense)}
         b_rank = {row: (r + 1, s) for r, (row, s) in enumerate(bm25)}
         bm25_share = 1.0
         if mode == "hybrid" and bm25:
-            bm25_share = min(1.0, self.store.bm25_coverage(question) / FULL_COVERAGE)
+            coverage = self.store.bm25_coverage(question)
+            if translated:   # the English words BM25 now sees through their Chinese words
+                coverage = max(coverage, translated.coverage)
+            bm25_share = min(1.0, coverage / FULL_COVERAGE)
         fused = self._fuse(mode, dense, bm25, d_rank, b_rank, bm25_share)
         scored = sorted(((score, row) for row, score in fused.items()), key=lambda x: -x[0])
         return [Hit(self.store.chunks[r], s,

@@ -83,6 +83,9 @@ def test_add_search_reopen(backend, tiny_encoder):
     assert _doc_ids(store, store.bm25_search("钉钉用户有多少", 3))[0] == "d3"
     assert store.bm25_search("腾讯", 3) == [] and store.bm25_coverage("腾讯") == 0.0
     assert store.bm25_coverage("钉钉用户") == 1.0
+    # a term is known when all its BM25 tokens are: 首席执行官 is not, though nothing else is asked
+    assert store.bm25_known(["钉钉", "用户", "腾讯", "首席执行官", "减碳"]) == [True, True, False, False, True]
+    assert store.bm25_known([]) == []
     q = tiny_encoder.encode_queries(["钉钉用户"])[0]
     dense = store.dense_search(q, 3)
     assert len(dense) == 3 and dense[0][1] >= dense[1][1] >= dense[2][1]

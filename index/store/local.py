@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.bm25 import BM25_TOKENIZER_VERSION, BM25Index, tokenize
+from index.bm25 import BM25_TOKENIZER_VERSION, BM25Index, known_terms, tokenize
 from index.chunk import Chunk
 from index.documents import Document, Region
 from index.normalize import NORMALIZER_VERSION, NormalizedText
@@ -238,6 +238,10 @@ class IndexStore:
     def bm25_coverage(self, query: str) -> float:
         """Share of the query's BM25 tokens found anywhere in the store (how much BM25 can see of it)."""
         return self._bm25_index().coverage(tokenize(query))
+
+    def bm25_known(self, terms: list[str]) -> list[bool]:
+        """Per term, whether the store holds every one of its BM25 tokens (a translated word the documents use)."""
+        return known_terms(terms, self._bm25_index().known)
 
     def _bm25_index(self) -> BM25Index:
         if self._bm25 is None:

@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.bm25 import BM25_TOKENIZER_VERSION, tokenize
+from index.bm25 import BM25_TOKENIZER_VERSION, known_terms, tokenize
 from index.chunk import Chunk
 from index.documents import Document, Region
 from index.normalize import NORMALIZER_VERSION, NormalizedText
@@ -519,6 +519,17 @@ class MilvusStore:
         res = self._call("search", self.chunks_name, data=tokens, anns_field="sparse", limit=1,
                          output_fields=["doc_id"], search_params={"metric_type": "BM25"})
         return sum(1 for hits in res if len(hits)) / len(tokens)
+
+    def bm25_known(self, terms: list[str]) -> list[bool]:
+        """Per term, whether the index holds every one of its BM25 tokens: one search per token, in one call."""
+        def known(tokens: list[str]) -> list[bool]:
+            if not tokens or not self._live:
+                return [False] * len(tokens)
+            res = self._call("search", self.chunks_name, data=tokens, anns_field="sparse", limit=1,
+                             output_fields=["doc_id"], search_params={"metric_type": "BM25"})
+            return [bool(len(hits)) for hits in res]
+
+        return known_terms(terms, known)
 
     def _document(self, doc_id: str) -> StoredDocument:
         meta = self._live.get(doc_id)

@@ -137,9 +137,12 @@ def build_examples(paths: list[str], cfg: TrainConfig, rng: random.Random,
     dropped = 0
     glossary = None
     if cfg.code_switch > 0:
-        from qa.training.code_switch import Glossary
+        from qa.glossary import Glossary, GlossaryUnavailable
 
-        glossary = Glossary.from_cedict()
+        try:
+            glossary = Glossary.from_cedict()
+        except GlossaryUnavailable as exc:
+            raise SystemExit(f"--code-switch: {exc}") from exc
     for spec in paths:
         path, limit = parse_train_spec(spec)
         data = load_squad(path)

@@ -1,0 +1,167 @@
+"""English question words → the Chinese words a Chinese document would use for them, for retrieval.
+
+Why: BM25 sees no English word in Chinese text, and the small multilingual encoder places some names
+far from their Chinese form ("How many users does DingTalk have?" does not find 「钉钉用户超6亿」).
+Dictionary query translation, the classic cross-language retrieval method, looks each English word
+or phrase up in CC-CEDICT (:mod:`qa.glossary`) read backwards: "users" → 用户, "DingTalk" → 钉钉,
+"CEO" → 首席执行官. Only words the documents contain are kept (the caller says which), so a word's
+many dictionary senses do not flood the query.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from typing import Callable
+
+from qa.glossary import GlossaryUnavailable, cedict_entries, clean_gloss
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
+_ACRONYM = re.compile(r"\(([A-Z][A-Za-z0-9&.\-]{1,9})\)")
+_CJK = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff]{2,8}$")
+_MAX_PHRASE = 3
+_PER_WORD = 3    # Chinese words kept per English word or phrase
+# words that carry the question's form, not its topic
+STOPWORDS = frozenset("""
+a an the of in on at to for by with from into onto over under about as and or but not no nor so than then
+is are was were be been being am do does did done doing have has had having will would shall should can could
+may might must what which who whom whose when where why how many much there here this that these those it its
+i me my we our you your he him his she her they them their one ones some any each every all both either
+neither other another such own same very too also just only s t ve re ll d if whether while during before
+after since until upon within without between among against through per via
+""".split())
+
+
+@dataclass(frozen=True)
+class QueryTranslation:
+    """The Chinese words found for an English question, and how much of the question they cover."""
+
+    terms: tuple[str, ...]
+    content_words: int      # English words of the question that are not stopwords
+    translated_words: int   # of those, the ones with at least one Chinese word the documents contain
+
+    @property
+    def coverage(self) -> float:
+        return self.translated_words / self.content_words if self.content_words else 0.0
+
+    def query(self, question: str) -> str:
+        """The question followed by its Chinese words (what BM25 and the encoder are given)."""
+        return f"{question} {' '.join(self.terms)}" if self.terms else question
+
+
+class QueryTranslator:
+    """English word or phrase (lower case, singular) → Chinese words, commonest sense first."""
+
+    def __init__(self, table: dict[str, tuple[str, ...]]):
+        self.table = table
+
+    @classmethod
+    def from_cedict(cls) -> "QueryTranslator":
+        """Built once per process from CC-CEDICT (about two seconds); GlossaryUnavailable without it."""
+        global _TRANSLATOR
+        with _LOCK:
+            if _TRANSLATOR is None:
+                _TRANSLATOR = cls(_reverse_table(cedict_entries()))
+            return _TRANSLATOR
+
+    def translate(self, question: str,
+                  known: Callable[[list[str]], list[bool]] | None = None) -> QueryTranslation:
+        """The Chinese words for ``question``'s English words, at most three per word or phrase (longest
+        phrases first: "chief executive officer"); with ``known`` (the documents' vocabulary, asked once
+        for all candidates), only the words it accepts."""
+        words = [w.lower().strip("'-") for w in _WORD.findall(question)]
+        content = [w for w in words if w and w not in STOPWORDS]
+        matches: list[tuple[range, tuple[str, ...]]] = []
+        i = 0
+        while i < len(words):
+            for n in range(min(_MAX_PHRASE, len(words) - i), 0, -1):
+                phrase = words[i:i + n]
+                if all(w in STOPWORDS for w in phrase):
+                    continue
+                found = self._lookup(" ".join(phrase))
+                if found:
+                    matches.append((range(i, i + n), found))
+                    i += n
+                    break
+            else:
+                i += 1
+        candidates = list(dict.fromkeys(t for _, found in matches for t in found))
+        accepted = set(candidates) if known is None else {
+            t for t, ok in zip(candidates, known(candidates)) if ok}
+        terms: list[str] = []
+        translated: set[int] = set()
+        for span, found in matches:
+            kept = [t for t in found if t in accepted][:_PER_WORD]
+            if kept:
+                terms.extend(t for t in kept if t not in terms)
+                translated.update(j for j in span if words[j] not in STOPWORDS)
+        return QueryTranslation(tuple(terms), len(content), len(translated))
+
+    def _lookup(self, phrase: str) -> tuple[str, ...]:
+        for form in _singular_forms(phrase):
+            if form in self.table:
+                return self.table[form]
+        return ()
+
+
+_LOCK = threading.Lock()
+_TRANSLATOR: QueryTranslator | None = None
+
+
+def _singular_forms(phrase: str) -> list[str]:
+    """The phrase, then its last word made singular or stripped of -ed/-ing as English inflects it."""
+    head, _, last = phrase.rpartition(" ")
+    prefix = head + " " if head else ""
+    forms = [last]
+    if last.endswith("ies") and len(last) > 4:
+        forms.append(last[:-3] + "y")
+    if last.endswith("es") and len(last) > 3:
+        forms.append(last[:-2])
+    if last.endswith("s") and not last.endswith("ss") and len(last) > 3:
+        forms.append(last[:-1])
+    if last.endswith("ed") and len(last) > 4:
+        forms += [last[:-2], last[:-1]]
+    if last.endswith("ing") and len(last) > 5:
+        forms += [last[:-3], last[:-3] + "e"]
+    return [prefix + f for f in forms]
+
+
+def _reverse_table(entries: list[dict]) -> dict[str, tuple[str, ...]]:
+    """English gloss (lower case, without "to"/"a"/"the") → Chinese simplified words of two to eight
+    characters; a word whose first sense is the gloss comes before one where it is a later sense, and
+    an acronym in brackets ("chief executive officer (CEO)") is a key of its own; then commoner words
+    (jieba's frequencies) first."""
+    import jieba
+
+    jieba.initialize()
+    frequency = jieba.dt.FREQ   # how common a word is in jieba's corpus: commoner renderings first
+    ranked: dict[str, list[tuple[int, int, int, str]]] = {}
+    for entry in entries:
+        word = entry["simplified"]
+        if not _CJK.match(word):
+            continue
+        proper = 1 if entry["pinyin"][:1].isupper() else 0
+        for sense, gloss in enumerate(entry["definitions"]):
+            keys = {m.group(1).lower() for m in _ACRONYM.finditer(gloss)}
+            clean = clean_gloss(gloss)
+            if clean:
+                keys.add(re.sub(r"^(a|an|the) ", "", clean.lower()))
+            for key in keys:
+                ranked.setdefault(key, []).append((min(sense, 1), proper, -frequency.get(word, 0), word))
+    table = {}
+    for key, found in ranked.items():
+        ordered: list[str] = []
+        for *_, word in sorted(found):
+            if word not in ordered:
+                ordered.append(word)
+        table[key] = tuple(ordered[:12])
+    return table
+
+
+def translator_or_none() -> QueryTranslator | None:
+    """The shared translator, or None where the dictionary is not installed (then English questions
+    are retrieved by the encoder alone, as before)."""
+    try:
+        return QueryTranslator.from_cedict()
+    except GlossaryUnavailable:
+        return None

@@ -1,0 +1,68 @@
+"""Dictionary query translation for English questions over Chinese documents (qa/query_translation.py)."""
+import pytest
+
+from index.documents import Document
+from index.store import IndexStore
+from qa.query_translation import QueryTranslator
+from qa.retrieve import Retriever
+
+DOCS = [
+    Document("d1", "公益", "2023财年，阿里活跃的公益幸福团超 110个。公益幸福团共发起了1000多场活动。", "mem"),
+    Document("d2", "减碳", "阿里巴巴带动平台生态减碳达2290.7万吨。自身运营净排放为468.1万吨。", "mem"),
+    Document("d3", "钉钉", "截至2023年3月31日，钉钉用户超6亿，服务企业组织超2300万。", "mem"),
+]
+
+
+@pytest.fixture(scope="module")
+def translator():
+    return QueryTranslator.from_cedict()
+
+
+def test_words_phrases_inflections_and_acronyms(translator):
+    t = translator.translate("How many users does DingTalk have?")
+    assert t.terms[:3] == ("用户", "使用者", "钉钉") or set(t.terms) >= {"用户", "钉钉"}
+    assert (t.content_words, t.translated_words, t.coverage) == (2, 2, 1.0)
+    assert "首席执行官" in translator.translate("Who is the CEO?").terms
+    # the longest phrase wins over its words
+    assert translator.translate("the chief executive officer").terms == ("首席执行官",)
+    # questions made of stopwords only, or of words the dictionary lacks, translate to nothing
+    none = translator.translate("What is it and how many are there?")
+    assert none.terms == () and none.coverage == 0.0 and none.query("q") == "q"
+    assert translator.translate("Zorblax quuxes?").coverage == 0.0
+
+
+def test_only_words_the_documents_hold_are_kept(translator):
+    asked = []
+
+    def known(terms):
+        asked.append(list(terms))
+        return [t == "用户" for t in terms]
+
+    t = translator.translate("How many users does DingTalk have?", known)
+    assert t.terms == ("用户",) and t.translated_words == 1 and t.coverage == 0.5
+    assert len(asked) == 1, "the vocabulary is asked once for all candidates"
+    assert t.query("How many users?") == "How many users? 用户"
+
+
+def test_hand_made_table_longest_phrase_and_limit():
+    tr = QueryTranslator({"fiscal year": ("财年",), "year": ("年度",), "user": ("用户", "用家", "使用者", "客户")})
+    t = tr.translate("users in the fiscal year")
+    assert t.terms == ("用户", "用家", "使用者", "财年"), "three per word; 'fiscal year' as one phrase"
+    assert (t.content_words, t.translated_words) == (3, 3)
+
+
+def test_english_question_finds_the_chinese_passage_through_bm25(tiny_encoder):
+    store = IndexStore(tiny_encoder.name, tiny_encoder.info.dimension, chunk_size=60, chunk_overlap=10)
+    store.add_documents(DOCS, tiny_encoder)
+    question = "How many users does DingTalk have?"
+    assert Retriever(store, tiny_encoder, mode="bm25", translate="off").retrieve(question) == []
+    hits = Retriever(store, tiny_encoder, mode="bm25", translate="bm25").retrieve(question, top_k=1)
+    assert hits[0].chunk.doc_id == "d3"
+    # hybrid: BM25 keeps its full weight (both content words translated) and puts d3 first
+    hybrid = Retriever(store, tiny_encoder, dense_weight=0.0, translate="bm25").retrieve(question, top_k=3)
+    assert hybrid[0].chunk.doc_id == "d3" and hybrid[0].bm25_rank == 1
+    # Chinese questions are not translated
+    r = Retriever(store, tiny_encoder)
+    assert r.translation("钉钉用户有多少？") is None and r.translation(question).terms
+    with pytest.raises(ValueError):
+        Retriever(store, tiny_encoder, translate="google")
