@@ -158,7 +158,8 @@ class QABot:
                              f"({store.dimension}-d) but '{self.config.encoder}' is configured")
         self.store = store
         self.retriever = Retriever(store, self.encoder, self.config.mode, self.config.fusion,
-                                   dense_weight=self.config.dense_weight)
+                                   dense_weight=self.config.dense_weight,
+                                   translate=self.config.query_translation)
         self.reader = reader or ExtractiveReader(self.config.reader, max_answer_chars=self.config.max_answer_chars,
                                                  dtype=self.config.reader_dtype, device=self.config.reader_device,
                                                  verifier=self.config.verifier,
@@ -251,7 +252,8 @@ class QABot:
     def _use_store(self, store: Store) -> None:
         self.store = store
         self.retriever = Retriever(store, self.encoder, self.config.mode, self.config.fusion,
-                                   dense_weight=self.config.dense_weight)
+                                   dense_weight=self.config.dense_weight,
+                                   translate=self.config.query_translation)
 
     def refresh(self) -> bool:
         """Pick up changes another process saved to this bot's index directory; True if any. A load

@@ -8,6 +8,7 @@ from pathlib import Path
 from index.embed import EMBEDDED_ENCODER
 
 BACKENDS = ("local", "milvus")
+QUERY_TRANSLATIONS = ("off", "bm25", "all")   # as qa.retrieve.TRANSLATE (not imported: config loads first)
 SAMPLE_ARTICLE = Path(__file__).resolve().parent / "samples" / "alibaba_esg_2023.txt"
 
 
@@ -19,6 +20,8 @@ class Config:
     mode: str = "hybrid"                 # hybrid | dense | bm25
     fusion: str = "zscore"               # zscore | weighted (min-max scores) | rrf (reciprocal rank)
     dense_weight: float = 0.45           # zscore/weighted fusion: share of the dense score (BM25 gets the rest)
+    query_translation: str = "all"       # English questions get the Chinese words of their words (qa/query_translation.py):
+                                         # off | bm25 (for BM25 only) | all (for the encoder too)
     threshold: float | None = None       # abstain below this span score (None: the reader's calibrated one)
     chunk_size: int = 250
     chunk_overlap: int = 60
@@ -36,6 +39,9 @@ class Config:
     def __post_init__(self):
         if self.backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
+        if self.query_translation not in QUERY_TRANSLATIONS:
+            raise ValueError(f"query translation must be one of {', '.join(QUERY_TRANSLATIONS)}, "
+                             f"not {self.query_translation!r}")
 
     @classmethod
     def from_env(cls, **overrides) -> "Config":

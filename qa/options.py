@@ -16,6 +16,9 @@ def add_model_options(p: argparse.ArgumentParser, title: str = "models and retri
     g.add_argument("--reader", help="HF question-answering id or path (default: the shipped Chinese reader)")
     g.add_argument("--top-k", type=int, help="passages given to the reader (default 5)")
     g.add_argument("--mode", choices=["hybrid", "dense", "bm25"], help="retrieval mode (default hybrid)")
+    g.add_argument("--query-translation", choices=["off", "bm25", "all"],
+                   help="English questions: search also with the Chinese words of their words, for BM25 only "
+                        "or for both retrievers (default all)")
     g.add_argument("--threshold", type=float, help="abstain when the best span scores below this")
     g.add_argument("--chunk-size", type=int, help="chunk length in characters (default 250)")
     g.add_argument("--reader-device", help="where the reader runs: cpu (default), cuda, cuda:N or auto")
@@ -79,6 +82,7 @@ def config_from_args(args: argparse.Namespace):
                            milvus_collection=getattr(args, "milvus_collection", None),
                            encoder=encoder, reader=getattr(args, "reader", None),
                            top_k=getattr(args, "top_k", None), mode=getattr(args, "mode", None),
+                           query_translation=getattr(args, "query_translation", None),
                            threshold=getattr(args, "threshold", None), chunk_size=getattr(args, "chunk_size", None),
                            faiss=getattr(args, "faiss", None), reader_device=getattr(args, "reader_device", None),
                            verifier=getattr(args, "verifier", None),

@@ -66,3 +66,29 @@ def test_english_question_finds_the_chinese_passage_through_bm25(tiny_encoder):
     assert r.translation("钉钉用户有多少？") is None and r.translation(question).terms
     with pytest.raises(ValueError):
         Retriever(store, tiny_encoder, translate="google")
+
+
+def test_table_cache_survives_damage(tmp_path, monkeypatch):
+    import json
+
+    import qa.query_translation as qt
+
+    monkeypatch.setenv("ZHQA_CACHE_DIR", str(tmp_path))
+    table = qt._cached_table()                      # made from the dictionary and written
+    (path,) = tmp_path.glob("query_translation-*.json")
+    assert json.loads(path.read_text(encoding="utf-8"))["dingtalk"] == ["钉钉"]
+    path.write_text('{"dingtalk": ', encoding="utf-8")   # a torn write
+    assert qt._cached_table() == table              # rebuilt, not an error
+    path.write_text('["not", "a", "table"]', encoding="utf-8")
+    assert qt._cached_table()["dingtalk"] == ("钉钉",)
+    assert not list(tmp_path.glob("*.tmp")), "no temporary file is left behind"
+
+
+def test_config_option_and_environment(monkeypatch):
+    from qa.config import Config
+
+    assert Config().query_translation == "all"
+    monkeypatch.setenv("ZHQA_QUERY_TRANSLATION", "off")
+    assert Config.from_env().query_translation == "off"
+    with pytest.raises(ValueError, match="query translation"):
+        Config(query_translation="deepl")
