@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from index.documents import Document
-from index.store import DB_FILE, FAISS_FILE, MANIFEST, IndexStore, StoreError
+from index.store import MANIFEST, IndexStore, StoreError
 from qa.retrieve import Retriever
 
 DOCS = [
@@ -69,9 +69,10 @@ def test_load_refuses_other_encoder_and_corruption(tiny_encoder, tmp_path):
         IndexStore.load(path, "some-other-model", tiny_encoder.info.dimension)
     with pytest.raises(StoreError, match="-d"):
         IndexStore.load(path, tiny_encoder.name, 999)
-    data = bytearray((path / FAISS_FILE).read_bytes())
+    vectors = next(path.glob("seg-*.npy"))
+    data = bytearray(vectors.read_bytes())
     data[-5] ^= 0xFF
-    (path / FAISS_FILE).write_bytes(bytes(data))
+    vectors.write_bytes(bytes(data))
     with pytest.raises(StoreError, match="corrupt"):
         IndexStore.load(path)
 
@@ -90,25 +91,151 @@ def test_load_refuses_missing_or_garbled_manifest(tiny_encoder, tmp_path):
     with pytest.raises(StoreError, match="format"):
         IndexStore.load(path)
     path = _store(tiny_encoder).save(tmp_path / "idx3")
-    (path / DB_FILE).unlink()
+    next(path.glob("seg-*.sqlite")).unlink()
     with pytest.raises(StoreError, match="missing"):
+        IndexStore.load(path)
+    (path / MANIFEST).write_text("[1, 2]")
+    with pytest.raises(StoreError, match="corrupt"):
         IndexStore.load(path)
 
 
 def test_a_failed_save_leaves_the_previous_index_intact(tiny_encoder, tmp_path, monkeypatch):
-    store = _store(tiny_encoder)
-    path = store.save(tmp_path / "idx")
-    store.remove_documents(["d1"])
+    import os
+    import time
+
     import faiss
+
+    import index.store.local as local
 
     def boom(*a, **k):
         raise OSError("disk full")
 
+    # a whole write (HNSW indexes are always written whole) that fails leaves no temporary directory
+    store = _store(tiny_encoder, "hnsw")
+    path = store.save(tmp_path / "idx")
+    store.remove_documents(["d1"])
     monkeypatch.setattr(faiss, "write_index", boom)
     with pytest.raises(OSError):
         store.save(path)
     assert set(IndexStore.load(path).documents) == {"d1", "d2", "d3"}
     assert [p.name for p in tmp_path.iterdir()] == ["idx"], "temporary directories must be cleaned up"
+    # an appended segment whose manifest switch fails: the index is as before; the orphan files go later
+    store = _store(tiny_encoder)
+    path = store.save(tmp_path / "flat")
+    store.add_documents([Document("d4", "新", "菜鸟驿站超过10万个。", "mem")], tiny_encoder)
+    with monkeypatch.context() as m:
+        m.setattr(local, "write_manifest", boom)
+        with pytest.raises(OSError):
+            store.save(path)
+    assert set(IndexStore.load(path).documents) == {"d1", "d2", "d3"}
+    named = set(json.loads((path / MANIFEST).read_text())["files"])
+    orphans = [f for f in path.iterdir() if f.name.startswith("seg-") and f.name not in named]
+    assert len(orphans) == 2, "the killed write's segment files are there, unnamed"
+    for f in orphans:
+        os.utime(f, (time.time() - 3600, time.time() - 3600))
+    loaded = IndexStore.load(path)
+    loaded.add_documents([Document("d5", "新", "杭州西湖。", "mem")], tiny_encoder)
+    loaded.save(path)
+    assert not any(f.exists() for f in orphans), "files no manifest names are removed by the next write"
+    assert set(IndexStore.load(path).documents) == {"d1", "d2", "d3", "d5"}
+
+
+def _segment_files(path):
+    return {f.name: f.stat().st_mtime_ns for f in path.iterdir() if f.name.startswith("seg-")}
+
+
+def test_a_save_writes_only_what_changed(tiny_encoder, tmp_path, monkeypatch):
+    import index.store.local as local
+
+    monkeypatch.setattr(local, "MAX_REMOVED_SHARE", 0.9)   # three documents: each removal is a third
+    store = _store(tiny_encoder)
+    path = store.save(tmp_path / "idx")
+    first = _segment_files(path)
+    assert len(first) == 2, "one segment: a SQLite file and a vector file"
+    store.add_documents([Document("d4", "驿站", "菜鸟驿站超过10万个。", "mem")], tiny_encoder)
+    store.save(path)
+    second = _segment_files(path)
+    assert len(second) == 4 and all(second[f] == t for f, t in first.items()), "the first segment is untouched"
+    manifest = json.loads((path / MANIFEST).read_text())
+    assert [s["documents"] for s in manifest["segments"]] == [3, 1] and manifest["removed"] == {}
+    # removing and replacing list documents as removed from their segment; nothing is rewritten
+    store.remove_documents(["d1"])
+    store.add_documents([Document("d2", "减碳", "阿里巴巴减碳达2300万吨。", "mem")], tiny_encoder)
+    store.save(path)
+    manifest = json.loads((path / MANIFEST).read_text())
+    assert manifest["removed"] == {manifest["segments"][0]["name"]: ["d1", "d2"]}
+    assert all(_segment_files(path)[f] == t for f, t in second.items())
+    loaded = IndexStore.load(path)
+    assert sorted(loaded.documents) == ["d2", "d3", "d4"]
+    assert [c.text for c in loaded.chunks if c.doc_id == "d2"] == ["阿里巴巴减碳达2300万吨。"]
+    np.testing.assert_array_equal(loaded.vectors, store.vectors)
+    assert [c.chunk_id for c in loaded.chunks] == [c.chunk_id for c in store.chunks]
+    q = tiny_encoder.encode_queries(["驿站多少"])[0]
+    assert loaded.dense_search(q, 2) == store.dense_search(q, 2)
+    assert loaded.bm25_search("驿站", 1) == store.bm25_search("驿站", 1)
+    # a loaded store goes on appending; a segment left without live documents is dropped
+    loaded.remove_documents(["d4"])
+    loaded.save(path)
+    manifest = json.loads((path / MANIFEST).read_text())
+    assert [s["documents"] for s in manifest["segments"]] == [3, 1]
+    assert sorted(IndexStore.load(path).documents) == ["d2", "d3"]
+
+
+def test_many_segments_or_removals_are_compacted(tiny_encoder, tmp_path, monkeypatch):
+    import index.store.local as local
+
+    monkeypatch.setattr(local, "MAX_SEGMENTS", 3)
+    store = _store(tiny_encoder)
+    path = store.save(tmp_path / "idx")
+    for i in range(3):
+        store.add_documents([Document(f"n{i}", "新", f"第{i}条新闻：菜鸟驿站超过{i + 1}0万个。", "mem")], tiny_encoder)
+        store.save(path)
+    manifest = json.loads((path / MANIFEST).read_text())
+    assert len(manifest["segments"]) == 1 and manifest["segments"][0]["documents"] == 6, "rewritten as one"
+    assert sorted(IndexStore.load(path).documents) == ["d1", "d2", "d3", "n0", "n1", "n2"]
+    store = IndexStore.load(path)
+    store.remove_documents(["d1", "d2", "d3"])   # half the stored chunks
+    store.save(path)
+    manifest = json.loads((path / MANIFEST).read_text())
+    assert manifest["removed"] == {} and manifest["segments"][0]["documents"] == 3
+
+
+def test_an_index_of_format_1_still_loads_and_is_rewritten_on_save(tiny_encoder, tmp_path):
+    """Indexes saved before segments existed: one SQLite file with vectors, one FAISS file."""
+    import sqlite3
+
+    import faiss
+
+    store = _store(tiny_encoder)
+    old = tmp_path / "old"
+    old.mkdir()
+    con = sqlite3.connect(old / "chunks.sqlite")
+    con.execute("CREATE TABLE documents (id TEXT PRIMARY KEY, title TEXT, source TEXT, text TEXT,"
+                " norm_text TEXT, offsets BLOB, checksum TEXT)")
+    con.execute("CREATE TABLE chunks (row INTEGER PRIMARY KEY, chunk_id TEXT UNIQUE, doc_id TEXT, title TEXT,"
+                " text TEXT, norm_start INT, norm_end INT, start INT, end INT, tokens TEXT, vector BLOB)")
+    con.executemany("INSERT INTO documents VALUES (?,?,?,?,?,?,?)", [
+        (sd.document.id, sd.document.title, sd.document.source, sd.document.text, sd.norm.text,
+         np.asarray(sd.norm.offsets, dtype="<i4").tobytes(), sd.checksum) for sd in store.documents.values()])
+    con.executemany("INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?)", [
+        (i, c.chunk_id, c.doc_id, c.title, c.text, c.norm_start, c.norm_end, c.start, c.end,
+         json.dumps(store.tokens[i], ensure_ascii=False), store.vectors[i].astype("<f4").tobytes())
+        for i, c in enumerate(store.chunks)])
+    con.commit()
+    con.close()
+    faiss.write_index(store.faiss_index, str(old / "dense.faiss"))
+    manifest = {**store.manifest(), "format_version": 1, "generation": 4,
+                "documents": {d: sd.checksum for d, sd in store.documents.items()}}
+    (old / MANIFEST).write_text(json.dumps(manifest))
+    loaded = IndexStore.load(old)
+    assert sorted(loaded.documents) == ["d1", "d2", "d3"] and loaded.generation == 4
+    np.testing.assert_array_equal(loaded.vectors, store.vectors)
+    loaded.add_documents([Document("d4", "驿站", "菜鸟驿站超过10万个。", "mem")], tiny_encoder)
+    loaded.save(old)
+    manifest = json.loads((old / MANIFEST).read_text())
+    assert manifest["format_version"] == 2 and manifest["generation"] == 5 and len(manifest["segments"]) == 1
+    assert not (old / "chunks.sqlite").exists()
+    assert sorted(IndexStore.load(old).documents) == ["d1", "d2", "d3", "d4"]
 
 
 def test_retriever_modes_and_fusion(tiny_encoder):

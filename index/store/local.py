@@ -1,9 +1,11 @@
-"""One directory holding the whole index: SQLite metadata, FAISS vectors and a manifest.
+"""One directory holding the whole index: segments of SQLite rows and vectors, and a manifest.
 
-Why: an index must survive crashes and be refused when it does not fit the configured encoder.
-Writes go to a temporary sibling directory that is renamed into place; loads check the
-manifest's format, encoder and file checksums. Chunk vectors and BM25 tokens are stored in
-SQLite, so documents can be added or removed without re-embedding the rest. No pickle.
+Why: an index must survive crashes, take a new document without being rewritten, and be refused
+when it does not fit the configured encoder. A save adds a segment (the documents added since the
+last one) and lists removed documents, then replaces the manifest atomically (index/store/segments.py);
+past 16 segments, or a quarter of the stored chunks removed, or for HNSW/IVF indexes, it writes the
+whole index into a temporary sibling directory renamed into place. Loads check the manifest's
+format, encoder and file checksums. No pickle.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import sqlite3
 import tempfile
 import threading
 import time
+import uuid
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,11 +29,15 @@ from index.documents import Document, Region
 from index.normalize import NORMALIZER_VERSION, NormalizedText
 from index.store.prepare import (AddReport, DocumentInfo, StoredDocument, StoreError, passage_text,
                                  prepare_documents)
+from index.store.segments import (SEGMENT_PREFIX, SegmentRef, read_segment, write_manifest,
+                                  write_segment)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2                 # 2: segments (index/store/segments.py); 1 (one SQLite + FAISS file) still loads
 MANIFEST = "manifest.json"
-DB_FILE = "chunks.sqlite"
-FAISS_FILE = "dense.faiss"
+DB_FILE = "chunks.sqlite"          # format 1
+FAISS_FILE = "dense.faiss"         # HNSW/IVF indexes (trained or built once); format 1: every index
+MAX_SEGMENTS = 16                  # a save beyond this many segments rewrites the index as one
+MAX_REMOVED_SHARE = 0.25           # ... as does one where more than this share of stored chunks is removed
 FAISS_KINDS = ("flat", "hnsw", "ivf")
 _LAZY_BUILD = threading.Lock()   # search structures built on first use
 
@@ -135,6 +142,51 @@ def index_encoder_name(path: str | Path) -> str | None:
         return None
 
 
+def read_manifest(root: Path, encoder_name: str | None = None, dimension: int | None = None) -> dict:
+    """The verified manifest of the index in ``root``: a supported format, the expected encoder and
+    dimension when given, and every file it names present with its checksum (else StoreError)."""
+    if not (root / MANIFEST).exists():
+        raise StoreError(f"no index at {root} (missing {MANIFEST}); build one with 'qa index PATH --index {root}'")
+    try:
+        manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
+        if not isinstance(manifest, dict):
+            raise ValueError("not a JSON object")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise StoreError(f"{root / MANIFEST} is corrupt: {exc}") from exc
+    if manifest.get("format_version") not in (1, FORMAT_VERSION):
+        raise StoreError(f"{root}: index format {manifest.get('format_version')} is not supported "
+                         f"(expected {FORMAT_VERSION}); rebuild it with 'qa index'")
+    enc = manifest.get("encoder")
+    if not isinstance(enc, dict) or "dimension" not in enc:
+        raise StoreError(f"{root / MANIFEST} is corrupt: it names no encoder")
+    if encoder_name is not None and enc.get("name") != encoder_name:
+        raise StoreError(f"{root} was built with encoder '{enc.get('name')}', but '{encoder_name}' is "
+                         "configured; use the same encoder or rebuild the index")
+    if dimension is not None and enc.get("dimension") != dimension:
+        raise StoreError(f"{root}: index vectors are {enc.get('dimension')}-d, the encoder gives {dimension}-d")
+    for name, digest in manifest.get("files", {}).items():
+        f = root / name
+        if not f.exists():
+            raise StoreError(f"{root}: {name} is missing; rebuild the index")
+        if _sha256(f) != digest:
+            raise StoreError(f"{root}: {name} is corrupt (checksum mismatch); rebuild the index")
+    return manifest
+
+
+def _remove_unnamed_files(folder: Path, manifest: dict, min_age_s: float = 60.0) -> None:
+    """Delete segment files and manifest temporaries the manifest does not name: what killed or
+    superseded writes left. A file younger than ``min_age_s`` may be a write in flight: kept."""
+    named = set(manifest.get("files", {}))
+    for f in folder.iterdir():
+        stray = (f.name.startswith(SEGMENT_PREFIX) and f.name not in named) or \
+            (f.name.startswith(f".{MANIFEST}.") and f.name.endswith(".tmp"))
+        if stray and time.time() - _mtime(f) > min_age_s:
+            try:
+                f.unlink()
+            except OSError:
+                pass
+
+
 class IndexStore:
     """Documents, chunks, vectors and the derived FAISS / BM25 indexes."""
 
@@ -154,6 +206,12 @@ class IndexStore:
         self._faiss = None
         self._bm25: BM25Index | None = None
         self.generation = 0          # saves so far of the index this store was loaded from (manifest)
+        # the segments on disk this store mirrors (index/store/segments.py)
+        self._home: Path | None = None                 # the index directory they are in
+        self._segments: list[SegmentRef] = []
+        self._removed: dict[str, set[str]] = {}        # segment name → its documents no longer live
+        self._doc_segment: dict[str, str] = {}         # saved document → the segment holding it
+        self._pending: dict[str, None] = {}            # documents added since the last save, in order
 
     # ---------------------------------------------------------------- editing
     def add_documents(self, docs: list[Document], encoder, progress: bool = False) -> AddReport:
@@ -166,6 +224,7 @@ class IndexStore:
             self.vectors = np.concatenate([self.vectors, batch.vectors])
         for sd in batch.documents:
             self.documents[sd.document.id] = sd
+            self._pending[sd.document.id] = None
         self.chunks.extend(batch.chunks)
         self.tokens.extend(tokenize(t) for t in batch.texts)
         self._invalidate()
@@ -190,6 +249,9 @@ class IndexStore:
         self.vectors = self.vectors[keep] if keep else np.zeros((0, self.dimension), dtype=np.float32)
         for d in ids:
             del self.documents[d]
+            self._pending.pop(d, None)
+            if d in self._doc_segment:   # saved: the next save lists it as removed from its segment
+                self._removed.setdefault(self._doc_segment.pop(d), set()).add(d)
         self._invalidate()
         return len(ids)
 
@@ -260,27 +322,87 @@ class IndexStore:
             "normalizer_version": NORMALIZER_VERSION,
             "bm25_tokenizer_version": BM25_TOKENIZER_VERSION,
             "faiss": self.faiss_kind,
-            "documents": {d: sd.checksum for d, sd in sorted(self.documents.items())},
+            "documents": len(self.documents),
             "chunks": len(self.chunks),
         }
 
     def save(self, path: str | Path) -> Path:
-        """Write atomically: a crash at any point leaves the previous index readable."""
+        """Write what changed since the last save as a new segment when this store mirrors the index at
+        ``path`` (see :mod:`index.store.segments`); otherwise write the whole index into a new
+        directory switched in by rename. Either way a crash at any point leaves the previous index
+        readable."""
+        target = Path(path).expanduser().resolve()
+        if self._can_append(target):
+            self._append_segment(target)
+        else:
+            self._write_whole(target)
+        return target
+
+    def _can_append(self, target: Path) -> bool:
+        """A flat index this store loaded from or saved to ``target``, still as it left it, with few
+        segments and few removed chunks (else the whole index is rewritten: a compaction)."""
+        if self._home != target or self.faiss_kind != "flat" or len(self._segments) >= MAX_SEGMENTS:
+            return False
+        try:
+            on_disk = json.loads((target / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        if (on_disk.get("format_version") != FORMAT_VERSION or on_disk.get("generation") != self.generation
+                or [s.get("name") for s in on_disk.get("segments", [])] != [s.name for s in self._segments]):
+            return False
+        stored = sum(s.chunks for s in self._segments)
+        pending = set(self._pending)
+        live_stored = sum(1 for c in self.chunks if c.doc_id not in pending)
+        return stored - live_stored <= MAX_REMOVED_SHARE * max(stored, 1)
+
+    def _append_segment(self, target: Path) -> None:
+        pending = [d for d in self._pending if d in self.documents]
+        segments = list(self._segments)
+        name = None
+        if pending:
+            name = f"{SEGMENT_PREFIX}{self.generation + 1:06d}-{uuid.uuid4().hex[:8]}"
+            wanted = set(pending)
+            rows = [i for i, c in enumerate(self.chunks) if c.doc_id in wanted]
+            segments.append(write_segment(target, name, [self.documents[d] for d in pending],
+                                          [self.chunks[i] for i in rows], [self.tokens[i] for i in rows],
+                                          self.vectors[rows] if rows else np.zeros((0, self.dimension), np.float32)))
+        holding = set(self._doc_segment.values()) | ({name} if name else set())
+        segments = [s for s in segments if s.name in holding]     # a segment with no live document goes
+        removed = {s.name: sorted(self._removed[s.name]) for s in segments if self._removed.get(s.name)}
+        manifest = self._manifest_v2(segments, removed, {})
+        write_manifest(target, manifest, MANIFEST)
+        self._segments, self._removed = segments, {k: set(v) for k, v in removed.items()}
+        for d in pending:
+            self._doc_segment[d] = name
+        self._pending.clear()
+        self.generation = manifest["generation"]
+        _remove_unnamed_files(target, manifest)
+
+    def _manifest_v2(self, segments: list[SegmentRef], removed: dict[str, list[str]], extra_files: dict) -> dict:
+        manifest = self.manifest()
+        manifest["segments"] = [s.to_json() for s in segments]
+        manifest["removed"] = removed
+        manifest["files"] = {**{f: h for s in segments for f, h in s.files.items()}, **extra_files}
+        manifest["saved_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        manifest["generation"] = self.generation + 1
+        return manifest
+
+    def _write_whole(self, target: Path) -> None:
         import faiss
 
-        target = Path(path).expanduser().resolve()
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
         try:
-            self._write_db(tmp / DB_FILE)
-            faiss.write_index(self.faiss_index, str(tmp / FAISS_FILE))
-            manifest = self.manifest()
-            manifest["files"] = {name: _sha256(tmp / name) for name in (DB_FILE, FAISS_FILE)}
-            manifest["saved_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-            manifest["generation"] = self.generation + 1
-            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
-            for name in (DB_FILE, FAISS_FILE, MANIFEST):
-                _fsync(tmp / name)
+            name = f"{SEGMENT_PREFIX}{self.generation + 1:06d}-{uuid.uuid4().hex[:8]}"
+            segment = write_segment(tmp, name, list(self.documents.values()), self.chunks, self.tokens, self.vectors)
+            extra = {}
+            if self.faiss_kind != "flat":   # a trained or graph index is kept, not rebuilt at each load
+                faiss.write_index(self.faiss_index, str(tmp / FAISS_FILE))
+                _fsync(tmp / FAISS_FILE)
+                extra[FAISS_FILE] = _sha256(tmp / FAISS_FILE)
+            manifest = self._manifest_v2([segment], {}, extra)
+            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
+            _fsync(tmp / MANIFEST)
             _fsync(tmp)
             recover_index_dir(target)
             old = None
@@ -295,75 +417,60 @@ class IndexStore:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         self.generation = manifest["generation"]
-        return target
-
-    def _write_db(self, path: Path) -> None:
-        con = sqlite3.connect(path)
-        with con:
-            con.execute("CREATE TABLE documents (id TEXT PRIMARY KEY, title TEXT, source TEXT, text TEXT,"
-                        " norm_text TEXT, offsets BLOB, checksum TEXT)")
-            con.execute("CREATE TABLE chunks (row INTEGER PRIMARY KEY, chunk_id TEXT UNIQUE, doc_id TEXT,"
-                        " title TEXT, text TEXT, norm_start INT, norm_end INT, start INT, end INT,"
-                        " tokens TEXT, vector BLOB)")
-            con.executemany("INSERT INTO documents VALUES (?,?,?,?,?,?,?)", [
-                (sd.document.id, sd.document.title, sd.document.source, sd.document.text, sd.norm.text,
-                 np.asarray(sd.norm.offsets, dtype="<i4").tobytes(), sd.checksum)
-                for sd in self.documents.values()])
-            # where each stretch of a document came from (page, OCR box); absent in indexes before it existed
-            con.execute("CREATE TABLE regions (doc_id TEXT, start INT, end INT, page INT,"
-                        " x0 REAL, y0 REAL, x1 REAL, y1 REAL)")
-            con.executemany("INSERT INTO regions VALUES (?,?,?,?,?,?,?,?)", [
-                (sd.document.id, r.start, r.end, r.page, *(r.box if r.box is not None else (None,) * 4))
-                for sd in self.documents.values() for r in sd.document.locations])
-            con.executemany("INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?)", [
-                (i, c.chunk_id, c.doc_id, c.title, c.text, c.norm_start, c.norm_end, c.start, c.end,
-                 json.dumps(self.tokens[i], ensure_ascii=False), self.vectors[i].astype("<f4").tobytes())
-                for i, c in enumerate(self.chunks)])
-        con.close()
+        self._home, self._segments, self._removed = target, [segment], {}
+        self._doc_segment = dict.fromkeys(self.documents, segment.name)
+        self._pending.clear()
 
     @classmethod
     def load(cls, path: str | Path, encoder_name: str | None = None, dimension: int | None = None) -> "IndexStore":
         """Load and verify an index; ``encoder_name``/``dimension`` must match the manifest when given."""
         import faiss
 
-        root = _readable_dir(Path(path).expanduser())
-        if not (root / MANIFEST).exists():
-            raise StoreError(f"no index at {root} (missing {MANIFEST}); build one with 'qa index PATH --index {root}'")
-        try:
-            manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise StoreError(f"{root / MANIFEST} is corrupt: {exc}") from exc
-        if manifest.get("format_version") != FORMAT_VERSION:
-            raise StoreError(f"{root}: index format {manifest.get('format_version')} is not supported "
-                             f"(expected {FORMAT_VERSION}); rebuild it with 'qa index'")
-        enc = manifest.get("encoder", {})
-        if encoder_name is not None and enc.get("name") != encoder_name:
-            raise StoreError(f"{root} was built with encoder '{enc.get('name')}', but '{encoder_name}' is "
-                             "configured; use the same encoder or rebuild the index")
-        if dimension is not None and enc.get("dimension") != dimension:
-            raise StoreError(f"{root}: index vectors are {enc.get('dimension')}-d, the encoder gives {dimension}-d")
-        for name, digest in manifest.get("files", {}).items():
-            f = root / name
-            if not f.exists():
-                raise StoreError(f"{root}: {name} is missing; rebuild the index")
-            if _sha256(f) != digest:
-                raise StoreError(f"{root}: {name} is corrupt (checksum mismatch); rebuild the index")
+        asked = Path(path).expanduser()
+        root = _readable_dir(asked)
+        manifest = read_manifest(root, encoder_name, dimension)
         chunking = manifest.get("chunking", {})
+        enc = manifest["encoder"]
         store = cls(enc.get("name"), int(enc.get("dimension")), int(chunking.get("size", 250)),
                     int(chunking.get("overlap", 60)), manifest.get("faiss", "flat"))
         try:
-            store._read_db(root / DB_FILE)
-            index = faiss.read_index(str(root / FAISS_FILE))
-        except (sqlite3.DatabaseError, RuntimeError, ValueError, KeyError) as exc:
+            if manifest["format_version"] == 1:
+                store._read_db(root / DB_FILE)
+                index = faiss.read_index(str(root / FAISS_FILE))
+            else:
+                index = store._read_segments(root, manifest)
+        except (sqlite3.DatabaseError, RuntimeError, ValueError, KeyError, TypeError, OSError) as exc:
             raise StoreError(f"{root}: cannot read the index ({exc}); rebuild it") from exc
-        if index.ntotal != len(store.chunks) or index.d != store.dimension:
-            raise StoreError(f"{root}: FAISS index holds {index.ntotal} vectors for {len(store.chunks)} chunks")
-        store._faiss = index
+        if index is not None:
+            if index.ntotal != len(store.chunks) or index.d != store.dimension:
+                raise StoreError(f"{root}: FAISS index holds {index.ntotal} vectors for {len(store.chunks)} chunks")
+            store._faiss = index
         store.generation = int(manifest.get("generation", 0))
+        if manifest["format_version"] == FORMAT_VERSION and root == asked.resolve():
+            store._home = root.resolve()    # later saves add segments here
         if manifest.get("bm25_tokenizer_version", 1) != BM25_TOKENIZER_VERSION:
             # tokens stored by an older tokenizer would not match today's query tokens: redo them
             store.tokens = [tokenize(passage_text(c)) for c in store.chunks]
         return store
+
+    def _read_segments(self, root: Path, manifest: dict):
+        """Every segment's live documents, in order; the stored FAISS index (HNSW/IVF), if any."""
+        import faiss
+
+        removed = {k: set(v) for k, v in manifest.get("removed", {}).items()}
+        vectors = []
+        for raw in manifest["segments"]:
+            ref = SegmentRef.from_json(raw)
+            part = read_segment(root, ref, removed.get(ref.name, set()), self.dimension)
+            self.documents.update(part.documents)
+            self._doc_segment.update(dict.fromkeys(part.documents, ref.name))
+            self.chunks.extend(part.chunks)
+            self.tokens.extend(part.tokens)
+            vectors.append(part.vectors)
+            self._segments.append(ref)
+        self._removed = removed
+        self.vectors = (np.concatenate(vectors) if vectors else np.zeros((0, self.dimension), dtype=np.float32))
+        return faiss.read_index(str(root / FAISS_FILE)) if FAISS_FILE in manifest.get("files", {}) else None
 
     def _read_db(self, path: Path) -> None:
         con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
