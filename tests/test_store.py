@@ -307,3 +307,18 @@ def test_bm25_weight_follows_what_it_can_see_of_the_question(tiny_encoder):
     for h in hits:
         row = store.chunks.index(h.chunk)
         assert h.score == pytest.approx(0.45 * d.get(row, 0.0) + 0.55 * b.get(row, 0.0))
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_an_added_document_joins_the_built_faiss_index(tiny_encoder, kind):
+    store = _store(tiny_encoder, kind)
+    built = store.faiss_index
+    store.add_documents([Document("d4", "驿站", "菜鸟驿站超过10万个，覆盖全国城乡。", "mem")], tiny_encoder)
+    assert store.faiss_index is built and built.ntotal == len(store.chunks), "appended, not rebuilt"
+    q = tiny_encoder.encode_queries(["菜鸟驿站超过10万个"])[0]
+    fresh = _store(tiny_encoder, kind)
+    fresh.add_documents([Document("d4", "驿站", "菜鸟驿站超过10万个，覆盖全国城乡。", "mem")], tiny_encoder)
+    fresh._faiss = None
+    assert store.dense_search(q, 4) == fresh.dense_search(q, 4)
+    store.remove_documents(["d1"])
+    assert store.faiss_index is not built and store.faiss_index.ntotal == len(store.chunks)

@@ -222,12 +222,14 @@ class IndexStore:
             self.remove_documents(batch.report.replaced)
         if len(batch.vectors):
             self.vectors = np.concatenate([self.vectors, batch.vectors])
+            if self._faiss is not None:   # rows are appended: the built FAISS index takes them as they are
+                self._faiss.add(np.ascontiguousarray(batch.vectors, dtype=np.float32))
         for sd in batch.documents:
             self.documents[sd.document.id] = sd
             self._pending[sd.document.id] = None
         self.chunks.extend(batch.chunks)
         self.tokens.extend(tokenize(t) for t in batch.texts)
-        self._invalidate()
+        self._bm25 = None   # BM25's statistics cover the whole corpus: rebuilt at the next search
         return batch.report
 
     def document_infos(self) -> list[DocumentInfo]:
