@@ -43,6 +43,21 @@ def test_english_question_on_chinese_text(bot):
     assert "110" in a.text
 
 
+def test_english_questions_find_their_chinese_passage(bot):
+    """Query translation (qa/query_translation.py) puts the passage first that e5-small alone ranked
+    below unrelated ones (DingTalk ↔ 钉钉; the CEO passage was 8th-10th)."""
+    for question, needle in (("How many users does DingTalk have?", "钉钉用户超"),
+                             ("What is the name of the CEO of Alibaba?", "首席执行官张勇")):
+        hits = bot.retriever.retrieve(question, top_k=bot.config.top_k)
+        assert needle in _squash(hits[0].chunk.text), (question, hits[0].chunk.text[:60])
+        bot.retriever.translate = "off"
+        try:
+            plain = bot.retriever.retrieve(question, top_k=bot.config.top_k)
+        finally:
+            bot.retriever.translate = bot.config.query_translation
+        assert needle not in _squash(plain[0].chunk.text), "without translation it was not first: the test tests it"
+
+
 def test_seed_dev_questions(bot):
     rows = [json.loads(line) for line in (SHARED / "eval" / "seed_dev.jsonl").read_text().splitlines() if line]
     answerable = [r for r in rows if r["answers"]]
