@@ -92,9 +92,10 @@ def _cmd_index(args) -> int:
 def _index_locked(args, config, target: Path, ingest) -> int:
     from index.embed import get_encoder
     from index.store import IndexStore
+    from index.store.update import IndexUpdate
 
     if (target / "manifest.json").exists():
-        store = IndexStore.load(target)
+        store = IndexUpdate.open(target)   # the document list only: new documents go in a new segment
         encoder = get_encoder(store.encoder_name)
         if args.encoder and args.encoder != store.encoder_name:
             print(f"error: {target} uses encoder '{store.encoder_name}'; rebuild it in a new directory "
@@ -158,7 +159,8 @@ def _apply_changes(args, store, encoder, ingest) -> bool | None:
 
 
 def _print_index(args, store, where: str) -> None:
-    print(f"index {where}: {len(store.documents)} document(s), {len(store.chunks)} chunk(s), "
+    chunks = store.chunk_count if hasattr(store, "chunk_count") else len(store.chunks)
+    print(f"index {where}: {len(store.documents)} document(s), {chunks} chunk(s), "
           f"encoder {store.encoder_name}")
     if args.list:
         for info in store.document_infos():

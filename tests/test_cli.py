@@ -62,7 +62,7 @@ def test_user_errors_exit_2_with_a_message(corpus, tmp_path, tiny_encoder_path, 
     idx = tmp_path / "idx"
     main(["index", str(corpus), "--index", str(idx), "--encoder", str(tiny_encoder_path)])
     capsys.readouterr()
-    (idx / "chunks.sqlite").write_bytes(b"garbage")
+    next(idx.glob("seg-*.sqlite")).write_bytes(b"garbage")
     assert main(["ask", "问题", "--index", str(idx)] + _models(tiny_encoder_path, tiny_qa_model)) == 2
     assert "corrupt" in capsys.readouterr().err
     # an index built with one encoder is refused under another

@@ -27,8 +27,8 @@ from index.bm25 import BM25_TOKENIZER_VERSION, BM25Index, known_terms, tokenize
 from index.chunk import Chunk
 from index.documents import Document, Region
 from index.normalize import NORMALIZER_VERSION, NormalizedText
-from index.store.prepare import (AddReport, DocumentInfo, StoredDocument, StoreError, passage_text,
-                                 prepare_documents)
+from index.store.prepare import (AddReport, DocumentInfo, PreparedBatch, StoredDocument, StoreError,
+                                 passage_text, prepare_documents)
 from index.store.segments import (SEGMENT_PREFIX, SegmentRef, read_segment, write_manifest,
                                   write_segment)
 
@@ -142,9 +142,11 @@ def index_encoder_name(path: str | Path) -> str | None:
         return None
 
 
-def read_manifest(root: Path, encoder_name: str | None = None, dimension: int | None = None) -> dict:
+def read_manifest(root: Path, encoder_name: str | None = None, dimension: int | None = None,
+                  check_files: bool = True) -> dict:
     """The verified manifest of the index in ``root``: a supported format, the expected encoder and
-    dimension when given, and every file it names present with its checksum (else StoreError)."""
+    dimension when given, and every file it names present with its checksum (else StoreError; with
+    ``check_files`` False, present only: a writer that reads no vectors need not hash them)."""
     if not (root / MANIFEST).exists():
         raise StoreError(f"no index at {root} (missing {MANIFEST}); build one with 'qa index PATH --index {root}'")
     try:
@@ -168,7 +170,7 @@ def read_manifest(root: Path, encoder_name: str | None = None, dimension: int | 
         f = root / name
         if not f.exists():
             raise StoreError(f"{root}: {name} is missing; rebuild the index")
-        if _sha256(f) != digest:
+        if check_files and _sha256(f) != digest:
             raise StoreError(f"{root}: {name} is corrupt (checksum mismatch); rebuild the index")
     return manifest
 
@@ -185,6 +187,56 @@ def _remove_unnamed_files(folder: Path, manifest: dict, min_age_s: float = 60.0)
                 f.unlink()
             except OSError:
                 pass
+
+
+def manifest_v2(base: dict, generation: int, segments: list[SegmentRef], removed: dict[str, list[str]],
+                extra_files: dict[str, str]) -> dict:
+    """The manifest of a segmented index: ``base`` (format, encoder, counts) plus its segments, removals,
+    every file's checksum and the next generation."""
+    manifest = dict(base)
+    manifest["segments"] = [s.to_json() for s in segments]
+    manifest["removed"] = removed
+    manifest["files"] = {**{f: h for s in segments for f, h in s.files.items()}, **extra_files}
+    manifest["saved_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    manifest["generation"] = generation + 1
+    return manifest
+
+
+def can_append(target: Path, generation: int, segments: list[SegmentRef], live_stored_chunks: int) -> bool:
+    """Whether a save to ``target`` may add a segment: the index there is still the one these segments
+    describe (same generation), with fewer than MAX_SEGMENTS segments and at most MAX_REMOVED_SHARE
+    of its stored chunks removed."""
+    if len(segments) >= MAX_SEGMENTS:
+        return False
+    try:
+        on_disk = json.loads((target / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if (not isinstance(on_disk, dict) or on_disk.get("format_version") != FORMAT_VERSION
+            or on_disk.get("generation") != generation
+            or [s.get("name") for s in on_disk.get("segments", [])] != [s.name for s in segments]):
+        return False
+    stored = sum(s.chunks for s in segments)
+    return stored - live_stored_chunks <= MAX_REMOVED_SHARE * max(stored, 1)
+
+
+def append_segment(target: Path, base: dict, generation: int, segments: list[SegmentRef],
+                   removed: dict[str, set[str]], holding: set[str], new: tuple | None):
+    """Write ``new`` (documents, chunks, tokens, vectors) as a segment, if any, then the manifest naming
+    the segments that still hold a live document (``holding``) and their removals; then remove files no
+    manifest names. Returns (manifest, segments, removed, the new segment's name or None)."""
+    segments = list(segments)
+    name = None
+    if new:
+        name = f"{SEGMENT_PREFIX}{generation + 1:06d}-{uuid.uuid4().hex[:8]}"
+        segments.append(write_segment(target, name, *new))
+        holding = holding | {name}
+    segments = [s for s in segments if s.name in holding]     # a segment with no live document goes
+    kept = {s.name: sorted(removed[s.name]) for s in segments if removed.get(s.name)}
+    manifest = manifest_v2(base, generation, segments, kept, {})
+    write_manifest(target, manifest, MANIFEST)
+    _remove_unnamed_files(target, manifest)
+    return manifest, segments, {k: set(v) for k, v in kept.items()}, name
 
 
 class IndexStore:
@@ -218,6 +270,10 @@ class IndexStore:
         """Normalize, chunk and embed new or changed documents; identical ones are left alone."""
         batch = prepare_documents(docs, {d: sd.checksum for d, sd in self.documents.items()}, encoder,
                                   self.dimension, self.chunk_size, self.chunk_overlap, progress)
+        return self.add_prepared(batch)
+
+    def add_prepared(self, batch: PreparedBatch) -> AddReport:
+        """Take documents already chunked and embedded (:func:`prepare_documents`), replacing older versions."""
         if batch.report.replaced:
             self.remove_documents(batch.report.replaced)
         if len(batch.vectors):
@@ -343,51 +399,26 @@ class IndexStore:
     def _can_append(self, target: Path) -> bool:
         """A flat index this store loaded from or saved to ``target``, still as it left it, with few
         segments and few removed chunks (else the whole index is rewritten: a compaction)."""
-        if self._home != target or self.faiss_kind != "flat" or len(self._segments) >= MAX_SEGMENTS:
+        if self._home != target or self.faiss_kind != "flat":
             return False
-        try:
-            on_disk = json.loads((target / MANIFEST).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return False
-        if (on_disk.get("format_version") != FORMAT_VERSION or on_disk.get("generation") != self.generation
-                or [s.get("name") for s in on_disk.get("segments", [])] != [s.name for s in self._segments]):
-            return False
-        stored = sum(s.chunks for s in self._segments)
         pending = set(self._pending)
         live_stored = sum(1 for c in self.chunks if c.doc_id not in pending)
-        return stored - live_stored <= MAX_REMOVED_SHARE * max(stored, 1)
+        return can_append(target, self.generation, self._segments, live_stored)
 
     def _append_segment(self, target: Path) -> None:
         pending = [d for d in self._pending if d in self.documents]
-        segments = list(self._segments)
-        name = None
-        if pending:
-            name = f"{SEGMENT_PREFIX}{self.generation + 1:06d}-{uuid.uuid4().hex[:8]}"
-            wanted = set(pending)
-            rows = [i for i, c in enumerate(self.chunks) if c.doc_id in wanted]
-            segments.append(write_segment(target, name, [self.documents[d] for d in pending],
-                                          [self.chunks[i] for i in rows], [self.tokens[i] for i in rows],
-                                          self.vectors[rows] if rows else np.zeros((0, self.dimension), np.float32)))
-        holding = set(self._doc_segment.values()) | ({name} if name else set())
-        segments = [s for s in segments if s.name in holding]     # a segment with no live document goes
-        removed = {s.name: sorted(self._removed[s.name]) for s in segments if self._removed.get(s.name)}
-        manifest = self._manifest_v2(segments, removed, {})
-        write_manifest(target, manifest, MANIFEST)
-        self._segments, self._removed = segments, {k: set(v) for k, v in removed.items()}
+        wanted = set(pending)
+        rows = [i for i, c in enumerate(self.chunks) if c.doc_id in wanted]
+        new = (pending and ([self.documents[d] for d in pending], [self.chunks[i] for i in rows],
+                            [self.tokens[i] for i in rows],
+                            self.vectors[rows] if rows else np.zeros((0, self.dimension), np.float32)))
+        manifest, self._segments, self._removed, name = append_segment(
+            target, self.manifest(), self.generation, self._segments, self._removed,
+            set(self._doc_segment.values()), new or None)
         for d in pending:
             self._doc_segment[d] = name
         self._pending.clear()
         self.generation = manifest["generation"]
-        _remove_unnamed_files(target, manifest)
-
-    def _manifest_v2(self, segments: list[SegmentRef], removed: dict[str, list[str]], extra_files: dict) -> dict:
-        manifest = self.manifest()
-        manifest["segments"] = [s.to_json() for s in segments]
-        manifest["removed"] = removed
-        manifest["files"] = {**{f: h for s in segments for f, h in s.files.items()}, **extra_files}
-        manifest["saved_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        manifest["generation"] = self.generation + 1
-        return manifest
 
     def _write_whole(self, target: Path) -> None:
         import faiss
@@ -402,7 +433,7 @@ class IndexStore:
                 faiss.write_index(self.faiss_index, str(tmp / FAISS_FILE))
                 _fsync(tmp / FAISS_FILE)
                 extra[FAISS_FILE] = _sha256(tmp / FAISS_FILE)
-            manifest = self._manifest_v2([segment], {}, extra)
+            manifest = manifest_v2(self.manifest(), self.generation, [segment], {}, extra)
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
             _fsync(tmp / MANIFEST)
             _fsync(tmp)
