@@ -128,6 +128,18 @@ def run_one(size: int, backend: str, workdir: Path, batch: int = 2000) -> dict:
     _settle(store, path)
     build_s = time.perf_counter() - t0
     extra = next(_documents(1, seed=99))
+    update_s = None
+    if backend == "local":   # what 'qa index FILE --index DIR' does: the document list only, one more segment
+        from index.store.update import IndexUpdate
+
+        t0 = time.perf_counter()
+        update = IndexUpdate.open(path)
+        update.add_documents([type(extra)("added-by-update", "", extra.text + " 更新", "synthetic")], encoder)
+        update.save(path)
+        update_s = time.perf_counter() - t0
+        store = IndexStore.load(path)
+        store.faiss_index
+        store._bm25_index()
     t0 = time.perf_counter()
     store.add_documents([type(extra)("added-one", "", extra.text, "synthetic")], encoder)
     if backend == "local":
@@ -157,7 +169,7 @@ def run_one(size: int, backend: str, workdir: Path, batch: int = 2000) -> dict:
             retriever.retrieve(q, 5, mode)
             lat[mode].append((time.perf_counter() - t) * 1000)
     out = {"size": size, "backend": backend, "build_s": build_s, "add_one_s": add_one_s,
-           "first_search_s": first_search_s, "open_s": open_s,
+           "first_search_s": first_search_s, "open_s": open_s, "update_s": update_s,
            "rss_mb": _rss_mb(), "rss_growth_mb": _rss_mb() - rss0, "disk_mb": _du_mb(path)}
     for mode, v in lat.items():
         out[f"{mode}_p50_ms"], out[f"{mode}_p95_ms"] = statistics.median(v), _pct(v, 0.95)
@@ -251,12 +263,14 @@ def main() -> int:
             results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
     if results:
         print("\n== synthetic passages (random unit vectors, Zipf words; not real text) ==")
-        print("add one = add a document and make it durable; 1st search = the first hybrid search after it "
+        print("update = 'qa index' adding one document to the saved index (no passage loaded); add one = a "
+              "loaded store adds one and makes it durable; 1st search = the first hybrid search after it "
               "(local: BM25 re-indexed); open = load the saved index afresh")
-        print(f"{'passages':>9} {'backend':<7} {'build s':>8} {'add one s':>9} {'1st search s':>12} {'open s':>7} "
+        print(f"{'passages':>9} {'backend':<7} {'build s':>8} {'update s':>8} {'add one s':>9} {'1st search s':>12} {'open s':>7} "
               f"{'dense p50/p95 ms':>17} {'bm25 p50/p95 ms':>16} {'hybrid p50/p95 ms':>18} {'RSS MB':>7} {'disk MB':>8}")
         for r in results:
-            print(f"{r['size']:>9,} {r['backend']:<7} {r['build_s']:>8.1f} {r['add_one_s']:>9.2f} "
+            upd = "–" if r.get("update_s") is None else f"{r['update_s']:.2f}"
+            print(f"{r['size']:>9,} {r['backend']:<7} {r['build_s']:>8.1f} {upd:>8} {r['add_one_s']:>9.2f} "
                   f"{r.get('first_search_s', float('nan')):>12.2f} {r.get('open_s', float('nan')):>7.2f} "
                   f"{r['dense_p50_ms']:>8.1f}/{r['dense_p95_ms']:<8.1f} {r['bm25_p50_ms']:>7.1f}/{r['bm25_p95_ms']:<8.1f} "
                   f"{r['hybrid_p50_ms']:>8.1f}/{r['hybrid_p95_ms']:<9.1f} {r['rss_mb']:>7.0f} {r['disk_mb']:>8.1f}")

