@@ -102,11 +102,13 @@ def _answer_with_reader(reader, q: EvalQuestion, config, thresholds) -> dict:
     threshold = thresholds.for_question(question)
     abstained = best is None or score < threshold
     row.update(prediction="" if abstained else best.text, score=score, abstained=abstained, threshold=threshold,
-               best_span=best.text if best else "", passage=q.context, latency_ms=round(ms, 3))
+               best_span=best.text if best else "", passage=q.context, latency_ms=round(ms, 3),
+               null_score=float(best.null_score) if best else None)   # the window's p(no answer), for study
     return row
 
 
-DETAIL_KEYS = ("id", "question", "prediction", "score", "threshold", "abstained", "best_span", "answers", "gold_doc_id",
+DETAIL_KEYS = ("id", "question", "prediction", "score", "null_score", "threshold", "abstained", "best_span", "answers",
+               "gold_doc_id",
                "retrieved_doc_ids", "gold_in_index", "gold_rank", "answer_doc_id", "latency_ms", "qtype", "em", "f1",
                "em_nospace", "f1_nospace", "best_em", "best_f1", "passage", "error")
 
