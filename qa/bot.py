@@ -316,7 +316,8 @@ class QABot:
             ranked = self.retriever.retrieve(q, max(k, depth or 0), mode)
             hits = ranked[:k]
             ranked_ids = tuple(h.chunk.doc_id for h in ranked)
-            checked = self.reader.read_checked(q, [h.chunk.text for h in hits], top_n=8)
+            texts = [h.chunk.text for h in hits]
+            checked = self.reader.read_checked(self.retriever.reading_question(q, texts), texts, top_n=8)
             spans = checked.kept
             passages = tuple(Passage(h.chunk.chunk_id, h.chunk.doc_id, h.chunk.title, h.chunk.text, h.score,
                                      h.chunk.start, h.chunk.end, h.dense_rank, h.bm25_rank) for h in hits)

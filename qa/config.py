@@ -20,8 +20,8 @@ class Config:
     mode: str = "hybrid"                 # hybrid | dense | bm25
     fusion: str = "zscore"               # zscore | weighted (min-max scores) | rrf (reciprocal rank)
     dense_weight: float = 0.45           # zscore/weighted fusion: share of the dense score (BM25 gets the rest)
-    query_translation: str = "all"       # English questions get the Chinese words of their words (qa/query_translation.py):
-                                         # off | bm25 (for BM25 only) | all (for the encoder too)
+    query_translation: str = "bm25"      # English questions get the Chinese words of their words (qa/query_translation.py):
+                                         # off | bm25 (for BM25 and the reader) | all (for the encoder too)
     threshold: float | None = None       # abstain below this span score (None: the reader's calibrated one)
     chunk_size: int = 250
     chunk_overlap: int = 60

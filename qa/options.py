@@ -17,8 +17,8 @@ def add_model_options(p: argparse.ArgumentParser, title: str = "models and retri
     g.add_argument("--top-k", type=int, help="passages given to the reader (default 5)")
     g.add_argument("--mode", choices=["hybrid", "dense", "bm25"], help="retrieval mode (default hybrid)")
     g.add_argument("--query-translation", choices=["off", "bm25", "all"],
-                   help="English questions: search also with the Chinese words of their words, for BM25 only "
-                        "or for both retrievers (default all)")
+                   help="English questions: add the Chinese words of their words for BM25 and the reader "
+                        "(bm25, the default), also for the encoder (all), or not at all (off)")
     g.add_argument("--threshold", type=float, help="abstain when the best span scores below this")
     g.add_argument("--chunk-size", type=int, help="chunk length in characters (default 250)")
     g.add_argument("--reader-device", help="where the reader runs: cpu (default), cuda, cuda:N or auto")

@@ -24,12 +24,13 @@ from index.chunk import Chunk
 from index.store import Store
 from qa.config import Config
 from qa.language import is_english_question
-from qa.query_translation import QueryTranslation, translator_or_none
+from qa.query_translation import QueryTranslation, question_for_passages, translator_or_none
 
 MODES = ("hybrid", "dense", "bm25")
 FULL_COVERAGE = 0.5   # BM25 keeps its full weight when at least this share of the question's tokens is in the store
 FUSIONS = ("zscore", "weighted", "rrf")
-TRANSLATE = ("off", "bm25", "all")   # English questions: no translation, for BM25 only, for both retrievers
+# English questions: no translation; Chinese words for BM25 (and the reader); for the encoder too
+TRANSLATE = ("off", "bm25", "all")
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ def _normalized(hits: list[tuple[int, float]], fusion: str) -> dict[int, float]:
 class Retriever:
     def __init__(self, store: Store, encoder, mode: str = "hybrid", fusion: str = Config.fusion,
                  rrf_k: int = 60, dense_weight: float = Config.dense_weight, candidates: int = 100,
-                 translate: str = "all"):
+                 translate: str = "bm25"):
         if mode not in MODES:
             raise ValueError(f"retrieval mode must be one of {MODES}, not {mode!r}")
         if fusion not in FUSIONS:
@@ -79,6 +80,11 @@ class Retriever:
             return None
         translator = translator_or_none()
         return None if translator is None else translator.translate(question, self.store.bm25_known)
+
+    def reading_question(self, question: str, passages: list[str]) -> str:
+        """The question the reader is given over ``passages``: unless translation is off, an English one
+        followed by the Chinese words of its words that the passages hold."""
+        return question if self.translate == "off" else question_for_passages(question, passages)
 
     def retrieve(self, question: str, top_k: int = 5, mode: str | None = None) -> list[Hit]:
         mode = mode or self.mode

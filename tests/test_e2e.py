@@ -58,6 +58,15 @@ def test_english_questions_find_their_chinese_passage(bot):
         assert needle not in _squash(plain[0].chunk.text), "without translation it was not first: the test tests it"
 
 
+def test_english_questions_are_answered_from_the_chinese_text(bot):
+    """Issue 12's English end-to-end questions: retrieval and the reader both get the question's
+    Chinese words that the documents hold (qa/query_translation.py)."""
+    a = bot.ask("How many users does DingTalk have?")
+    assert not a.abstained and _squash(a.text) in ("超6亿", "6亿"), (a.text, a.score)
+    a = bot.ask("What is the name of the CEO of Alibaba?")
+    assert not a.abstained and a.text == "张勇", (a.text, a.score)
+
+
 def test_seed_dev_questions(bot):
     rows = [json.loads(line) for line in (SHARED / "eval" / "seed_dev.jsonl").read_text().splitlines() if line]
     answerable = [r for r in rows if r["answers"]]
@@ -68,9 +77,9 @@ def test_seed_dev_questions(bot):
     assert right / len(answerable) >= 0.9, f"{right}/{len(answerable)}"  # the models issue's bar
 
 
-V2_ABSTENTION = ("reader v2 answers questions about another company (腾讯 → Alibaba's 468.1万吨, span score 0.39) "
-                 "and the revenue question (→ the poverty counties' sales 1300亿元, 0.23) above its 0.0164 threshold: "
-                 "its training mix had no entity-swap or mined BM25 negatives (issue 12, left open)")
+V2_ABSTENTION = ("reader v3 still answers questions about another company (腾讯 → Alibaba's 468.1万吨, span score 0.25) "
+                 "and the revenue question (→ the poverty counties' sales 1300亿元, 0.05) above its 0.0308 threshold: "
+                 "one span-score threshold cannot tell these from answerable questions (issue 12, left open)")
 
 
 @pytest.mark.xfail(strict=True, reason=V2_ABSTENTION)

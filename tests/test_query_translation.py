@@ -98,8 +98,19 @@ def test_table_cache_survives_damage(tmp_path, monkeypatch):
 def test_config_option_and_environment(monkeypatch):
     from qa.config import Config
 
-    assert Config().query_translation == "all"
+    assert Config().query_translation == "bm25"
     monkeypatch.setenv("ZHQA_QUERY_TRANSLATION", "off")
     assert Config.from_env().query_translation == "off"
     with pytest.raises(ValueError, match="query translation"):
         Config(query_translation="deepl")
+
+
+def test_the_reader_is_asked_with_the_chinese_words_its_passages_hold():
+    from qa.query_translation import question_for_passages
+
+    passages = ["截至2023年3月31日，钉钉用户超6亿。", "阿里巴巴带动平台生态减碳。"]
+    assert question_for_passages("How many users does DingTalk have?", passages) == \
+        "How many users does DingTalk have? 用户 钉钉"
+    assert question_for_passages("How many users does DingTalk have?", ["杭州西湖。"]) == \
+        "How many users does DingTalk have?", "no word of the passages: the question as it is"
+    assert question_for_passages("钉钉用户有多少？", passages) == "钉钉用户有多少？", "Chinese questions are not touched"

@@ -95,7 +95,12 @@ def _answer_with_reader(reader, q: EvalQuestion, config, thresholds) -> dict:
                    latency_ms=0.0, error=str(exc))
         return row
     t0 = time.perf_counter()
-    spans = reader.read(question, [q.context or ""], top_n=1)
+    asked = question
+    if config.query_translation != "off":   # as the bot asks its reader (qa/query_translation.py)
+        from qa.query_translation import question_for_passages
+
+        asked = question_for_passages(question, [q.context or ""])
+    spans = reader.read(asked, [q.context or ""], top_n=1)
     ms = (time.perf_counter() - t0) * 1000
     best = spans[0] if spans else None
     score = float(best.confidence) if best else 0.0
