@@ -27,6 +27,8 @@ def main() -> int:
     ap.add_argument("--distractor-paragraphs", type=int, default=600,
                     help="how many of the distractor set's paragraphs go into the index (default 600)")
     ap.add_argument("--limit", type=int, help="questions per set")
+    ap.add_argument("--translated-bm25-weights", type=float, nargs="*", default=[],
+                    help="also run English hybrid/bm25 with BM25's share × each of these")
     args = ap.parse_args()
 
     from tqdm import tqdm
@@ -62,6 +64,14 @@ def main() -> int:
                 ms = (time.perf_counter() - t0) * 1000 / len(questions)
                 rows.append((label, mode, translate, len(ranks), 100 * recall_at_k(ranks, 1),
                              100 * recall_at_k(ranks, 5), 100 * mrr_at_k(ranks, 10), ms))
+
+    questions = load_squad(args.english).questions[:args.limit]
+    for weight in args.translated_bm25_weights:
+        retriever = Retriever(store, encoder, mode="hybrid", translate="bm25", translated_bm25_weight=weight)
+        ranks = [gold_rank([h.chunk.doc_id for h in retriever.retrieve(q.question, top_k=10)], q.paragraph_id)
+                 for q in tqdm(questions, desc=f"en hybrid bm25 ×{weight}", file=sys.stderr, mininterval=10)]
+        rows.append(("en", "hybrid", f"bm25×{weight:g}", len(ranks), 100 * recall_at_k(ranks, 1),
+                     100 * recall_at_k(ranks, 5), 100 * mrr_at_k(ranks, 10), float("nan")))
 
     print(f"\ncorpus: {len(docs)} paragraphs ({len(store.chunks)} chunks): XQuAD zh a + distractors")
     print(f"{'q':<3} {'mode':<7} {'translate':<9} {'n':>4} {'R@1':>6} {'R@5':>6} {'MRR@10':>7} {'ms/q':>6}")

@@ -61,7 +61,7 @@ def _normalized(hits: list[tuple[int, float]], fusion: str) -> dict[int, float]:
 class Retriever:
     def __init__(self, store: Store, encoder, mode: str = "hybrid", fusion: str = Config.fusion,
                  rrf_k: int = 60, dense_weight: float = Config.dense_weight, candidates: int = 100,
-                 translate: str = "bm25"):
+                 translate: str = "bm25", translated_bm25_weight: float = 1.0):
         if mode not in MODES:
             raise ValueError(f"retrieval mode must be one of {MODES}, not {mode!r}")
         if fusion not in FUSIONS:
@@ -72,6 +72,7 @@ class Retriever:
         self.mode, self.fusion = mode, fusion
         self.rrf_k, self.dense_weight, self.candidates = rrf_k, dense_weight, candidates
         self.translate = translate
+        self.translated_bm25_weight = translated_bm25_weight   # BM25's share for a translated question, × this
 
     def translation(self, question: str) -> QueryTranslation | None:
         """The Chinese words the store holds for an English question's words; None for other
@@ -107,6 +108,8 @@ class Retriever:
             if translated:   # the English words BM25 now sees through their Chinese words
                 coverage = max(coverage, translated.coverage)
             bm25_share = min(1.0, coverage / FULL_COVERAGE)
+            if translated and translated.terms:
+                bm25_share *= self.translated_bm25_weight
         fused = self._fuse(mode, dense, bm25, d_rank, b_rank, bm25_share)
         scored = sorted(((score, row) for row, score in fused.items()), key=lambda x: -x[0])
         return [Hit(self.store.chunks[r], s,
