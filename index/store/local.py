@@ -9,7 +9,6 @@ format, encoder and file checksums. No pickle.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -29,8 +28,9 @@ from index.documents import Document, Region
 from index.normalize import NORMALIZER_VERSION, NormalizedText
 from index.store.prepare import (AddReport, DocumentInfo, PreparedBatch, StoredDocument, StoreError,
                                  passage_text, prepare_documents)
-from index.store.segments import (SEGMENT_PREFIX, SegmentRef, read_segment, write_manifest,
-                                  write_segment)
+from index.store.segments import SEGMENT_PREFIX, SegmentRef, read_segment, write_manifest, write_segment
+from index.store.segments import fsync_path as _fsync
+from index.store.segments import sha256_file as _sha256
 
 FORMAT_VERSION = 2                 # 2: segments (index/store/segments.py); 1 (one SQLite + FAISS file) still loads
 MANIFEST = "manifest.json"
@@ -41,28 +41,6 @@ MAX_REMOVED_SHARE = 0.25           # ... as does one where more than this share 
 RETIRED_GRACE_S = 60.0             # a dropped segment's files outlive the manifest that dropped it this long
 FAISS_KINDS = ("flat", "hnsw", "ivf")
 _LAZY_BUILD = threading.Lock()   # search structures built on first use
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _fsync(path: Path) -> None:
-    """Flush a file or a directory entry to disk (best effort where the OS refuses directories)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _mtime(path: Path) -> float:
