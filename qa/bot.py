@@ -317,7 +317,8 @@ class QABot:
             hits = ranked[:k]
             ranked_ids = tuple(h.chunk.doc_id for h in ranked)
             texts = [h.chunk.text for h in hits]
-            checked = self.reader.read_checked(self.retriever.reading_question(q, texts), texts, top_n=8)
+            # the model reads the expanded question; the answer-type rule the one asked
+            checked = self.reader.read_checked(self.retriever.reading_question(q, texts), texts, top_n=8, asked=q)
             spans = checked.kept
             passages = tuple(Passage(h.chunk.chunk_id, h.chunk.doc_id, h.chunk.title, h.chunk.text, h.score,
                                      h.chunk.start, h.chunk.end, h.dense_rank, h.bm25_rank) for h in hits)

@@ -143,9 +143,10 @@ def _apply_changes(args, store, encoder, ingest) -> bool | None:
     """Remove, then add what was read; True if the index changed, None when there was nothing to index."""
     changed = False
     if args.remove:
-        n = store.remove_documents(args.remove)
-        missing = [d for d in args.remove if d not in store.documents] if n < len(args.remove) else []
-        print(f"removed {n} document(s)" + (f"; not found: {', '.join(missing)}" if n < len(args.remove) else ""))
+        asked = list(dict.fromkeys(args.remove))
+        missing = [d for d in asked if d not in store.documents]
+        n = store.remove_documents(asked)
+        print(f"removed {n} document(s)" + (f"; not found: {', '.join(missing)}" if missing else ""))
         changed = changed or n > 0
     if ingest is not None:
         if not ingest.documents and not args.remove:

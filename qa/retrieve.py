@@ -109,12 +109,11 @@ class Retriever:
         b_rank = {row: (r + 1, s) for r, (row, s) in enumerate(bm25)}
         bm25_share = 1.0
         if mode == "hybrid" and bm25:
-            coverage = self.store.bm25_coverage(question)
-            if translated:   # the English words BM25 now sees through their Chinese words
-                coverage = max(coverage, translated.coverage)
-            bm25_share = min(1.0, coverage / FULL_COVERAGE)
-            if translated and translated.terms:
-                bm25_share *= self.translated_bm25_weight
+            own = self.store.bm25_coverage(question)
+            bm25_share = min(1.0, own / FULL_COVERAGE)
+            if translated and own < FULL_COVERAGE:   # BM25 sees more of it through dictionary words
+                through = min(1.0, translated.coverage / FULL_COVERAGE) * self.translated_bm25_weight
+                bm25_share = max(bm25_share, through)
         fused = self._fuse(mode, dense, bm25, d_rank, b_rank, bm25_share)
         scored = sorted(((score, row) for row, score in fused.items()), key=lambda x: -x[0])
         return [Hit(self.store.chunks[r], s,

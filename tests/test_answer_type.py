@@ -209,3 +209,19 @@ def test_every_measure_has_a_name_for_messages():
     from qa.reader.answer_type import MEASURE_NAMES
 
     assert set(MEASURE_NAMES) == {m.value for m in Measure}
+
+
+def test_the_rule_reads_the_question_as_asked_not_the_expanded_one(tiny_qa_model):
+    from qa.reader.extractive import ExtractiveReader
+
+    """An English question is given to the model with Chinese words appended (qa/query_translation.py);
+    「几个」 appended for "several" must not turn a when-question into a count question."""
+    from qa.reader.answer_type import Measure, expected_measure
+
+    asked = "When did several of the founders leave Alibaba?"
+    expanded = asked + " 几个 创始人 离开 阿里巴巴"
+    assert expected_measure(asked) == Measure.TIME and expected_measure(expanded) != Measure.TIME
+    reader = ExtractiveReader(str(tiny_qa_model), max_length=64, stride=16, max_answer_chars=8)
+    passage = ["阿里巴巴的几个创始人在2013年离开了公司。"]
+    assert reader.read_checked(expanded, passage, asked=asked).expected == Measure.TIME
+    assert reader.read_checked(expanded, passage).expected != Measure.TIME

@@ -97,3 +97,36 @@ def test_compaction_and_other_indexes_go_through_a_whole_store(tiny_encoder, tmp
     with pytest.raises(StoreError, match="changed by another process"):
         update.save(path)
     assert "d9" in IndexStore.load(path).documents
+
+
+def test_one_add_with_an_id_twice_keeps_its_last_version(tiny_encoder, tmp_path):
+    _, path = _saved(tiny_encoder, tmp_path / "idx")
+    update = IndexUpdate.open(path)
+    report = update.add_documents([NEW, Document("d4", "驿站", "菜鸟驿站超过12万个。", "mem")], tiny_encoder)
+    assert report.added == ["d4"] and update.documents["d4"].chunks == 1
+    update.save()
+    loaded = IndexStore.load(path)
+    assert [c.text for c in loaded.chunks if c.doc_id == "d4"] == ["菜鸟驿站超过12万个。"]
+    assert json.loads((path / MANIFEST).read_text())["chunks"] == len(loaded.chunks)
+    whole = IndexStore(tiny_encoder.name, tiny_encoder.info.dimension, chunk_size=60, chunk_overlap=10)
+    whole.add_documents([NEW, NEW], tiny_encoder)
+    assert len(whole.chunks) == 1
+
+
+def test_compaction_after_add_remove_add_of_one_id_keeps_one_version(tiny_encoder, tmp_path):
+    _, path = _saved(tiny_encoder, tmp_path / "idx")
+    update = IndexUpdate.open(path)
+    update.add_documents([NEW], tiny_encoder)
+    update.remove_documents(["d4", "d1", "d2"])          # two thirds removed: the save compacts
+    update.add_documents([Document("d4", "驿站", "菜鸟驿站超过12万个。", "mem")], tiny_encoder)
+    update.save()
+    loaded = IndexStore.load(path)
+    assert sorted(loaded.documents) == ["d3", "d4"]
+    assert [c.text for c in loaded.chunks if c.doc_id == "d4"] == ["菜鸟驿站超过12万个。"]
+
+
+def test_a_damaged_segment_is_a_clear_error(tiny_encoder, tmp_path):
+    _, path = _saved(tiny_encoder, tmp_path / "idx")
+    next(path.glob("seg-*.sqlite")).write_bytes(b"garbage" * 100)
+    with pytest.raises(StoreError, match="cannot read the index"):
+        IndexUpdate.open(path)

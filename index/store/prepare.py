@@ -77,6 +77,7 @@ def prepare_documents(docs: list[Document], checksums: dict[str, str], encoder, 
     added, replaced, unchanged = [], [], []
     fresh: list[StoredDocument] = []
     chunks: list[Chunk] = []
+    docs = list({d.id: d for d in docs}.values())   # an id given twice in one call: its last version
     for doc in docs:
         checksum = document_checksum(doc)
         old = checksums.get(doc.id)

@@ -9,6 +9,7 @@ whole and saves it whole, as before.
 """
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +59,7 @@ class IndexUpdate:
             return IndexStore.load(asked)
         try:
             return cls(root.resolve(), manifest)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, sqlite3.DatabaseError) as exc:
             raise StoreError(f"{root}: cannot read the index ({exc}); rebuild it") from exc
 
     def document_infos(self) -> list[DocumentInfo]:
@@ -133,7 +134,8 @@ class IndexUpdate:
         if store.generation != self.generation:
             raise StoreError(f"{target} was changed by another process during this update; run it again")
         store.remove_documents(sorted(self._dropped))
-        for batch in self._batches:
+        for batch in self._batches:   # each batch's documents replace what the store holds under their ids
+            store.remove_documents([sd.document.id for sd in batch.documents])
             store.add_prepared(batch)
         store.remove_documents([d for d in store.documents if d not in self.documents])
         store.save(target)

@@ -100,7 +100,7 @@ def _answer_with_reader(reader, q: EvalQuestion, config, thresholds) -> dict:
         from qa.query_translation import question_for_passages
 
         asked = question_for_passages(question, [q.context or ""])
-    spans = reader.read(asked, [q.context or ""], top_n=1)
+    spans = reader.read(asked, [q.context or ""], top_n=1, asked=question)
     ms = (time.perf_counter() - t0) * 1000
     best = spans[0] if spans else None
     score = float(best.confidence) if best else 0.0

@@ -145,15 +145,18 @@ class ExtractiveReader:
         head, tail = offsets[:limit // 2], offsets[-(limit - limit // 2):]
         return question[:head[-1][1]] + " " + question[tail[0][0]:]
 
-    def read(self, question: str, passages: list[str], top_n: int = 5) -> list[Span]:
-        """Best ``top_n`` spans over all passages, highest confidence first (deduplicated by position)."""
-        return self.read_checked(question, passages, top_n).kept
+    def read(self, question: str, passages: list[str], top_n: int = 5, asked: str | None = None) -> list[Span]:
+        """Best ``top_n`` spans over all passages, highest confidence first (deduplicated by position).
+        ``asked``: the question as the user wrote it, for the answer-type rule, when the model is given
+        an expanded one (an English question with Chinese words appended)."""
+        return self.read_checked(question, passages, top_n, asked).kept
 
-    def read_checked(self, question: str, passages: list[str], top_n: int = 5) -> TypeCheck[Span]:
+    def read_checked(self, question: str, passages: list[str], top_n: int = 5,
+                     asked: str | None = None) -> TypeCheck[Span]:
         """Like :meth:`read`, also saying what the answer-type rule expected and how many spans it dropped."""
         if not passages:
             return TypeCheck(None, [])
-        return self.select_checked(question, self.forward_windows(question, passages), passages, top_n)
+        return self.select_checked(asked or question, self.forward_windows(question, passages), passages, top_n)
 
     def select(self, question: str, wp: WindowPass, passages: list[str], top_n: int) -> list[Span]:
         """The best ``top_n`` spans of a forward pass that can answer ``question``: with
