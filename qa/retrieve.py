@@ -109,11 +109,15 @@ class Retriever:
         b_rank = {row: (r + 1, s) for r, (row, s) in enumerate(bm25)}
         bm25_share = 1.0
         if mode == "hybrid" and bm25:
-            own = self.store.bm25_coverage(question)
-            bm25_share = min(1.0, own / FULL_COVERAGE)
-            if translated and own < FULL_COVERAGE:   # BM25 sees more of it through dictionary words
-                through = min(1.0, translated.coverage / FULL_COVERAGE) * self.translated_bm25_weight
-                bm25_share = max(bm25_share, through)
+            coverage = self.store.bm25_coverage(question)
+            if translated:   # the English words BM25 now sees through their Chinese words
+                coverage = max(coverage, translated.coverage)
+            bm25_share = min(1.0, coverage / FULL_COVERAGE)
+            if translated and translated.terms:
+                # halved whatever the question's own coverage: on benchmarks/cross_lingual.py, keeping the
+                # share of an English question's own chance matches (English words in Chinese text)
+                # instead gave R@1 / R@5 66.7 / 91.3 against 73.4 / 93.8
+                bm25_share *= self.translated_bm25_weight
         fused = self._fuse(mode, dense, bm25, d_rank, b_rank, bm25_share)
         scored = sorted(((score, row) for row, score in fused.items()), key=lambda x: -x[0])
         return [Hit(self.store.chunks[r], s,

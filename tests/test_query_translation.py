@@ -116,26 +116,16 @@ def test_the_reader_is_asked_with_the_chinese_words_its_passages_hold():
     assert question_for_passages("钉钉用户有多少？", passages) == "钉钉用户有多少？", "Chinese questions are not touched"
 
 
-def _shares(store, encoder, questions):
+def test_bm25_share_of_a_translated_question_is_halved(tiny_encoder):
+    store = IndexStore(tiny_encoder.name, tiny_encoder.info.dimension, chunk_size=60, chunk_overlap=10)
+    store.add_documents(DOCS, tiny_encoder)
     seen = []
-    retriever = Retriever(store, encoder, dense_weight=0.45)
+    retriever = Retriever(store, tiny_encoder, dense_weight=0.45)
     original = retriever._fuse
     retriever._fuse = lambda *a, **k: seen.append(a[-1]) or original(*a, **k)
-    for q in questions:
+    for q in ("How many users does DingTalk have?", "钉钉用户超过多少"):
         retriever.retrieve(q)
-    return seen, retriever
-
-
-def test_bm25_share_is_halved_only_for_what_translation_adds(tiny_encoder):
-    chinese = IndexStore(tiny_encoder.name, tiny_encoder.info.dimension, chunk_size=60, chunk_overlap=10)
-    chinese.add_documents(DOCS, tiny_encoder)
-    seen, _ = _shares(chinese, tiny_encoder, ["How many users does DingTalk have?", "钉钉用户超过多少"])
-    assert seen == [pytest.approx(0.5), 1.0], "nothing of its own: BM25 sees it through translation, × 0.5"
-    mixed = IndexStore(tiny_encoder.name, tiny_encoder.info.dimension, chunk_size=60, chunk_overlap=10)
-    mixed.add_documents(DOCS + [Document("e1", "DingTalk", "DingTalk users exceed 600 million.", "mem")],
-                        tiny_encoder)
-    seen, retriever = _shares(mixed, tiny_encoder, ["DingTalk users exceed?", "How many users does DingTalk have?"])
-    assert retriever.translation("DingTalk users exceed?").terms, "it was translated, all the same"
-    assert seen[0] == 1.0, "an English document: the question's own words carry BM25 in full"
-    assert seen[1] == pytest.approx(min(1.0, mixed.bm25_coverage("How many users does DingTalk have?") / 0.5)), \
-        "its own words give more than translation would: never less than that"
+    assert seen == [pytest.approx(0.5), 1.0], "translated: full coverage, × 0.5; Chinese: untouched"
+    retriever.translated_bm25_weight = 1.0
+    retriever.retrieve("How many users does DingTalk have?")
+    assert seen[-1] == 1.0
