@@ -161,14 +161,16 @@ def _manifest_generation(root: Path) -> int | None:
         return None
 
 
-def _remove_unnamed_files(folder: Path, manifest: dict, min_age_s: float = 60.0) -> None:
+def _remove_unnamed_files(folder: Path, manifest: dict, min_age_s: float = 60.0,
+                          expired: set[str] = frozenset()) -> None:
     """Delete segment files and manifest temporaries the manifest does not name: what killed or
-    superseded writes left. A file younger than ``min_age_s`` may be a write in flight: kept."""
+    superseded writes left. A file younger than ``min_age_s`` may be a write in flight: kept, unless
+    it is ``expired`` (a retired segment's, past its grace period, whatever the file's own age)."""
     named = set(manifest.get("files", {})) | {f for r in manifest.get("retired", []) for f in r["files"]}
     for f in folder.iterdir():
         stray = (f.name.startswith(SEGMENT_PREFIX) and f.name not in named) or \
             (f.name.startswith(f".{MANIFEST}.") and f.name.endswith(".tmp"))
-        if stray and time.time() - _mtime(f) > min_age_s:
+        if stray and (f.name in expired or time.time() - _mtime(f) > min_age_s):
             try:
                 f.unlink()
             except OSError:
@@ -231,13 +233,7 @@ def append_segment(target: Path, base: dict, generation: int, segments: list[Seg
     manifest = manifest_v2(base, generation, segments, kept, {})
     manifest["retired"] = retired
     write_manifest(target, manifest, MANIFEST)
-    _remove_unnamed_files(target, manifest)
-    for f in expired:   # past the grace period, whatever the files' own age
-        if f.startswith(SEGMENT_PREFIX) and f not in manifest["files"]:
-            try:
-                (target / f).unlink()
-            except OSError:
-                pass
+    _remove_unnamed_files(target, manifest, expired=set(expired))
     return manifest, segments, {k: set(v) for k, v in kept.items()}, name
 
 
