@@ -73,6 +73,10 @@ def test_unquote_strips_one_enclosing_pair_only():
     q = p.index("「")
     assert unquote(p, q, q + 6) == (q, q + 6), "「甲」「乙」 is two quotations, not one"
     assert unquote(p, s, s + 2) == (s, s + 2), "an empty quotation stays"
+    b = "四次擒抱(118)与（见下）"
+    i = b.index("(")
+    assert unquote(b, i, i + 5) == (i + 1, i + 4), "an aside's brackets around the whole span go"
+    assert unquote(b, i - 2, i + 5) == (i - 2, i + 5), "brackets inside the span stay"
     a = "Tencent's and Alibaba'"
     assert unquote(a, 7, len(a)) == (7, len(a)), "apostrophes are not quotation marks"
 
@@ -99,7 +103,8 @@ def test_answer_bounds_never_keep_edge_punctuation_unbalanced_marks_or_dangling_
     assert clean("张勇（Daniel") == "张勇", "an aside opened and not closed goes"
     assert clean("1999年）") == "1999年"
     assert clean("美丽的") == "美丽" and clean("是张勇") == "张勇"
-    for kept in ("目的", "随着", "是否合法", "《三体》", "阿里巴巴（中国）有限公司", "-5℃", "39 岁", "的", "了"):
+    assert clean("的时间和空间") == "时间和空间" and clean("（118）") == "118"
+    for kept in ("目的", "随着", "是否合法", "的确如此", "的士司机", "《三体》", "阿里巴巴（中国）有限公司", "-5℃", "39 岁", "的", "了"):
         assert clean(kept) == kept, kept
     p = "据报道，诺曼完成了四次拦截。"
     s, e = answer_bounds(p, p.index("四"), len(p))

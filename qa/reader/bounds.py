@@ -28,14 +28,20 @@ def answer_bounds(passage: str, start: int, end: int) -> tuple[int, int]:
 _QUOTES = {"“": "”", "‘": "’", "「": "」", "『": "』", '"': '"'}
 
 
+# brackets that wrap a whole span are the sentence's aside marks (「(118)」 → 「118」); title marks 《》 are not
+_BRACKETS = {"（": "）", "(": ")", "【": "】", "[": "]", "〔": "〕"}
+
+
 def unquote(passage: str, start: int, end: int) -> tuple[int, int]:
-    """The span without one pair of quotation marks around all of it (「“1+6+N”」 → 「1+6+N」):
-    the marks belong to the sentence, not to the answer. Title marks 《》 stay, as they are part of
-    the name they enclose."""
+    """The span without one pair of quotation marks or brackets around all of it (「“1+6+N”」 →
+    「1+6+N」, 「(118)」 → 「118」): the marks belong to the sentence, not to the answer. Title marks
+    《》 stay, as they are part of the name they enclose."""
     text = passage[start:end]
-    if len(text) > 2 and _QUOTES.get(text[0]) == text[-1] and not any(
-            ch in _QUOTES or ch in _QUOTES.values() for ch in text[1:-1]):
-        return start + 1, end - 1
+    if len(text) > 2:
+        for marks in (_QUOTES, _BRACKETS):
+            if marks.get(text[0]) == text[-1] and not any(
+                    ch in marks or ch in marks.values() for ch in text[1:-1]):
+                return start + 1, end - 1
     return start, end
 
 
@@ -48,14 +54,15 @@ _EDGE_PUNCT = set("，。、；：！？,;:!?…·～~—_/\\|　 \t\n") | {'"'}
 _TRAILING_PARTICLES = "的了着吗呢吧啊"
 _PARTICLE_WORDS = {"目的", "有的", "别的", "真的", "似的", "是的", "的的", "为了", "除了", "罢了", "好了", "接着", "随着",
                    "沿着", "朝着", "顺着", "意味着", "本着", "向着", "紧接着"}
-_LEADING_PARTICLES = "是"
-_LEADING_WORDS = ("是否", "是非")
+_LEADING_PARTICLES = "是的"
+_LEADING_WORDS = ("是否", "是非", "的确", "的士", "的哥", "的话", "的卢")
 
 
 def tidy(passage: str, start: int, end: int) -> tuple[int, int]:
     """One pass of trimming: edge punctuation, a mark whose partner lies outside the span (cut at
-    it), a trailing particle (「…的」, 「…了」) or a leading copula (「是张勇」). Words that end in
-    such a character (目的, 随着) and spans of two characters or fewer keep it."""
+    it), a trailing particle (「…的」, 「…了」), a leading copula (「是张勇」) or 「的」. Words that end in
+    such a character (目的, 随着), words that begin with one (的确, 是否) and spans of two characters
+    or fewer keep it; a leading 「的」 is the tail of the clause before the answer (「的时间和空间」)."""
     text = passage[start:end]
     if not text:
         return start, end
