@@ -1,13 +1,17 @@
 """BM25 over jieba tokens (bm25s), so exact numbers, names and terms match.
 
 Why: dense vectors blur 「409个」 and 「191万种」; BM25 on word tokens finds them exactly.
-The index is rebuilt from stored token lists at load time (fast), so nothing is unpickled.
+The index is rebuilt from stored token lists at load time (fast), so nothing is unpickled. The
+tokens are held as int32 ids into one vocabulary (:class:`TokenTable`): as Python lists of strings a
+passage's tokens take about 10 KB, which is 10 GB at a million passages.
 """
 from __future__ import annotations
 
 import logging
 import re
 import unicodedata
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -51,21 +55,98 @@ def tokenize(text: str) -> list[str]:
     return [t for t in _get_jieba().cut_for_search(fold(text)) if t.strip() and not _PUNCT_RE.match(t)]
 
 
+class TokenTable:
+    """Every passage's BM25 tokens, row for row, as int32 ids into one vocabulary.
+
+    Why: a store keeps its passages' tokens to rebuild BM25 after a change and to write them to disk.
+    As ids they take 4 bytes a token and each distinct word is held once, against about 90 bytes a
+    token as lists of strings. Rows read back as lists of strings.
+    """
+
+    def __init__(self, rows: Iterable[list[str]] = ()):
+        self.vocab: dict[str, int] = {}
+        self._words: list[str] = []
+        self._rows: list[array] = []
+        self.extend(rows)
+
+    def _id(self, token: str) -> int:
+        i = self.vocab.get(token)
+        if i is None:
+            i = self.vocab[token] = len(self._words)
+            self._words.append(token)
+        return i
+
+    def append(self, tokens: list[str]) -> None:
+        self._rows.append(array("i", [self._id(t) for t in tokens]))
+
+    def extend(self, rows: Iterable[list[str]]) -> None:
+        for tokens in rows:
+            self.append(tokens)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, row: int) -> list[str]:
+        words = self._words
+        return [words[i] for i in self._rows[row]]
+
+    def __iter__(self) -> Iterator[list[str]]:
+        return (self[i] for i in range(len(self._rows)))
+
+    def ids(self, row: int) -> array:
+        """The row's token ids (a view of the table's own storage: do not change it)."""
+        return self._rows[row]
+
+    def select(self, rows: Sequence[int]) -> "TokenTable":
+        """A new table of these rows, in this order, whose vocabulary holds only the words they use."""
+        out = TokenTable()
+        kept = [self._rows[i] for i in rows]
+        lengths = np.fromiter((len(r) for r in kept), dtype=np.int64, count=len(kept))
+        flat = (np.concatenate([np.frombuffer(r, dtype=np.int32) for r in kept if len(r)])
+                if lengths.any() else np.zeros(0, dtype=np.int32))
+        used, new_ids = np.unique(flat, return_inverse=True)
+        out._words = [self._words[i] for i in used.tolist()]
+        out.vocab = {w: i for i, w in enumerate(out._words)}
+        new_ids = new_ids.astype(np.int32)
+        bounds = np.concatenate([[0], np.cumsum(lengths)])
+        out._rows = [array("i", new_ids[a:b].tobytes()) for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())]
+        return out
+
+
+class _IdLists(Sequence):
+    """A table's rows as lists of ids, made one at a time as bm25s reads them (an empty row scores
+    through the empty token, as bm25s expects)."""
+
+    def __init__(self, table: TokenTable, empty_id: int):
+        self._table, self._empty = table, empty_id
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def __getitem__(self, row: int) -> list[int]:
+        return self._table.ids(row).tolist() or [self._empty]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return (self[i] for i in range(len(self._table)))
+
+
 class BM25Index:
     """BM25 (Lucene variant) over pre-tokenized passages."""
 
-    def __init__(self, corpus_tokens: list[list[str]]):
+    def __init__(self, corpus_tokens: TokenTable | list[list[str]]):
         import bm25s
 
-        self.size = len(corpus_tokens)
+        table = corpus_tokens if isinstance(corpus_tokens, TokenTable) else TokenTable(corpus_tokens)
+        self.size = len(table)
         self._retriever = None
         if self.size:
-            vocab: dict[str, int] = {}
-            ids = [[vocab.setdefault(t, len(vocab)) for t in toks] or [vocab.setdefault("", len(vocab))]
-                   for toks in corpus_tokens]
+            # a copy: the table's vocabulary grows with later additions, this index does not
+            vocab = dict(table.vocab)
+            empty = vocab.setdefault("", len(vocab))
             self._vocab = vocab
             self._retriever = bm25s.BM25()
-            self._retriever.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)
+            self._retriever.index(bm25s.tokenization.Tokenized(ids=_IdLists(table, empty), vocab=vocab),
+                                  show_progress=False)
 
     def coverage(self, query_tokens: list[str]) -> float:
         """Share of the query's distinct tokens that occur in the corpus (0.0 for an empty query or corpus).

@@ -8,7 +8,8 @@ every normalized character remembers the index of the original character it came
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from array import array
+from dataclasses import dataclass, field
 
 NORMALIZER_VERSION = 2
 
@@ -41,10 +42,13 @@ def _is_word(ch: str) -> bool:
 
 @dataclass(frozen=True)
 class NormalizedText:
-    """``text`` plus ``offsets[i]`` = index in the original of ``text[i]``."""
+    """``text`` plus ``offsets[i]`` = index in the original of ``text[i]``.
+
+    The offsets are a C int array (4 bytes a character; a tuple of Python ints takes up to 36), as a
+    store holds every document's map."""
 
     text: str
-    offsets: tuple[int, ...]
+    offsets: array = field(hash=False)
 
     def to_original(self, start: int, end: int) -> tuple[int, int]:
         """Map a half-open span of the normalized text to a span of the original."""
@@ -136,7 +140,7 @@ def normalize(text: str) -> NormalizedText:
         result.append((ch, idx))
     while result and result[-1][0] in " \n":
         result.pop()
-    return NormalizedText("".join(c for c, _ in result), tuple(i for _, i in result))
+    return NormalizedText("".join(c for c, _ in result), array("i", [i for _, i in result]))
 
 
 def fold_for_comparison(text: str) -> str:

@@ -223,7 +223,9 @@ def test_an_index_of_format_1_still_loads_and_is_rewritten_on_save(tiny_encoder,
         for i, c in enumerate(store.chunks)])
     con.commit()
     con.close()
-    faiss.write_index(store.faiss_index, str(old / "dense.faiss"))
+    flat = faiss.IndexFlatIP(store.dimension)   # format 1 kept a FAISS copy of the vectors
+    flat.add(store.vectors)
+    faiss.write_index(flat, str(old / "dense.faiss"))
     manifest = {**store.manifest(), "format_version": 1, "generation": 4,
                 "documents": {d: sd.checksum for d, sd in store.documents.items()}}
     (old / MANIFEST).write_text(json.dumps(manifest))
@@ -276,7 +278,7 @@ def test_tokens_of_an_older_bm25_tokenizer_are_redone_at_load(tiny_encoder, tmp_
     manifest["bm25_tokenizer_version"] = 1
     (path / MANIFEST).write_text(json.dumps(manifest))
     loaded = IndexStore.load(path)
-    assert loaded.tokens == [tokenize(passage_text(c)) for c in loaded.chunks]
+    assert list(loaded.tokens) == [tokenize(passage_text(c)) for c in loaded.chunks]
     assert loaded.chunks[loaded.bm25_search("钉钉用户有多少", 1)[0][0]].doc_id == "d3"
 
 
@@ -309,7 +311,42 @@ def test_bm25_weight_follows_what_it_can_see_of_the_question(tiny_encoder):
         assert h.score == pytest.approx(0.45 * d.get(row, 0.0) + 0.55 * b.get(row, 0.0))
 
 
-@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_a_flat_store_holds_its_vectors_once_and_searches_them_exactly(tiny_encoder):
+    import faiss
+
+    store = _store(tiny_encoder)
+    assert store.faiss_index is None, "no FAISS copy of the vectors"
+    view = store.vectors
+    store.add_documents([Document("d4", "驿站", "菜鸟驿站超过10万个，覆盖全国城乡。", "mem")], tiny_encoder)
+    assert len(view) < len(store.vectors) == len(store.chunks), "an earlier view keeps its rows"
+    np.testing.assert_array_equal(store.vectors[:len(view)], view)
+    exact = faiss.IndexFlatIP(store.dimension)
+    exact.add(store.vectors)
+    for question in ("菜鸟驿站超过10万个", "钉钉用户超过多少", "公益幸福团"):
+        q = tiny_encoder.encode_queries([question])[0]
+        scores, rows = exact.search(q.reshape(1, -1), 4)
+        hits = store.dense_search(q, 4)
+        assert [r for r, _ in hits] == rows[0].tolist()
+        assert [s for _, s in hits] == pytest.approx(scores[0].tolist(), abs=1e-5)
+    assert store.dense_search(q, 100) and len(store.dense_search(q, 100)) == len(store.chunks)
+    store.remove_documents(["d1"])
+    assert len(store.vectors) == len(store.chunks) and all(c.doc_id != "d1" for c in store.chunks)
+
+
+def test_vector_rows_grow_in_place_and_keep_earlier_views():
+    from index.store.vectors import VectorRows, top_inner_product
+
+    rows = VectorRows(2)
+    rows.append(np.array([[1.0, 0.0]]))
+    first = rows.array
+    for i in range(100):
+        rows.append(np.array([[0.0, float(i)]]))
+    assert len(rows) == 101 and first.tolist() == [[1.0, 0.0]] and rows.array[-1].tolist() == [0.0, 99.0]
+    assert top_inner_product(rows.array, np.array([0.0, 1.0]), 2) == [(100, 99.0), (99, 98.0)]
+    assert top_inner_product(rows.array[:0], np.array([0.0, 1.0]), 2) == []
+
+
+@pytest.mark.parametrize("kind", ["hnsw"])
 def test_an_added_document_joins_the_built_faiss_index(tiny_encoder, kind):
     store = _store(tiny_encoder, kind)
     built = store.faiss_index
@@ -376,3 +413,23 @@ def test_an_ivf_index_is_retrained_after_an_add(tiny_encoder):
     built = store.faiss_index
     store.add_documents([Document("d4", "驿站", "菜鸟驿站超过10万个。", "mem")], tiny_encoder)
     assert store.faiss_index is not built and store.faiss_index.ntotal == len(store.chunks)
+
+
+def test_token_table_holds_rows_as_ids_and_a_selection_forgets_unused_words():
+    from index.bm25 import BM25Index, TokenTable
+
+    rows = [["阿里", "钉钉", "用户"], [], ["钉钉", "6亿"], ["腾讯"]]
+    table = TokenTable(rows)
+    assert len(table) == 4 and list(table) == rows and table[2] == ["钉钉", "6亿"]
+    assert sorted(table.vocab) == sorted({t for r in rows for t in r})
+    picked = table.select([3, 1, 2])
+    assert list(picked) == [["腾讯"], [], ["钉钉", "6亿"]]
+    assert sorted(picked.vocab) == ["6亿", "腾讯", "钉钉"], "words of dropped rows are gone"
+    assert list(table) == rows, "the table selected from is unchanged"
+    # BM25 over the table scores exactly as over the lists, and knows only the selected words
+    query = ["钉钉", "6亿", "阿里"]
+    from_table, from_lists = BM25Index(picked), BM25Index([["腾讯"], [], ["钉钉", "6亿"]])
+    assert from_table.search(query, 3) == from_lists.search(query, 3) and from_table.search(query, 3)[0][0] == 2
+    assert from_table.known(["阿里", "钉钉"]) == [False, True]
+    picked.append(["阿里"])
+    assert from_table.known(["阿里"]) == [False], "an index does not see words added to its table later"

@@ -22,13 +22,15 @@ from pathlib import Path
 
 import numpy as np
 
-from index.bm25 import BM25_TOKENIZER_VERSION, BM25Index, known_terms, tokenize
+from index.bm25 import BM25_TOKENIZER_VERSION, BM25Index, TokenTable, known_terms, tokenize
 from index.chunk import Chunk
 from index.documents import Document, Region
 from index.normalize import NORMALIZER_VERSION, NormalizedText
 from index.store.prepare import (AddReport, DocumentInfo, PreparedBatch, StoredDocument, StoreError,
                                  passage_text, prepare_documents)
-from index.store.segments import SEGMENT_PREFIX, SegmentRef, read_segment, write_manifest, write_segment
+from index.store.segments import (SEGMENT_PREFIX, SegmentRef, offsets_from_bytes, read_segment, write_manifest,
+                                  write_segment)
+from index.store.vectors import VectorRows, top_inner_product
 from index.store.segments import fsync_path as _fsync
 from index.store.segments import sha256_file as _sha256
 
@@ -261,9 +263,9 @@ class IndexStore:
         self.faiss_kind = faiss_kind
         self.documents: dict[str, StoredDocument] = {}
         self.chunks: list[Chunk] = []
-        self.tokens: list[list[str]] = []
-        self.vectors = np.zeros((0, dimension), dtype=np.float32)
-        self._faiss = None
+        self.tokens = TokenTable()         # each chunk's BM25 tokens, row for row
+        self._vectors = VectorRows(dimension)   # the only copy of the vectors (a flat store searches it)
+        self._faiss = None                      # HNSW/IVF stores only
         self._bm25: BM25Index | None = None
         self.generation = 0          # saves so far of the index this store was loaded from (manifest)
         # the segments on disk this store mirrors (index/store/segments.py)
@@ -285,9 +287,9 @@ class IndexStore:
         if batch.report.replaced:
             self.remove_documents(batch.report.replaced)
         if len(batch.vectors):
-            self.vectors = np.concatenate([self.vectors, batch.vectors])
-            if self._faiss is not None and self.faiss_kind != "ivf":
-                # rows are appended: a flat or HNSW index takes them as they are (IVF is retrained)
+            self._vectors.append(batch.vectors)
+            if self._faiss is not None and self.faiss_kind == "hnsw":
+                # rows are appended: an HNSW graph takes them as they are (IVF is retrained)
                 self._faiss.add(np.ascontiguousarray(batch.vectors, dtype=np.float32))
             else:
                 self._faiss = None
@@ -314,7 +316,7 @@ class IndexStore:
             return 0
         keep = [i for i, c in enumerate(self.chunks) if c.doc_id not in ids]
         self.chunks = [self.chunks[i] for i in keep]
-        self.tokens = [self.tokens[i] for i in keep]
+        self.tokens = self.tokens.select(keep)
         self.vectors = self.vectors[keep] if keep else np.zeros((0, self.dimension), dtype=np.float32)
         for d in ids:
             del self.documents[d]
@@ -329,6 +331,15 @@ class IndexStore:
         self._bm25 = None
 
     # ---------------------------------------------------------------- search
+    @property
+    def vectors(self) -> np.ndarray:
+        """Every live chunk's unit vector, row for row (a view: valid after later additions too)."""
+        return self._vectors.array
+
+    @vectors.setter
+    def vectors(self, rows: np.ndarray) -> None:
+        self._vectors.replace(rows)
+
     def _build_faiss(self):
         import faiss
 
@@ -350,6 +361,10 @@ class IndexStore:
 
     @property
     def faiss_index(self):
+        """The FAISS index of an HNSW or IVF store, built on first use; None for a flat store, which
+        searches its vectors exactly without a second copy of them (index/store/vectors.py)."""
+        if self.faiss_kind == "flat":
+            return None
         if self._faiss is None:
             with _LAZY_BUILD:  # concurrent readers build it once
                 if self._faiss is None:
@@ -359,6 +374,8 @@ class IndexStore:
     def dense_search(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         if not self.chunks:
             return []
+        if self.faiss_kind == "flat":
+            return top_inner_product(self.vectors, query_vector, k)
         q = np.ascontiguousarray(query_vector.reshape(1, -1), dtype=np.float32)
         scores, rows = self.faiss_index.search(q, min(k, len(self.chunks)))
         return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
@@ -501,13 +518,14 @@ class IndexStore:
         if index is not None:
             if index.ntotal != len(store.chunks) or index.d != store.dimension:
                 raise StoreError(f"{root}: FAISS index holds {index.ntotal} vectors for {len(store.chunks)} chunks")
-            store._faiss = index
+            if store.faiss_kind != "flat":   # a format-1 flat file is only checked: its vectors are held already
+                store._faiss = index
         store.generation = int(manifest.get("generation", 0))
         if manifest["format_version"] == FORMAT_VERSION and root == asked:   # not a set-aside copy
             store._home = asked.resolve()    # later saves add segments here
         if manifest.get("bm25_tokenizer_version", 1) != BM25_TOKENIZER_VERSION:
             # tokens stored by an older tokenizer would not match today's query tokens: redo them
-            store.tokens = [tokenize(passage_text(c)) for c in store.chunks]
+            store.tokens = TokenTable(tokenize(passage_text(c)) for c in store.chunks)
         return store
 
     def _read_segments(self, root: Path, manifest: dict):
@@ -515,18 +533,16 @@ class IndexStore:
         import faiss
 
         removed = {k: set(v) for k, v in manifest.get("removed", {}).items()}
-        vectors = []
-        for raw in manifest["segments"]:
-            ref = SegmentRef.from_json(raw)
-            part = read_segment(root, ref, removed.get(ref.name, set()), self.dimension)
+        refs = [SegmentRef.from_json(raw) for raw in manifest["segments"]]
+        self._vectors.reserve(sum(ref.chunks for ref in refs))   # one buffer, no concatenated copy
+        for ref in refs:
+            part = read_segment(root, ref, removed.get(ref.name, set()), self.dimension, self.tokens)
             self.documents.update(part.documents)
             self._doc_segment.update(dict.fromkeys(part.documents, ref.name))
             self.chunks.extend(part.chunks)
-            self.tokens.extend(part.tokens)
-            vectors.append(part.vectors)
+            self._vectors.append(part.vectors)
             self._segments.append(ref)
         self._removed = removed
-        self.vectors = (np.concatenate(vectors) if vectors else np.zeros((0, self.dimension), dtype=np.float32))
         return faiss.read_index(str(root / FAISS_FILE)) if FAISS_FILE in manifest.get("files", {}) else None
 
     def _read_db(self, path: Path) -> None:
@@ -534,7 +550,7 @@ class IndexStore:
         try:
             for row in con.execute("SELECT id, title, source, text, norm_text, offsets, checksum FROM documents"):
                 doc = Document(row[0], row[1], row[3], row[2])
-                offsets = tuple(int(x) for x in np.frombuffer(row[5], dtype="<i4"))
+                offsets = offsets_from_bytes(row[5])
                 self.documents[row[0]] = StoredDocument(doc, NormalizedText(row[4], offsets), row[6])
             if con.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='regions'").fetchone():
                 regions: dict[str, list[Region]] = {}

@@ -35,8 +35,9 @@ import re
 import threading
 import time
 import uuid
+from array import array
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -109,7 +110,7 @@ def _version_age_s(version: str) -> float:
         return float("inf")
 
 
-def _offset_runs(offsets: tuple[int, ...]) -> list[list[int]]:
+def _offset_runs(offsets: Sequence[int]) -> list[list[int]]:
     """The offset map as [first, length] runs of consecutive positions (most of it is one run)."""
     runs: list[list[int]] = []
     for o in offsets:
@@ -120,8 +121,8 @@ def _offset_runs(offsets: tuple[int, ...]) -> list[list[int]]:
     return runs
 
 
-def _offsets(runs: list[list[int]]) -> tuple[int, ...]:
-    return tuple(o + i for o, n in runs for i in range(n))
+def _offsets(runs: list[list[int]]) -> array:
+    return array("i", [o + i for o, n in runs for i in range(n)])
 
 
 def _explain(uri: str, exc: BaseException) -> str:

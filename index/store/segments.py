@@ -14,11 +14,14 @@ import hashlib
 import json
 import os
 import sqlite3
+from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
+from index.bm25 import TokenTable
 from index.chunk import Chunk
 from index.documents import Document, Region
 from index.normalize import NormalizedText
@@ -33,6 +36,12 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def offsets_from_bytes(blob: bytes) -> array:
+    """A stored offset map (little-endian int32) as the C int array NormalizedText holds."""
+    values = np.frombuffer(blob, dtype="<i4").astype(np.intc, copy=False)
+    return array("i", values.tobytes())
 
 
 def fsync_path(path: Path) -> None:
@@ -81,12 +90,12 @@ class SegmentContents:
 
     documents: dict[str, StoredDocument]
     chunks: list[Chunk]
-    tokens: list[list[str]]
+    tokens: TokenTable
     vectors: np.ndarray
 
 
 def write_segment(folder: Path, name: str, documents: list[StoredDocument], chunks: list[Chunk],
-                  tokens: list[list[str]], vectors: np.ndarray) -> SegmentRef:
+                  tokens: Sequence[list[str]], vectors: np.ndarray) -> SegmentRef:
     """Write a segment's two files into ``folder`` and fsync them; the manifest does not name it yet."""
     ref = SegmentRef(name, {}, len(documents), len(chunks))
     db = folder / ref.db_file
@@ -118,15 +127,17 @@ def write_segment(folder: Path, name: str, documents: list[StoredDocument], chun
     return replace(ref, files={ref.db_file: sha256_file(db), ref.vectors_file: sha256_file(vec)})
 
 
-def read_segment(folder: Path, ref: SegmentRef, removed: set[str], dimension: int) -> SegmentContents:
-    """The segment's documents other than ``removed``, with their chunks, tokens and vectors."""
+def read_segment(folder: Path, ref: SegmentRef, removed: set[str], dimension: int,
+                 tokens: TokenTable | None = None) -> SegmentContents:
+    """The segment's documents other than ``removed``, with their chunks, tokens and vectors; the
+    tokens are appended to ``tokens`` when given (a store reads each segment into one table)."""
     con = sqlite3.connect(f"file:{folder / ref.db_file}?mode=ro", uri=True)
     try:
         documents: dict[str, StoredDocument] = {}
         for row in con.execute("SELECT id, title, source, text, norm_text, offsets, checksum FROM documents"):
             if row[0] in removed:
                 continue
-            offsets = tuple(int(x) for x in np.frombuffer(row[5], dtype="<i4"))
+            offsets = offsets_from_bytes(row[5])
             documents[row[0]] = StoredDocument(Document(row[0], row[1], row[3], row[2]),
                                                NormalizedText(row[4], offsets), row[6])
         regions: dict[str, list[Region]] = {}
@@ -138,7 +149,8 @@ def read_segment(folder: Path, ref: SegmentRef, removed: set[str], dimension: in
         for d, rs in regions.items():
             sd = documents[d]
             documents[d] = StoredDocument(replace(sd.document, locations=tuple(rs)), sd.norm, sd.checksum)
-        chunks, tokens, keep = [], [], []
+        chunks, keep = [], []
+        tokens = TokenTable() if tokens is None else tokens
         for row in con.execute("SELECT row, chunk_id, doc_id, title, text, norm_start, norm_end, start, end,"
                                " tokens FROM chunks ORDER BY row"):
             if row[2] in documents:
