@@ -45,6 +45,12 @@ def _to_simplified(text: str) -> str:
     return _t2s.convert(text)
 
 
+def words(text: str) -> list[str]:
+    """jieba's precise-mode words of ``text`` as written (no folding, nothing dropped): they join back
+    into ``text``."""
+    return _get_jieba().lcut(text, HMM=False)
+
+
 def fold(text: str) -> str:
     """The text as BM25 compares it: NFKC, lower case, simplified characters (length may change)."""
     return _to_simplified(unicodedata.normalize("NFKC", text).lower())

@@ -176,6 +176,70 @@ def test_a_pdf_page_without_text_is_ocrd_with_line_boxes(tmp_path, font_path):
     assert region.page == 1 and region.box is not None
 
 
+def _pdf_with_table(path: Path, font_path: str, ruled: bool = True) -> None:
+    from reportlab.lib import colors
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen import canvas
+    from reportlab.platypus import Table, TableStyle
+
+    pdfmetrics.registerFont(TTFont("CJK", font_path, subfontIndex=0))
+    c = canvas.Canvas(str(path))
+    c.setFont("CJK", 12)
+    c.drawString(40, 800, "星河公司2023年经营概况如下表所示。")
+    table = Table([["地区", "营收", "员工人数"], ["华东", "12亿元", "1200人"], ["华南", "8亿元", "800人"]],
+                  colWidths=[80, 80, 80])
+    style = [("FONTNAME", (0, 0), (-1, -1), "CJK")]
+    table.setStyle(TableStyle(style + ([("GRID", (0, 0), (-1, -1), 0.5, colors.black)] if ruled else [])))
+    _, h = table.wrapOn(c, 400, 300)
+    table.drawOn(c, 40, 780 - h)
+    c.drawString(40, 750 - h, "表后的一段文字：华东地区贡献最多。")
+    c.showPage()
+    c.setFont("CJK", 12)
+    c.drawString(40, 800, "第二页没有表格。")
+    c.showPage()
+    c.save()
+
+
+def test_a_ruled_pdf_table_reads_row_by_row_with_its_headers_in_place(tmp_path, font_path):
+    p = tmp_path / "table.pdf"
+    _pdf_with_table(p, font_path)
+    doc = read_file(p).documents[0]
+    lines = doc.text.split("\n")
+    assert lines[:5] == ["星河公司2023年经营概况如下表所示。", "地区 | 营收 | 员工人数",
+                         "地区：华东；营收：12亿元；员工人数：1200人", "地区：华南；营收：8亿元；员工人数：800人",
+                         "表后的一段文字：华东地区贡献最多。"], doc.text
+    i = doc.text.find("营收：8亿元")
+    assert [r.page for r in doc.regions_for(i, i + 6)] == [1]
+    assert "第二页没有表格" in doc.text
+
+
+def test_pdf_pages_without_rules_never_reach_the_table_finder(tmp_path, font_path, monkeypatch):
+    import pdfplumber
+
+    def refuse(*a, **k):
+        raise AssertionError("pdfplumber opened for a page without rules")
+
+    monkeypatch.setattr(pdfplumber, "open", refuse)
+    p = tmp_path / "plain.pdf"
+    _pdf_with_table(p, font_path, ruled=False)
+    text = read_file(p).documents[0].text
+    assert "华东 12亿元 1200人" in text and "表后的一段文字" in text
+
+
+def test_a_pdf_the_table_finder_cannot_parse_keeps_its_text(tmp_path, font_path, monkeypatch):
+    import pdfplumber
+
+    def broken(*a, **k):
+        raise ValueError("pdfminer: unsupported structure")
+
+    monkeypatch.setattr(pdfplumber, "open", broken)
+    p = tmp_path / "table.pdf"
+    _pdf_with_table(p, font_path)
+    text = read_file(p).documents[0].text
+    assert "华东 12亿元 1200人" in text and "第二页没有表格" in text
+
+
 @pytest.mark.parametrize("make, reason", [
     (lambda p, f: _pdf(p, f, [FACT], encrypt="s3cret"), "encrypted PDF"),
     (lambda p, f: p.write_bytes(b"%PDF-1.7\n1 0 obj <<>>\ntrailer\n%%EOF"), "not a readable PDF"),

@@ -103,7 +103,12 @@ def test_answer_bounds_never_keep_edge_punctuation_unbalanced_marks_or_dangling_
     assert clean("张勇（Daniel") == "张勇", "an aside opened and not closed goes"
     assert clean("1999年）") == "1999年"
     assert clean("美丽的") == "美丽" and clean("是张勇") == "张勇"
-    assert clean("的时间和空间") == "时间和空间" and clean("（118）") == "118"
+    assert clean("的时间和空间") == "时间和空间" and clean("（118）") == "118" and clean("“(118)”") == "118"
+    p = "任务所需的时间和空间，首都的黎波里，港口城市的里雅斯特，位于的的喀喀湖。"
+    for answer, expected in (("的时间和空间", "时间和空间"), ("的黎波里", "的黎波里"), ("的里雅斯特", "的里雅斯特"),
+                             ("的的喀喀湖", "的的喀喀湖")):
+        s, e = answer_bounds(p, p.index(answer), p.index(answer) + len(answer))
+        assert p[s:e] == expected, answer
     for kept in ("目的", "随着", "是否合法", "的确如此", "的士司机", "《三体》", "阿里巴巴（中国）有限公司", "-5℃", "39 岁", "的", "了"):
         assert clean(kept) == kept, kept
     p = "据报道，诺曼完成了四次拦截。"

@@ -16,7 +16,8 @@ SUFFIXES = {".xlsx", ".xlsm", ".csv"}
 MAX_ROWS = 100_000         # per file; more is cut, with a note
 
 
-def _cell(v) -> str:
+def cell_text(v) -> str:
+    """A cell's value as one line of text (a whole float without its 「.0」, runs of spaces as one)."""
     if v is None:
         return ""
     if isinstance(v, float) and v.is_integer():
@@ -24,7 +25,8 @@ def _cell(v) -> str:
     return " ".join(str(v).split())
 
 
-def _row_text(header: list[str], row: list[str]) -> str:
+def row_text(header: list[str], row: list[str]) -> str:
+    """A table row as 「header：value；header：value」 (a value equal to its header, or without one, alone)."""
     parts = []
     for i, value in enumerate(row):
         if not value:
@@ -38,7 +40,7 @@ def _add_table(rows, out: LocatedText, page: int | None, budget: list[int], shee
     header: list[str] | None = None
     first = True
     for raw in rows:
-        cells = [_cell(v) for v in raw]
+        cells = [cell_text(v) for v in raw]
         if not any(cells):
             continue
         if header is None:
@@ -50,7 +52,7 @@ def _add_table(rows, out: LocatedText, page: int | None, budget: list[int], shee
         if budget[0] <= 0:
             budget.append(1)          # marks the cut
             return
-        out.add(_row_text(header, cells), page=page)
+        out.add(row_text(header, cells), page=page)
         budget[0] -= 1
 
 

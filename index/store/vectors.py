@@ -30,7 +30,8 @@ class VectorRows:
         return self._n
 
     def replace(self, rows: np.ndarray) -> None:
-        """Hold exactly ``rows`` (a new buffer; views of the old one stay as they were)."""
+        """Hold exactly ``rows`` (a new buffer; views of the old one stay as they were). A fresh array is
+        taken as it is, not copied: the caller must not change it afterwards."""
         rows = np.asarray(rows, dtype=np.float32).reshape(-1, self.dimension)
         self._buf = np.ascontiguousarray(rows) if rows.base is None else rows.copy()
         self._n = len(rows)
@@ -52,12 +53,14 @@ class VectorRows:
 
 
 def top_inner_product(vectors: np.ndarray, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-    """The ``k`` rows of ``vectors`` with the largest inner product with ``query``: (row, score), best first."""
+    """The ``k`` rows of ``vectors`` with the largest inner product with ``query``: (row, score), best
+    first. Exactly tied rows (the same passage in two documents) come in row order among those kept;
+    which of them are kept at the k-th place is arbitrary, as it is in FAISS (whose order differs)."""
     n = len(vectors)
     if not n or k <= 0:
         return []
     scores = vectors @ np.asarray(query, dtype=np.float32).reshape(-1)
     k = min(k, n)
     top = np.argpartition(-scores, k - 1)[:k] if k < n else np.arange(n)
-    top = top[np.lexsort((top, -scores[top]))]   # best first; ties by row, as FAISS orders them
+    top = top[np.lexsort((top, -scores[top]))]   # best first; ties by row
     return [(int(r), float(scores[r])) for r in top]

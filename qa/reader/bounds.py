@@ -19,7 +19,7 @@ def answer_bounds(passage: str, start: int, end: int) -> tuple[int, int]:
     either end, unbalanced brackets or quotation marks, or a dangling particle (see :func:`tidy`)."""
     bounds = _strip_spaces(passage, *unquote(passage, *_strip_spaces(passage, start, end)))
     while True:   # each pass trims one thing; stop when nothing changes or nothing would be left
-        tidier = _strip_spaces(passage, *tidy(passage, *bounds))
+        tidier = _strip_spaces(passage, *unquote(passage, *_strip_spaces(passage, *tidy(passage, *bounds))))
         if tidier == bounds or tidier[1] <= tidier[0]:
             return bounds
         bounds = tidier
@@ -54,15 +54,16 @@ _EDGE_PUNCT = set("，。、；：！？,;:!?…·～~—_/\\|　 \t\n") | {'"'}
 _TRAILING_PARTICLES = "的了着吗呢吧啊"
 _PARTICLE_WORDS = {"目的", "有的", "别的", "真的", "似的", "是的", "的的", "为了", "除了", "罢了", "好了", "接着", "随着",
                    "沿着", "朝着", "顺着", "意味着", "本着", "向着", "紧接着"}
-_LEADING_PARTICLES = "是的"
-_LEADING_WORDS = ("是否", "是非", "的确", "的士", "的哥", "的话", "的卢")
+_LEADING_PARTICLES = "是"
+_LEADING_WORDS = ("是否", "是非", "的确", "的士", "的哥", "的姐", "的话", "的卢", "的的")
 
 
 def tidy(passage: str, start: int, end: int) -> tuple[int, int]:
     """One pass of trimming: edge punctuation, a mark whose partner lies outside the span (cut at
     it), a trailing particle (「…的」, 「…了」), a leading copula (「是张勇」) or 「的」. Words that end in
-    such a character (目的, 随着), words that begin with one (的确, 是否) and spans of two characters
-    or fewer keep it; a leading 「的」 is the tail of the clause before the answer (「的时间和空间」)."""
+    such a character (目的, 随着), words that begin with one (的确, 是否, 的黎波里: jieba's words) and
+    spans of two characters or fewer keep it; a leading 「的」 that is a word of its own is the tail of
+    the clause before the answer (「的时间和空间」)."""
     text = passage[start:end]
     if not text:
         return start, end
@@ -85,7 +86,25 @@ def tidy(passage: str, start: int, end: int) -> tuple[int, int]:
         return start, end - 1
     if len(text) > 2 and text[0] in _LEADING_PARTICLES and not text.startswith(_LEADING_WORDS):
         return start + 1, end
+    if len(text) > 2 and text[0] == "的" and not text.startswith(_LEADING_WORDS) and _lone_de(passage, start, end):
+        return start + 1, end
     return start, end
+
+
+def _lone_de(passage: str, start: int, end: int) -> bool:
+    """Whether the 「的」 at ``start`` is a word of its own in its sentence (「所需的|时间」), not the
+    first character of a name (「首都|的黎波里」), by jieba's segmentation of the text around it."""
+    from index.bm25 import words
+
+    left = max(0, start - 6)
+    at = left
+    for word in words(passage[left:end]):
+        if at == start:
+            return word == "的"
+        at += len(word)
+        if at > start:
+            return False
+    return False
 
 
 def _unbalanced_mark(text: str) -> tuple[int, bool] | None:
