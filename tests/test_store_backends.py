@@ -224,6 +224,8 @@ def test_debris_of_a_killed_write_is_skipped_then_deleted_once_old(tmp_path, tin
     store = Backend("milvus", tmp_path, tiny_encoder).reopen(store)
     assert [c.text for c in store.chunks if c.doc_id == "d3"] == [DOCS[2].text]
     assert all("9亿" not in store.chunks[r].text for r, _ in store.bm25_search("钉钉用户超9亿", 10))
+    assert store.bm25_known(["9亿", "6亿"]) == [False, True], "the debris's words are not the documents'"
+    assert store.bm25_coverage("9亿") < 1.0 == store.bm25_coverage("6亿"), "only 亿 of 9亿 is in a live chunk"
     store.add_documents([Document("d3", "钉钉", "钉钉用户超8亿。", "mem")], tiny_encoder)
     texts = sorted(r["text"] for r in store._client.query(store.chunks_name, filter='doc_id == "d3"',
                                                            output_fields=["text"]))

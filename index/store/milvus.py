@@ -513,24 +513,30 @@ class MilvusStore:
         return [(row, s) for row, s in self._search(text, "sparse", k, {"metric_type": "BM25"}, bm25=True) if s > 0]
 
     def bm25_coverage(self, query: str) -> float:
-        """Share of the query's BM25 tokens found in the index: one search per token, in one call."""
+        """Share of the query's BM25 tokens found in the live documents (one batched search)."""
         tokens = sorted(set(tokenize(query)))
-        if not tokens or not self._live:
-            return 0.0
-        res = self._call("search", self.chunks_name, data=tokens, anns_field="sparse", limit=1,
-                         output_fields=["doc_id"], search_params={"metric_type": "BM25"})
-        return sum(1 for hits in res if len(hits)) / len(tokens)
+        return sum(self._live_tokens(tokens)) / len(tokens) if tokens else 0.0
 
     def bm25_known(self, terms: list[str]) -> list[bool]:
-        """Per term, whether the index holds every one of its BM25 tokens: one search per token, in one call."""
-        def known(tokens: list[str]) -> list[bool]:
-            if not tokens or not self._live:
-                return [False] * len(tokens)
-            res = self._call("search", self.chunks_name, data=tokens, anns_field="sparse", limit=1,
-                             output_fields=["doc_id"], search_params={"metric_type": "BM25"})
-            return [bool(len(hits)) for hits in res]
+        """Per term, whether the live documents hold every one of its BM25 tokens (one batched search)."""
+        return known_terms(terms, self._live_tokens)
 
-        return known_terms(terms, known)
+    def _live_tokens(self, tokens: list[str]) -> list[bool]:
+        """Per token, whether a chunk of a live version holds it: one search per token in one call; a
+        token whose every hit belongs to a replaced or half-written version is searched again alone,
+        past those hits."""
+        if not tokens or not self._live:
+            return [False] * len(tokens)
+        limit = SEARCH_SLACK + 1
+        res = self._call("search", self.chunks_name, data=tokens, anns_field="sparse", limit=limit,
+                         output_fields=HIT_FIELDS, search_params={"metric_type": "BM25"})
+        found = []
+        for token, hits in zip(tokens, res):
+            live = any(self._is_live(h["entity"]["doc_id"], h["entity"]["version"]) for h in hits)
+            if not live and len(hits) == limit:
+                live = bool(self._search(token, "sparse", 1, {"metric_type": "BM25"}, bm25=True))
+            found.append(live)
+        return found
 
     def _document(self, doc_id: str) -> StoredDocument:
         meta = self._live.get(doc_id)
