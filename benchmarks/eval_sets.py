@@ -73,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--details", metavar="DIR",
                     help="write each run's rows as DIR/<set>.<mode>.jsonl (what qa.training.calibrate sweep reads)")
     ap.add_argument("--no-progress", action="store_true")
+    ap.add_argument("--candidates", type=int, default=0, metavar="N",
+                    help="reader-only --details rows also list the reader's first N spans (decoding studies)")
     args = ap.parse_args(argv)
 
     from qa.config import Config
@@ -111,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 res = evaluate(s, config, bot=bot, reader=reader, reader_only=mode == "reader-only",
                                limit=args.limit, no_abstain=args.no_abstain, progress=not args.no_progress,
-                               details=details)
+                               details=details, candidates=args.candidates)
             finally:
                 if details is not None:
                     details.close()

@@ -449,6 +449,25 @@ class FakeReader:
         return [Span(0, s, s + len(text), text, score, 0.01)]
 
 
+def test_reader_only_details_can_list_the_readers_first_spans(tmp_path):
+    from qa.config import Config
+
+    reader = FakeReader({"《红楼梦》的作者是谁？": ("曹雪芹", 0.6)})
+    eval_set = ev.load_eval_set(write_squad(tmp_path / "set.json"))
+    out = io.StringIO()
+    ev.evaluate(eval_set, Config(query_translation="off"), reader=reader, reader_only=True, progress=False,
+                details=out, candidates=3)
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    novel = next(r for r in rows if r["question"] == "《红楼梦》的作者是谁？")
+    start = novel["passage"].find("曹雪芹")
+    assert novel["candidates"] == [["曹雪芹", 0.6, start, start + 3]]
+    assert all(r["candidates"] == [] for r in rows if r is not novel and r["best_span"] == "")
+    plain = io.StringIO()
+    ev.evaluate(eval_set, Config(query_translation="off"), reader=reader, reader_only=True, progress=False,
+                details=plain)
+    assert all("candidates" not in json.loads(line) for line in plain.getvalue().splitlines())
+
+
 def test_reader_only_reads_gold_paragraph_and_applies_threshold(tmp_path, monkeypatch):
     reader = FakeReader({"哈雷彗星平均每多少年接近地球一次？": ("76年", 0.9),
                          "中国最大的内陆咸水湖是哪个湖？": ("青海湖", 0.2),

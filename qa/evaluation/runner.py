@@ -84,7 +84,7 @@ def _answer_with_bot(bot, q: EvalQuestion, config, threshold: float | None, dept
     return row
 
 
-def _answer_with_reader(reader, q: EvalQuestion, config, thresholds) -> dict:
+def _answer_with_reader(reader, q: EvalQuestion, config, thresholds, candidates: int = 0) -> dict:
     from qa.bot import QuestionError, validate_question
 
     row = _base_row(q)
@@ -100,7 +100,7 @@ def _answer_with_reader(reader, q: EvalQuestion, config, thresholds) -> dict:
         from qa.query_translation import question_for_passages
 
         asked = question_for_passages(question, [q.context or ""])
-    spans = reader.read(asked, [q.context or ""], top_n=1, asked=question)
+    spans = reader.read(asked, [q.context or ""], top_n=max(1, candidates), asked=question)
     ms = (time.perf_counter() - t0) * 1000
     best = spans[0] if spans else None
     score = float(best.confidence) if best else 0.0
@@ -109,13 +109,15 @@ def _answer_with_reader(reader, q: EvalQuestion, config, thresholds) -> dict:
     row.update(prediction="" if abstained else best.text, score=score, abstained=abstained, threshold=threshold,
                best_span=best.text if best else "", passage=q.context, latency_ms=round(ms, 3),
                null_score=float(best.null_score) if best else None)   # the window's p(no answer), for study
+    if candidates:   # for decoding studies: the reader's first spans, best first
+        row["candidates"] = [[sp.text, round(float(sp.confidence), 6), sp.start, sp.end] for sp in spans]
     return row
 
 
 DETAIL_KEYS = ("id", "question", "prediction", "score", "null_score", "threshold", "abstained", "best_span", "answers",
                "gold_doc_id",
                "retrieved_doc_ids", "gold_in_index", "gold_rank", "answer_doc_id", "latency_ms", "qtype", "em", "f1",
-               "em_nospace", "f1_nospace", "best_em", "best_f1", "passage", "error")
+               "em_nospace", "f1_nospace", "best_em", "best_f1", "passage", "candidates", "error")
 
 
 def detail_record(row: dict) -> dict:
@@ -125,12 +127,14 @@ def detail_record(row: dict) -> dict:
 
 def evaluate(eval_set: EvalSet, config, *, bot=None, reader=None, reader_only: bool = False,
              no_abstain: bool = False, limit: int | None = None, details=None, progress: bool = True,
-             depth: int = RETRIEVAL_DEPTH, on_row: Callable[[dict], None] | None = None) -> EvalResult:
+             depth: int = RETRIEVAL_DEPTH, on_row: Callable[[dict], None] | None = None,
+             candidates: int = 0) -> EvalResult:
     """Answer and score the set's questions.
 
     ``bot`` (a :class:`qa.bot.QABot`) is used unless ``reader_only``, in which case ``reader`` (an
     :class:`qa.reader.ExtractiveReader`) reads each question's gold passage. ``details`` is an open
-    text file that gets one JSON line per question as soon as it is answered. Ctrl-C stops early:
+    text file that gets one JSON line per question as soon as it is answered (reader-only rows with the
+    reader's first ``candidates`` spans when that is above 0). Ctrl-C stops early:
     the result holds the rows done so far and ``interrupted`` is set.
     """
     from tqdm import tqdm
@@ -160,7 +164,7 @@ def evaluate(eval_set: EvalSet, config, *, bot=None, reader=None, reader_only: b
     try:
         for q in questions:
             if reader_only:
-                row = _answer_with_reader(reader, q, config, thresholds)
+                row = _answer_with_reader(reader, q, config, thresholds, candidates)
             else:
                 row = _answer_with_bot(bot, q, config, 0.0 if no_abstain else None, depth)
             _score_row(row, q.answers)
