@@ -6,7 +6,6 @@ object serves the CLI, the Python API, batch evaluation and the UI alike.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
 import threading
@@ -29,7 +28,7 @@ from qa.config import SAMPLE_ARTICLE, Config
 from qa.language import is_english_question
 from qa.locking import ReadWriteLock
 from qa.reader.extractive import ExtractiveReader
-from qa.reader.loading import reader_folder
+from qa.reader.loading import reader_calibration
 from qa.retrieve import Retriever
 
 DEFAULT_THRESHOLD = 0.1
@@ -71,19 +70,6 @@ class Thresholds:
         return self.default
 
 
-def _calibration(config: Config) -> dict:
-    """The reader folder's ``calibration.json`` ({} when there is none or it is unreadable)."""
-    folder = reader_folder(config.reader)
-    calib = folder / "calibration.json" if folder else None
-    if calib is None or not calib.exists():
-        return {}
-    try:
-        data = json.loads(calib.read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def reader_thresholds(config: Config, verified: bool = False) -> Thresholds:
     """The configured threshold (for every question), else the reader's calibrated ones, else a default.
 
@@ -93,7 +79,7 @@ def reader_thresholds(config: Config, verified: bool = False) -> Thresholds:
     """
     if config.threshold is not None:
         return Thresholds(float(config.threshold))
-    data = _calibration(config)
+    data = reader_calibration(config.reader)
     try:
         if verified == bool(data.get("verifier", False)):
             english = data.get("threshold_english") if not verified else None

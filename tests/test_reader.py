@@ -1,3 +1,5 @@
+import math
+
 import pytest
 
 from qa.reader.extractive import ExtractiveReader
@@ -132,3 +134,21 @@ def test_auto_precision_is_bf16_only_where_the_cpu_runs_it_natively(tiny_qa_mode
     hw.bf16_is_fast.cache_clear()
     with pytest.raises(ReaderLoadError, match="auto or one of"):
         ExtractiveReader(str(tiny_qa_model), dtype="float16")
+
+
+def test_a_span_length_prior_reorders_spans_but_keeps_their_confidence(tiny_qa_model):
+    from qa.reader.extractive import SpanLengthPrior
+
+    assert SpanLengthPrior.from_calibration({}) == SpanLengthPrior() and SpanLengthPrior().weight(60) == 1.0
+    assert SpanLengthPrior.from_calibration({"span_length_prior": {"beta": 0.02, "free": 4}}) == SpanLengthPrior(0.02, 4)
+    assert SpanLengthPrior.from_calibration({"span_length_prior": {"beta": "x"}}) == SpanLengthPrior()
+    prior = SpanLengthPrior(0.1, 4)
+    assert prior.weight(4) == 1.0 and prior.weight(14) == pytest.approx(math.exp(-1.0))
+    reader = ExtractiveReader(str(tiny_qa_model), max_length=64, stride=16, max_answer_chars=8, batch_size=4)
+    assert reader.length_prior == SpanLengthPrior(), "a folder without calibration.json ranks by confidence"
+    passage = "阿里巴巴集团的首席执行官是张勇，他于2015年接任。"
+    plain = reader.read("首席执行官是谁？", [passage], top_n=10_000)   # every candidate
+    reader.length_prior = SpanLengthPrior(10.0, 0)   # length all but decides
+    short = reader.read("首席执行官是谁？", [passage], top_n=10_000)
+    assert sorted((s.start, s.end, s.confidence) for s in plain) == sorted((s.start, s.end, s.confidence) for s in short)
+    assert len(short[0].text) == min(len(s.text) for s in plain)

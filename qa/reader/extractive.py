@@ -8,6 +8,7 @@ ranked by ``confidence`` = score × P.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,7 +16,7 @@ import numpy as np
 from index.hardware import resolve_dtype
 from qa.reader.answer_type import TypeCheck, check_candidates
 from qa.reader.bounds import answer_bounds
-from qa.reader.loading import ReaderLoadError, load_reader_model, reader_folder
+from qa.reader.loading import ReaderLoadError, load_reader_model, reader_calibration, reader_folder
 from qa.reader.verifier import Verifier, VerifierLoadError, has_verifier, reader_fingerprint
 
 
@@ -48,13 +49,40 @@ class WindowPass:
     states: list[np.ndarray] = field(default_factory=list)   # per window, [length, hidden] (unpadded)
     answerable: np.ndarray | None = None                      # per window, the verifier's P
 
+@dataclass(frozen=True)
+class SpanLengthPrior:
+    """Ranks spans by confidence × exp(-beta × characters beyond ``free``); beta 0 ranks by confidence.
+
+    Why: a quarter of the reader's wrong spans hold the answer plus a clause, an apposition or the
+    neighbouring list items, while the shorter span is among its candidates. A span keeps its own
+    confidence (what the threshold reads); only the order changes.
+    """
+
+    beta: float = 0.0
+    free: int = 0
+
+    @classmethod
+    def from_calibration(cls, calibration: dict) -> "SpanLengthPrior":
+        raw = calibration.get("span_length_prior")
+        try:
+            return cls(float(raw["beta"]), int(raw["free"])) if isinstance(raw, dict) else cls()
+        except (KeyError, TypeError, ValueError):
+            return cls()
+
+    def weight(self, chars: int) -> float:
+        return math.exp(-self.beta * max(0, chars - self.free)) if self.beta else 1.0
+
+
 class ExtractiveReader:
     def __init__(self, model_name: str | None = None, max_length: int = 384, stride: int = 128,
                  max_answer_chars: int = 64, batch_size: int = 16, dtype: str = "auto",
-                 device: str = "cpu", verifier: bool = False, answer_types: bool = True):
+                 device: str = "cpu", verifier: bool = False, answer_types: bool = True,
+                 length_prior: SpanLengthPrior | None = None):
         model, tokenizer = load_reader_model(model_name)
         self._setup(model, tokenizer, model_name or "embedded", max_length, stride, max_answer_chars,
                     batch_size, dtype, device, answer_types)
+        # the reader's own, chosen with its thresholds (calibration.json), unless one is given
+        self.length_prior = length_prior or SpanLengthPrior.from_calibration(reader_calibration(model_name))
         if verifier:
             self.verifier = load_verifier_for(model_name, model)
             if self.verifier is not None:
@@ -97,6 +125,7 @@ class ExtractiveReader:
         self.model.to(self.device)
         self._torch = torch
         self.verifier: Verifier | None = None
+        self.length_prior = SpanLengthPrior()
         # drop spans whose figures contradict the measure the question asks for (qa/reader/answer_type.py)
         self.answer_types = answer_types
 
@@ -201,7 +230,8 @@ class ExtractiveReader:
                     key = (pid, c0, c1)
                     if key not in best or best[key].confidence < span.confidence:
                         best[key] = span
-        return sorted(best.values(), key=lambda sp: -sp.confidence)[:top_n]
+        prior = self.length_prior
+        return sorted(best.values(), key=lambda sp: -sp.confidence * prior.weight(len(sp.text)))[:top_n]
 
 
 def load_verifier_for(model_name: str | None, model) -> Verifier:

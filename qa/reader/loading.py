@@ -74,6 +74,19 @@ def reader_folder(name_or_path: str | None) -> Path | None:
     return path if path.is_dir() else None
 
 
+def reader_calibration(name_or_path: str | None) -> dict:
+    """The reader folder's ``calibration.json`` ({} when there is none or it is unreadable)."""
+    folder = reader_folder(name_or_path)
+    calib = folder / "calibration.json" if folder else None
+    if calib is None or not calib.exists():
+        return {}
+    try:
+        data = json.loads(calib.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def load_reader_model(name_or_path: str | None = None):
     """Return ``(model, tokenizer)`` for the shipped reader, a compact reader folder, or any HF QA model."""
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
