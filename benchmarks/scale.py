@@ -74,20 +74,17 @@ def _documents(n: int, seed: int = 0):
         yield Document(f"s{i}", "", " ".join(_zipf_words(rng, vocab, WORDS)), "synthetic")
 
 
+def _status_mb(field: str = "VmRSS") -> float:
+    """A memory figure of this process from /proc (VmRSS: resident now; VmHWM: its peak), in MB."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def _rss_mb() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def _peak_mb() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+    return _status_mb("VmRSS")
 
 
 def serve_memory(path: Path) -> dict:
@@ -109,7 +106,7 @@ def serve_memory(path: Path) -> dict:
     vocab = _vocabulary(np.random.default_rng(1))
     for _ in range(20):
         retriever.retrieve(" ".join(_zipf_words(rng, vocab, 4)), 5, "hybrid")
-    return {"imports_rss_mb": base, "served_rss_mb": _rss_mb(), "served_peak_mb": _peak_mb()}
+    return {"imports_rss_mb": base, "served_rss_mb": _rss_mb(), "served_peak_mb": _status_mb("VmHWM")}
 
 
 def _du_mb(path: Path) -> float:
