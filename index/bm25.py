@@ -139,24 +139,30 @@ class _IdLists(Sequence):
 def _set_lucene_scores(retriever, table: TokenTable, empty_id: int, vocab: dict[str, int]) -> None:
     """Fill a bm25s retriever with the score matrix its ``index()`` would build (Lucene BM25: the
     same formula, k1 and b, the same CSC layout, and an empty passage scored through the empty
-    token), counted with numpy over the whole table at once instead of a Python loop a passage:
-    about 10× faster, which is the wait for the first search after a document is added."""
+    token), counted with scipy.sparse over the whole table at once instead of a Python loop a
+    passage: about 6× faster at 100k passages, which is the wait for the first search after a document is added,
+    with int32 temporaries only."""
+    from scipy.sparse import csc_matrix
+
     n_docs, n_vocab = len(table), len(vocab)
-    lengths = np.fromiter((len(table.ids(i)) for i in range(n_docs)), dtype=np.int64, count=n_docs)
+    lengths = np.fromiter((len(table.ids(i)) for i in range(n_docs)), dtype=np.int32, count=n_docs)
     flat = np.frombuffer(b"".join(table.ids(i).tobytes() if lengths[i] else np.int32(empty_id).tobytes()
                                   for i in range(n_docs)), dtype=np.int32)
     lengths = np.maximum(lengths, 1)
-    docs = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
-    pairs, tf = np.unique(flat.astype(np.int64) * n_docs + docs, return_counts=True)   # by token, then passage
-    tok, doc = pairs // n_docs, pairs % n_docs
-    df = np.bincount(tok, minlength=n_vocab)
+    docs = np.repeat(np.arange(n_docs, dtype=np.int32), lengths)
+    # term frequencies: duplicate (passage, token) pairs are summed into one entry, column by column
+    counts = csc_matrix((np.ones(len(flat), dtype=np.float32), (docs, flat)), shape=(n_docs, n_vocab))
+    del flat, docs
+    counts.sum_duplicates()
+    df = np.diff(counts.indptr)
     with np.errstate(divide="ignore", invalid="ignore"):
         idf = np.where(df > 0, np.log(1 + (n_docs - df + 0.5) / (df + 0.5)), 0.0).astype(retriever.dtype)
+    tf = counts.data.astype(np.float64)
     k1, b = retriever.k1, retriever.b
-    tfc = tf / (k1 * ((1 - b) + b * lengths[doc] / lengths.mean()) + tf)
-    retriever.scores = {"data": (idf[tok] * tfc).astype(retriever.dtype),
-                        "indices": doc.astype(retriever.int_dtype),
-                        "indptr": np.concatenate([[0], np.cumsum(df)]).astype(retriever.int_dtype),
+    tfc = tf / (k1 * ((1 - b) + b * lengths[counts.indices] / lengths.mean()) + tf)
+    retriever.scores = {"data": (np.repeat(idf, df) * tfc).astype(retriever.dtype),
+                        "indices": counts.indices.astype(retriever.int_dtype),
+                        "indptr": counts.indptr.astype(retriever.int_dtype),
                         "num_docs": n_docs}
     retriever.vocab_dict = vocab
     retriever.unique_token_ids_set = set(vocab.values())
