@@ -176,7 +176,7 @@ def test_a_pdf_page_without_text_is_ocrd_with_line_boxes(tmp_path, font_path):
     assert region.page == 1 and region.box is not None
 
 
-def _pdf_with_table(path: Path, font_path: str, ruled: bool = True) -> None:
+def _pdf_with_table(path: Path, font_path: str, ruled: bool = True, side: bool = False) -> None:
     from reportlab.lib import colors
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
@@ -193,6 +193,9 @@ def _pdf_with_table(path: Path, font_path: str, ruled: bool = True) -> None:
     table.setStyle(TableStyle(style + ([("GRID", (0, 0), (-1, -1), 0.5, colors.black)] if ruled else [])))
     _, h = table.wrapOn(c, 400, 300)
     table.drawOn(c, 40, 780 - h)
+    if side:   # a second column beside the table
+        for k in range(3):
+            c.drawString(320, 770 - 14 * k, f"旁栏第{k + 1}行：与表格并排的文字。")
     c.drawString(40, 750 - h, "表后的一段文字：华东地区贡献最多。")
     c.showPage()
     c.setFont("CJK", 12)
@@ -212,6 +215,25 @@ def test_a_ruled_pdf_table_reads_row_by_row_with_its_headers_in_place(tmp_path, 
     i = doc.text.find("营收：8亿元")
     assert [r.page for r in doc.regions_for(i, i + 6)] == [1]
     assert "第二页没有表格" in doc.text
+
+
+def test_text_beside_a_pdf_table_stays_and_rotated_pages_keep_their_text_layer(tmp_path, font_path):
+    import pypdfium2 as pdfium
+
+    p = tmp_path / "side.pdf"
+    _pdf_with_table(p, font_path, side=True)
+    text = read_file(p).documents[0].text
+    assert "地区：华东；营收：12亿元；员工人数：1200人" in text
+    for k in range(3):
+        assert f"旁栏第{k + 1}行：与表格并排的文字。" in text, text
+    pdf = pdfium.PdfDocument(str(p))
+    pdf[0].set_rotation(90)   # as a viewer's "rotate and save": pdfplumber would measure it turned
+    rotated = tmp_path / "rotated.pdf"
+    pdf.save(str(rotated))
+    pdf.close()
+    text = read_file(rotated).documents[0].text
+    assert "表后的一段文字：华东地区贡献最多。" in text and "旁栏第3行：与表格并排的文字。" in text
+    assert "华东 12亿元 1200人" in text, "a rotated page is read as its text layer gives it"
 
 
 def test_pdf_pages_without_rules_never_reach_the_table_finder(tmp_path, font_path, monkeypatch):

@@ -106,8 +106,8 @@ def test_answer_bounds_never_keep_edge_punctuation_unbalanced_marks_or_dangling_
     assert clean("1999年）") == "1999年"
     assert clean("美丽的") == "美丽" and clean("是张勇") == "张勇"
     assert clean("的时间和空间") == "时间和空间" and clean("（118）") == "118" and clean("“(118)”") == "118"
-    p = "任务所需的时间和空间，首都的黎波里，港口城市的里雅斯特，位于的的喀喀湖。"
-    for answer, expected in (("的时间和空间", "时间和空间"), ("的黎波里", "的黎波里"), ("的里雅斯特", "的里雅斯特"),
+    p = "任务所需的时间和空间，首都的黎波里，港口城市的里雅斯特，位于的的喀喀湖。他此行的目的是调查真相。"
+    for answer, expected in (("的时间和空间", "时间和空间"), ("的是调查真相", "调查真相"), ("的黎波里", "的黎波里"), ("的里雅斯特", "的里雅斯特"),
                              ("的的喀喀湖", "的的喀喀湖")):
         s, e = answer_bounds(p, p.index(answer), p.index(answer) + len(answer))
         assert p[s:e] == expected, answer
@@ -152,3 +152,16 @@ def test_a_span_length_prior_reorders_spans_but_keeps_their_confidence(tiny_qa_m
     short = reader.read("首席执行官是谁？", [passage], top_n=10_000)
     assert sorted((s.start, s.end, s.confidence) for s in plain) == sorted((s.start, s.end, s.confidence) for s in short)
     assert len(short[0].text) == min(len(s.text) for s in plain)
+
+
+def test_a_new_calibration_keeps_the_span_length_prior_chosen_before(tmp_path):
+    import json
+
+    from qa.training.calibrate import write_calibration
+
+    path = tmp_path / "calibration.json"
+    write_calibration(path, {"threshold": 0.1})
+    assert json.loads(path.read_text()) == {"threshold": 0.1}
+    path.write_text(json.dumps({"threshold": 0.1, "span_length_prior": {"beta": 0.02, "free": 4}}))
+    write_calibration(path, {"threshold": 0.05})
+    assert json.loads(path.read_text()) == {"threshold": 0.05, "span_length_prior": {"beta": 0.02, "free": 4}}

@@ -8,7 +8,7 @@ Ruled tables: a text layer reads a table as rows of cells run together (「华�
 figure loses the column it belongs to. A page that draws enough ruling lines is given to
 pdfplumber (MIT), whose table finder returns the cells; each row is then written as a spreadsheet
 row is (「地区：华东；营收：12亿元」, index/readers/sheets.py), in its place between the text above and
-below it. pdfplumber parses a page in Python (about 15 ms), so pages without rules never reach it.
+below it. pdfplumber parses a page in Python (about 15–100 ms), so pages without rules never reach it.
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ MIN_TEXT_CHARS = 8        # a page with less text than this is taken for a scan 
 OCR_SCALE = 3.0           # 216 dpi: small CJK print needs it
 MAX_PAGES = 2000
 TABLE_MIN_PATHS = 6       # a page drawing fewer lines and boxes than this is not searched for tables
+TABLE_MAX_PATHS = 600     # ... nor one drawing more (a chart or a drawing: pdfplumber would take seconds)
 
 
 def read_pdf(path: Path, ocr: bool = True, on_page: Callable[[int, int], None] | None = None) -> LocatedText:
@@ -47,7 +48,7 @@ def read_pdf(path: Path, ocr: bool = True, on_page: Callable[[int, int], None] |
             try:
                 textpage = page.get_textpage()
                 found = tables.on_page(page, i)
-                text = _text_with_tables(textpage, page, found) if found else textpage.get_text_bounded()
+                text = _text_with_tables(textpage, found) if found else textpage.get_text_bounded()
                 text = text.replace("\r\n", "\n").replace("\r", "\n")
                 textpage.close()
                 if len(text.strip()) >= MIN_TEXT_CHARS or not ocr:
@@ -64,32 +65,46 @@ def read_pdf(path: Path, ocr: bool = True, on_page: Callable[[int, int], None] |
     return out
 
 
+Table = tuple[tuple[float, float, float, float], list[list[str]]]   # bbox in PDF points (bottom-left origin), rows
+
+
 class _TableFinder:
     """pdfplumber over the same file, opened at the first page that draws enough rules; a page it
-    cannot parse keeps its plain text."""
+    cannot parse keeps its plain text, and so does the rest of that file."""
 
     def __init__(self, path: Path):
         self.path = path
         self._doc = None
         self._failed = False
 
-    def on_page(self, page, index: int) -> list[tuple[float, float, list[list[str]]]]:
-        """The page's tables with at least two rows and two columns: (top, bottom, rows), in points
-        from the top of the page, top to bottom."""
-        if self._failed or _path_objects(page) < TABLE_MIN_PATHS:
+    def on_page(self, page, index: int) -> list[Table]:
+        """The page's tables with at least two rows and two columns. Only upright pages whose boxes
+        start at the origin are searched (pdfplumber measures a rotated or cropped page otherwise
+        than pdfium's text layer), and only pages drawing TABLE_MIN_PATHS to TABLE_MAX_PATHS lines and
+        boxes (more is a chart or a drawing, where pdfplumber takes seconds)."""
+        if self._failed:
             return []
         try:
+            if not _plain_geometry(page) or not TABLE_MIN_PATHS <= _path_objects(page) <= TABLE_MAX_PATHS:
+                return []
             if self._doc is None:
                 import pdfplumber
 
                 self._doc = pdfplumber.open(str(self.path))
-            found = []
-            for table in self._doc.pages[index].find_tables():
-                rows = [[cell_text(c) for c in row] for row in table.extract()]
-                rows = [r for r in rows if any(r)]
-                if len(rows) >= 2 and max(len(r) for r in rows) >= 2:
-                    found.append((float(table.bbox[1]), float(table.bbox[3]), rows))
-            return sorted(found, key=lambda t: t[0])
+            plumber_page = self._doc.pages[index]
+            try:
+                found = plumber_page.find_tables()
+                height = float(plumber_page.height)
+                tables = []
+                for table in found:
+                    rows = [[cell_text(c) for c in row] for row in table.extract()]
+                    rows = [r for r in rows if any(r)]
+                    if len(rows) >= 2 and max(len(r) for r in rows) >= 2:
+                        x0, top, x1, bottom = (float(v) for v in table.bbox)
+                        tables.append(((x0, height - bottom, x1, height - top), rows))
+            finally:
+                plumber_page.close()   # its parsed objects would otherwise stay until the file closes
+            return tables
         except Exception:   # pdfminer rejects some files pdfium reads: the text layer alone, then
             self._failed = True
             return []
@@ -99,31 +114,61 @@ class _TableFinder:
             self._doc.close()
 
 
+def _plain_geometry(page) -> bool:
+    """No rotation, and a crop box equal to a media box that starts at (0, 0)."""
+    media = tuple(round(v, 2) for v in page.get_mediabox())
+    return page.get_rotation() == 0 and media[:2] == (0, 0) and tuple(round(v, 2) for v in page.get_cropbox()) == media
+
+
 def _path_objects(page) -> int:
+    """The page's path objects (lines, boxes), counted up to TABLE_MAX_PATHS + 1."""
     import pypdfium2.raw as pdfium_c
 
     count = 0
     for _ in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH], max_depth=2):
         count += 1
-        if count >= TABLE_MIN_PATHS:
+        if count > TABLE_MAX_PATHS:
             break
     return count
 
 
-def _text_with_tables(textpage, page, tables: list[tuple[float, float, list[list[str]]]]) -> str:
-    """The page's text with each table's area replaced by its rows, header first (「指标 | 数值」),
-    then one 「header：value；…」 line a row."""
-    width, height = page.get_size()
-    parts, top = [], 0.0
-    for t_top, t_bottom, rows in tables:
-        if t_top > top:   # PDF coordinates run up from the bottom of the page
-            parts.append(textpage.get_text_bounded(0, height - t_top, width, height - top).strip())
-        header = rows[0]
-        parts.append("\n".join([" | ".join(c for c in header if c)] + [row_text(header, r) for r in rows[1:]]))
-        top = max(top, t_bottom)
-    if top < height:
-        parts.append(textpage.get_text_bounded(0, 0, width, height - top).strip())
-    return "\n".join(p for p in parts if p)
+def _table_text(rows: list[list[str]]) -> str:
+    header = rows[0]
+    return "\n".join([" | ".join(c for c in header if c)] + [row_text(header, r) for r in rows[1:]])
+
+
+def _text_with_tables(textpage, tables: list[Table]) -> str:
+    """The page's text in its own order, each table's characters replaced by its rows (header first,
+    「指标 | 数值」, then one 「header：value；…」 line a row) where its first character was. Text
+    beside a table (another column) stays where it was."""
+    n = textpage.count_chars()
+    parts: list[str] = []
+    run = 0             # first character of the current run outside every table
+    where = None        # the table the previous character was in
+    done: set[int] = set()
+    for i in range(n):
+        left, bottom, right, top = textpage.get_charbox(i)
+        if left == right and bottom == top:   # a line break pdfium generated: goes with its neighbour
+            inside = where
+        else:
+            cx, cy = (left + right) / 2, (bottom + top) / 2
+            inside = next((k for k, ((x0, y0, x1, y1), _) in enumerate(tables)
+                           if x0 - 1 <= cx <= x1 + 1 and y0 - 1 <= cy <= y1 + 1), None)
+        if inside is not None and where is None and i > run:
+            parts.append(textpage.get_text_range(run, i - run))
+        if inside is None and where is not None:
+            run = i
+        if inside is not None and inside not in done:
+            done.add(inside)
+            parts.append("\n" + _table_text(tables[inside][1]) + "\n")
+        where = inside
+    if where is None and n > run:
+        parts.append(textpage.get_text_range(run, n - run))
+    for k, (_, rows) in enumerate(tables):   # a table pdfium holds no character of (drawn as paths)
+        if k not in done:
+            parts.append("\n" + _table_text(rows) + "\n")
+    text = "".join(parts).replace("\r\n", "\n").replace("\r", "\n")
+    return "\n".join(line.strip() for line in text.split("\n") if line.strip())
 
 
 def render_scale(page) -> float:

@@ -92,8 +92,9 @@ def tidy(passage: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _lone_de(passage: str, start: int, end: int) -> bool:
-    """Whether the 「的」 at ``start`` is a word of its own in its sentence (「所需的|时间」), not the
-    first character of a name (「首都|的黎波里」), by jieba's segmentation of the text around it."""
+    """Whether the 「的」 at ``start`` is not the first character of a word (「首都|的黎波里」): a word
+    of its own (「所需的|时间」) or the tail of a word before the span (「目的|是」), by jieba's
+    segmentation of the text around it."""
     from index.bm25 import words
 
     left = max(0, start - 6)
@@ -102,8 +103,8 @@ def _lone_de(passage: str, start: int, end: int) -> bool:
         if at == start:
             return word == "的"
         at += len(word)
-        if at > start:
-            return False
+        if at > start:   # a word that began before the span ends in this 的
+            return True
     return False
 
 

@@ -36,6 +36,19 @@ from qa.language import is_english_question
 from qa.reader.loading import EMBEDDED_READER_NAME
 
 
+
+KEPT_KEYS = ("span_length_prior",)   # chosen apart from the thresholds: a new threshold keeps them
+
+
+def write_calibration(path: Path, result: dict) -> None:
+    """Write ``calibration.json``, keeping what an earlier one chose apart from the thresholds (the span-length prior)."""
+    try:
+        old = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except (OSError, ValueError):
+        old = {}
+    kept = {k: old[k] for k in KEPT_KEYS if isinstance(old, dict) and k in old and k not in result}
+    path.write_text(json.dumps({**result, **kept}, indent=2, ensure_ascii=False), encoding="utf-8")
+
 def _clean(s: str) -> str:
     return "".join(ch for ch in s.lower() if ch.isalnum())
 
@@ -170,7 +183,7 @@ def _sweep_main(argv: list[str]) -> int:
                    "sets": sorted(rows_by_set), "dtype": args.dtype, "answer_types": True})
     print(json.dumps(result, indent=2, ensure_ascii=False))
     if args.out:
-        Path(args.out).write_text(json.dumps(result, indent=2, ensure_ascii=False))
+        write_calibration(Path(args.out), result)
     return 0
 
 
@@ -223,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.reader} is not a local reader folder: give --out", file=sys.stderr)
         return 2
     out = Path(args.out) if args.out else folder / "calibration.json"
-    out.write_text(json.dumps(result, indent=2))
+    write_calibration(out, result)
     print(json.dumps(result, indent=2))
     return 0
 
