@@ -75,17 +75,18 @@ def reader_thresholds(config: Config, verified: bool = False) -> Thresholds:
 
     ``calibration.json`` holds a threshold on span score × P(answerable) (``"verifier": true``) or on
     the span score alone, then ``threshold_span_only`` for when the verifier is off or absent, and
-    ``threshold_english`` (span score alone) for English questions.
+    ``threshold_english`` (and ``threshold_english_span_only``) for English questions.
     """
     if config.threshold is not None:
         return Thresholds(float(config.threshold))
     data = reader_calibration(config.reader)
     try:
         if verified == bool(data.get("verifier", False)):
-            english = data.get("threshold_english") if not verified else None
+            english = data.get("threshold_english")
             return Thresholds(float(data["threshold"]), None if english is None else float(english))
         if not verified and "threshold_span_only" in data:
-            return Thresholds(float(data["threshold_span_only"]))
+            english = data.get("threshold_english_span_only")
+            return Thresholds(float(data["threshold_span_only"]), None if english is None else float(english))
     except (ValueError, KeyError, TypeError):
         pass
     return Thresholds(DEFAULT_THRESHOLD)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from qa.bot import reader_threshold
+from qa.bot import reader_threshold, reader_thresholds
 from qa.config import Config
 from qa.reader.extractive import ExtractiveReader
 from qa.reader.loading import ReaderLoadError, load_reader_model
@@ -67,6 +67,24 @@ def test_examples_are_gold_cut_and_bm25_cases(tmp_path):
     assert swaps and all(e.context == CONTEXT and e.question_id.endswith("#swap") for e in swaps if e.question_id.startswith("Q1"))
     only = build_examples(str(path), 10, random.Random(0), english_share=1.0, english_only=True, kinds=("gold",))
     assert only and all(e.question_id.endswith("#en") and e.kind == "gold" for e in only)
+
+
+def test_questions_the_set_marks_unanswerable_become_real_negatives(tmp_path):
+    data = json.loads(json.dumps(SQUAD))
+    data["data"][2]["paragraphs"][0]["qas"] = [
+        {"id": "U1", "question": "公益幸福团的团长是谁？", "answers": [], "is_impossible": True},
+        {"id": "U2", "question": "团员们帮助了多少人？", "answers": []}]
+    path = tmp_path / "set.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    real = [e for e in build_examples(str(path), 10, random.Random(0), english_share=0.0) if e.kind == "real"]
+    assert sorted(e.question_id for e in real) == ["U1", "U2"]
+    assert all(e.context.startswith("公益幸福团是员工自发组织") and e.answer_start == -1 for e in real)
+    assert not any(e.question_id.startswith("U") and e.kind != "real"
+                   for e in build_examples(str(path), 10, random.Random(0))), "no gold case without an answer"
+    assert len([e for e in build_examples(str(path), 1, random.Random(0), english_share=0.0)
+                if e.kind == "real"]) == 1, "the limit applies to the unanswerable questions too"
+    assert not [e for e in build_examples(str(path), 10, random.Random(0), kinds=("gold", "cut"))
+                if e.kind == "real"]
 
 
 def test_english_question_words():
@@ -189,6 +207,18 @@ def test_threshold_follows_whether_the_verifier_is_used(verified_reader_dir):
     (verified_reader_dir / "calibration.json").write_text(json.dumps({"threshold": 0.2}))
     assert reader_threshold(cfg, verified=False) == 0.2
     assert reader_threshold(cfg, verified=True) == 0.1, "a span-score threshold does not apply to confidences"
+
+
+def test_english_thresholds_with_and_without_the_verifier(verified_reader_dir):
+    cfg = Config(reader=str(verified_reader_dir))
+    (verified_reader_dir / "calibration.json").write_text(json.dumps(
+        {"threshold": 0.12, "threshold_english": 0.05, "verifier": True, "threshold_span_only": 0.3,
+         "threshold_english_span_only": 0.02}))
+    verified, span_only = reader_thresholds(cfg, verified=True), reader_thresholds(cfg, verified=False)
+    assert (verified.default, verified.english) == (0.12, 0.05)
+    assert (span_only.default, span_only.english) == (0.3, 0.02)
+    assert span_only.for_question("How many users does DingTalk have?") == 0.02
+    assert span_only.for_question("钉钉有多少用户？") == 0.3
 
 
 def test_verifier_switch_from_the_environment(monkeypatch):
@@ -314,3 +344,29 @@ def test_threshold_sweep_weighs_each_set_the_same(tmp_path):
     assert saved["threshold_english"] == pytest.approx(0.03)
     (tmp_path / "bad.jsonl").write_text('{"id": 1}\n', encoding="utf-8")
     assert calibrate(["sweep", str(tmp_path / "bad.jsonl")]) == 2
+
+
+def test_sweep_of_rows_scored_with_the_verifier_also_writes_the_span_only_thresholds(tmp_path):
+    from qa.training.calibrate import main as calibrate
+
+    def row(span, p, f1, answerable=True, i=0):
+        return {"id": f"q{i}", "question": "问题？", "score": span * p, "answerable": p, "best_span": "x",
+                "best_f1": f1, "answers": ["x"] if answerable else []}
+
+    # the verifier separates what the span score cannot: a confident span over an unanswerable question
+    news = [row(0.9, 0.9, 1.0), row(0.4, 0.9, 1.0, i=1), row(0.2, 0.9, 0.0, i=2)]
+    web = [row(0.8, 0.9, 1.0), row(0.6, 0.1, 0.0, answerable=False, i=1), row(0.1, 0.5, 0.0, answerable=False, i=2)]
+    paths = []
+    for name, rows in (("news", news), ("web", web)):
+        p = tmp_path / f"{name}.reader-only.jsonl"
+        p.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+        paths.append(str(p))
+    out = tmp_path / "calibration.json"
+    assert calibrate(["sweep", *paths, "--out", str(out)]) == 0
+    saved = json.loads(out.read_text())
+    assert saved["verifier"] is True
+    assert saved["threshold"] == pytest.approx(0.18), "the lowest confidence that keeps news' right spans, withholds web's"
+    assert saved["per_set_f1"] == {"news": pytest.approx(2 / 3), "web": pytest.approx(1.0)}
+    # by the span score alone, web's 0.6 outranks news' 0.4: no threshold gets all of both
+    assert saved["threshold_span_only"] == pytest.approx(0.2)
+    assert saved["span_only"]["objective"] < saved["objective"]

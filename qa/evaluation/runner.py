@@ -109,12 +109,14 @@ def _answer_with_reader(reader, q: EvalQuestion, config, thresholds, candidates:
     row.update(prediction="" if abstained else best.text, score=score, abstained=abstained, threshold=threshold,
                best_span=best.text if best else "", passage=q.context, latency_ms=round(ms, 3),
                null_score=float(best.null_score) if best else None)   # the window's p(no answer), for study
+    if best is not None and getattr(reader, "verifier", None) is not None:
+        row["answerable"] = float(best.answerable)   # the verifier's P; score / answerable is the span score
     if candidates:   # for decoding studies: the reader's first spans, best first
         row["candidates"] = [[sp.text, round(float(sp.confidence), 6), sp.start, sp.end] for sp in spans]
     return row
 
 
-DETAIL_KEYS = ("id", "question", "prediction", "score", "null_score", "threshold", "abstained", "best_span", "answers",
+DETAIL_KEYS = ("id", "question", "prediction", "score", "null_score", "answerable", "threshold", "abstained", "best_span", "answers",
                "gold_doc_id",
                "retrieved_doc_ids", "gold_in_index", "gold_rank", "answer_doc_id", "latency_ms", "qtype", "em", "f1",
                "em_nospace", "f1_nospace", "best_em", "best_f1", "passage", "candidates", "error")

@@ -148,6 +148,24 @@ def english_score_ratio(english_rows: list[dict], chinese_rows: list[dict]) -> f
     return en_median / zh_median if zh_median > 0 else None
 
 
+def span_score_rows(rows: list[dict]) -> list[dict]:
+    """Rows scored with the verifier, re-scored by the span score alone (confidence / P(answerable))."""
+    return [{**r, "score": float(r["score"]) / float(r["answerable"])} if r.get("answerable") else r for r in rows]
+
+
+def _sweep_groups(chinese: dict[str, list[dict]], english: dict[str, list[dict]]) -> dict:
+    """The threshold swept on the Chinese sets, and ``threshold_english`` from the first English set that
+    pairs with them (see :func:`english_score_ratio`)."""
+    result = sweep_threshold(chinese)
+    for name, rows in english.items():
+        ratio = english_score_ratio(rows, [r for rs in chinese.values() for r in rs])
+        if ratio is not None:
+            result["threshold_english"] = round(result["threshold"] * ratio, 8)
+            result["english_calibration"] = {"set": name, "paired_median_score_ratio": ratio}
+            break
+    return result
+
+
 def _sweep_main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="python -m qa.training.calibrate sweep",
                                  description="Pick the no-answer threshold from scored evaluation rows.")
@@ -172,14 +190,16 @@ def _sweep_main(argv: list[str]) -> int:
     if not chinese:
         print("error: the sweep needs at least one set of Chinese questions", file=sys.stderr)
         return 2
-    result = sweep_threshold(chinese)
-    for name, rows in english.items():
-        ratio = english_score_ratio(rows, [r for rs in chinese.values() for r in rs])
-        if ratio is not None:
-            result["threshold_english"] = round(result["threshold"] * ratio, 8)
-            result["english_calibration"] = {"set": name, "paired_median_score_ratio": ratio}
-            break
-    result.update({"verifier": False, "method": "sweep: mean over sets of F1 with abstention (reader-only)",
+    verified = all("answerable" in r for rows in rows_by_set.values() for r in rows if r["best_span"])
+    result = _sweep_groups(chinese, english)
+    if verified:   # the rows were scored with the verifier: also the thresholds for --no-verifier
+        span_only = _sweep_groups(*({n: span_score_rows(rows) for n, rows in group.items()}
+                                    for group in (chinese, english)))
+        result["threshold_span_only"] = span_only["threshold"]
+        if "threshold_english" in span_only:
+            result["threshold_english_span_only"] = span_only["threshold_english"]
+        result["span_only"] = {k: v for k, v in span_only.items() if k in ("objective", "per_set_f1")}
+    result.update({"verifier": verified, "method": "sweep: mean over sets of F1 with abstention (reader-only)",
                    "sets": sorted(rows_by_set), "dtype": args.dtype, "answer_types": True})
     print(json.dumps(result, indent=2, ensure_ascii=False))
     if args.out:

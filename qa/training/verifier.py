@@ -9,6 +9,8 @@ as at answer time:
 - ``cut``: its own paragraph with the sentences holding the answer removed (same topic, same
   entities and numbers, no answer: the case the reader gets wrong);
 - ``bm25``: the BM25-closest other paragraph without the answer;
+- ``real``: a question the data set itself marks unanswerable over its paragraph (CAIL2019's court
+  judgments hold 1,420 such questions): the only negatives a person wrote, not made here;
 - ``swap``: its own paragraph, but one noun of the question that the paragraph contains is replaced
   by a noun of another question that it does not contain (「…公益幸福团有多少个？」 →
   「…营业收入有多少个？」): the passage still matches everything else the question says.
@@ -42,13 +44,15 @@ from pathlib import Path
 
 import numpy as np
 
+from index.hardware import DTYPES, bf16_is_fast
 from index.readers.squad import load_squad, locate_answer
 from qa.training.negatives import (ENGLISH_FORMS, cut_answer_sentences, english_question, question_nouns,
                           swap_question)
 from qa.reader.loading import EMBEDDED_READER_NAME
 from qa.reader.verifier import Verifier, reader_fingerprint
 
-KINDS = ("gold", "gold-other", "cut", "bm25", "swap")
+KINDS = ("gold", "gold-other", "cut", "bm25", "swap", "real")
+BUILT_KINDS = ("gold", "cut", "bm25", "swap", "real")
 
 
 @dataclass(frozen=True)
@@ -56,24 +60,28 @@ class VerifierExample:
     question_id: str
     question: str
     context: str
-    kind: str                 # gold | cut | bm25 | swap
+    kind: str                 # gold | cut | bm25 | swap | real
     answer: str = ""          # gold: the answer text
     answer_start: int = -1    # gold: its character offset in ``context``
 
 
 def build_examples(path: str, limit: int, rng: random.Random, bm25_depth: int = 8,
-                   english_share: float = 0.2, kinds: tuple[str, ...] = ("gold", "cut", "bm25", "swap"),
+                   english_share: float = 0.2, kinds: tuple[str, ...] = BUILT_KINDS,
                    english_forms: tuple[str, ...] = ENGLISH_FORMS, english_only: bool = False
                    ) -> list[VerifierExample]:
-    """Up to ``limit`` questions of ``path`` (a random sample), each as gold / cut / bm25 / swap cases."""
+    """Up to ``limit`` answerable questions of ``path`` (a random sample), each as gold / cut / bm25 / swap
+    cases, plus (kind ``real``) up to ``limit`` of the questions the set marks unanswerable."""
     from index.bm25 import BM25Index, tokenize
 
     data = load_squad(path)
     contexts = {p.id: p.context for p in data.paragraphs}
     ids = list(contexts)
-    questions = [q for q in data.questions if q.answers]
+    questions = [q for q in data.questions if q.answers and not q.is_impossible]
     rng.shuffle(questions)
     questions = questions[:limit]
+    unanswerable = [q for q in data.questions if q.is_impossible or not q.answers] if "real" in kinds else []
+    rng.shuffle(unanswerable)
+    unanswerable = unanswerable[:limit]
     bm25 = BM25Index([tokenize(contexts[i]) for i in ids])
     pool = sorted({w for q in questions for w in question_nouns(q.question)}) if "swap" in kinds else []
     out: list[VerifierExample] = []
@@ -98,6 +106,12 @@ def build_examples(path: str, limit: int, rng: random.Random, bm25_depth: int = 
                 out.append(VerifierExample(qid, ask, other, "bm25"))
         if swapped and not english_only:
             out.append(VerifierExample(f"{q.id}#swap", swapped, gold, "swap"))
+    for q in unanswerable:
+        english = english_question(q.question, rng.choice(english_forms))
+        asks = ([] if english_only else [q.question]) + ([english] if english and rng.random() < english_share else [])
+        for ask in asks:
+            qid = q.id if ask == q.question else f"{q.id}#en"
+            out.append(VerifierExample(qid, ask, contexts[q.paragraph_id], "real"))
     return out
 
 
@@ -225,7 +239,7 @@ def predict(verifier: Verifier, ws: WindowSet, batch_size: int = 64) -> np.ndarr
 
     verifier.eval()
     out = np.zeros(len(ws), dtype=np.float32)
-    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16_is_fast("cpu")):
         for idx in _batches(ws, batch_size, None):
             x, mask = _pad(ws, idx)
             out[idx] = torch.sigmoid(verifier(x, mask).float()).numpy()
@@ -250,7 +264,8 @@ def report(ws: WindowSet, p: np.ndarray) -> dict:
 
 def fit(train: WindowSet, held: WindowSet | None, verifier: Verifier, epochs: int = 2, batch_size: int = 32,
         lr: float = 3e-5, head_lr: float = 1e-3, seed: int = 13, log=None) -> dict:
-    """Train ``verifier`` (bf16 autocast, AdamW, linear decay); keep the epoch with the best held-out AUC."""
+    """Train ``verifier`` (AdamW, linear decay; bf16 autocast where the CPU runs bf16 natively); keep the epoch
+    with the best held-out AUC."""
     import copy
 
     import torch
@@ -258,6 +273,7 @@ def fit(train: WindowSet, held: WindowSet | None, verifier: Verifier, epochs: in
 
     rng = random.Random(seed)
     torch.manual_seed(seed)
+    bf16 = bf16_is_fast("cpu")
     pos = float(train.labels.mean())
     loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor((1 - pos) / max(pos, 1e-6)))
     optimizer = torch.optim.AdamW([{"params": verifier.layers.parameters(), "lr": lr},
@@ -272,7 +288,7 @@ def fit(train: WindowSet, held: WindowSet | None, verifier: Verifier, epochs: in
         for idx in tqdm(batches, desc=f"verifier epoch {epoch + 1}/{epochs}", file=sys.stderr, mininterval=10):
             x, mask = _pad(train, idx)
             y = torch.from_numpy(train.labels[idx].astype(np.float32))
-            with torch.autocast("cpu", dtype=torch.bfloat16):
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                 logits = verifier(x, mask).float()
             loss = loss_fn(logits, y)
             optimizer.zero_grad()
@@ -303,11 +319,12 @@ def main(argv: list[str] | None = None) -> int:
     f.add_argument("--per-file", type=int, default=3000, help="questions sampled per file")
     f.add_argument("--layers", type=int, default=2, help="reader layers the verifier re-trains (1 to 12)")
     f.add_argument("--english-share", type=float, default=0.2, help="questions also asked with English question words")
-    f.add_argument("--kinds", default="gold,cut,bm25,swap", help="which cases to build (comma-separated)")
+    f.add_argument("--kinds", default=",".join(BUILT_KINDS), help="which cases to build (comma-separated)")
     f.add_argument("--english-forms", default=",".join(ENGLISH_FORMS), help="forms of the English variants")
     f.add_argument("--english-only", action="store_true", help="build only the English variants")
     f.add_argument("--reader", default=EMBEDDED_READER_NAME)
-    f.add_argument("--dtype", default="bfloat16", choices=["float32", "bfloat16"])
+    f.add_argument("--dtype", default="auto", choices=DTYPES,
+                   help="reader precision (auto: bfloat16 where the CPU runs it natively, else float32)")
     f.add_argument("--seed", type=int, default=13)
     f.add_argument("--out", required=True)
     t = sub.add_parser("fit", help="train the verifier on stored states and save it beside the reader")
@@ -333,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: {path} not found", file=sys.stderr)
                 return 2
         kinds = tuple(k.strip() for k in args.kinds.split(",") if k.strip())
-        unknown = set(kinds) - {"gold", "cut", "bm25", "swap"}
+        unknown = set(kinds) - set(BUILT_KINDS)
         if unknown:
             print(f"error: unknown case kinds {sorted(unknown)}", file=sys.stderr)
             return 2
