@@ -30,7 +30,8 @@ class Config:
     max_answer_chars: int = 64
     reader_dtype: str = "auto"           # auto (bfloat16 where the CPU runs it natively) | float32 | bfloat16
     reader_device: str = "cpu"           # cpu | cuda | cuda:N | auto (cuda when available)
-    verifier: bool = False               # also weigh spans by the reader's answerability verifier (qa/reader/verifier.py)
+    verifier: bool | None = None         # weigh spans by the reader's answerability verifier (qa/reader/verifier.py):
+                                         # None = when the reader has one, True = required, False = never
     answer_types: bool = True            # drop spans of another measure than the question asks for (qa/reader/answer_type.py)
     backend: str = "local"               # local (an index directory) | milvus (index/store/milvus.py)
     milvus_uri: str = ""                 # milvus backend: ./x.db (milvus-lite) or http://host:19530
@@ -50,6 +51,9 @@ class Config:
         for f in fields(cls):
             raw = os.environ.get(f"ZHQA_{f.name.upper()}")
             if raw is None or raw == "":
+                continue
+            if f.name == "verifier" and raw.strip().lower() == "auto":
+                values[f.name] = None
                 continue
             if f.name in ("verifier", "answer_types"):
                 values[f.name] = _parse_bool(f"ZHQA_{f.name.upper()}", raw)

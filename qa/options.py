@@ -23,7 +23,8 @@ def add_model_options(p: argparse.ArgumentParser, title: str = "models and retri
     g.add_argument("--chunk-size", type=int, help="chunk length in characters (default 250)")
     g.add_argument("--reader-device", help="where the reader runs: cpu (default), cuda, cuda:N or auto")
     g.add_argument("--verifier", action=argparse.BooleanOptionalAction, default=None,
-                   help="weigh spans by the reader's answerability verifier, if it has one (default: off)")
+                   help="weigh spans by the reader's answerability verifier (default: when the reader has one; "
+                        "--verifier requires one, --no-verifier never uses it)")
     g.add_argument("--answer-types", action=argparse.BooleanOptionalAction, default=None,
                    help="drop answers whose figures are of another measure than the question asks for, "
                         "e.g. a count for a sum of money (default: on)")

@@ -146,6 +146,7 @@ def test_reader_scores_each_window_with_its_verifier(verified_reader_dir):
     assert plain.verifier is None
     with pytest.raises(ReaderLoadError, match="has none"):
         _reader(verified_reader_dir)
+    assert _reader(verified_reader_dir, verifier=None).verifier is None, "auto: none stored, none used"
     spans = plain.read("公益幸福团有多少个？", [CONTEXT], top_n=5)
     assert spans and all(sp.answerable == 1.0 and sp.confidence == sp.score for sp in spans)
 
@@ -155,6 +156,7 @@ def test_reader_scores_each_window_with_its_verifier(verified_reader_dir):
     v.save(verified_reader_dir)
     verified = _reader(verified_reader_dir)
     assert verified.verifier is not None
+    assert _reader(verified_reader_dir, verifier=None).verifier is not None, "auto: the stored one is used"
     got = verified.read("公益幸福团有多少个？", [CONTEXT], top_n=20)
     assert got == sorted(got, key=lambda s: -s.confidence)
     assert all(0 < sp.answerable < 1 and abs(sp.confidence - sp.score * sp.answerable) < 1e-12 for sp in got)
@@ -222,7 +224,9 @@ def test_english_thresholds_with_and_without_the_verifier(verified_reader_dir):
 
 
 def test_verifier_switch_from_the_environment(monkeypatch):
-    assert Config().verifier is False, "the verifier is opt-in"
+    assert Config().verifier is None, "by default the verifier is used when the reader has one"
+    monkeypatch.setenv("ZHQA_VERIFIER", "auto")
+    assert Config.from_env().verifier is None
     monkeypatch.setenv("ZHQA_VERIFIER", "0")
     assert Config.from_env().verifier is False
     monkeypatch.setenv("ZHQA_VERIFIER", "yes")
@@ -306,6 +310,16 @@ def test_calibration_writes_both_thresholds_when_the_reader_has_a_verifier(verif
     assert best["threshold"] == 0.8 and best["answerable_right"] == best["unanswerable_abstained"] == 1.0
 
 
+def _write_rows(folder, **sets) -> list[str]:
+    """Each set's rows as ``NAME.reader-only.jsonl`` (as eval_sets.py --details writes them); their paths."""
+    paths = []
+    for name, rows in sets.items():
+        p = folder / f"{name}.reader-only.jsonl"
+        p.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+        paths.append(str(p))
+    return paths
+
+
 def test_threshold_sweep_weighs_each_set_the_same(tmp_path):
     from qa.training.calibrate import f1_with_abstention, main as calibrate, sweep_threshold
 
@@ -322,19 +336,12 @@ def test_threshold_sweep_weighs_each_set_the_same(tmp_path):
     assert best["threshold"] == pytest.approx(0.3)
     assert best["objective"] == pytest.approx((2 / 3 + 1.0) / 2), "one group each: sets with and without unanswerable"
     assert best["per_set_f1"] == {"news": pytest.approx(2 / 3), "web": pytest.approx(1.0)}
-    paths = []
-    for name, rows in (("news", news), ("web", web)):
-        p = tmp_path / f"{name}.reader-only.jsonl"
-        p.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
-        paths.append(str(p))
+    paths = _write_rows(tmp_path, news=news, web=web)
     # English questions over the same passages score a tenth of their Chinese twins
     zh = [row(0.5 + i / 100, 1.0, i=i) for i in range(30)]
     en = [{**row((0.5 + i / 100) / 10, 1.0, i=i, question="How many users does it have?"), "id": f"q{i}-en"}
           for i in range(30)]
-    for name, rows in (("zh", zh), ("en", en)):
-        p = tmp_path / f"{name}.reader-only.jsonl"
-        p.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
-        paths.append(str(p))
+    paths += _write_rows(tmp_path, zh=zh, en=en)
     out = tmp_path / "calibration.json"
     assert calibrate(["sweep", *paths, "--out", str(out)]) == 0
     saved = json.loads(out.read_text())
@@ -356,11 +363,7 @@ def test_sweep_of_rows_scored_with_the_verifier_also_writes_the_span_only_thresh
     # the verifier separates what the span score cannot: a confident span over an unanswerable question
     news = [row(0.9, 0.9, 1.0), row(0.4, 0.9, 1.0, i=1), row(0.2, 0.9, 0.0, i=2)]
     web = [row(0.8, 0.9, 1.0), row(0.6, 0.1, 0.0, answerable=False, i=1), row(0.1, 0.5, 0.0, answerable=False, i=2)]
-    paths = []
-    for name, rows in (("news", news), ("web", web)):
-        p = tmp_path / f"{name}.reader-only.jsonl"
-        p.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
-        paths.append(str(p))
+    paths = _write_rows(tmp_path, news=news, web=web)
     out = tmp_path / "calibration.json"
     assert calibrate(["sweep", *paths, "--out", str(out)]) == 0
     saved = json.loads(out.read_text())

@@ -76,13 +76,16 @@ class SpanLengthPrior:
 class ExtractiveReader:
     def __init__(self, model_name: str | None = None, max_length: int = 384, stride: int = 128,
                  max_answer_chars: int = 64, batch_size: int = 16, dtype: str = "auto",
-                 device: str = "cpu", verifier: bool = False, answer_types: bool = True,
+                 device: str = "cpu", verifier: bool | None = False, answer_types: bool = True,
                  length_prior: SpanLengthPrior | None = None):
         model, tokenizer = load_reader_model(model_name)
         self._setup(model, tokenizer, model_name or "embedded", max_length, stride, max_answer_chars,
                     batch_size, dtype, device, answer_types)
         # the reader's own, chosen with its thresholds (calibration.json), unless one is given
         self.length_prior = length_prior or SpanLengthPrior.from_calibration(reader_calibration(model_name))
+        if verifier is None:   # auto: the verifier stored beside the reader, if there is one
+            folder = reader_folder(model_name)
+            verifier = folder is not None and has_verifier(folder)
         if verifier:
             self.verifier = load_verifier_for(model_name, model)
             if self.verifier is not None:
