@@ -173,6 +173,17 @@ def test_reader_scores_each_window_with_its_verifier(verified_reader_dir):
     assert np.allclose(by_window, expected, atol=1e-4)
     assert {round(sp.answerable, 4) for sp in got} <= {round(p, 4) for p in expected}
     assert _reader(verified_reader_dir, verifier=False).verifier is None
+    # reader-only evaluation rows carry P, so one run gives the span-only scores too (calibrate sweep)
+    from qa.evaluation.runner import evaluate, load_eval_set
+
+    squad = verified_reader_dir.parent / "set.json"
+    squad.write_text(json.dumps(SQUAD, ensure_ascii=False), encoding="utf-8")
+    for reader, has_p in ((verified, True), (plain, False)):
+        rows = evaluate(load_eval_set(squad), Config(threshold=0.0), reader=reader, reader_only=True,
+                        progress=False).rows
+        assert rows and all(("answerable" in r) == has_p for r in rows)
+        if has_p:
+            assert all(0 < r["answerable"] < 1 and r["score"] <= r["answerable"] for r in rows)
 
 
 def test_a_verifier_for_other_weights_or_incomplete_is_a_clear_error(verified_reader_dir, tiny_encoder_path,
