@@ -190,7 +190,8 @@ def _sweep_main(argv: list[str]) -> int:
     if not chinese:
         print("error: the sweep needs at least one set of Chinese questions", file=sys.stderr)
         return 2
-    verified = all("answerable" in r for rows in rows_by_set.values() for r in rows if r["best_span"])
+    spans = [r for rows in rows_by_set.values() for r in rows if r["best_span"]]
+    verified = bool(spans) and all("answerable" in r for r in spans)
     result = _sweep_groups(chinese, english)
     if verified:   # the rows were scored with the verifier: also the thresholds for --no-verifier
         span_only = _sweep_groups(*({n: span_score_rows(rows) for n, rows in group.items()}
