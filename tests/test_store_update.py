@@ -31,7 +31,7 @@ def test_update_reads_no_passage_and_matches_a_whole_store(tiny_encoder, tmp_pat
     def no_passages(*a, **k):
         raise AssertionError("an update must not read the segments' passages")
 
-    monkeypatch.setattr(local, "read_segment", no_passages)
+    monkeypatch.setattr(local, "read_segment_index", no_passages)
     update = IndexUpdate.open(path)
     assert isinstance(update, IndexUpdate) and sorted(update.documents) == ["d1", "d2", "d3"]
     assert update.chunk_count == len(whole.chunks) and update.encoder_name == tiny_encoder.name

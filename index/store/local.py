@@ -28,8 +28,9 @@ from index.documents import Document, Region
 from index.normalize import NORMALIZER_VERSION, NormalizedText
 from index.store.prepare import (AddReport, DocumentInfo, PreparedBatch, StoredDocument, StoreError,
                                  passage_text, prepare_documents)
-from index.store.segments import (SEGMENT_PREFIX, SegmentRef, offsets_from_bytes, read_segment, write_manifest,
-                                  write_segment)
+from index.store.rows import ChunkRows, DocumentTable, SegmentFile
+from index.store.segments import (SEGMENT_PREFIX, SegmentRef, offsets_from_bytes, read_segment_index,
+                                  write_manifest, write_segment)
 from index.store.vectors import VectorRows, top_inner_product
 from index.store.segments import fsync_path as _fsync
 from index.store.segments import sha256_file as _sha256
@@ -261,8 +262,10 @@ class IndexStore:
         self.chunk_size = chunk_size
         self.chunk_overlap = chunk_overlap
         self.faiss_kind = faiss_kind
-        self.documents: dict[str, StoredDocument] = {}
-        self.chunks: list[Chunk] = []
+        # chunks and documents are read from the segments' SQLite files on demand (index/store/rows.py)
+        self._files: list[SegmentFile] = []
+        self.documents = DocumentTable(self._files)
+        self.chunks = ChunkRows(self._files)
         self.tokens = TokenTable()         # each chunk's BM25 tokens, row for row
         self._vectors = VectorRows(dimension)   # the only copy of the vectors (a flat store searches it)
         self._faiss = None                      # HNSW/IVF stores only
@@ -278,7 +281,7 @@ class IndexStore:
     # ---------------------------------------------------------------- editing
     def add_documents(self, docs: list[Document], encoder, progress: bool = False) -> AddReport:
         """Normalize, chunk and embed new or changed documents; identical ones are left alone."""
-        batch = prepare_documents(docs, {d: sd.checksum for d, sd in self.documents.items()}, encoder,
+        batch = prepare_documents(docs, self.documents.checksums(d.id for d in docs), encoder,
                                   self.dimension, self.chunk_size, self.chunk_overlap, progress)
         return self.add_prepared(batch)
 
@@ -296,28 +299,24 @@ class IndexStore:
         for sd in batch.documents:
             self.documents[sd.document.id] = sd
             self._pending[sd.document.id] = None
-        self.chunks.extend(batch.chunks)
+        self.chunks.append_memory(batch.chunks)
         self.tokens.extend(tokenize(t) for t in batch.texts)
         self._bm25 = None   # BM25's statistics cover the whole corpus: rebuilt at the next search
         return batch.report
 
     def document_infos(self) -> list[DocumentInfo]:
         """Every document's id, title, source and chunk count (documents without text have 0 chunks)."""
-        counts = dict.fromkeys(self.documents, 0)
-        for c in self.chunks:
-            counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
-        return [DocumentInfo(d, sd.document.title, sd.document.source, counts[d], sd.checksum)
-                for d, sd in self.documents.items()]
+        return self.documents.infos(self.chunks.counts())
 
     def remove_documents(self, doc_ids: list[str]) -> int:
         """Remove documents and their chunks; returns how many documents were removed."""
         ids = {d for d in doc_ids if d in self.documents}
         if not ids:
             return 0
-        keep = [i for i, c in enumerate(self.chunks) if c.doc_id not in ids]
-        self.chunks = [self.chunks[i] for i in keep]
-        self.tokens = self.tokens.select(keep)
-        self.vectors = self.vectors[keep] if keep else np.zeros((0, self.dimension), dtype=np.float32)
+        keep = np.setdiff1d(np.arange(len(self.chunks)), self.chunks.rows_of(ids))
+        self.chunks.select(keep)
+        self.tokens = self.tokens.select(keep.tolist())
+        self.vectors = self.vectors[keep] if len(keep) else np.zeros((0, self.dimension), dtype=np.float32)
         for d in ids:
             del self.documents[d]
             self._pending.pop(d, None)
@@ -429,20 +428,22 @@ class IndexStore:
         segments and few removed chunks (else the whole index is rewritten: a compaction)."""
         if self._home != target or self.faiss_kind != "flat":
             return False
-        pending = set(self._pending)
-        live_stored = sum(1 for c in self.chunks if c.doc_id not in pending)
+        live_stored = len(self.chunks) - len(self.chunks.rows_of(self._pending))
         return can_append(target, self.generation, self._segments, live_stored)
 
     def _append_segment(self, target: Path) -> None:
         pending = [d for d in self._pending if d in self.documents]
-        wanted = set(pending)
-        rows = [i for i, c in enumerate(self.chunks) if c.doc_id in wanted]
-        new = (pending and ([self.documents[d] for d in pending], [self.chunks[i] for i in rows],
-                            [self.tokens[i] for i in rows],
-                            self.vectors[rows] if rows else np.zeros((0, self.dimension), np.float32)))
+        rows = self.chunks.rows_of(pending)
+        new = (pending and ([self.documents[d] for d in pending], self.chunks.take(rows),
+                            [self.tokens[int(i)] for i in rows],
+                            self.vectors[rows] if len(rows) else np.zeros((0, self.dimension), np.float32)))
         manifest, self._segments, self._removed, name = append_segment(
             target, self.manifest(), self.generation, self._segments, self._removed,
             set(self._doc_segment.values()), new or None)
+        if name is not None:   # what was held in memory is read from the new segment from now on
+            self._files.append(SegmentFile(target / f"{name}.sqlite"))
+            self.chunks.rehome(rows, len(self._files) - 1)
+            self.documents.rehome(pending, len(self._files) - 1)
         for d in pending:
             self._doc_segment[d] = name
         self._pending.clear()
@@ -455,7 +456,8 @@ class IndexStore:
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
         try:
             name = f"{SEGMENT_PREFIX}{self.generation + 1:06d}-{uuid.uuid4().hex[:8]}"
-            segment = write_segment(tmp, name, list(self.documents.values()), self.chunks, self.tokens, self.vectors)
+            # documents and chunks stream from the old segments into the new one
+            segment = write_segment(tmp, name, self.documents.stream(), iter(self.chunks), self.tokens, self.vectors)
             extra = {}
             if self.faiss_kind != "flat":   # a trained or graph index is kept, not rebuilt at each load
                 faiss.write_index(self.faiss_index, str(tmp / FAISS_FILE))
@@ -478,6 +480,9 @@ class IndexStore:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         self.generation = manifest["generation"]
+        self._files[:] = [SegmentFile(target / segment.db_file)]   # everything is read from there now
+        self.chunks.rehome(np.arange(len(self.chunks)), 0)
+        self.documents.rehome(list(self.documents), 0)
         self._home, self._segments, self._removed = target, [segment], {}
         self._doc_segment = dict.fromkeys(self.documents, segment.name)
         self._pending.clear()
@@ -529,17 +534,20 @@ class IndexStore:
         return store
 
     def _read_segments(self, root: Path, manifest: dict):
-        """Every segment's live documents, in order; the stored FAISS index (HNSW/IVF), if any."""
+        """Every segment's live documents' ids, chunk rows, tokens and vectors, in order (their text
+        is read on demand); the stored FAISS index (HNSW/IVF), if any."""
         import faiss
 
         removed = {k: set(v) for k, v in manifest.get("removed", {}).items()}
         refs = [SegmentRef.from_json(raw) for raw in manifest["segments"]]
         self._vectors.reserve(sum(ref.chunks for ref in refs))   # one buffer, no concatenated copy
         for ref in refs:
-            part = read_segment(root, ref, removed.get(ref.name, set()), self.dimension, self.tokens)
-            self.documents.update(part.documents)
+            file = SegmentFile(root / ref.db_file)
+            part = read_segment_index(file, root, ref, removed.get(ref.name, set()), self.dimension, self.tokens)
+            self._files.append(file)
+            self.documents.add_stored(part.documents, len(self._files) - 1)
             self._doc_segment.update(dict.fromkeys(part.documents, ref.name))
-            self.chunks.extend(part.chunks)
+            self.chunks.append_segment(len(self._files) - 1, part.rows, part.row_documents)
             self._vectors.append(part.vectors)
             self._segments.append(ref)
         self._removed = removed
@@ -548,10 +556,11 @@ class IndexStore:
     def _read_db(self, path: Path) -> None:
         con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
+            documents: dict[str, StoredDocument] = {}
             for row in con.execute("SELECT id, title, source, text, norm_text, offsets, checksum FROM documents"):
                 doc = Document(row[0], row[1], row[3], row[2])
                 offsets = offsets_from_bytes(row[5])
-                self.documents[row[0]] = StoredDocument(doc, NormalizedText(row[4], offsets), row[6])
+                documents[row[0]] = StoredDocument(doc, NormalizedText(row[4], offsets), row[6])
             if con.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='regions'").fetchone():
                 regions: dict[str, list[Region]] = {}
                 for d, a, b, page, *box in con.execute("SELECT doc_id, start, end, page, x0, y0, x1, y1 FROM regions"
@@ -560,16 +569,19 @@ class IndexStore:
                         Region(int(a), int(b), None if page is None else int(page),
                                None if box[0] is None else tuple(float(v) for v in box)))
                 for d, rs in regions.items():
-                    if d in self.documents:
-                        sd = self.documents[d]
-                        self.documents[d] = StoredDocument(replace(sd.document, locations=tuple(rs)), sd.norm,
-                                                           sd.checksum)
-            vecs = []
+                    if d in documents:
+                        sd = documents[d]
+                        documents[d] = StoredDocument(replace(sd.document, locations=tuple(rs)), sd.norm,
+                                                      sd.checksum)
+            for d, sd in documents.items():   # a format-1 index is held in memory, as it always was
+                self.documents[d] = sd
+            vecs, chunks = [], []
             for row in con.execute("SELECT chunk_id, doc_id, title, text, norm_start, norm_end, start, end,"
                                    " tokens, vector FROM chunks ORDER BY row"):
-                self.chunks.append(Chunk(*row[:8]))
+                chunks.append(Chunk(*row[:8]))
                 self.tokens.append(json.loads(row[8]))
                 vecs.append(np.frombuffer(row[9], dtype="<f4"))
+            self.chunks.append_memory(chunks)
             self.vectors = (np.stack(vecs).astype(np.float32) if vecs
                             else np.zeros((0, self.dimension), dtype=np.float32))
         finally:

@@ -15,9 +15,10 @@ import json
 import os
 import sqlite3
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,6 +27,9 @@ from index.chunk import Chunk
 from index.documents import Document, Region
 from index.normalize import NormalizedText
 from index.store.prepare import DocumentInfo, StoredDocument
+
+if TYPE_CHECKING:
+    from index.store.rows import SegmentFile
 
 SEGMENT_PREFIX = "seg-"
 
@@ -85,20 +89,33 @@ class SegmentRef:
 
 
 @dataclass
-class SegmentContents:
-    """The live documents of a segment with their chunks, BM25 tokens and vectors, in segment order."""
+class SegmentIndex:
+    """A segment's live document ids and, per live chunk, its row there, its document and its vector."""
 
-    documents: dict[str, StoredDocument]
-    chunks: list[Chunk]
-    tokens: TokenTable
+    documents: list[str]
+    rows: list[int]
+    row_documents: list[str]
     vectors: np.ndarray
 
 
-def write_segment(folder: Path, name: str, documents: list[StoredDocument], chunks: list[Chunk],
+def write_segment(folder: Path, name: str, documents: Iterable[StoredDocument], chunks: Iterable[Chunk],
                   tokens: Sequence[list[str]], vectors: np.ndarray) -> SegmentRef:
-    """Write a segment's two files into ``folder`` and fsync them; the manifest does not name it yet."""
-    ref = SegmentRef(name, {}, len(documents), len(chunks))
-    db = folder / ref.db_file
+    """Write a segment's two files into ``folder`` and fsync them; the manifest does not name it yet.
+    Documents and chunks are streamed (a compaction reads them from the old segments as it writes)."""
+    db = folder / f"{name}.sqlite"
+    counts = {"documents": 0, "chunks": 0}
+
+    def document_rows():
+        for sd in documents:
+            counts["documents"] += 1
+            yield sd
+
+    def chunk_rows():
+        for i, c in enumerate(chunks):
+            counts["chunks"] += 1
+            yield (i, c.chunk_id, c.doc_id, c.title, c.text, c.norm_start, c.norm_end, c.start, c.end,
+                   json.dumps(tokens[i], ensure_ascii=False))
+
     con = sqlite3.connect(db)
     try:
         with con:
@@ -106,19 +123,20 @@ def write_segment(folder: Path, name: str, documents: list[StoredDocument], chun
                         " norm_text TEXT, offsets BLOB, checksum TEXT)")
             con.execute("CREATE TABLE regions (doc_id TEXT, start INT, end INT, page INT,"
                         " x0 REAL, y0 REAL, x1 REAL, y1 REAL)")
+            con.execute("CREATE INDEX regions_of_document ON regions (doc_id)")   # documents read one by one
             con.execute("CREATE TABLE chunks (row INTEGER PRIMARY KEY, chunk_id TEXT, doc_id TEXT,"
                         " title TEXT, text TEXT, norm_start INT, norm_end INT, start INT, end INT, tokens TEXT)")
-            con.executemany("INSERT INTO documents VALUES (?,?,?,?,?,?,?)", [
-                (sd.document.id, sd.document.title, sd.document.source, sd.document.text, sd.norm.text,
-                 np.asarray(sd.norm.offsets, dtype="<i4").tobytes(), sd.checksum) for sd in documents])
-            con.executemany("INSERT INTO regions VALUES (?,?,?,?,?,?,?,?)", [
-                (sd.document.id, r.start, r.end, r.page, *(r.box if r.box is not None else (None,) * 4))
-                for sd in documents for r in sd.document.locations])
-            con.executemany("INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?)", [
-                (i, c.chunk_id, c.doc_id, c.title, c.text, c.norm_start, c.norm_end, c.start, c.end,
-                 json.dumps(tokens[i], ensure_ascii=False)) for i, c in enumerate(chunks)])
+            for sd in document_rows():
+                con.execute("INSERT INTO documents VALUES (?,?,?,?,?,?,?)", (
+                    sd.document.id, sd.document.title, sd.document.source, sd.document.text, sd.norm.text,
+                    np.asarray(sd.norm.offsets, dtype="<i4").tobytes(), sd.checksum))
+                con.executemany("INSERT INTO regions VALUES (?,?,?,?,?,?,?,?)", [
+                    (sd.document.id, r.start, r.end, r.page, *(r.box if r.box is not None else (None,) * 4))
+                    for r in sd.document.locations])
+            con.executemany("INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?)", chunk_rows())
     finally:
         con.close()
+    ref = SegmentRef(name, {}, counts["documents"], counts["chunks"])
     vec = folder / ref.vectors_file
     with open(vec, "wb") as fh:
         np.save(fh, np.ascontiguousarray(vectors, dtype="<f4"), allow_pickle=False)
@@ -127,44 +145,51 @@ def write_segment(folder: Path, name: str, documents: list[StoredDocument], chun
     return replace(ref, files={ref.db_file: sha256_file(db), ref.vectors_file: sha256_file(vec)})
 
 
-def read_segment(folder: Path, ref: SegmentRef, removed: set[str], dimension: int,
-                 tokens: TokenTable | None = None) -> SegmentContents:
-    """The segment's documents other than ``removed``, with their chunks, tokens and vectors; the
-    tokens are appended to ``tokens`` when given (a store reads each segment into one table)."""
-    con = sqlite3.connect(f"file:{folder / ref.db_file}?mode=ro", uri=True)
-    try:
-        documents: dict[str, StoredDocument] = {}
-        for row in con.execute("SELECT id, title, source, text, norm_text, offsets, checksum FROM documents"):
-            if row[0] in removed:
-                continue
-            offsets = offsets_from_bytes(row[5])
-            documents[row[0]] = StoredDocument(Document(row[0], row[1], row[3], row[2]),
-                                               NormalizedText(row[4], offsets), row[6])
-        regions: dict[str, list[Region]] = {}
-        for d, a, b, page, *box in con.execute("SELECT doc_id, start, end, page, x0, y0, x1, y1 FROM regions"
-                                               " ORDER BY doc_id, start"):
-            if d in documents:
-                regions.setdefault(d, []).append(Region(int(a), int(b), None if page is None else int(page),
-                                                        None if box[0] is None else tuple(float(v) for v in box)))
-        for d, rs in regions.items():
-            sd = documents[d]
-            documents[d] = StoredDocument(replace(sd.document, locations=tuple(rs)), sd.norm, sd.checksum)
-        chunks, keep = [], []
-        tokens = TokenTable() if tokens is None else tokens
-        for row in con.execute("SELECT row, chunk_id, doc_id, title, text, norm_start, norm_end, start, end,"
-                               " tokens FROM chunks ORDER BY row"):
-            if row[2] in documents:
-                chunks.append(Chunk(*row[1:9]))
-                tokens.append(json.loads(row[9]))
-                keep.append(row[0])
-    finally:
-        con.close()
+def read_documents(con: sqlite3.Connection, ids: Sequence[str] | None = None) -> dict[str, StoredDocument]:
+    """A segment's documents (all, or those of ``ids`` present), with their page regions, in stored order."""
+    where, args = "", ()
+    if ids is not None:
+        if not ids:
+            return {}
+        where, args = f" WHERE id IN ({','.join('?' * len(ids))})", tuple(ids)
+    documents: dict[str, StoredDocument] = {}
+    for row in con.execute("SELECT id, title, source, text, norm_text, offsets, checksum FROM documents" + where, args):
+        documents[row[0]] = StoredDocument(Document(row[0], row[1], row[3], row[2]),
+                                           NormalizedText(row[4], offsets_from_bytes(row[5])), row[6])
+    regions: dict[str, list[Region]] = {}
+    region_where = where.replace("WHERE id", "WHERE doc_id")
+    for d, a, b, page, *box in con.execute("SELECT doc_id, start, end, page, x0, y0, x1, y1 FROM regions"
+                                           + region_where + " ORDER BY doc_id, start", args):
+        if d in documents:
+            regions.setdefault(d, []).append(Region(int(a), int(b), None if page is None else int(page),
+                                                    None if box[0] is None else tuple(float(v) for v in box)))
+    for d, rs in regions.items():
+        sd = documents[d]
+        documents[d] = StoredDocument(replace(sd.document, locations=tuple(rs)), sd.norm, sd.checksum)
+    return documents
+
+
+def read_segment_index(file: "SegmentFile", folder: Path, ref: SegmentRef, removed: set[str], dimension: int,
+                       tokens: TokenTable) -> SegmentIndex:
+    """What a store holds of a segment: its live documents' ids and, per live chunk, its row and
+    document, its BM25 tokens (appended to ``tokens``) and vector; not their text."""
+    documents = [d for (d,) in file.query("SELECT id FROM documents") if d not in removed]
+    live = {d: d for d in documents}   # each chunk names its document by the same string object
+    rows: list[int] = []
+    row_documents: list[str] = []
+    for row, doc_id, words in file.iterate("SELECT row, doc_id, tokens FROM chunks ORDER BY row"):
+        if doc_id in live:
+            rows.append(row)
+            row_documents.append(live[doc_id])
+            tokens.append(json.loads(words))
     with open(folder / ref.vectors_file, "rb") as fh:
         vectors = np.load(fh, allow_pickle=False)
     if vectors.ndim != 2 or vectors.shape != (ref.chunks, dimension):
         raise ValueError(f"{ref.vectors_file} holds {vectors.shape} vectors, the segment {ref.chunks} of {dimension}-d")
-    live = vectors[np.asarray(keep, dtype=np.int64)] if len(keep) != len(vectors) else vectors
-    return SegmentContents(documents, chunks, tokens, np.ascontiguousarray(live, dtype=np.float32))
+    if rows and rows[-1] >= len(vectors):
+        raise ValueError(f"{ref.db_file} has chunk row {rows[-1]} beyond its {len(vectors)} vectors")
+    live_vectors = vectors[np.asarray(rows, dtype=np.int64)] if len(rows) != len(vectors) else vectors
+    return SegmentIndex(documents, rows, row_documents, np.ascontiguousarray(live_vectors, dtype=np.float32))
 
 
 def segment_catalog(folder: Path, ref: SegmentRef, removed: set[str]) -> list[DocumentInfo]:

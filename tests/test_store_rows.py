@@ -1,0 +1,132 @@
+"""A saved local index's passages and documents are read from its segments when asked for, not held."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import index.store.local as local
+from index.documents import Document, Region
+from index.store import IndexStore, StoreError
+from qa.retrieve import Retriever
+
+DOCS = [
+    Document("d1", "公益", "2023财年，阿里活跃的公益幸福团超 110个。公益幸福团共发起了1000多场活动。", "mem"),
+    Document("d2", "减碳", "阿里巴巴带动平台生态减碳达2290.7万吨。自身运营净排放为468.1万吨。", "mem"),
+    Document("d3", "钉钉", "截至2023年3月31日，钉钉用户超6亿，服务企业组织超2300万。", "mem",
+             locations=(Region(0, 10, 2, (1.0, 2.0, 3.0, 4.0)), Region(10, 33, 3, None))),
+]
+NEW = Document("d4", "菜鸟", "菜鸟在2023财年服务了超过10万个商家，其中绿色包裹占比提升。", "mem")
+
+
+def _saved(encoder, path):
+    store = IndexStore(encoder.name, encoder.info.dimension, chunk_size=30, chunk_overlap=5)
+    store.add_documents(DOCS, encoder)
+    return store, store.save(path)
+
+
+def _held(store) -> tuple[int, int]:
+    """(chunks, documents) the store holds as Python objects rather than reading from a segment."""
+    return len(store.chunks._memory), len(store.documents._memory)
+
+
+def test_a_loaded_index_reads_passages_and_documents_on_demand(tiny_encoder, tmp_path):
+    built, path = _saved(tiny_encoder, tmp_path / "idx")
+    assert _held(built) == (0, 0), "a save moves what was held onto the disk"
+    loaded = IndexStore.load(path)
+    assert _held(loaded) == (0, 0)
+    assert len(loaded.chunks) == len(built.chunks) > 3
+    assert list(loaded.chunks) == list(built.chunks)
+    assert loaded.chunks[-1] == built.chunks[len(built.chunks) - 1]
+    assert loaded.chunks[1:4] == [built.chunks[i] for i in (1, 2, 3)]
+    assert loaded.chunks.take([4, 0, 4]) == [built.chunks[4], built.chunks[0], built.chunks[4]]
+    with pytest.raises(IndexError):
+        loaded.chunks[len(loaded.chunks)]
+    assert list(loaded.documents) == ["d1", "d2", "d3"] and "d2" in loaded.documents and "nope" not in loaded.documents
+    d3 = loaded.documents["d3"]
+    assert d3.document.text == DOCS[2].text and d3.document.locations == DOCS[2].locations
+    assert d3.norm.text == built.documents["d3"].norm.text and list(d3.norm.offsets) == list(
+        built.documents["d3"].norm.offsets)
+    with pytest.raises(KeyError):
+        loaded.documents["nope"]
+    assert loaded.document_infos() == built.document_infos()
+    hits = Retriever(loaded, tiny_encoder, translate="off").retrieve("钉钉用户有多少", top_k=3)
+    assert hits[0].chunk.doc_id == "d3"
+    assert hits == Retriever(built, tiny_encoder, translate="off").retrieve("钉钉用户有多少", top_k=3)
+
+
+def test_added_documents_are_held_until_saved_then_read_from_the_new_segment(tiny_encoder, tmp_path):
+    _, path = _saved(tiny_encoder, tmp_path / "idx")
+    store = IndexStore.load(path)
+    report = store.add_documents([NEW, DOCS[0]], tiny_encoder)
+    assert report.added == ["d4"] and report.unchanged == ["d1"], "stored checksums are read for the asked ids"
+    held_chunks, held_docs = _held(store)
+    assert held_docs == 1 and held_chunks == len(store.chunks.rows_of(["d4"])) > 0
+    before = list(store.chunks)
+    store.save(path)
+    assert _held(store) == (0, 0) and list(store.chunks) == before
+    assert store.documents["d4"].document.text == NEW.text
+    store.remove_documents(["d1"])
+    assert [c.doc_id for c in store.chunks] == [c.doc_id for c in before if c.doc_id != "d1"]
+    assert {i.id: i.chunks for i in store.document_infos()} == {
+        d: sum(c.doc_id == d for c in before) for d in ("d2", "d3", "d4")}
+    again = IndexStore.load(path)
+    assert sorted(again.documents) == ["d1", "d2", "d3", "d4"], "the removal is not saved yet"
+
+
+COMPACT = """
+import sys
+sys.path.insert(0, {root!r})
+import index.store.local as local
+from index.documents import Document
+from index.embed import Encoder
+from index.store import IndexStore
+
+local.MAX_REMOVED_SHARE = 0.0   # any removal rewrites the index whole into a new directory
+store = IndexStore.load({path!r})
+store.remove_documents(["d1"])
+store.add_documents([Document("d5", "新", "天猫双十一的成交额创下新高。", "mem")], Encoder({encoder!r}))
+store.save({path!r})
+"""
+
+
+def test_a_reader_keeps_reading_after_another_process_rewrites_the_index(tiny_encoder, tiny_encoder_path, tmp_path):
+    built, path = _saved(tiny_encoder, tmp_path / "idx")
+    serving = IndexStore.load(path)
+    code = COMPACT.format(root=str(Path(__file__).resolve().parents[1]), path=str(path),
+                          encoder=str(tiny_encoder_path))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert sorted(IndexStore.load(path).documents) == ["d2", "d3", "d5"], "the other process rewrote it"
+    # the files the serving store opened are gone from the directory; it still reads its own state
+    assert not any((path / f).exists() for f in serving._segments[0].files)
+    assert list(serving.chunks) == list(built.chunks)
+    assert serving.documents["d1"].document.text == DOCS[0].text
+
+
+def test_a_damaged_segment_is_a_store_error_not_a_crash(tiny_encoder, tmp_path):
+    _, path = _saved(tiny_encoder, tmp_path / "idx")
+    store = IndexStore.load(path)
+    store.chunks._position[0] = 10_000   # a row the segment does not have
+    with pytest.raises(StoreError, match="missing"):
+        store.chunks[0]
+
+
+def test_a_compaction_streams_every_document_and_chunk_into_one_segment(tiny_encoder, tmp_path, monkeypatch):
+    built, path = _saved(tiny_encoder, tmp_path / "idx")
+    store = IndexStore.load(path)
+    store.add_documents([NEW], tiny_encoder)
+    store.save(path)
+    monkeypatch.setattr(local, "MAX_REMOVED_SHARE", 0.0)
+    store.remove_documents(["d2"])
+    expected = list(store.chunks)
+    store.save(path)
+    assert len(store._segments) == 1 and len(store._files) == 1 and _held(store) == (0, 0)
+    loaded = IndexStore.load(path)
+    assert list(loaded.chunks) == expected == list(store.chunks)
+    assert list(loaded.documents) == ["d1", "d3", "d4"]
+    assert loaded.documents["d3"].document.locations == DOCS[2].locations
+    np.testing.assert_array_equal(loaded.vectors, store.vectors)
