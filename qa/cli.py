@@ -39,7 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="exit (code 2) instead of waiting when another process is writing the index")
     p.add_argument("--html-keep-all", action="store_true",
                    help="web pages: keep all visible text, not only the main content")
-    p.add_argument("--faiss", choices=["flat", "hnsw", "ivf"], help="FAISS index type for a new index")
+    p.add_argument("--faiss", choices=["auto", "flat", "hnsw", "ivf"],
+                   help="FAISS index type for a new index (auto: exact search, then an HNSW graph from "
+                        "200,000 passages, ZHQA_AUTO_HNSW_FROM)")
     p.add_argument("--encoder", help="sentence-transformers id or path for a new index")
     p.add_argument("--chunk-size", type=int, help="chunk length for a new index")
     add_backend_options(p)

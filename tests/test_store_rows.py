@@ -1,4 +1,5 @@
 """A saved local index's passages and documents are read from its segments when asked for, not held."""
+import json
 import os
 import subprocess
 import sys
@@ -130,3 +131,50 @@ def test_a_compaction_streams_every_document_and_chunk_into_one_segment(tiny_enc
     assert list(loaded.documents) == ["d1", "d3", "d4"]
     assert loaded.documents["d3"].document.locations == DOCS[2].locations
     np.testing.assert_array_equal(loaded.vectors, store.vectors)
+
+
+def test_an_auto_index_turns_to_an_hnsw_graph_past_its_size_and_holds_vectors_once(tiny_encoder, tmp_path,
+                                                                                     monkeypatch):
+    from index.store.update import IndexUpdate
+
+    flat, path = _saved(tiny_encoder, tmp_path / "idx")
+    n = len(flat.chunks)
+    monkeypatch.setattr(local, "AUTO_HNSW_FROM", n + 1)
+    assert flat.faiss_auto and flat.faiss_kind == "flat" and flat.faiss_index is None
+    # 'qa index' adding a document past the size rewrites the index whole, with a graph
+    update = IndexUpdate.open(path)
+    assert isinstance(update, IndexUpdate)
+    update.add_documents([NEW], tiny_encoder)
+    update.save(path)
+    manifest = json.loads((path / local.MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["faiss"] == "hnsw" and manifest["faiss_auto"] is True and local.FAISS_FILE in manifest["files"]
+    loaded = IndexStore.load(path)
+    assert loaded.faiss_kind == "hnsw" and loaded.faiss_index.ntotal == len(loaded.chunks) > n
+    assert len(loaded._vectors) == 0, "the graph's storage is the only copy of the vectors"
+    flat.add_documents([NEW], tiny_encoder)
+    assert flat.faiss_kind == "hnsw", "a loaded store turns too, at the add that crosses the size"
+    np.testing.assert_array_equal(loaded.vectors, flat.vectors)
+    assert not loaded.vectors.flags.writeable
+    q = tiny_encoder.encode_queries(["钉钉用户"])[0]
+    exact = local.top_inner_product(loaded.vectors, q, 3)
+    assert [r for r, _ in loaded.dense_search(q, 3)] == [r for r, _ in exact]
+    # an addition joins the graph; a removal takes the vectors back from it before dropping it
+    loaded.add_documents([Document("d6", "新", "天猫双十一的成交额创下新高。", "mem")], tiny_encoder)
+    assert loaded.faiss_index.ntotal == len(loaded.chunks) and len(loaded._vectors) == 0
+    before = {c.chunk_id: v for c, v in zip(loaded.chunks, np.array(loaded.vectors))}
+    loaded.remove_documents(["d1"])
+    assert len(loaded.vectors) == len(loaded.chunks) and "d1" not in loaded.documents
+    for c, v in zip(loaded.chunks, loaded.vectors):
+        np.testing.assert_array_equal(v, before[c.chunk_id])
+    loaded.save(path)
+    again = IndexStore.load(path)
+    assert again.faiss_kind == "hnsw" and sorted(again.documents) == ["d2", "d3", "d4", "d6"]
+    np.testing.assert_array_equal(again.vectors, loaded.vectors)
+
+
+def test_an_explicit_kind_never_turns(tiny_encoder, monkeypatch):
+    monkeypatch.setattr(local, "AUTO_HNSW_FROM", 1)
+    store = IndexStore(tiny_encoder.name, tiny_encoder.info.dimension, chunk_size=30, chunk_overlap=5,
+                       faiss_kind="flat")
+    store.add_documents(DOCS, tiny_encoder)
+    assert store.faiss_kind == "flat" and not store.faiss_auto and store.manifest()["faiss_auto"] is False

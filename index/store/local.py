@@ -42,7 +42,10 @@ FAISS_FILE = "dense.faiss"         # HNSW/IVF indexes (trained or built once); f
 MAX_SEGMENTS = 16                  # a save beyond this many segments rewrites the index as one
 MAX_REMOVED_SHARE = 0.25           # ... as does one where more than this share of stored chunks is removed
 RETIRED_GRACE_S = 60.0             # a dropped segment's files outlive the manifest that dropped it this long
-FAISS_KINDS = ("flat", "hnsw", "ivf")
+FAISS_KINDS = ("auto", "flat", "hnsw", "ivf")
+# "auto": exact (flat) search while an index is small, an HNSW graph from this many passages on, where
+# one exact search reads every vector (about 20 ms at 200k 384-d passages on 2 cores, 100+ at 1M)
+AUTO_HNSW_FROM = int(os.environ.get("ZHQA_AUTO_HNSW_FROM", "200000"))
 _LAZY_BUILD = threading.Lock()   # search structures built on first use
 
 
@@ -254,9 +257,11 @@ class IndexStore:
     """Documents, chunks, vectors and the derived FAISS / BM25 indexes."""
 
     def __init__(self, encoder_name: str, dimension: int, chunk_size: int = 250, chunk_overlap: int = 60,
-                 faiss_kind: str = "flat"):
+                 faiss_kind: str = "auto"):
         if faiss_kind not in FAISS_KINDS:
             raise ValueError(f"faiss kind must be one of {FAISS_KINDS}, not {faiss_kind!r}")
+        self.faiss_auto = faiss_kind == "auto"   # flat until AUTO_HNSW_FROM passages, then HNSW for good
+        faiss_kind = "flat" if self.faiss_auto else faiss_kind
         self.encoder_name = encoder_name
         self.dimension = dimension
         self.chunk_size = chunk_size
@@ -268,6 +273,7 @@ class IndexStore:
         self.chunks = ChunkRows(self._files)
         self.tokens = TokenTable()         # each chunk's BM25 tokens, row for row
         self._vectors = VectorRows(dimension)   # the only copy of the vectors (a flat store searches it)
+        self._vectors_in_faiss = False          # an HNSW store's only copy is its graph's storage instead
         self._faiss = None                      # HNSW/IVF stores only
         self._bm25: BM25Index | None = None
         self.generation = 0          # saves so far of the index this store was loaded from (manifest)
@@ -290,18 +296,22 @@ class IndexStore:
         if batch.report.replaced:
             self.remove_documents(batch.report.replaced)
         if len(batch.vectors):
-            self._vectors.append(batch.vectors)
             if self._faiss is not None and self.faiss_kind == "hnsw":
                 # rows are appended: an HNSW graph takes them as they are (IVF is retrained)
+                if not self._vectors_in_faiss:
+                    self._vectors.append(batch.vectors)
                 self._faiss.add(np.ascontiguousarray(batch.vectors, dtype=np.float32))
             else:
-                self._faiss = None
+                self._drop_faiss()
+                self._vectors.append(batch.vectors)
         for sd in batch.documents:
             self.documents[sd.document.id] = sd
             self._pending[sd.document.id] = None
         self.chunks.append_memory(batch.chunks)
         self.tokens.extend(tokenize(t) for t in batch.texts)
         self._bm25 = None   # BM25's statistics cover the whole corpus: rebuilt at the next search
+        if self.faiss_auto and self.faiss_kind == "flat" and len(self.chunks) >= AUTO_HNSW_FROM:
+            self.faiss_kind = "hnsw"   # the graph is built at the next search; the next save is whole
         return batch.report
 
     def document_infos(self) -> list[DocumentInfo]:
@@ -316,6 +326,7 @@ class IndexStore:
         keep = np.setdiff1d(np.arange(len(self.chunks)), self.chunks.rows_of(ids))
         self.chunks.select(keep)
         self.tokens = self.tokens.select(keep.tolist())
+        # a copy of the kept rows (from the graph's storage too), before the graph is dropped below
         self.vectors = self.vectors[keep] if len(keep) else np.zeros((0, self.dimension), dtype=np.float32)
         for d in ids:
             del self.documents[d]
@@ -326,18 +337,43 @@ class IndexStore:
         return len(ids)
 
     def _invalidate(self) -> None:
-        self._faiss = None
+        self._drop_faiss()
         self._bm25 = None
+
+    def _drop_faiss(self) -> None:
+        """Forget the FAISS index (rebuilt when next needed), first taking back the vectors it holds."""
+        if self._vectors_in_faiss:
+            self.vectors = np.array(self.vectors)
+        self._faiss = None
 
     # ---------------------------------------------------------------- search
     @property
     def vectors(self) -> np.ndarray:
-        """Every live chunk's unit vector, row for row (a view: valid after later additions too)."""
+        """Every live chunk's unit vector, row for row. A flat store's is a view valid after later
+        additions too; an HNSW store's is a read-only view of its graph's storage, valid until the
+        store next changes."""
+        if self._vectors_in_faiss:
+            import faiss
+
+            n, d = self._faiss.ntotal, self.dimension
+            if not n:
+                return np.zeros((0, d), dtype=np.float32)
+            view = faiss.rev_swig_ptr(faiss.downcast_index(self._faiss.storage).get_xb(), n * d).reshape(n, d)
+            view.flags.writeable = False
+            return view
         return self._vectors.array
 
     @vectors.setter
     def vectors(self, rows: np.ndarray) -> None:
         self._vectors.replace(rows)
+        self._vectors_in_faiss = False   # held here again; the caller drops the graph
+
+    def _hand_vectors_to_graph(self) -> None:
+        """An HNSW graph holds every vector in its storage: release the store's own copy."""
+        if self._faiss is not None and self.faiss_kind == "hnsw" and not self._vectors_in_faiss \
+                and self._faiss.ntotal == len(self._vectors):
+            self._vectors_in_faiss = True
+            self._vectors = VectorRows(self.dimension)
 
     def _build_faiss(self):
         import faiss
@@ -368,6 +404,7 @@ class IndexStore:
             with _LAZY_BUILD:  # concurrent readers build it once
                 if self._faiss is None:
                     self._faiss = self._build_faiss()
+                    self._hand_vectors_to_graph()
         return self._faiss
 
     def dense_search(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
@@ -407,6 +444,7 @@ class IndexStore:
             "normalizer_version": NORMALIZER_VERSION,
             "bm25_tokenizer_version": BM25_TOKENIZER_VERSION,
             "faiss": self.faiss_kind,
+            "faiss_auto": self.faiss_auto,
             "documents": len(self.documents),
             "chunks": len(self.chunks),
         }
@@ -512,6 +550,7 @@ class IndexStore:
         enc = manifest["encoder"]
         store = cls(enc.get("name"), int(enc.get("dimension")), int(chunking.get("size", 250)),
                     int(chunking.get("overlap", 60)), manifest.get("faiss", "flat"))
+        store.faiss_auto = bool(manifest.get("faiss_auto", False))
         try:
             if manifest["format_version"] == 1:
                 store._read_db(root / DB_FILE)
@@ -525,6 +564,9 @@ class IndexStore:
                 raise StoreError(f"{root}: FAISS index holds {index.ntotal} vectors for {len(store.chunks)} chunks")
             if store.faiss_kind != "flat":   # a format-1 flat file is only checked: its vectors are held already
                 store._faiss = index
+                if store.faiss_kind == "hnsw" and not len(store._vectors):   # the graph holds the only copy
+                    store._vectors_in_faiss = True
+                store._hand_vectors_to_graph()
         store.generation = int(manifest.get("generation", 0))
         if manifest["format_version"] == FORMAT_VERSION and root == asked:   # not a set-aside copy
             store._home = asked.resolve()    # later saves add segments here
@@ -540,7 +582,10 @@ class IndexStore:
 
         removed = {k: set(v) for k, v in manifest.get("removed", {}).items()}
         refs = [SegmentRef.from_json(raw) for raw in manifest["segments"]]
-        self._vectors.reserve(sum(ref.chunks for ref in refs))   # one buffer, no concatenated copy
+        # an HNSW graph's file holds the vectors: the segments' copies are checked, not kept
+        keep_vectors = self.faiss_kind != "hnsw" or FAISS_FILE not in manifest.get("files", {})
+        if keep_vectors:
+            self._vectors.reserve(sum(ref.chunks for ref in refs))   # one buffer, no concatenated copy
         for ref in refs:
             file = SegmentFile(root / ref.db_file)
             part = read_segment_index(file, root, ref, removed.get(ref.name, set()), self.dimension, self.tokens)
@@ -548,7 +593,8 @@ class IndexStore:
             self.documents.add_stored(part.documents, len(self._files) - 1)
             self._doc_segment.update(dict.fromkeys(part.documents, ref.name))
             self.chunks.append_segment(len(self._files) - 1, part.rows, part.row_documents)
-            self._vectors.append(part.vectors)
+            if keep_vectors:
+                self._vectors.append(part.vectors)
             self._segments.append(ref)
         self._removed = removed
         return faiss.read_index(str(root / FAISS_FILE)) if FAISS_FILE in manifest.get("files", {}) else None

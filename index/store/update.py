@@ -16,6 +16,7 @@ import numpy as np
 
 from index.bm25 import tokenize
 from index.documents import Document
+from index.store import local
 from index.store.local import (FORMAT_VERSION, IndexStore, _readable_dir, append_segment, can_append,
                                read_manifest)
 from index.store.prepare import AddReport, DocumentInfo, PreparedBatch, StoreError, prepare_documents
@@ -96,7 +97,9 @@ class IndexUpdate:
         if target != self.root:
             raise StoreError(f"an update of {self.root} cannot be saved to {target}")
         live_stored = sum(self.documents[d].chunks for d in self._segment_of)
-        if can_append(target, self.generation, self._segments, live_stored):
+        # an 'auto' index that grows past AUTO_HNSW_FROM passages is rewritten whole with an HNSW graph
+        grows_a_graph = bool(self._base.get("faiss_auto")) and self.chunk_count >= local.AUTO_HNSW_FROM
+        if not grows_a_graph and can_append(target, self.generation, self._segments, live_stored):
             self._append(target)
         else:
             self._compact(target)
