@@ -141,6 +141,11 @@ def _settle(store, path: Path) -> None:
         store.save()
 
 
+def _note(text: str) -> None:
+    """A phase's figure on stderr as it is measured (a long run shows what it has so far)."""
+    print(f"[scale] {text}", file=sys.stderr, flush=True)
+
+
 def run_one(size: int, backend: str, workdir: Path, batch: int = 2000, faiss_kind: str = "auto") -> dict:
     """Build a synthetic index of ``size`` passages on ``backend`` in this process and measure it."""
     from tqdm import tqdm
@@ -166,6 +171,7 @@ def run_one(size: int, backend: str, workdir: Path, batch: int = 2000, faiss_kin
     bar.close()
     _settle(store, path)
     build_s = time.perf_counter() - t0
+    _note(f"built and saved in {build_s:.1f} s, RSS {_rss_mb():.0f} MB")
     extra = next(_documents(1, seed=99))
     update_s = None
     if backend == "local":   # what 'qa index FILE --index DIR' does: the document list only, one more segment
@@ -176,6 +182,7 @@ def run_one(size: int, backend: str, workdir: Path, batch: int = 2000, faiss_kin
         update.add_documents([type(extra)("added-by-update", "", extra.text + " 更新", "synthetic")], encoder)
         update.save(path)
         update_s = time.perf_counter() - t0
+        _note(f"'qa index' added one in {update_s:.2f} s")
         store = IndexStore.load(path)
         store.faiss_index
         store._bm25_index()
@@ -186,6 +193,7 @@ def run_one(size: int, backend: str, workdir: Path, batch: int = 2000, faiss_kin
     else:
         store.save()         # durable: flushed
     add_one_s = time.perf_counter() - t0
+    _note(f"a loaded store added one in {add_one_s:.2f} s")
     rng = np.random.default_rng(7)
     vocab = _vocabulary(np.random.default_rng(1))
     queries = [" ".join(_zipf_words(rng, vocab, 4)) for _ in range(200)]
@@ -199,6 +207,7 @@ def run_one(size: int, backend: str, workdir: Path, batch: int = 2000, faiss_kin
         store.close()
         store = MilvusStore.open(str(path), "scale", encoder.name, DIM)
     open_s = time.perf_counter() - t0
+    _note(f"opened in {open_s:.2f} s")
     retriever = Retriever(store, encoder)
     recall = None
     if backend == "local" and store.faiss_kind != "flat":   # what an approximate index loses: top 5 vs exact
