@@ -178,3 +178,10 @@ def test_an_explicit_kind_never_turns(tiny_encoder, monkeypatch):
                        faiss_kind="flat")
     store.add_documents(DOCS, tiny_encoder)
     assert store.faiss_kind == "flat" and not store.faiss_auto and store.manifest()["faiss_auto"] is False
+
+
+def test_documents_keep_the_order_they_were_added_in(tiny_encoder, tmp_path):
+    store = IndexStore(tiny_encoder.name, tiny_encoder.info.dimension, chunk_size=30, chunk_overlap=5)
+    store.add_documents([Document(i, d.title, d.text, d.source) for i, d in zip(("z", "a", "m"), DOCS)], tiny_encoder)
+    loaded = IndexStore.load(store.save(tmp_path / "idx"))
+    assert list(loaded.documents) == ["z", "a", "m"] == [i.id for i in loaded.document_infos()]

@@ -173,7 +173,7 @@ def read_segment_index(file: "SegmentFile", folder: Path, ref: SegmentRef, remov
                        tokens: TokenTable) -> SegmentIndex:
     """What a store holds of a segment: its live documents' ids and, per live chunk, its row and
     document, its BM25 tokens (appended to ``tokens``) and vector; not their text."""
-    documents = [d for (d,) in file.query("SELECT id FROM documents") if d not in removed]
+    documents = [d for (d,) in file.query("SELECT id FROM documents ORDER BY rowid") if d not in removed]
     live = {d: d for d in documents}   # each chunk names its document by the same string object
     rows: list[int] = []
     row_documents: list[str] = []
