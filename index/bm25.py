@@ -1,7 +1,8 @@
 """BM25 over jieba tokens (bm25s), so exact numbers, names and terms match.
 
 Why: dense vectors blur 「409个」 and 「191万种」; BM25 on word tokens finds them exactly.
-The index is rebuilt from stored token lists at load time (fast), so nothing is unpickled. The
+The index is built from stored token lists (nothing is unpickled) and kept beside a saved index
+(:mod:`index.store.bm25_cache`) in bm25s' own .npy/JSON files. The
 tokens are held as int32 ids into one vocabulary (:class:`TokenTable`): as Python lists of strings a
 passage's tokens take about 10 KB, which is 10 GB at a million passages.
 """
@@ -12,6 +13,7 @@ import re
 import unicodedata
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -189,6 +191,30 @@ class BM25Index:
             else:   # another bm25s default: its own (slower, per-passage Python) build
                 self._retriever.index(bm25s.tokenization.Tokenized(ids=_IdLists(table, empty), vocab=vocab),
                                       show_progress=False)
+
+    def save(self, folder: Path) -> None:
+        """Write the index with bm25s' own save (score matrix as .npy, vocabulary and parameters as JSON)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        if self._retriever is not None:
+            self._retriever.save(str(folder), show_progress=False)
+
+    @classmethod
+    def load(cls, folder: Path, size: int) -> "BM25Index":
+        """An index written by :meth:`save` over ``size`` passages, its score matrix memory-mapped
+        (pages are read as searches touch them). ValueError when the files do not hold that."""
+        import bm25s
+
+        index = cls.__new__(cls)
+        index.size = size
+        index._retriever = None
+        index._vocab = {}
+        if size:
+            retriever = bm25s.BM25.load(str(folder), mmap=True, show_progress=False, verbosity=0)
+            scores = retriever.scores
+            if scores.get("num_docs") != size or len(scores["indptr"]) != len(retriever.vocab_dict) + 1:
+                raise ValueError(f"{folder}: BM25 files for {scores.get('num_docs')} passages, expected {size}")
+            index._retriever, index._vocab = retriever, retriever.vocab_dict
+        return index
 
     def coverage(self, query_tokens: list[str]) -> float:
         """Share of the query's distinct tokens that occur in the corpus (0.0 for an empty query or corpus).

@@ -26,6 +26,7 @@ from index.bm25 import BM25_TOKENIZER_VERSION, BM25Index, TokenTable, known_term
 from index.chunk import Chunk
 from index.documents import Document, Region
 from index.normalize import NORMALIZER_VERSION, NormalizedText
+from index.store import bm25_cache
 from index.store.prepare import (AddReport, DocumentInfo, PreparedBatch, StoredDocument, StoreError,
                                  passage_text, prepare_documents)
 from index.store.rows import ChunkRows, DocumentTable, SegmentFile
@@ -47,6 +48,10 @@ FAISS_KINDS = ("auto", "flat", "hnsw", "ivf")
 # one exact search reads every vector (about 20 ms at 200k 384-d passages on 2 cores, 100+ at 1M)
 AUTO_HNSW_FROM = int(os.environ.get("ZHQA_AUTO_HNSW_FROM", "200000"))
 _LAZY_BUILD = threading.Lock()   # search structures built on first use
+_LAZY_TOKENS = threading.Lock()  # a loaded store's BM25 tokens, read from its segments when first needed
+# BM25 of a saved state is kept beside the index from this many passages on (index/store/bm25_cache.py);
+# below it, indexing BM25 at the first search takes well under a second
+BM25_CACHE_FROM = int(os.environ.get("ZHQA_BM25_CACHE_FROM", "20000"))
 
 
 def _mtime(path: Path) -> float:
@@ -240,6 +245,7 @@ def append_segment(target: Path, base: dict, generation: int, segments: list[Seg
     manifest["retired"] = retired
     write_manifest(target, manifest, MANIFEST)
     _remove_unnamed_files(target, manifest, expired=set(expired))
+    bm25_cache.remove_stale(target, manifest)   # BM25 kept for states no longer current
     return manifest, segments, {k: set(v) for k, v in kept.items()}, name
 
 
@@ -271,7 +277,8 @@ class IndexStore:
         self._files: list[SegmentFile] = []
         self.documents = DocumentTable(self._files)
         self.chunks = ChunkRows(self._files)
-        self.tokens = TokenTable()         # each chunk's BM25 tokens, row for row
+        self._tokens: TokenTable | None = TokenTable()   # each chunk's BM25 tokens, row for row (None: on disk)
+        self._saved_state: dict | None = None   # the manifest of the saved state this store holds exactly
         self._vectors = VectorRows(dimension)   # the only copy of the vectors (a flat store searches it)
         self._vectors_in_faiss = False          # an HNSW store's only copy is its graph's storage instead
         self._faiss = None                      # HNSW/IVF stores only
@@ -310,6 +317,7 @@ class IndexStore:
         self.chunks.append_memory(batch.chunks)
         self.tokens.extend(tokenize(t) for t in batch.texts)
         self._bm25 = None   # BM25's statistics cover the whole corpus: rebuilt at the next search
+        self._saved_state = None
         if self.faiss_auto and self.faiss_kind == "flat" and len(self.chunks) >= AUTO_HNSW_FROM:
             self.faiss_kind = "hnsw"   # the graph is built at the next search; the next save is whole
         return batch.report
@@ -325,7 +333,9 @@ class IndexStore:
             return 0
         keep = np.setdiff1d(np.arange(len(self.chunks)), self.chunks.rows_of(ids))
         self.chunks.select(keep)
-        self.tokens = self.tokens.select(keep.tolist())
+        if self._tokens is not None:   # tokens still on disk stay there: rows are read by position
+            self._tokens = self._tokens.select(keep.tolist())
+        self._saved_state = None
         # a copy of the kept rows (from the graph's storage too), before the graph is dropped below
         self.vectors = self.vectors[keep] if len(keep) else np.zeros((0, self.dimension), dtype=np.float32)
         for d in ids:
@@ -427,12 +437,46 @@ class IndexStore:
         """Per term, whether the store holds every one of its BM25 tokens (a translated word the documents use)."""
         return known_terms(terms, self._bm25_index().known)
 
+    @property
+    def tokens(self) -> TokenTable:
+        """Every chunk's BM25 tokens, row for row; a loaded store reads them from its segments when
+        first asked (to index BM25 afresh, or to write the index whole)."""
+        if self._tokens is None:
+            with _LAZY_TOKENS:
+                if self._tokens is None:
+                    table = TokenTable()
+                    for chunk, stored in zip(self.chunks, self.chunks.stored_tokens()):
+                        table.append(stored if stored is not None else tokenize(passage_text(chunk)))
+                    self._tokens = table
+        return self._tokens
+
+    @tokens.setter
+    def tokens(self, table: TokenTable) -> None:
+        self._tokens = table
+
     def _bm25_index(self) -> BM25Index:
         if self._bm25 is None:
             with _LAZY_BUILD:
                 if self._bm25 is None:
-                    self._bm25 = BM25Index(self.tokens)
+                    cached = self._cached_bm25()
+                    if cached is None:
+                        self._bm25 = BM25Index(self.tokens)
+                        self._keep_bm25()
+                    else:
+                        self._bm25 = cached
         return self._bm25
+
+    def _cached_bm25(self) -> BM25Index | None:
+        """The BM25 kept beside the saved state this store holds, if any (memory-mapped)."""
+        if self._saved_state is None or self._home is None or len(self.chunks) < BM25_CACHE_FROM:
+            return None
+        return bm25_cache.load(self._home, self._saved_state, len(self.chunks))
+
+    def _keep_bm25(self) -> None:
+        """Write the BM25 just indexed beside the saved state it covers, while that state is current."""
+        if (self._saved_state is not None and self._home is not None and self._bm25 is not None
+                and len(self.chunks) >= BM25_CACHE_FROM and _manifest_generation(self._home) == self.generation):
+            bm25_cache.save(self._home, self._saved_state, self._bm25)
 
     # ---------------------------------------------------------------- persistence
     def manifest(self) -> dict:
@@ -486,6 +530,8 @@ class IndexStore:
             self._doc_segment[d] = name
         self._pending.clear()
         self.generation = manifest["generation"]
+        self._saved_state = manifest
+        self._keep_bm25()   # BM25 indexed since the last change covers exactly this state
 
     def _write_whole(self, target: Path) -> None:
         import faiss
@@ -524,6 +570,8 @@ class IndexStore:
         self._home, self._segments, self._removed = target, [segment], {}
         self._doc_segment = dict.fromkeys(self.documents, segment.name)
         self._pending.clear()
+        self._saved_state = manifest
+        self._keep_bm25()
 
     @classmethod
     def load(cls, path: str | Path, encoder_name: str | None = None, dimension: int | None = None) -> "IndexStore":
@@ -570,9 +618,11 @@ class IndexStore:
         store.generation = int(manifest.get("generation", 0))
         if manifest["format_version"] == FORMAT_VERSION and root == asked:   # not a set-aside copy
             store._home = asked.resolve()    # later saves add segments here
+            store._saved_state = manifest
         if manifest.get("bm25_tokenizer_version", 1) != BM25_TOKENIZER_VERSION:
             # tokens stored by an older tokenizer would not match today's query tokens: redo them
             store.tokens = TokenTable(tokenize(passage_text(c)) for c in store.chunks)
+            store._saved_state = None
         return store
 
     def _read_segments(self, root: Path, manifest: dict):
@@ -588,7 +638,7 @@ class IndexStore:
             self._vectors.reserve(sum(ref.chunks for ref in refs))   # one buffer, no concatenated copy
         for ref in refs:
             file = SegmentFile(root / ref.db_file)
-            part = read_segment_index(file, root, ref, removed.get(ref.name, set()), self.dimension, self.tokens)
+            part = read_segment_index(file, root, ref, removed.get(ref.name, set()), self.dimension)
             self._files.append(file)
             self.documents.add_stored(part.documents, len(self._files) - 1)
             self._doc_segment.update(dict.fromkeys(part.documents, ref.name))
@@ -597,6 +647,7 @@ class IndexStore:
                 self._vectors.append(part.vectors)
             self._segments.append(ref)
         self._removed = removed
+        self._tokens = None   # read from the segments only if BM25 must be indexed afresh
         return faiss.read_index(str(root / FAISS_FILE)) if FAISS_FILE in manifest.get("files", {}) else None
 
     def _read_db(self, path: Path) -> None:

@@ -8,6 +8,7 @@ What was added since the last save stays in memory until a save writes it to a s
 """
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from array import array
@@ -69,6 +70,19 @@ class SegmentFile:
         except KeyError as exc:
             raise StoreError(f"{self.path}: chunk row {exc} is missing; rebuild the index") from None
 
+    def tokens(self, rows: Sequence[int]) -> list[list[str]]:
+        """The BM25 tokens stored for segment rows ``rows``, in that order."""
+        found: dict[int, list[str]] = {}
+        for start in range(0, len(rows), BATCH):
+            part = [int(r) for r in rows[start:start + BATCH]]
+            for row, words in self.query(f"SELECT row, tokens FROM chunks WHERE row IN "
+                                         f"({','.join('?' * len(part))})", part):
+                found[row] = json.loads(words)
+        try:
+            return [found[int(r)] for r in rows]
+        except KeyError as exc:
+            raise StoreError(f"{self.path}: chunk row {exc} is missing; rebuild the index") from None
+
     def documents(self, ids: Sequence[str]) -> dict[str, StoredDocument]:
         with self._lock:
             try:
@@ -121,21 +135,33 @@ class ChunkRows(Sequence):
 
     def take(self, rows: Iterable[int]) -> list[Chunk]:
         """The chunks at ``rows``, one query per segment."""
+        return self._gather(rows, SegmentFile.chunks, lambda chunk: chunk)
+
+    def stored_tokens(self) -> Iterator[list[str] | None]:
+        """Every row's BM25 tokens as its segment stores them, in row order; None for a row held in
+        memory (its tokens were never stored)."""
+        for start in range(0, len(self), 4 * BATCH):
+            yield from self._gather(range(start, min(len(self), start + 4 * BATCH)), SegmentFile.tokens,
+                                    lambda chunk: None)
+
+    def _gather(self, rows: Iterable[int], from_segment, from_memory) -> list:
+        """Per row, ``from_segment(file, positions)`` for stored rows (one call per segment) or
+        ``from_memory(chunk)`` for a row held in memory."""
         rows = [int(r) for r in rows]
-        out: list[Chunk | None] = [None] * len(rows)
+        out: list = [None] * len(rows)
         wanted: dict[int, list[int]] = {}
         for k, r in enumerate(rows):
             if not 0 <= r < len(self):
                 raise IndexError("chunk row out of range")
             seg = self._segment[r]
             if seg == MEMORY:
-                out[k] = self._memory[self._position[r]]
+                out[k] = from_memory(self._memory[self._position[r]])
             else:
                 wanted.setdefault(seg, []).append(k)
         for seg, ks in wanted.items():
-            for k, chunk in zip(ks, self._files[seg].chunks([self._position[rows[k]] for k in ks])):
-                out[k] = chunk
-        return out   # type: ignore[return-value]
+            for k, value in zip(ks, from_segment(self._files[seg], [self._position[rows[k]] for k in ks])):
+                out[k] = value
+        return out
 
     def __iter__(self) -> Iterator[Chunk]:
         for start in range(0, len(self), 4 * BATCH):

@@ -170,18 +170,21 @@ def read_documents(con: sqlite3.Connection, ids: Sequence[str] | None = None) ->
 
 
 def read_segment_index(file: "SegmentFile", folder: Path, ref: SegmentRef, removed: set[str], dimension: int,
-                       tokens: TokenTable) -> SegmentIndex:
+                       tokens: TokenTable | None = None) -> SegmentIndex:
     """What a store holds of a segment: its live documents' ids and, per live chunk, its row and
-    document, its BM25 tokens (appended to ``tokens``) and vector; not their text."""
+    document and its vector; not their text. The chunks' BM25 tokens are appended to ``tokens`` when
+    given (else they stay on disk until a store needs them)."""
     documents = [d for (d,) in file.query("SELECT id FROM documents ORDER BY rowid") if d not in removed]
     live = {d: d for d in documents}   # each chunk names its document by the same string object
     rows: list[int] = []
     row_documents: list[str] = []
-    for row, doc_id, words in file.iterate("SELECT row, doc_id, tokens FROM chunks ORDER BY row"):
+    columns = "row, doc_id, tokens" if tokens is not None else "row, doc_id, NULL"
+    for row, doc_id, words in file.iterate(f"SELECT {columns} FROM chunks ORDER BY row"):
         if doc_id in live:
             rows.append(row)
             row_documents.append(live[doc_id])
-            tokens.append(json.loads(words))
+            if tokens is not None:
+                tokens.append(json.loads(words))
     with open(folder / ref.vectors_file, "rb") as fh:
         vectors = np.load(fh, allow_pickle=False)
     if vectors.ndim != 2 or vectors.shape != (ref.chunks, dimension):

@@ -1,0 +1,95 @@
+"""BM25 of a saved local index, kept beside it so that opening the index does not index it again.
+
+Why: BM25's statistics cover the whole corpus and bm25s has no incremental add, so a store indexed
+BM25 afresh at its first search after every open: about 8 s at 100k passages, over a minute at a
+million, with the passages' tokens read into memory for it. The first process that indexes a saved
+state writes it with bm25s' own save into ``bm25-<state>/`` beside the manifest (write beside, fsync,
+rename); later opens of that state memory-map it and never read the tokens. It is a cache, not part
+of the index: its folder is named by a digest of the manifest's segments and removals, its files are
+checksummed, and any mismatch or damage means indexing again, never a wrong answer. Writers remove
+the folders of states that are no longer current.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+from index.bm25 import BM25_TOKENIZER_VERSION, BM25Index
+from index.store.segments import fsync_path, sha256_file
+
+PREFIX = "bm25-"
+CARD = "zhqa_bm25.json"
+STALE_AFTER_S = 60.0   # a superseded state's folder may still be being opened by a reader
+
+
+def state_key(manifest: dict) -> str:
+    """A digest of what the manifest's passages are: its segments, removals and BM25 tokenizer."""
+    state = {"segments": [s.get("name") for s in manifest.get("segments", [])],
+             "removed": {k: sorted(v) for k, v in sorted(manifest.get("removed", {}).items())},
+             "bm25_tokenizer_version": BM25_TOKENIZER_VERSION}
+    return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def folder_for(root: Path, manifest: dict) -> Path:
+    return root / f"{PREFIX}{state_key(manifest)}"
+
+
+def load(root: Path, manifest: dict, size: int) -> BM25Index | None:
+    """The saved BM25 of this manifest's state over ``size`` passages, memory-mapped; None when there
+    is none or it does not check out."""
+    folder = folder_for(root, manifest)
+    try:
+        card = json.loads((folder / CARD).read_text(encoding="utf-8"))
+        if card.get("state") != state_key(manifest) or card.get("passages") != size:
+            return None
+        for name, digest in card["files"].items():
+            if sha256_file(folder / name) != digest:
+                return None
+        return BM25Index.load(folder, size)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def save(root: Path, manifest: dict, index: BM25Index) -> bool:
+    """Write ``index`` as this manifest's state's BM25, unless it is there already (best effort: a
+    cache that cannot be written is skipped). True when written."""
+    folder = folder_for(root, manifest)
+    if (folder / CARD).exists() or not root.is_dir():
+        return False
+    tmp = root / f".{folder.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        index.save(tmp)
+        files = {f.name: sha256_file(f) for f in sorted(tmp.iterdir()) if f.is_file()}
+        card = {"state": state_key(manifest), "passages": index.size, "files": files,
+                "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        (tmp / CARD).write_text(json.dumps(card, indent=1), encoding="utf-8")
+        for f in tmp.iterdir():
+            fsync_path(f)
+        fsync_path(tmp)
+        os.replace(tmp, folder)   # fails if another process wrote the same state meanwhile: theirs stays
+        fsync_path(root)
+        return True
+    except OSError:
+        return False
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def remove_stale(root: Path, manifest: dict, min_age_s: float | None = None) -> None:
+    """Delete BM25 folders of other states (and killed writes' temporaries) once ``min_age_s``
+    (default STALE_AFTER_S) old."""
+    min_age_s = STALE_AFTER_S if min_age_s is None else min_age_s
+    keep = folder_for(root, manifest).name
+    for f in root.iterdir():
+        ours = f.name.startswith(PREFIX) or (f.name.startswith(f".{PREFIX}") and f.name.endswith(".tmp"))
+        if ours and f.name != keep:
+            try:
+                if time.time() - f.stat().st_mtime > min_age_s:
+                    shutil.rmtree(f, ignore_errors=True)
+            except OSError:
+                pass
