@@ -638,7 +638,8 @@ class IndexStore:
             self._vectors.reserve(sum(ref.chunks for ref in refs))   # one buffer, no concatenated copy
         for ref in refs:
             file = SegmentFile(root / ref.db_file)
-            part = read_segment_index(file, root, ref, removed.get(ref.name, set()), self.dimension)
+            part = read_segment_index(file, root, ref, removed.get(ref.name, set()), self.dimension,
+                                      vectors=keep_vectors)
             self._files.append(file)
             self.documents.add_stored(part.documents, len(self._files) - 1)
             self._doc_segment.update(dict.fromkeys(part.documents, ref.name))

@@ -170,10 +170,11 @@ def read_documents(con: sqlite3.Connection, ids: Sequence[str] | None = None) ->
 
 
 def read_segment_index(file: "SegmentFile", folder: Path, ref: SegmentRef, removed: set[str], dimension: int,
-                       tokens: TokenTable | None = None) -> SegmentIndex:
+                       tokens: TokenTable | None = None, vectors: bool = True) -> SegmentIndex:
     """What a store holds of a segment: its live documents' ids and, per live chunk, its row and
     document and its vector; not their text. The chunks' BM25 tokens are appended to ``tokens`` when
-    given (else they stay on disk until a store needs them)."""
+    given (else they stay on disk until a store needs them). With ``vectors`` False the vector file's
+    shape is checked but its rows are not read (an HNSW graph's file holds them)."""
     documents = [d for (d,) in file.query("SELECT id FROM documents ORDER BY rowid") if d not in removed]
     live = {d: d for d in documents}   # each chunk names its document by the same string object
     rows: list[int] = []
@@ -185,14 +186,19 @@ def read_segment_index(file: "SegmentFile", folder: Path, ref: SegmentRef, remov
             row_documents.append(live[doc_id])
             if tokens is not None:
                 tokens.append(json.loads(words))
-    with open(folder / ref.vectors_file, "rb") as fh:
-        vectors = np.load(fh, allow_pickle=False)
-    if vectors.ndim != 2 or vectors.shape != (ref.chunks, dimension):
-        raise ValueError(f"{ref.vectors_file} holds {vectors.shape} vectors, the segment {ref.chunks} of {dimension}-d")
-    if rows and rows[-1] >= len(vectors):
-        raise ValueError(f"{ref.db_file} has chunk row {rows[-1]} beyond its {len(vectors)} vectors")
-    live_vectors = vectors[np.asarray(rows, dtype=np.int64)] if len(rows) != len(vectors) else vectors
-    return SegmentIndex(documents, rows, row_documents, np.ascontiguousarray(live_vectors, dtype=np.float32))
+    stored = np.load(folder / ref.vectors_file, mmap_mode="r", allow_pickle=False)
+    if stored.ndim != 2 or stored.shape != (ref.chunks, dimension):
+        raise ValueError(f"{ref.vectors_file} holds {stored.shape} vectors, the segment {ref.chunks} of {dimension}-d")
+    if rows and rows[-1] >= len(stored):
+        raise ValueError(f"{ref.db_file} has chunk row {rows[-1]} beyond its {len(stored)} vectors")
+    if not vectors:
+        live = np.zeros((0, dimension), dtype=np.float32)
+    elif len(rows) != len(stored):
+        live = np.asarray(stored[np.asarray(rows, dtype=np.int64)], dtype=np.float32)
+    else:
+        live = np.array(stored, dtype=np.float32)   # read into memory: the file may be replaced later
+    del stored
+    return SegmentIndex(documents, rows, row_documents, live)
 
 
 def segment_catalog(folder: Path, ref: SegmentRef, removed: set[str]) -> list[DocumentInfo]:
