@@ -188,6 +188,11 @@ class QABot:
         return cls.from_corpus([SAMPLE_ARTICLE], config)
 
     # ---------------------------------------------------------------- documents
+    def document_infos(self) -> list:
+        """Every indexed document's id, title, source, chunk count and checksum (read while no write runs)."""
+        with self._lock.read():
+            return self.store.document_infos()
+
     def add_paths(self, paths: list[str | Path], progress: bool = False) -> IngestResult:
         ingest = read_paths(paths)
         self.add_documents(ingest.documents, progress)

@@ -40,8 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--html-keep-all", action="store_true",
                    help="web pages: keep all visible text, not only the main content")
     p.add_argument("--faiss", choices=["auto", "flat", "hnsw", "ivf"],
-                   help="FAISS index type for a new index (auto: exact search, then an HNSW graph from "
-                        "200,000 passages, ZHQA_AUTO_HNSW_FROM)")
+                   help="FAISS index type for a new index (default flat: exact; auto: exact, then an HNSW "
+                        "graph from 200,000 passages, ZHQA_AUTO_HNSW_FROM, whose saves rewrite the index whole)")
     p.add_argument("--encoder", help="sentence-transformers id or path for a new index")
     p.add_argument("--chunk-size", type=int, help="chunk length for a new index")
     add_backend_options(p)

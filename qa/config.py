@@ -25,7 +25,7 @@ class Config:
     threshold: float | None = None       # abstain below this span score (None: the reader's calibrated one)
     chunk_size: int = 250
     chunk_overlap: int = 60
-    faiss: str = "auto"                  # auto (flat, then HNSW from 200k passages) | flat | hnsw | ivf
+    faiss: str = "flat"                  # flat | auto (flat, then HNSW from 200k passages) | hnsw | ivf
     max_question_chars: int = 500
     max_answer_chars: int = 64
     reader_dtype: str = "auto"           # auto (bfloat16 where the CPU runs it natively) | float32 | bfloat16

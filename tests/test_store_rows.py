@@ -137,7 +137,10 @@ def test_an_auto_index_turns_to_an_hnsw_graph_past_its_size_and_holds_vectors_on
                                                                                      monkeypatch):
     from index.store.update import IndexUpdate
 
-    flat, path = _saved(tiny_encoder, tmp_path / "idx")
+    flat = IndexStore(tiny_encoder.name, tiny_encoder.info.dimension, chunk_size=30, chunk_overlap=5,
+                      faiss_kind="auto")
+    flat.add_documents(DOCS, tiny_encoder)
+    path = flat.save(tmp_path / "idx")
     n = len(flat.chunks)
     monkeypatch.setattr(local, "AUTO_HNSW_FROM", n + 1)
     assert flat.faiss_auto and flat.faiss_kind == "flat" and flat.faiss_index is None
@@ -172,6 +175,13 @@ def test_an_auto_index_turns_to_an_hnsw_graph_past_its_size_and_holds_vectors_on
     np.testing.assert_array_equal(again.vectors, loaded.vectors)
 
 
+def test_the_default_kind_is_flat_and_never_turns(tiny_encoder, monkeypatch):
+    monkeypatch.setattr(local, "AUTO_HNSW_FROM", 1)
+    store = IndexStore(tiny_encoder.name, tiny_encoder.info.dimension, chunk_size=30, chunk_overlap=5)
+    store.add_documents(DOCS, tiny_encoder)
+    assert store.faiss_kind == "flat" and not store.faiss_auto
+
+
 def test_an_explicit_kind_never_turns(tiny_encoder, monkeypatch):
     monkeypatch.setattr(local, "AUTO_HNSW_FROM", 1)
     store = IndexStore(tiny_encoder.name, tiny_encoder.info.dimension, chunk_size=30, chunk_overlap=5,
@@ -185,3 +195,20 @@ def test_documents_keep_the_order_they_were_added_in(tiny_encoder, tmp_path):
     store.add_documents([Document(i, d.title, d.text, d.source) for i, d in zip(("z", "a", "m"), DOCS)], tiny_encoder)
     loaded = IndexStore.load(store.save(tmp_path / "idx"))
     assert list(loaded.documents) == ["z", "a", "m"] == [i.id for i in loaded.document_infos()]
+
+
+def test_a_loaded_store_adding_documents_keeps_one_token_row_a_chunk(tiny_encoder, tmp_path):
+    from index.bm25 import tokenize
+    from index.store.prepare import passage_text
+
+    _, path = _saved(tiny_encoder, tmp_path / "idx")
+    store = IndexStore.load(path)
+    assert store._tokens is None
+    store.add_documents([NEW], tiny_encoder)
+    assert len(store.tokens) == len(store.chunks)
+    store.add_documents([Document("d5", "新", "天猫双十一的成交额创下新高。", "mem")], tiny_encoder)
+    store.save(path)
+    again = IndexStore.load(path)
+    assert list(again.tokens) == [tokenize(passage_text(c)) for c in again.chunks]
+    hits = again.bm25_search("天猫双十一", 1)
+    assert again.chunks[hits[0][0]].doc_id == "d5"

@@ -257,12 +257,12 @@ class ChatUI:
     # ---------------------------------------------------------------- documents
     def documents_table(self) -> list[list]:
         """Rows of (id, title, chunk count) for every indexed document."""
-        rows = [[info.id, info.title, info.chunks] for info in self.bot.store.document_infos()]
+        rows = [[info.id, info.title, info.chunks] for info in self.bot.document_infos()]
         return sorted(rows, key=lambda r: (r[1], r[0]))
 
     def _checksums(self) -> dict[str, str]:
         """Document id → checksum of what the index holds (from the document list: no texts loaded)."""
-        return {i.id: i.checksum for i in self.bot.store.document_infos()}
+        return {i.id: i.checksum for i in self.bot.document_infos()}
 
     def index_summary(self) -> str:
         return (f"索引中有 **{len(self.bot.store.documents)}** 篇文档、**{len(self.bot.store.chunks)}** 个段落"
@@ -361,7 +361,7 @@ class ChatUI:
             raise gr.Error(READ_ONLY_REFUSAL)
         if not doc_id:
             return self._docs_outputs("请先选择要删除的文档。")
-        title = next((i.title for i in self.bot.store.document_infos() if i.id == doc_id), doc_id)
+        title = next((i.title for i in self.bot.document_infos() if i.id == doc_id), doc_id)
         n = self.bot.remove_documents([doc_id])
         if n:
             return self._docs_outputs(f"✓ 已删除：{md_escape(title)}（{md_escape(doc_id)}）")

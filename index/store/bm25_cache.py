@@ -24,6 +24,7 @@ from index.store.segments import fsync_path, sha256_file
 
 PREFIX = "bm25-"
 CARD = "zhqa_bm25.json"
+SUPERSEDED = "superseded"   # written into a folder when a writer first finds its state no longer current
 STALE_AFTER_S = 60.0   # a superseded state's folder may still be being opened by a reader
 
 
@@ -44,8 +45,11 @@ def load(root: Path, manifest: dict, size: int) -> BM25Index | None:
     is none or it does not check out."""
     folder = folder_for(root, manifest)
     try:
+        import bm25s
+
         card = json.loads((folder / CARD).read_text(encoding="utf-8"))
-        if card.get("state") != state_key(manifest) or card.get("passages") != size:
+        if card.get("state") != state_key(manifest) or card.get("passages") != size \
+                or card.get("bm25s") != bm25s.__version__:
             return None
         for name, digest in card["files"].items():
             if sha256_file(folder / name) != digest:
@@ -58,19 +62,26 @@ def load(root: Path, manifest: dict, size: int) -> BM25Index | None:
 def save(root: Path, manifest: dict, index: BM25Index) -> bool:
     """Write ``index`` as this manifest's state's BM25, unless it is there already (best effort: a
     cache that cannot be written is skipped). True when written."""
+    import bm25s
+
     folder = folder_for(root, manifest)
-    if (folder / CARD).exists() or not root.is_dir():
+    if load(root, manifest, index.size) is not None:
         return False
     tmp = root / f".{folder.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
     try:
+        tmp.mkdir()   # never parents: a root renamed away meanwhile (a whole rewrite) must not be re-created
         index.save(tmp)
         files = {f.name: sha256_file(f) for f in sorted(tmp.iterdir()) if f.is_file()}
         card = {"state": state_key(manifest), "passages": index.size, "files": files,
-                "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+                "bm25s": bm25s.__version__, "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         (tmp / CARD).write_text(json.dumps(card, indent=1), encoding="utf-8")
         for f in tmp.iterdir():
             fsync_path(f)
         fsync_path(tmp)
+        if folder.exists():   # one that did not check out (damaged, another bm25s): set aside, then deleted
+            trash = root / f".{folder.name}.{uuid.uuid4().hex[:8]}.tmp"
+            os.replace(folder, trash)
+            shutil.rmtree(trash, ignore_errors=True)
         os.replace(tmp, folder)   # fails if another process wrote the same state meanwhile: theirs stays
         fsync_path(root)
         return True
@@ -81,15 +92,21 @@ def save(root: Path, manifest: dict, index: BM25Index) -> bool:
 
 
 def remove_stale(root: Path, manifest: dict, min_age_s: float | None = None) -> None:
-    """Delete BM25 folders of other states (and killed writes' temporaries) once ``min_age_s``
-    (default STALE_AFTER_S) old."""
+    """Delete BM25 folders of other states ``min_age_s`` (default STALE_AFTER_S) after a writer first
+    finds them superseded (a reader of the manifest before may still be opening one), and killed
+    writes' temporaries once that old."""
     min_age_s = STALE_AFTER_S if min_age_s is None else min_age_s
     keep = folder_for(root, manifest).name
     for f in root.iterdir():
-        ours = f.name.startswith(PREFIX) or (f.name.startswith(f".{PREFIX}") and f.name.endswith(".tmp"))
-        if ours and f.name != keep:
-            try:
-                if time.time() - f.stat().st_mtime > min_age_s:
+        try:
+            if f.name.startswith(PREFIX) and f.name != keep:
+                mark = f / SUPERSEDED
+                if not mark.exists():
+                    mark.write_text(time.strftime("%Y-%m-%dT%H:%M:%S%z"), encoding="utf-8")
+                elif time.time() - mark.stat().st_mtime > min_age_s:
                     shutil.rmtree(f, ignore_errors=True)
-            except OSError:
-                pass
+            elif f.name.startswith(f".{PREFIX}") and f.name.endswith(".tmp") \
+                    and time.time() - f.stat().st_mtime > min_age_s:
+                shutil.rmtree(f, ignore_errors=True)
+        except OSError:
+            pass

@@ -259,11 +259,20 @@ def _retired(target: Path) -> list[dict]:
         return []
 
 
+class _GraphStorage:
+    """An HNSW graph's stored vectors as a numpy array whose base keeps the graph alive (a view of a
+    graph that was freed would read freed memory)."""
+
+    def __init__(self, index, address: int, n: int, d: int):
+        self.index = index
+        self.__array_interface__ = {"shape": (n, d), "typestr": "<f4", "data": (address, True), "version": 3}
+
+
 class IndexStore:
     """Documents, chunks, vectors and the derived FAISS / BM25 indexes."""
 
     def __init__(self, encoder_name: str, dimension: int, chunk_size: int = 250, chunk_overlap: int = 60,
-                 faiss_kind: str = "auto"):
+                 faiss_kind: str = "flat"):
         if faiss_kind not in FAISS_KINDS:
             raise ValueError(f"faiss kind must be one of {FAISS_KINDS}, not {faiss_kind!r}")
         self.faiss_auto = faiss_kind == "auto"   # flat until AUTO_HNSW_FROM passages, then HNSW for good
@@ -311,11 +320,12 @@ class IndexStore:
             else:
                 self._drop_faiss()
                 self._vectors.append(batch.vectors)
+        tokens = self.tokens   # read from the segments first, if still there: rows before these
         for sd in batch.documents:
             self.documents[sd.document.id] = sd
             self._pending[sd.document.id] = None
         self.chunks.append_memory(batch.chunks)
-        self.tokens.extend(tokenize(t) for t in batch.texts)
+        tokens.extend(tokenize(t) for t in batch.texts)
         self._bm25 = None   # BM25's statistics cover the whole corpus: rebuilt at the next search
         self._saved_state = None
         if self.faiss_auto and self.faiss_kind == "flat" and len(self.chunks) >= AUTO_HNSW_FROM:
@@ -368,7 +378,8 @@ class IndexStore:
             n, d = self._faiss.ntotal, self.dimension
             if not n:
                 return np.zeros((0, d), dtype=np.float32)
-            view = faiss.rev_swig_ptr(faiss.downcast_index(self._faiss.storage).get_xb(), n * d).reshape(n, d)
+            raw = faiss.rev_swig_ptr(faiss.downcast_index(self._faiss.storage).get_xb(), n * d)
+            view = np.asarray(_GraphStorage(self._faiss, raw.__array_interface__["data"][0], n, d))
             view.flags.writeable = False
             return view
         return self._vectors.array
@@ -445,8 +456,9 @@ class IndexStore:
             with _LAZY_TOKENS:
                 if self._tokens is None:
                     table = TokenTable()
-                    for chunk, stored in zip(self.chunks, self.chunks.stored_tokens()):
-                        table.append(stored if stored is not None else tokenize(passage_text(chunk)))
+                    for row, stored in enumerate(self.chunks.stored_tokens()):
+                        # a row held in memory has no stored tokens (not the case after a load)
+                        table.append(stored if stored is not None else tokenize(passage_text(self.chunks[row])))
                     self._tokens = table
         return self._tokens
 
