@@ -90,7 +90,8 @@ class SegmentRef:
 
 @dataclass
 class SegmentIndex:
-    """A segment's live document ids and, per live chunk, its row there, its document and its vector."""
+    """A segment's live document ids and, per live chunk, its row there, its document and its vector
+    (a read-only memory map of the segment's file when every chunk is live: copy it before keeping it)."""
 
     documents: list[str]
     rows: list[int]
@@ -196,8 +197,7 @@ def read_segment_index(file: "SegmentFile", folder: Path, ref: SegmentRef, remov
     elif len(rows) != len(stored):
         live = np.asarray(stored[np.asarray(rows, dtype=np.int64)], dtype=np.float32)
     else:
-        live = np.array(stored, dtype=np.float32)   # read into memory: the file may be replaced later
-    del stored
+        live = stored   # memory-mapped: the store copies the rows into its own buffer once
     return SegmentIndex(documents, rows, row_documents, live)
 
 
