@@ -194,7 +194,7 @@ class BM25Index:
 
     def save(self, folder: Path) -> None:
         """Write the index with bm25s' own save (score matrix as .npy, vocabulary and parameters as JSON)."""
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(exist_ok=True)   # never parents: the caller's folder must already be there
         if self._retriever is not None:
             self._retriever.save(str(folder), show_progress=False)
 

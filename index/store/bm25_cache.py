@@ -78,11 +78,13 @@ def save(root: Path, manifest: dict, index: BM25Index) -> bool:
         for f in tmp.iterdir():
             fsync_path(f)
         fsync_path(tmp)
-        if folder.exists():   # one that did not check out (damaged, another bm25s): set aside, then deleted
+        if folder.exists() and load(root, manifest, index.size) is None:
+            # one that did not check out (damaged, another bm25s), checked again in case another
+            # process has just written a good one: set aside, then deleted
             trash = root / f".{folder.name}.{uuid.uuid4().hex[:8]}.tmp"
             os.replace(folder, trash)
             shutil.rmtree(trash, ignore_errors=True)
-        os.replace(tmp, folder)   # fails if another process wrote the same state meanwhile: theirs stays
+        os.replace(tmp, folder)   # fails if another process wrote one meanwhile: theirs stays
         fsync_path(root)
         return True
     except OSError:
