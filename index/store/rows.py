@@ -13,6 +13,7 @@ import sqlite3
 import threading
 from array import array
 from collections import OrderedDict
+from contextlib import contextmanager
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -42,53 +43,48 @@ class SegmentFile:
             raise StoreError(f"{self.path}: cannot open the segment ({exc}); rebuild the index") from exc
         self._lock = threading.Lock()
 
-    def query(self, sql: str, args: Sequence = ()) -> list[tuple]:
+    @contextmanager
+    def _reading(self):
+        """Hold the connection; a SQLite error is a StoreError naming the segment."""
         with self._lock:
             try:
-                return self._con.execute(sql, tuple(args)).fetchall()
+                yield self._con
             except sqlite3.Error as exc:
                 raise StoreError(f"{self.path}: cannot read the segment ({exc}); rebuild the index") from exc
+
+    def query(self, sql: str, args: Sequence = ()) -> list[tuple]:
+        with self._reading() as con:
+            return con.execute(sql, tuple(args)).fetchall()
 
     def iterate(self, sql: str, args: Sequence = ()) -> Iterator[tuple]:
         """The rows of a query one by one (a load reads a whole segment without holding it twice)."""
-        with self._lock:
-            try:
-                yield from self._con.execute(sql, tuple(args))
-            except sqlite3.Error as exc:
-                raise StoreError(f"{self.path}: cannot read the segment ({exc}); rebuild the index") from exc
+        with self._reading() as con:
+            yield from con.execute(sql, tuple(args))
+
+    def _by_row(self, columns: str, rows: Sequence[int], convert) -> list:
+        """``convert(*columns)`` of the chunks at segment rows ``rows``, in that order."""
+        found: dict[int, object] = {}
+        for start in range(0, len(rows), BATCH):
+            part = [int(r) for r in rows[start:start + BATCH]]
+            for row, *values in self.query(f"SELECT row, {columns} FROM chunks WHERE row IN "
+                                           f"({','.join('?' * len(part))})", part):
+                found[row] = convert(*values)
+        try:
+            return [found[int(r)] for r in rows]
+        except KeyError as exc:
+            raise StoreError(f"{self.path}: chunk row {exc} is missing; rebuild the index") from None
 
     def chunks(self, rows: Sequence[int]) -> list[Chunk]:
         """The chunks at segment rows ``rows``, in that order."""
-        found: dict[int, Chunk] = {}
-        for start in range(0, len(rows), BATCH):
-            part = [int(r) for r in rows[start:start + BATCH]]
-            for row in self.query(f"SELECT row, {CHUNK_COLUMNS} FROM chunks WHERE row IN "
-                                  f"({','.join('?' * len(part))})", part):
-                found[row[0]] = Chunk(*row[1:])
-        try:
-            return [found[int(r)] for r in rows]
-        except KeyError as exc:
-            raise StoreError(f"{self.path}: chunk row {exc} is missing; rebuild the index") from None
+        return self._by_row(CHUNK_COLUMNS, rows, Chunk)
 
     def tokens(self, rows: Sequence[int]) -> list[list[str]]:
         """The BM25 tokens stored for segment rows ``rows``, in that order."""
-        found: dict[int, list[str]] = {}
-        for start in range(0, len(rows), BATCH):
-            part = [int(r) for r in rows[start:start + BATCH]]
-            for row, words in self.query(f"SELECT row, tokens FROM chunks WHERE row IN "
-                                         f"({','.join('?' * len(part))})", part):
-                found[row] = json.loads(words)
-        try:
-            return [found[int(r)] for r in rows]
-        except KeyError as exc:
-            raise StoreError(f"{self.path}: chunk row {exc} is missing; rebuild the index") from None
+        return self._by_row("tokens", rows, json.loads)
 
     def documents(self, ids: Sequence[str]) -> dict[str, StoredDocument]:
-        with self._lock:
-            try:
-                return read_documents(self._con, list(ids))
-            except sqlite3.Error as exc:
-                raise StoreError(f"{self.path}: cannot read the segment ({exc}); rebuild the index") from exc
+        with self._reading() as con:
+            return read_documents(con, list(ids))
 
     def catalog(self) -> list[tuple[str, str, str, str]]:
         """Every stored document's id, title, source and checksum (not its text)."""
@@ -215,9 +211,7 @@ class ChunkRows(Sequence):
         seg = _view(self._segment)[keep]
         pos = _view(self._position)[keep].copy()
         doc = _view(self._document)[keep]
-        in_memory = np.flatnonzero(seg == MEMORY)
-        self._memory = [self._memory[p] for p in pos[in_memory]]
-        pos[in_memory] = np.arange(len(in_memory))
+        self._keep_memory(seg, pos)
         live = set(doc.tolist())
         for n, d in enumerate(self._doc_ids):
             if d is not None and n not in live:
@@ -232,10 +226,14 @@ class ChunkRows(Sequence):
         seg = _view(self._segment).copy()
         pos = _view(self._position).copy()
         seg[rows], pos[rows] = segment, np.arange(len(rows))
-        in_memory = np.flatnonzero(seg == MEMORY)   # what stays in memory, renumbered
+        self._keep_memory(seg, pos)
+        self._segment, self._position = _ints(seg), _ints(pos)
+
+    def _keep_memory(self, seg: np.ndarray, pos: np.ndarray) -> None:
+        """Hold only the in-memory chunks that rows ``seg``/``pos`` still point at, renumbering ``pos``."""
+        in_memory = np.flatnonzero(seg == MEMORY)
         self._memory = [self._memory[p] for p in pos[in_memory]]
         pos[in_memory] = np.arange(len(in_memory))
-        self._segment, self._position = _ints(seg), _ints(pos)
 
 
 class DocumentTable(Mapping):
