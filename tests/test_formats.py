@@ -9,6 +9,7 @@ import os
 import socket
 import struct
 import subprocess
+import sys
 import textwrap
 import zipfile
 import zlib
@@ -114,6 +115,54 @@ def test_ocr_reads_a_two_column_scan_in_reading_order_offline(scan, monkeypatch)
         assert abs(x0 - box[0]) < 15 and abs(y0 - box[1]) < 15 and abs(y1 - box[3]) < 15, (text, region.box, box)
 
 
+
+def test_openvino_and_onnxruntime_read_a_scan_alike_and_an_unknown_engine_is_named(scan, monkeypatch):
+    import difflib
+
+    from index.readers.image import drop_ocr_engine, ocr_engine_in_use
+
+    path, left, right, _ = scan
+    texts = {}
+    try:
+        for engine in ("onnxruntime", "openvino"):
+            monkeypatch.setenv("ZHQA_OCR_ENGINE", engine)
+            drop_ocr_engine()
+            texts[engine] = "".join(read_file(path).documents[0].text.split())
+            assert ocr_engine_in_use() == engine
+        assert difflib.SequenceMatcher(None, texts["onnxruntime"], texts["openvino"]).ratio() > 0.99
+        monkeypatch.setenv("ZHQA_OCR_ENGINE", "tesseract")
+        drop_ocr_engine()
+        (skip,) = read_file(path).skipped
+        assert "ZHQA_OCR_ENGINE must be one of auto, openvino, onnxruntime, not 'tesseract'" in skip.reason
+    finally:
+        drop_ocr_engine()
+
+
+def test_the_openvino_engine_sends_no_telemetry(tmp_path, scan):
+    """``import openvino`` posts an event to Google Analytics from a forked process and writes its client
+    id under ~/intel, unless its telemetry module is kept out: neither happens here."""
+    home = tmp_path / "home"
+    home.mkdir()
+    script = textwrap.dedent(f"""
+        import socket, sys, time
+        calls = []
+        real = socket.getaddrinfo
+        socket.getaddrinfo = lambda *a, **k: calls.append(a[0]) or real(*a, **k)
+        from index.readers.image import ocr_engine_in_use, ocr_image
+        from PIL import Image
+        ocr_image(Image.open({str(scan[0])!r}))
+        time.sleep(1.0)   # the telemetry sender runs in the background
+        assert ocr_engine_in_use() == "openvino", ocr_engine_in_use()
+        assert sys.modules["openvino_telemetry"] is None
+        assert not calls, calls
+        print("ok")
+    """)
+    env = {**os.environ, "HOME": str(home), "ZHQA_OCR_ENGINE": "openvino", "PYTHONPATH": str(ROOT)}
+    env.pop("CI", None)   # its CI check would hide the telemetry this test looks for
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+    assert not (home / "intel").exists(), list((home / "intel").iterdir())
+
 def test_reading_order_takes_columns_before_rows():
     from index.readers.image import OcrLine, reading_order
 
@@ -175,6 +224,32 @@ def test_a_pdf_page_without_text_is_ocrd_with_line_boxes(tmp_path, font_path):
     (region,) = doc.regions_for(i, i + 3)
     assert region.page == 1 and region.box is not None
 
+
+
+def test_a_scanned_pdf_page_is_rendered_at_its_scan_s_resolution(tmp_path, font_path):
+    import pypdfium2 as pdfium
+    from reportlab.pdfgen import canvas
+
+    from index.readers.pdf import MIN_OCR_SCALE, OCR_SCALE, render_scale
+
+    img = tmp_path / "page.png"
+    render_columns(img, font_path, [FACT])
+    from PIL import Image
+
+    width_px, height_px = Image.open(img).size
+    p = tmp_path / "scans.pdf"
+    c = canvas.Canvas(str(p), pagesize=(620, 300))
+    for width_pt in (width_px / 2.5, width_px, width_px / 5):   # 2.5, 1 and 5 pixels a point
+        c.drawImage(str(img), 0, 0, width=width_pt, height=width_pt * height_px / width_px)
+        c.showPage()
+    c.drawString(20, 20, "text only")
+    c.showPage()
+    c.save()
+    pdf = pdfium.PdfDocument(str(p))
+    scales = [render_scale(pdf[i]) for i in range(4)]
+    assert scales[0] == pytest.approx(2.5, rel=0.01)
+    assert scales[1] == MIN_OCR_SCALE and scales[2] == OCR_SCALE and scales[3] == OCR_SCALE
+    pdf.close()
 
 def _pdf_with_table(path: Path, font_path: str, ruled: bool = True, side: bool = False) -> None:
     from reportlab.lib import colors

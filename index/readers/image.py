@@ -1,20 +1,26 @@
 """Scans and photos (PNG, JPEG, TIFF, WebP): OCR by RapidOCR, lines put back in reading order.
 
-Why RapidOCR 3.x + onnxruntime: its wheel ships the PP-OCR detection and recognition models
-(Apache-2.0) and runs with no network as long as its default model settings are kept (other
-languages or versions download at run time, so none is asked for here). Reading order is a
+Why RapidOCR 3.x: its wheel ships the PP-OCR detection and recognition models (Apache-2.0) and runs
+with no network as long as its default model settings are kept (other languages or versions download
+at run time, so none is asked for here). OpenVINO runs those models three times as fast as ONNX
+Runtime on the benchmark page; ONNX Runtime stays the fallback. Reading order is a
 recursive XY-cut: a page is split at the widest blank band, columns (vertical bands) first, so a
 multi-column newspaper page reads column by column, top to bottom, left to right. Vertical CJK
 text is not handled yet: its columns come back as short lines.
 """
 from __future__ import annotations
 
+import logging
+import os
 import statistics
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from index.readers.located import LocatedText, UnreadableFile
+
+_log = logging.getLogger(__name__)
 
 SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"}
 MAX_PIXELS = 50_000_000      # a 200-megapixel image is refused, not OCR'd for minutes
@@ -23,6 +29,7 @@ MAX_SIDE = 3200              # longer sides are scaled down to this before detec
 MIN_SCORE = 0.5              # OCR lines below this recognition confidence are dropped
 
 _ENGINE = None
+_ENGINE_KIND: str | None = None
 _ENGINE_LOCK = threading.Lock()
 _RUN_LOCK = threading.Lock()
 
@@ -34,22 +41,75 @@ class OcrLine:
     score: float
 
 
+OCR_ENGINES = ("auto", "openvino", "onnxruntime")
+
+
+class OcrEngineError(RuntimeError):
+    """The OCR engine asked for cannot run here."""
+
+
+def ocr_engine_name() -> str:
+    """``ZHQA_OCR_ENGINE``: auto (OpenVINO where it loads, else ONNX Runtime), openvino or onnxruntime."""
+    name = (os.environ.get("ZHQA_OCR_ENGINE") or "auto").strip().lower()
+    if name not in OCR_ENGINES:
+        raise OcrEngineError(f"ZHQA_OCR_ENGINE must be one of {', '.join(OCR_ENGINES)}, not {name!r}")
+    return name
+
+
+def block_openvino_telemetry() -> None:
+    """Keep ``import openvino`` offline: it otherwise posts an "import" event to Google Analytics from a
+    forked process (openvino-telemetry, on unless the user opted out). With its module marked missing,
+    OpenVINO falls back to its own no-op stub; inference is unaffected."""
+    sys.modules.setdefault("openvino_telemetry", None)
+    sys.modules.setdefault("openvino_telemetry.backend", None)
+
+
+def _build_engine(kind: str):
+    from rapidocr import EngineType, RapidOCR
+
+    logging.getLogger("RapidOCR").setLevel(logging.WARNING)
+    # a newspaper page rendered for reading is taller than RapidOCR's default 2,000-pixel cap
+    # no line-direction classifier (scans are upright; it cost 0.4 s a page) and bigger recognition
+    # batches: 6.05 → 5.38 s on the benchmark's 123-line page, same text (benchmarks/ingest.py)
+    params = {"Global.log_level": "warning", "Global.max_side_len": MAX_SIDE, "Global.use_cls": False,
+              "Rec.rec_batch_num": 24}
+    if kind == "openvino":
+        # the same bundled ONNX models, run by OpenVINO: 8.8 → 2.7 s on that page on a 2-core AMX CPU
+        # (bf16 where the CPU has it), same text (benchmarks/ingest.py --ocr-engines)
+        block_openvino_telemetry()
+        params.update({"Det.engine_type": EngineType.OPENVINO, "Rec.engine_type": EngineType.OPENVINO})
+    return RapidOCR(params=params)
+
+
 def _engine():
     """One RapidOCR engine a process, with its bundled default models (never a download)."""
-    global _ENGINE
+    global _ENGINE, _ENGINE_KIND
     with _ENGINE_LOCK:
         if _ENGINE is None:
-            import logging
-
-            from rapidocr import RapidOCR
-
-            logging.getLogger("RapidOCR").setLevel(logging.WARNING)
-            # a newspaper page rendered for reading is taller than RapidOCR's default 2,000-pixel cap
-            # no line-direction classifier (scans are upright; it cost 0.4 s a page) and bigger recognition
-            # batches: 6.05 → 5.38 s on the benchmark's 123-line page, same text (benchmarks/ingest.py)
-            _ENGINE = RapidOCR(params={"Global.log_level": "warning", "Global.max_side_len": MAX_SIDE,
-                                       "Global.use_cls": False, "Rec.rec_batch_num": 24})
+            name = ocr_engine_name()
+            if name == "onnxruntime":
+                _ENGINE, _ENGINE_KIND = _build_engine("onnxruntime"), "onnxruntime"
+            else:
+                try:
+                    _ENGINE, _ENGINE_KIND = _build_engine("openvino"), "openvino"
+                except Exception as exc:  # not installed, or its CPU plugin cannot run on this machine
+                    if name == "openvino":
+                        raise OcrEngineError(f"the OpenVINO OCR engine cannot run here: {type(exc).__name__}: {exc}") from exc
+                    _log.warning("OCR: OpenVINO unavailable (%s: %s); using ONNX Runtime", type(exc).__name__, exc)
+                    _ENGINE, _ENGINE_KIND = _build_engine("onnxruntime"), "onnxruntime"
         return _ENGINE
+
+
+def drop_ocr_engine() -> None:
+    """Forget the process's OCR engine: the next page builds one anew (after ``ZHQA_OCR_ENGINE`` changed)."""
+    global _ENGINE, _ENGINE_KIND
+    with _ENGINE_LOCK, _RUN_LOCK:
+        _ENGINE, _ENGINE_KIND = None, None
+
+
+def ocr_engine_in_use() -> str | None:
+    """Which runtime the process's OCR engine uses (None before the first page)."""
+    return _ENGINE_KIND
 
 
 def ocr_image(image) -> list[OcrLine]:
