@@ -21,6 +21,7 @@ from pathlib import Path
 
 from index.bm25 import BM25_TOKENIZER_VERSION, BM25Index
 from index.store.segments import fsync_path, sha256_file
+from index.store.verified import mismatched_files
 
 PREFIX = "bm25-"
 CARD = "zhqa_bm25.json"
@@ -51,9 +52,8 @@ def load(root: Path, manifest: dict, size: int) -> BM25Index | None:
         if card.get("state") != state_key(manifest) or card.get("passages") != size \
                 or card.get("bm25s") != bm25s.__version__:
             return None
-        for name, digest in card["files"].items():
-            if sha256_file(folder / name) != digest:
-                return None
+        if mismatched_files(folder, card["files"]):
+            return None
         return BM25Index.load(folder, size)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None

@@ -35,6 +35,8 @@ from index.store.segments import (SEGMENT_PREFIX, SegmentRef, offsets_from_bytes
 from index.store.vectors import VectorRows, top_inner_product
 from index.store.segments import fsync_path as _fsync
 from index.store.segments import sha256_file as _sha256
+from index.store import verified
+from index.store.verified import mismatched_files
 
 FORMAT_VERSION = 2                 # 2: segments (index/store/segments.py); 1 (one SQLite + FAISS file) still loads
 MANIFEST = "manifest.json"
@@ -156,12 +158,14 @@ def read_manifest(root: Path, encoder_name: str | None = None, dimension: int | 
                          "configured; use the same encoder or rebuild the index")
     if dimension is not None and enc.get("dimension") != dimension:
         raise StoreError(f"{root}: index vectors are {enc.get('dimension')}-d, the encoder gives {dimension}-d")
-    for name, digest in manifest.get("files", {}).items():
-        f = root / name
-        if not f.exists():
+    files = manifest.get("files", {})
+    for name in files:
+        if not (root / name).exists():
             raise StoreError(f"{root}: {name} is missing; rebuild the index")
-        if check_files and _sha256(f) != digest:
-            raise StoreError(f"{root}: {name} is corrupt (checksum mismatch); rebuild the index")
+    # each file hashed once while it stays as it was verified (index/store/verified.py)
+    corrupt = mismatched_files(root, files) if check_files else []
+    if corrupt:
+        raise StoreError(f"{root}: {corrupt[0]} is corrupt (checksum mismatch); rebuild the index")
     return manifest
 
 
@@ -244,6 +248,8 @@ def append_segment(target: Path, base: dict, generation: int, segments: list[Seg
     manifest = manifest_v2(base, generation, segments, kept, {})
     manifest["retired"] = retired
     write_manifest(target, manifest, MANIFEST)
+    if name is not None:   # its files were hashed as written: the next open need not read them again
+        verified.remember(target, next(s.files for s in segments if s.name == name))
     _remove_unnamed_files(target, manifest, expired=set(expired))
     bm25_cache.remove_stale(target, manifest)   # BM25 kept for states no longer current
     return manifest, segments, {k: set(v) for k, v in kept.items()}, name
@@ -570,6 +576,7 @@ class IndexStore:
                 os.replace(target, old)   # a crash before the next rename is undone by recover_index_dir
             os.replace(tmp, target)
             _fsync(target.parent)
+            verified.remember(target, manifest["files"])   # hashed as written: the next open need not
             if old is not None:
                 _discard(old)
         except BaseException:

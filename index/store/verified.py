@@ -1,0 +1,104 @@
+"""Checksums of an index's files, each hashed once while the file stays as it was verified.
+
+Why: an index's segment files never change once written (a write adds new ones), yet every open
+hashed all of them: 6.5 GB at a million passages, most of the 32 s a second process took to open
+it. A file that hashed to its manifest checksum is recorded in the user cache with its size,
+modification time, inode and device; while all of these are unchanged it is not read again. A file
+truncated, rewritten, replaced or copied in changes at least one of them and is hashed again.
+Corruption that keeps every one of them (a bit flipped in place) is not seen until the file's next
+change; ``ZHQA_VERIFY_INDEX=always`` hashes every file at every open.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from pathlib import Path
+
+from index.store.segments import sha256_file
+
+VERSION = 1
+_LOCK = threading.Lock()
+
+
+def _stamp(st: os.stat_result) -> list[int]:
+    return [st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev]
+
+
+def _record_path(root: Path) -> Path | None:
+    from index.cache import cache_dir
+
+    try:
+        key = hashlib.sha256(str(root.resolve()).encode("utf-8")).hexdigest()[:32]
+        return cache_dir() / "verified" / f"{key}.json"
+    except OSError:
+        return None
+
+
+def _read(path: Path | None) -> dict:
+    if path is None:
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return data["files"] if data.get("version") == VERSION and isinstance(data.get("files"), dict) else {}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def _write(path: Path | None, files: dict) -> None:
+    """Best effort: a cache that cannot be written only means hashing again next time."""
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_text(json.dumps({"version": VERSION, "files": files}), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def mismatched_files(root: Path, expected: dict[str, str]) -> list[str]:
+    """The names of ``expected`` ({file name in ``root``: sha256}) whose file does not hash to its
+    checksum, hashing only files not verified unchanged before (all of them with
+    ``ZHQA_VERIFY_INDEX=always``). Missing files count as mismatched."""
+    always = os.environ.get("ZHQA_VERIFY_INDEX", "").strip().lower() == "always"
+    record = _record_path(root)
+    with _LOCK:
+        known = {} if always else _read(record)
+    verified: dict[str, dict] = {}
+    bad = []
+    for name, digest in expected.items():
+        f = root / name
+        try:
+            before = _stamp(f.stat())
+            entry = known.get(name)
+            if isinstance(entry, dict) and entry.get("sha256") == digest and entry.get("stat") == before:
+                verified[name] = entry
+                continue
+            ok = sha256_file(f) == digest
+            if ok and _stamp(f.stat()) == before:   # not changed while it was read
+                verified[name] = {"sha256": digest, "stat": before}
+        except OSError:
+            ok = False
+        if not ok:
+            bad.append(name)
+    if verified != {k: v for k, v in known.items() if k in expected}:
+        with _LOCK:
+            _write(record, verified)
+    return bad
+
+
+def remember(root: Path, files: dict[str, str]) -> None:
+    """Record ``files`` ({name in ``root``: sha256}) as verified: checksums the caller computed from the
+    bytes it has just written, so that the first open after a write need not hash them again."""
+    record = _record_path(root)
+    with _LOCK:
+        known = _read(record)
+        for name, digest in files.items():
+            try:
+                known[name] = {"sha256": digest, "stat": _stamp((root / name).stat())}
+            except OSError:
+                known.pop(name, None)
+        _write(record, known)

@@ -1,0 +1,75 @@
+"""An index's files are hashed once while they stay as verified; any change is hashed again."""
+import os
+
+import pytest
+
+import index.store.verified as verified
+from index.documents import Document
+from index.store import IndexStore, StoreError
+
+DOCS = [Document("d1", "公益", "2023财年，阿里活跃的公益幸福团超 110个。", "mem"),
+        Document("d2", "钉钉", "截至2023年3月31日，钉钉用户超6亿，服务企业组织超2300万。", "mem")]
+
+
+@pytest.fixture
+def saved(tiny_encoder, tmp_path, monkeypatch):
+    monkeypatch.setenv("ZHQA_CACHE_DIR", str(tmp_path / "cache"))
+    store = IndexStore(tiny_encoder.name, tiny_encoder.info.dimension, chunk_size=30, chunk_overlap=5)
+    store.add_documents(DOCS, tiny_encoder)
+    return store.save(tmp_path / "idx")
+
+
+def _count_hashes(monkeypatch) -> list:
+    hashed = []
+    real = verified.sha256_file
+    monkeypatch.setattr(verified, "sha256_file", lambda p: hashed.append(p.name) or real(p))
+    return hashed
+
+
+def _segment_file(path):
+    return next(f for f in sorted(path.iterdir()) if f.name.startswith("seg-") and f.suffix == ".sqlite")
+
+
+def test_a_second_open_hashes_nothing_and_a_changed_file_is_hashed_again(saved, monkeypatch):
+    hashed = _count_hashes(monkeypatch)
+    IndexStore.load(saved)
+    assert hashed == [], "files hashed as they were written are not read again"
+    monkeypatch.setenv("ZHQA_CACHE_DIR", str(saved.parent / "other-cache"))   # another user's cache
+    IndexStore.load(saved)
+    assert hashed and all(name.startswith("seg-") for name in hashed), "a cache that knows nothing hashes all"
+    hashed.clear()
+    IndexStore.load(saved)
+    assert hashed == [], "unchanged files are not read again"
+    # a byte flipped and the time moved: hashed again, and refused
+    seg = _segment_file(saved)
+    data = bytearray(seg.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    seg.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match="is corrupt"):
+        IndexStore.load(saved)
+    assert seg.name in hashed
+
+
+def test_a_file_changed_in_place_with_its_old_time_is_caught_when_asked(saved, monkeypatch):
+    IndexStore.load(saved)
+    seg = _segment_file(saved)
+    st = seg.stat()
+    data = bytearray(seg.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    with open(seg, "r+b") as fh:   # same inode, same size
+        fh.write(bytes(data))
+    os.utime(seg, ns=(st.st_atime_ns, st.st_mtime_ns))
+    IndexStore.load(saved)   # what the stamp cannot see: documented
+    monkeypatch.setenv("ZHQA_VERIFY_INDEX", "always")
+    with pytest.raises(StoreError, match="is corrupt"):
+        IndexStore.load(saved)
+
+
+def test_an_unwritable_cache_only_means_hashing_again(saved, monkeypatch, tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    monkeypatch.setenv("ZHQA_CACHE_DIR", str(blocker / "cache"))
+    hashed = _count_hashes(monkeypatch)
+    for _ in range(2):
+        IndexStore.load(saved)
+    assert hashed and len(hashed) % 2 == 0 and hashed[:len(hashed) // 2] == hashed[len(hashed) // 2:]
