@@ -235,6 +235,20 @@ def shared_tokenizer():
         return _SHARED_TOKENIZERS[path]
 
 
+def shared_lean_tokenizer():
+    """The same tokenizer through the `tokenizers` library alone (index/lean_tokenizer.py): what the
+    encoder and the reader use to answer, loaded once a process without importing transformers.
+    Calls must hold ``tokenizer_lock(tok)``."""
+    from index.lean_tokenizer import LeanTokenizer
+
+    path = str(embedded_e5_path())
+    key = "lean:" + path
+    with _SHARED_LOCK:
+        if key not in _SHARED_TOKENIZERS:
+            _SHARED_TOKENIZERS[key] = LeanTokenizer(path)
+        return _SHARED_TOKENIZERS[key]
+
+
 _TOKENIZER_LOCKS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
@@ -248,7 +262,7 @@ def tokenizer_lock(tokenizer) -> threading.Lock:
         return lock
 
 
-_NO_INIT_LOCK = threading.Lock()
+NO_INIT_LOCK = threading.Lock()   # held while torch.nn.init is swapped (here and in index/bert.py)
 
 
 @contextlib.contextmanager
@@ -258,5 +272,5 @@ def without_weight_init():
     two overlapping uses could leave initialisation off for good."""
     from transformers.initialization import no_init_weights
 
-    with _NO_INIT_LOCK, no_init_weights():
+    with NO_INIT_LOCK, no_init_weights():
         yield

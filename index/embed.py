@@ -45,12 +45,12 @@ class Encoder:
             path = name
         try:
             if name == EMBEDDED_ENCODER:  # our own folder: no sentence-transformers needed (index/mean_pool_encoder.py)
-                from index.e5_convert import shared_tokenizer, shared_word_embeddings
+                from index.e5_convert import shared_lean_tokenizer, shared_word_embeddings
                 from index.mean_pool_encoder import MeanPoolingEncoder
 
                 # the reader re-uses this table and tokenizer: one copy a process (index/e5_convert.py)
                 self.model = MeanPoolingEncoder(path, device, shared_word_embeddings() if device == "cpu" else None,
-                                                shared_tokenizer())
+                                                shared_lean_tokenizer())
                 self.transformer = self.model.transformer
             else:
                 from sentence_transformers import SentenceTransformer

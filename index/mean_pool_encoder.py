@@ -1,10 +1,10 @@
-"""The embedded encoder run by transformers alone: BERT, mean pooling over the prompt and text, L2 norm.
+"""The embedded encoder in plain torch: BERT (index/bert.py), mean pooling over the prompt and text, L2 norm.
 
 Why: the embedded e5's folder is ours (written by ``index/e5_convert.py``) and is exactly that
-pipeline, so it needs neither sentence-transformers nor the scikit-learn it imports: 2.9 s and
-about 80 MB less for every process that answers a question. Other sentence-transformers models
-still go through sentence-transformers. The vectors match sentence-transformers' to float precision
-(tests/test_e2e.py).
+pipeline, so it needs neither sentence-transformers nor the scikit-learn it imports (2.9 s and
+about 80 MB less for every process that answers a question), nor transformers (2.8 s more). Other
+sentence-transformers models still go through sentence-transformers. The vectors match
+sentence-transformers' to float precision (tests/test_e2e.py).
 """
 from __future__ import annotations
 
@@ -18,18 +18,16 @@ class MeanPoolingEncoder:
 
     def __init__(self, path: str | Path, device: str = "cpu", word_embeddings=None, tokenizer=None):
         """``word_embeddings``: the table to use instead of the folder's copy (the same values, held
-        once a process); the folder's copy is then never read."""
-        from transformers import AutoModel, AutoTokenizer
+        once a process); the folder's copy is then never read. ``tokenizer``: one already loaded (the
+        process's shared one), else the folder's, through `tokenizers` alone."""
+        from index.bert import Bert, load_bert
+        from index.e5_convert import tokenizer_lock
+        from index.lean_tokenizer import LeanTokenizer
 
         folder = Path(path)
-        if word_embeddings is None:
-            self.transformer = AutoModel.from_pretrained(str(folder))
-        else:
-            self.transformer = _load_with_table(folder, word_embeddings)
-        self.transformer = self.transformer.to(device).eval()
-        from index.e5_convert import tokenizer_lock
-
-        self.tokenizer = tokenizer if tokenizer is not None else AutoTokenizer.from_pretrained(str(folder))
+        skip = WORD_EMBEDDINGS if word_embeddings is not None else ""
+        self.transformer = load_bert(Bert, folder, _weights(folder, skip), table=word_embeddings, skip=skip).to(device)
+        self.tokenizer = tokenizer if tokenizer is not None else LeanTokenizer(folder)
         self._tokenizer_lock = tokenizer_lock(self.tokenizer)
         st_config = json.loads((folder / "config_sentence_transformers.json").read_text(encoding="utf-8"))
         self.prompts: dict[str, str] = st_config.get("prompts", {}) or {}
@@ -57,8 +55,7 @@ class MeanPoolingEncoder:
                 with self._tokenizer_lock:
                     enc = self.tokenizer([prefix + texts[i] for i in idx], padding=True, truncation=True,
                                          max_length=self.max_seq_length, return_tensors="pt").to(self.device)
-                hidden = self.transformer(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
-                                          token_type_ids=enc.get("token_type_ids")).last_hidden_state
+                hidden = self.transformer(enc["input_ids"], enc["attention_mask"])[-1]
                 mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
                 out[idx] = torch.nn.functional.normalize(pooled.float(), p=2, dim=1).cpu()
@@ -67,24 +64,12 @@ class MeanPoolingEncoder:
         return out
 
 
-def _load_with_table(folder: Path, table):
-    """The BERT model of ``folder`` with ``table`` as its word embeddings, every other weight from its
-    safetensors file (no random initialisation, no second copy of the table)."""
-    import torch
+WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"
+
+
+def _weights(folder: Path, skip: str = "") -> dict:
+    """The folder's safetensors weights, without ``skip`` (never read)."""
     from safetensors import safe_open
-    from transformers import AutoConfig, AutoModel
 
-    from index.e5_convert import without_weight_init
-
-    with without_weight_init():
-        model = AutoModel.from_config(AutoConfig.from_pretrained(str(folder)))
-    skip = "embeddings.word_embeddings.weight"
     with safe_open(str(folder / "model.safetensors"), framework="pt") as fh:
-        state = {k: fh.get_tensor(k) for k in fh.keys() if k != skip}
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    missing = [m for m in missing if m != skip and not m.endswith("position_ids")]
-    if missing or unexpected:
-        raise ValueError(f"{folder}: weights do not match the config (missing {missing[:3]}, "
-                         f"unexpected {unexpected[:3]})")
-    model.get_input_embeddings().weight = torch.nn.Parameter(table, requires_grad=False)
-    return model
+        return {k: fh.get_tensor(k) for k in fh.keys() if k != skip}

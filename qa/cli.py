@@ -256,13 +256,14 @@ def quiet_libraries() -> None:
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     warnings.filterwarnings("ignore", category=FutureWarning)
-    try:
+    # read by transformers and huggingface_hub when (if ever) imported: answering never imports them
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    if "transformers" in sys.modules:   # imported already (by a caller of main()): set it there too
         from transformers.utils import logging as hf_logging
 
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
-    except ImportError:  # pragma: no cover
-        pass
     logging.getLogger("sentence_transformers").setLevel(logging.ERROR)
 
 

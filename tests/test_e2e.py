@@ -176,6 +176,42 @@ def test_the_embedded_encoder_needs_no_sentence_transformers_and_matches_it(bot)
         else:  # bf16 autocast against sentence-transformers in fp32
             assert (ref * ours(texts)).sum(1).min() > 0.995
     code = ("import sys; from qa import QABot; QABot.default().ask('钉钉用户超过多少？'); "
-            "print('sentence_transformers' in sys.modules, 'sklearn' in sys.modules)")
+            "print(*(m in sys.modules for m in ('sentence_transformers', 'sklearn', 'transformers')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert out.stdout.split() == ["False", "False"], out.stderr[-2000:]
+    assert out.stdout.split() == ["False", "False", "False"], out.stderr[-2000:]
+
+
+def test_the_lean_tokenizer_and_reader_give_transformers_ids_offsets_and_logits(bot):
+    """Answering runs index/bert.py and index/lean_tokenizer.py; training runs transformers. Same numbers."""
+    import torch
+
+    from index.e5_convert import shared_tokenizer
+    from index.lean_tokenizer import LeanTokenizer
+    from qa.reader.loading import load_reader_model
+
+    lean, hf = bot.reader.tokenizer, shared_tokenizer()
+    assert isinstance(lean, LeanTokenizer)
+    text = SAMPLE.read_text(encoding="utf-8")
+    passages = [text[:1500], text[1500:1700], "钉钉", text]   # one, several and many windows
+    questions = [Q_FUYI, "How many users does DingTalk have?"]
+    kwargs = dict(truncation="only_second", max_length=384, stride=128, return_overflowing_tokens=True,
+                  return_offsets_mapping=True, padding="longest", return_tensors="pt")
+    for q in questions:
+        a, b = hf([q] * len(passages), passages, **kwargs), lean([q] * len(passages), passages, **kwargs)
+        assert a["input_ids"].shape[0] > len(passages)
+        for key in ("input_ids", "attention_mask", "offset_mapping", "overflow_to_sample_mapping"):
+            assert torch.equal(a[key], b[key]), key
+        assert all(a.sequence_ids(w) == b.sequence_ids(w) for w in range(a["input_ids"].shape[0]))
+        single = dict(padding=True, truncation=True, max_length=512, return_tensors="pt")
+        assert torch.equal(hf(["query: " + q, text], **single)["input_ids"], lean(["query: " + q, text], **single)["input_ids"])
+        assert hf(q, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"] == \
+            lean(q, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+    reference, _ = load_reader_model(None)   # transformers' BertForQuestionAnswering, as training loads it
+    assert type(reference).__module__.startswith("transformers")
+    enc = lean([Q_FUYI] * 2, passages[:2], **kwargs)
+    with torch.inference_mode():
+        want = reference(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])
+        got = bot.reader.model.float()(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])
+    keep = enc["attention_mask"].bool()
+    assert torch.allclose(want.start_logits[keep], got.start_logits[keep], atol=1e-4)
+    assert torch.allclose(want.end_logits[keep], got.end_logits[keep], atol=1e-4)

@@ -77,15 +77,18 @@ class ExtractiveReader:
     def __init__(self, model_name: str | None = None, max_length: int = 384, stride: int = 128,
                  max_answer_chars: int = 64, batch_size: int = 16, dtype: str = "auto",
                  device: str = "cpu", verifier: bool | None = False, answer_types: bool = True,
-                 length_prior: SpanLengthPrior | None = None):
-        model, tokenizer = load_reader_model(model_name)
+                 length_prior: SpanLengthPrior | None = None, lean: bool = True):
+        """``lean``: a compact reader (the shipped one) runs as index/bert.py's module, without importing
+        transformers, unless a verifier is used (it reads transformers' layers) or ``lean`` is False
+        (what verifier training needs)."""
+        if verifier is None:   # auto: the verifier stored beside the reader, if there is one
+            folder = reader_folder(model_name)
+            verifier = folder is not None and has_verifier(folder)
+        model, tokenizer = load_reader_model(model_name, lean=lean and not verifier)
         self._setup(model, tokenizer, model_name or "embedded", max_length, stride, max_answer_chars,
                     batch_size, dtype, device, answer_types)
         # the reader's own, chosen with its thresholds (calibration.json), unless one is given
         self.length_prior = length_prior or SpanLengthPrior.from_calibration(reader_calibration(model_name))
-        if verifier is None:   # auto: the verifier stored beside the reader, if there is one
-            folder = reader_folder(model_name)
-            verifier = folder is not None and has_verifier(folder)
         if verifier:
             self.verifier = load_verifier_for(model_name, model)
             if self.verifier is not None:

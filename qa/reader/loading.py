@@ -40,7 +40,12 @@ def _is_compact_reader(path: Path) -> bool:
     return (path / MARKER_FILE).exists() and (path / "model.safetensors").exists()
 
 
-def _load_compact(path: Path):
+def _load_compact(path: Path, lean: bool = False):
+    """A compact reader with the encoder's shared table and tokenizer. ``lean``: as index/bert.py's
+    ``BertForSpans`` with the `tokenizers`-only tokenizer (answering: no transformers import), else
+    as transformers' model and tokenizer (training, the verifier)."""
+    if lean:
+        return _load_compact_lean(path)
     import torch
     from safetensors.torch import load_file
     from transformers import AutoConfig, AutoModelForQuestionAnswering
@@ -65,6 +70,20 @@ def _load_compact(path: Path):
     return model, shared_tokenizer()   # the encoder's own, loaded once a process
 
 
+def _load_compact_lean(path: Path):
+    from safetensors.torch import load_file
+
+    from index.bert import BertForSpans, load_bert
+    from index.e5_convert import shared_lean_tokenizer, shared_word_embeddings
+
+    state = {k: v.float() for k, v in load_file(str(path / "model.safetensors")).items()}
+    try:
+        model = load_bert(BertForSpans, path, state, table=shared_word_embeddings(), skip=_SKIPPED[0])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ReaderLoadError(f"{path}: reader weights do not match its config ({exc})") from exc
+    return model, shared_lean_tokenizer()
+
+
 def reader_folder(name_or_path: str | None) -> Path | None:
     """The local folder of a shipped or compact reader (where its calibration and verifier live)."""
     name = name_or_path or EMBEDDED_READER_NAME
@@ -87,18 +106,20 @@ def reader_calibration(name_or_path: str | None) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def load_reader_model(name_or_path: str | None = None):
-    """Return ``(model, tokenizer)`` for the shipped reader, a compact reader folder, or any HF QA model."""
-    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
-
+def load_reader_model(name_or_path: str | None = None, lean: bool = False):
+    """Return ``(model, tokenizer)`` for the shipped reader, a compact reader folder, or any HF QA model.
+    ``lean``: a compact reader as index/bert.py's module, with no transformers import (for answering;
+    training and the verifier need transformers' model). Other models always load through transformers."""
     name = name_or_path or EMBEDDED_READER_NAME
     if name == EMBEDDED_READER_NAME:
         if not _is_compact_reader(SHIPPED_READER_DIR):
             raise ReaderLoadError(f"the shipped reader weights are missing from {SHIPPED_READER_DIR}")
-        return _load_compact(SHIPPED_READER_DIR)
+        return _load_compact(SHIPPED_READER_DIR, lean)
     path = Path(name).expanduser()
     if path.is_dir() and _is_compact_reader(path):
-        return _load_compact(path)
+        return _load_compact(path, lean)
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
     try:
         model = AutoModelForQuestionAnswering.from_pretrained(name)
         tokenizer = AutoTokenizer.from_pretrained(name)

@@ -359,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: English forms are {', '.join(ENGLISH_FORMS)}", file=sys.stderr)
             return 2
         try:
-            reader = ExtractiveReader(args.reader, dtype=args.dtype, verifier=False)
+            reader = ExtractiveReader(args.reader, dtype=args.dtype, verifier=False, lean=False)
         except ReaderLoadError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
@@ -383,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         train = load_windows(args.states)
         held = load_windows(args.eval) if args.eval else None
-        reader = ExtractiveReader(args.reader, verifier=False)
+        reader = ExtractiveReader(args.reader, verifier=False, lean=False)
     except (OSError, ValueError, KeyError, ReaderLoadError) as exc:  # missing, damaged or mixed shards
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,187 @@
+"""BERT in plain torch for the embedded encoder and the compact readers: transformers' numbers, not its import.
+
+Why: importing transformers' model code and tokenizer costs about 2.8 s of every `qa ask` in a new
+process, for two BERT stacks that are 60 lines of torch. These modules take transformers' own
+state-dict names and config.json, and compute what ``BertModel`` / ``BertForQuestionAnswering``
+compute (tests/test_bert.py compares them on random weights; tests/test_e2e.py on the shipped ones).
+Training, the verifier and any other Hugging Face model still go through transformers.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+@dataclass(frozen=True)
+class BertConfig:
+    """The config.json fields a BERT forward needs (the names are transformers')."""
+
+    vocab_size: int
+    hidden_size: int
+    num_hidden_layers: int
+    num_attention_heads: int
+    intermediate_size: int
+    max_position_embeddings: int
+    type_vocab_size: int
+    layer_norm_eps: float
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "BertConfig":
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        if raw.get("model_type") != "bert" or raw.get("hidden_act", "gelu") != "gelu" \
+                or raw.get("position_embedding_type", "absolute") != "absolute":
+            raise ValueError(f"{path}: not a plain BERT config (model_type bert, gelu, absolute positions)")
+        return cls(**{f: raw[f] for f in cls.__dataclass_fields__})
+
+
+class _Attention(nn.Module):
+    def __init__(self, c: BertConfig):
+        super().__init__()
+        self.heads = c.num_attention_heads
+        self.self = nn.Module()
+        self.self.query = nn.Linear(c.hidden_size, c.hidden_size)
+        self.self.key = nn.Linear(c.hidden_size, c.hidden_size)
+        self.self.value = nn.Linear(c.hidden_size, c.hidden_size)
+        self.output = nn.Module()
+        self.output.dense = nn.Linear(c.hidden_size, c.hidden_size)
+        self.output.LayerNorm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
+
+    def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+        b, t, h = x.shape
+
+        def heads(layer: nn.Linear) -> torch.Tensor:
+            return layer(x).view(b, t, self.heads, h // self.heads).transpose(1, 2)
+
+        ctx = F.scaled_dot_product_attention(heads(self.self.query), heads(self.self.key), heads(self.self.value),
+                                             attn_mask=keep)
+        ctx = ctx.transpose(1, 2).reshape(b, t, h)
+        return self.output.LayerNorm(self.output.dense(ctx) + x)
+
+
+class _Layer(nn.Module):
+    def __init__(self, c: BertConfig):
+        super().__init__()
+        self.attention = _Attention(c)
+        self.intermediate = nn.Module()
+        self.intermediate.dense = nn.Linear(c.hidden_size, c.intermediate_size)
+        self.output = nn.Module()
+        self.output.dense = nn.Linear(c.intermediate_size, c.hidden_size)
+        self.output.LayerNorm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
+
+    def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+        x = self.attention(x, keep)
+        return self.output.LayerNorm(self.output.dense(F.gelu(self.intermediate.dense(x))) + x)
+
+
+class Bert(nn.Module):
+    """``BertModel`` without the pooler: the hidden states of every layer."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.config = config
+        c = config
+        self.embeddings = nn.Module()
+        self.embeddings.word_embeddings = nn.Embedding(c.vocab_size, c.hidden_size)
+        self.embeddings.position_embeddings = nn.Embedding(c.max_position_embeddings, c.hidden_size)
+        self.embeddings.token_type_embeddings = nn.Embedding(c.type_vocab_size, c.hidden_size)
+        self.embeddings.LayerNorm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
+        self.encoder = nn.Module()
+        self.encoder.layer = nn.ModuleList(_Layer(c) for _ in range(c.num_hidden_layers))
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.embeddings.word_embeddings
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
+                token_type_ids: torch.Tensor | None = None, output_hidden_states: bool = False) -> list[torch.Tensor]:
+        """The input to every layer and the last layer's output (``[-1]``); only the last unless
+        ``output_hidden_states``."""
+        e = self.embeddings
+        positions = torch.arange(input_ids.shape[1], device=input_ids.device)
+        types = token_type_ids if token_type_ids is not None else torch.zeros_like(input_ids)
+        x = e.LayerNorm(e.word_embeddings(input_ids) + e.position_embeddings(positions)[None]
+                        + e.token_type_embeddings(types))
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        keep = attention_mask.bool()[:, None, None, :]   # padded keys are never attended to
+        states = [x]
+        for layer in self.encoder.layer:
+            x = layer(x, keep)
+            if output_hidden_states:
+                states.append(x)
+        return states if output_hidden_states else [x]
+
+
+@dataclass
+class SpanLogits:
+    """What ``BertForQuestionAnswering`` returns, as the reader reads it."""
+
+    start_logits: torch.Tensor
+    end_logits: torch.Tensor
+    hidden_states: tuple[torch.Tensor, ...] | None = None
+
+
+class BertForSpans(nn.Module):
+    """``BertForQuestionAnswering``: start and end logits from a linear layer over the last states."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.config = config
+        self.bert = Bert(config)
+        self.qa_outputs = nn.Linear(config.hidden_size, 2)
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.bert.get_input_embeddings()
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
+                token_type_ids: torch.Tensor | None = None, output_hidden_states: bool = False) -> SpanLogits:
+        states = self.bert(input_ids, attention_mask, token_type_ids, output_hidden_states)
+        start, end = self.qa_outputs(states[-1]).split(1, dim=-1)
+        return SpanLogits(start.squeeze(-1), end.squeeze(-1), tuple(states) if output_hidden_states else None)
+
+
+@contextlib.contextmanager
+def _without_init():
+    """``torch.nn.init``'s fills as no-ops while modules whose every weight is then assigned are built
+    (the 250k-row table alone would take 0.5 s), under the process-wide lock that transformers'
+    equivalent also takes (index/e5_convert.py): the swap is visible to every thread."""
+    from index.e5_convert import NO_INIT_LOCK
+
+    names = ("kaiming_uniform_", "uniform_", "normal_", "ones_", "zeros_")
+    with NO_INIT_LOCK:
+        saved = {name: getattr(nn.init, name) for name in names}
+        for name in names:
+            setattr(nn.init, name, lambda tensor, *args, **kwargs: tensor)
+        try:
+            yield
+        finally:
+            for name, fill in saved.items():
+                setattr(nn.init, name, fill)
+
+
+def load_bert(module_class, folder: Path, state: dict[str, torch.Tensor], table: torch.Tensor | None = None,
+              skip: str = "") -> nn.Module:
+    """``module_class`` (Bert or BertForSpans) built from ``folder/config.json`` with ``state``'s weights
+    (transformers' names; ``skip`` names the word-embedding key replaced by ``table``), in eval mode.
+    No weight is initialised only to be overwritten (the meta device would do that too, but its first
+    use costs 1.7 s of imports)."""
+    config = BertConfig.from_file(folder / "config.json")
+    with _without_init():
+        model = module_class(config)
+    expected = set(model.state_dict())
+    state = {k: v for k, v in state.items() if k in expected and k != skip}
+    missing = expected - set(state) - ({skip} if table is not None else set())
+    if missing:
+        raise ValueError(f"{folder}: weights missing for {sorted(missing)[:3]}")
+    model.load_state_dict(state, strict=False, assign=True)
+    if table is not None:
+        if tuple(table.shape) != (config.vocab_size, config.hidden_size):
+            raise ValueError(f"{folder}: the word-embedding table is {tuple(table.shape)}, the config wants "
+                             f"{(config.vocab_size, config.hidden_size)}")
+        model.get_input_embeddings().weight = nn.Parameter(table, requires_grad=False)
+    return model.eval()

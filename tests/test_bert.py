@@ -1,0 +1,66 @@
+"""index/bert.py computes what transformers' BERT computes, from the same weights and config."""
+import json
+
+import pytest
+import torch
+
+from index.bert import Bert, BertForSpans, load_bert
+
+
+def _hf(tmp_path, qa: bool):
+    from transformers import BertConfig, BertForQuestionAnswering, BertModel
+
+    torch.manual_seed(3)
+    config = BertConfig(vocab_size=97, hidden_size=48, num_hidden_layers=3, num_attention_heads=4,
+                        intermediate_size=80, max_position_embeddings=64, type_vocab_size=2)
+    model = (BertForQuestionAnswering if qa else BertModel)(config).eval()
+    model.save_pretrained(str(tmp_path))
+    return model
+
+
+def _inputs():
+    g = torch.Generator().manual_seed(5)
+    ids = torch.randint(3, 97, (3, 17), generator=g)
+    mask = torch.ones_like(ids)
+    mask[1, 11:] = 0     # padded windows, as a batch has
+    mask[2, 5:] = 0
+    return ids, mask
+
+
+def test_the_encoder_stack_matches_transformers(tmp_path):
+    hf = _hf(tmp_path, qa=False)
+    state = {k: v for k, v in hf.state_dict().items()}
+    ours = load_bert(Bert, tmp_path, state)
+    ids, mask = _inputs()
+    with torch.inference_mode():
+        want = hf(input_ids=ids, attention_mask=mask, output_hidden_states=True)
+        got = ours(ids, mask, output_hidden_states=True)
+    assert len(got) == len(want.hidden_states)
+    for a, b in zip(got, want.hidden_states):
+        assert torch.allclose(a[mask.bool()], b[mask.bool()], atol=1e-5)
+
+
+def test_the_span_head_matches_transformers_and_shares_a_given_table(tmp_path):
+    hf = _hf(tmp_path, qa=True)
+    key = "bert.embeddings.word_embeddings.weight"
+    table = hf.state_dict()[key].clone()
+    state = {k: v for k, v in hf.state_dict().items() if k != key}
+    ours = load_bert(BertForSpans, tmp_path, state, table=table, skip=key)
+    assert ours.get_input_embeddings().weight.data_ptr() == table.data_ptr()
+    ids, mask = _inputs()
+    with torch.inference_mode():
+        want = hf(input_ids=ids, attention_mask=mask)
+        got = ours(ids, mask)
+    assert torch.allclose(got.start_logits[mask.bool()], want.start_logits[mask.bool()], atol=1e-5)
+    assert torch.allclose(got.end_logits[mask.bool()], want.end_logits[mask.bool()], atol=1e-5)
+
+
+def test_missing_weights_and_other_architectures_are_refused(tmp_path):
+    hf = _hf(tmp_path, qa=True)
+    state = {k: v for k, v in hf.state_dict().items() if "layer.2" not in k}
+    with pytest.raises(ValueError, match="weights missing"):
+        load_bert(BertForSpans, tmp_path, state)
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**cfg, "hidden_act": "relu"}))
+    with pytest.raises(ValueError, match="not a plain BERT config"):
+        load_bert(BertForSpans, tmp_path, hf.state_dict())
