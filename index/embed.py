@@ -49,9 +49,15 @@ class Encoder:
                 from index.mean_pool_encoder import MeanPoolingEncoder
 
                 # the reader re-uses this table and tokenizer: one copy a process (index/e5_convert.py)
-                self.model = MeanPoolingEncoder(path, device, shared_word_embeddings() if device == "cpu" else None,
+                self.model = MeanPoolingEncoder(path, device, shared_word_embeddings(half=True) if device == "cpu" else None,
                                                 shared_lean_tokenizer())
                 self.transformer = self.model.transformer
+                if self.dtype == "bfloat16":   # what autocast would cast them to at each call
+                    import torch
+
+                    from index.bert import hold_linear_weights_in
+
+                    hold_linear_weights_in(self.transformer, torch.bfloat16)
             else:
                 from sentence_transformers import SentenceTransformer
 

@@ -64,3 +64,17 @@ def test_missing_weights_and_other_architectures_are_refused(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({**cfg, "hidden_act": "relu"}))
     with pytest.raises(ValueError, match="not a plain BERT config"):
         load_bert(BertForSpans, tmp_path, hf.state_dict())
+
+
+def test_linear_weights_held_in_bf16_give_what_bf16_autocast_gives(tmp_path):
+    from index.bert import hold_linear_weights_in
+
+    hf = _hf(tmp_path, qa=True)
+    autocast = load_bert(BertForSpans, tmp_path, hf.state_dict())
+    held = hold_linear_weights_in(load_bert(BertForSpans, tmp_path, hf.state_dict()), torch.bfloat16)
+    assert held.qa_outputs.weight.dtype == torch.bfloat16
+    assert held.bert.embeddings.LayerNorm.weight.dtype == torch.float32
+    ids, mask = _inputs()
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        a, b = autocast(ids, mask), held(ids, mask)
+    assert torch.equal(a.start_logits, b.start_logits) and torch.equal(a.end_logits, b.end_logits)

@@ -2,6 +2,7 @@
 import json
 
 import pytest
+import torch
 
 from qa import Config, QABot, QuestionError
 from tests.conftest import SAMPLE, SHARED
@@ -152,6 +153,7 @@ def test_encoder_and_reader_hold_one_word_embedding_table(bot):
     enc = bot.encoder.transformer.get_input_embeddings().weight
     rd = bot.reader.model.get_input_embeddings().weight
     assert enc.data_ptr() == rd.data_ptr() and enc.shape == rd.shape == (250037, 384)
+    assert enc.dtype == torch.float16   # 192 MB: what answering reads (training takes an fp32 copy)
     assert not enc.requires_grad and not rd.requires_grad
     # and one tokenizer (its vocabulary is about 350 MB resident), called under one lock
     assert bot.encoder.model.tokenizer is bot.reader.tokenizer
@@ -171,8 +173,8 @@ def test_the_embedded_encoder_needs_no_sentence_transformers_and_matches_it(bot)
     reference = SentenceTransformer(str(embedded_e5_path()))
     for prompt, ours in (("query", bot.encoder.encode_queries), ("passage", bot.encoder.encode_passages)):
         ref = reference.encode(texts, prompt_name=prompt, normalize_embeddings=True, convert_to_numpy=True)
-        if bot.encoder.dtype == "float32":
-            assert np.abs(ref - ours(texts)).max() < 1e-5
+        if bot.encoder.dtype == "float32":   # the fp16 table moves unit vectors by at most 1.3e-5
+            assert np.abs(ref - ours(texts)).max() < 5e-5
         else:  # bf16 autocast against sentence-transformers in fp32
             assert (ref * ours(texts)).sum(1).min() > 0.995
     code = ("import sys; from qa import QABot; QABot.default().ask('钉钉用户超过多少？'); "
@@ -206,12 +208,17 @@ def test_the_lean_tokenizer_and_reader_give_transformers_ids_offsets_and_logits(
         assert torch.equal(hf(["query: " + q, text], **single)["input_ids"], lean(["query: " + q, text], **single)["input_ids"])
         assert hf(q, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"] == \
             lean(q, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+    from qa.reader.extractive import ExtractiveReader
+
     reference, _ = load_reader_model(None)   # transformers' BertForQuestionAnswering, as training loads it
     assert type(reference).__module__.startswith("transformers")
+    ours = ExtractiveReader(dtype="float32").model
+    assert type(ours).__module__ == "index.bert" and ours.get_input_embeddings().weight.dtype == torch.float16
     enc = lean([Q_FUYI] * 2, passages[:2], **kwargs)
     with torch.inference_mode():
         want = reference(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])
-        got = bot.reader.model.float()(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])
+        got = ours(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])
     keep = enc["attention_mask"].bool()
-    assert torch.allclose(want.start_logits[keep], got.start_logits[keep], atol=1e-4)
-    assert torch.allclose(want.end_logits[keep], got.end_logits[keep], atol=1e-4)
+    # the lean reader reads the fp16 copy of the table (values within 1.2e-4 of the fp32 one)
+    assert (want.start_logits[keep] - got.start_logits[keep]).abs().max() < 2e-3
+    assert (want.end_logits[keep] - got.end_logits[keep]).abs().max() < 2e-3

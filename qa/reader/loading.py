@@ -78,7 +78,7 @@ def _load_compact_lean(path: Path):
 
     state = {k: v.float() for k, v in load_file(str(path / "model.safetensors")).items()}
     try:
-        model = load_bert(BertForSpans, path, state, table=shared_word_embeddings(), skip=_SKIPPED[0])
+        model = load_bert(BertForSpans, path, state, table=shared_word_embeddings(half=True), skip=_SKIPPED[0])
     except (ValueError, KeyError, TypeError) as exc:
         raise ReaderLoadError(f"{path}: reader weights do not match its config ({exc})") from exc
     return model, shared_lean_tokenizer()
