@@ -148,8 +148,9 @@ class BertForSpans(nn.Module):
 @contextlib.contextmanager
 def _without_init():
     """``torch.nn.init``'s fills as no-ops while modules whose every weight is then assigned are built
-    (the 250k-row table alone would take 0.5 s), under the process-wide lock that transformers'
-    equivalent also takes (index/e5_convert.py): the swap is visible to every thread."""
+    (the 250k-row table alone would take 0.5 s). The swap is visible to every thread: it holds the lock
+    that zhqa's other such swap (``index.e5_convert.without_weight_init``) holds, and no zhqa thread
+    builds other torch modules meanwhile."""
     from index.e5_convert import NO_INIT_LOCK
 
     names = ("kaiming_uniform_", "uniform_", "normal_", "ones_", "zeros_")
@@ -174,11 +175,18 @@ def load_bert(module_class, folder: Path, state: dict[str, torch.Tensor], table:
     with _without_init():
         model = module_class(config)
     expected = set(model.state_dict())
+    unexpected = [k for k in state if k not in expected and k != skip and not k.endswith("position_ids")
+                  and ".pooler." not in f".{k}"]
+    if unexpected:
+        raise ValueError(f"{folder}: weights of another architecture ({sorted(unexpected)[:3]})")
     state = {k: v for k, v in state.items() if k in expected and k != skip}
     missing = expected - set(state) - ({skip} if table is not None else set())
     if missing:
         raise ValueError(f"{folder}: weights missing for {sorted(missing)[:3]}")
-    model.load_state_dict(state, strict=False, assign=True)
+    try:
+        model.load_state_dict(state, strict=False, assign=True)
+    except RuntimeError as exc:   # a weight of another shape than the config says
+        raise ValueError(f"{folder}: weights do not match config.json ({str(exc)[:200]})") from exc
     if table is not None:
         if tuple(table.shape) != (config.vocab_size, config.hidden_size):
             raise ValueError(f"{folder}: the word-embedding table is {tuple(table.shape)}, the config wants "

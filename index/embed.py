@@ -48,11 +48,12 @@ class Encoder:
                 from index.e5_convert import shared_lean_tokenizer, shared_word_embeddings
                 from index.mean_pool_encoder import MeanPoolingEncoder
 
-                # the reader re-uses this table and tokenizer: one copy a process (index/e5_convert.py)
+                # the reader re-uses this table and tokenizer: one copy a process (index/e5_convert.py), unless it
+                # runs a verifier (transformers' model: an fp32 table and transformers' tokenizer beside these)
                 self.model = MeanPoolingEncoder(path, device, shared_word_embeddings(half=True) if device == "cpu" else None,
                                                 shared_lean_tokenizer())
                 self.transformer = self.model.transformer
-                if self.dtype == "bfloat16":   # what autocast would cast them to at each call
+                if self.dtype == "bfloat16" and device == "cpu":   # what CPU autocast casts them to at each call
                     import torch
 
                     from index.bert import hold_linear_weights_in

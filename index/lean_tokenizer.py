@@ -63,6 +63,10 @@ class LeanTokenizer:
         single = isinstance(text, str)
         texts = [text] if single else list(text)
         pairs = None if text_pair is None else ([text_pair] if isinstance(text_pair, str) else list(text_pair))
+        if pairs is not None and len(pairs) != len(texts):
+            raise ValueError(f"{len(texts)} texts but {len(pairs)} text pairs")
+        if padding not in (False, True, "longest", "do_not_pad"):
+            raise ValueError(f"padding={padding!r} is not supported (True, 'longest' or False)")
         tk = self._tk
         if truncation:
             strategy = "longest_first" if truncation is True else str(truncation)

@@ -4,7 +4,8 @@ Why: the embedded e5's folder is ours (written by ``index/e5_convert.py``) and i
 pipeline, so it needs neither sentence-transformers nor the scikit-learn it imports (2.9 s and
 about 80 MB less for every process that answers a question), nor transformers (2.8 s more). Other
 sentence-transformers models still go through sentence-transformers. The vectors match
-sentence-transformers' to float precision (tests/test_e2e.py).
+sentence-transformers' to 5e-5 in fp32, the fp16 word-embedding table being the difference
+(tests/test_e2e.py).
 """
 from __future__ import annotations
 

@@ -60,6 +60,12 @@ def test_missing_weights_and_other_architectures_are_refused(tmp_path):
     state = {k: v for k, v in hf.state_dict().items() if "layer.2" not in k}
     with pytest.raises(ValueError, match="weights missing"):
         load_bert(BertForSpans, tmp_path, state)
+    with pytest.raises(ValueError, match="another architecture"):
+        load_bert(BertForSpans, tmp_path, {**hf.state_dict(), "roberta.embeddings.word_embeddings.weight": torch.zeros(1)})
+    wrong = dict(hf.state_dict())
+    wrong["qa_outputs.weight"] = torch.zeros(3, 48)
+    with pytest.raises(ValueError, match="do not match config.json"):
+        load_bert(BertForSpans, tmp_path, wrong)
     cfg = json.loads((tmp_path / "config.json").read_text())
     (tmp_path / "config.json").write_text(json.dumps({**cfg, "hidden_act": "relu"}))
     with pytest.raises(ValueError, match="not a plain BERT config"):

@@ -139,22 +139,22 @@ def test_openvino_and_onnxruntime_read_a_scan_alike_and_an_unknown_engine_is_nam
 
 
 def test_the_openvino_engine_sends_no_telemetry(tmp_path, scan):
-    """``import openvino`` posts an event to Google Analytics from a forked process and writes its client
-    id under ~/intel, unless its telemetry module is kept out: neither happens here."""
+    """``import openvino`` posts an event to Google Analytics from a multiprocessing child and writes its
+    client id under ~/intel, unless its telemetry module is kept out: neither happens here."""
     home = tmp_path / "home"
     home.mkdir()
     script = textwrap.dedent(f"""
-        import socket, sys, time
-        calls = []
-        real = socket.getaddrinfo
-        socket.getaddrinfo = lambda *a, **k: calls.append(a[0]) or real(*a, **k)
+        import multiprocessing, sys, time
+        started = []   # openvino-telemetry sends from a multiprocessing child: none may start
+        real = multiprocessing.Process.start
+        multiprocessing.Process.start = lambda self: started.append(self.name) or real(self)
         from index.readers.image import ocr_engine_in_use, ocr_image
         from PIL import Image
         ocr_image(Image.open({str(scan[0])!r}))
         time.sleep(1.0)   # the telemetry sender runs in the background
         assert ocr_engine_in_use() == "openvino", ocr_engine_in_use()
         assert sys.modules["openvino_telemetry"] is None
-        assert not calls, calls
+        assert not started, started
         print("ok")
     """)
     env = {**os.environ, "HOME": str(home), "ZHQA_OCR_ENGINE": "openvino", "PYTHONPATH": str(ROOT)}
@@ -226,30 +226,47 @@ def test_a_pdf_page_without_text_is_ocrd_with_line_boxes(tmp_path, font_path):
 
 
 
-def test_a_scanned_pdf_page_is_rendered_at_its_scan_s_resolution(tmp_path, font_path):
+
+def test_a_scanned_pdf_page_is_ocrd_at_its_scan_s_resolution_with_boxes_where_crops_look(tmp_path, font_path):
     import pypdfium2 as pdfium
+    from PIL import Image
     from reportlab.pdfgen import canvas
 
-    from index.readers.pdf import MIN_OCR_SCALE, OCR_SCALE, render_scale
+    from index.readers.pdf import MIN_OCR_SCALE, OCR_SCALE, ocr_scale, render_scale
 
     img = tmp_path / "page.png"
     render_columns(img, font_path, [FACT])
-    from PIL import Image
-
     width_px, height_px = Image.open(img).size
     p = tmp_path / "scans.pdf"
-    c = canvas.Canvas(str(p), pagesize=(620, 300))
-    for width_pt in (width_px / 2.5, width_px, width_px / 5):   # 2.5, 1 and 5 pixels a point
-        c.drawImage(str(img), 0, 0, width=width_pt, height=width_pt * height_px / width_px)
+    c = canvas.Canvas(str(p), pagesize=(width_px / 2.5, height_px / 2.5))
+    c.drawImage(str(img), 0, 0, width=width_px / 2.5, height=height_px / 2.5)   # 2.5 pixels a point
+    c.showPage()
+    for per_point in (1, 5):
+        c.setPageSize((width_px / per_point, height_px / per_point))
+        c.drawImage(str(img), 0, 0, width=width_px / per_point, height=height_px / per_point)
         c.showPage()
+    c.setPageSize((height_px / 2.5, width_px / 2.5))    # the scan placed turned by 90 degrees
+    c.translate(height_px / 2.5, 0)
+    c.rotate(90)
+    c.drawImage(str(img), 0, 0, width=width_px / 2.5, height=height_px / 2.5)
+    c.showPage()
     c.drawString(20, 20, "text only")
     c.showPage()
     c.save()
     pdf = pdfium.PdfDocument(str(p))
-    scales = [render_scale(pdf[i]) for i in range(4)]
-    assert scales[0] == pytest.approx(2.5, rel=0.01)
-    assert scales[1] == MIN_OCR_SCALE and scales[2] == OCR_SCALE and scales[3] == OCR_SCALE
+    scales = [ocr_scale(pdf[i]) for i in range(5)]
+    assert scales[0] == pytest.approx(2.5, rel=0.01) and scales[3] == pytest.approx(2.5, rel=0.01)
+    assert scales[1] == MIN_OCR_SCALE and scales[2] == OCR_SCALE and scales[4] == OCR_SCALE
+    assert render_scale(pdf[0]) == OCR_SCALE
     pdf.close()
+    # OCR'd at 2.5, its boxes are given at 3.0: where the crop (rendered at render_scale) finds the line
+    doc = read_file(p).documents[0]
+    i = doc.text.find("李明远")
+    (region,) = doc.regions_for(i, i + 3)
+    x0, y0, x1, y1 = region.box
+    line = next(ln for ln in render_columns(tmp_path / "again.png", font_path, [FACT]) if "李明远" in ln[0])
+    bx0, by0, bx1, by1 = (v * OCR_SCALE / 2.5 for v in line[1])
+    assert abs(y0 - by0) < 20 and abs(y1 - by1) < 20 and abs(x0 - bx0) < 20, (region.box, line[1])
 
 def _pdf_with_table(path: Path, font_path: str, ruled: bool = True, side: bool = False) -> None:
     from reportlab.lib import colors

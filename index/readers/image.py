@@ -2,7 +2,7 @@
 
 Why RapidOCR 3.x: its wheel ships the PP-OCR detection and recognition models (Apache-2.0) and runs
 with no network as long as its default model settings are kept (other languages or versions download
-at run time, so none is asked for here). OpenVINO runs those models three times as fast as ONNX
+at run time, so none is asked for here). OpenVINO runs those models 2.7 times as fast as ONNX
 Runtime on the benchmark page; ONNX Runtime stays the fallback. Reading order is a
 recursive XY-cut: a page is split at the widest blank band, columns (vertical bands) first, so a
 multi-column newspaper page reads column by column, top to bottom, left to right. Vertical CJK
@@ -74,7 +74,7 @@ def _build_engine(kind: str):
     params = {"Global.log_level": "warning", "Global.max_side_len": MAX_SIDE, "Global.use_cls": False,
               "Rec.rec_batch_num": 24}
     if kind == "openvino":
-        # the same bundled ONNX models, run by OpenVINO: 8.8 → 2.7 s on that page on a 2-core AMX CPU
+        # the same bundled ONNX models, run by OpenVINO: 10.3 → 3.85 s on that page on a 2-core AMX CPU
         # (bf16 where the CPU has it), same text (benchmarks/ingest.py --ocr-engines)
         block_openvino_telemetry()
         params.update({"Det.engine_type": EngineType.OPENVINO, "Rec.engine_type": EngineType.OPENVINO})

@@ -186,39 +186,51 @@ def _text_with_tables(textpage, tables: list[Table]) -> str:
 
 
 def render_scale(page) -> float:
-    """The scale a page is rendered at for OCR (and for cropping its regions: the same boxes).
-
-    ``OCR_SCALE``, or a scanned page's own resolution where that is lower: rendering a 150-dpi scan at
-    216 dpi adds pixels, not detail, and costs OCR time (the benchmark's scanned page: 3,600 → 2,500
-    pixels high). Never under ``MIN_OCR_SCALE``, and less for a page so large its bitmap would exceed
-    the OCR pixel limit."""
+    """``OCR_SCALE``, less for a page so large its bitmap would exceed the OCR pixel limit."""
     from index.readers.image import MAX_PIXELS
 
     w, h = page.get_size()   # points
     area = max(w * h, 1.0)
+    return min(OCR_SCALE, (MAX_PIXELS / area) ** 0.5)
+
+
+def ocr_scale(page) -> float:
+    """The scale a scanned page is rendered at for OCR: ``render_scale``, or the page's scan's own
+    resolution where that is lower (never under ``MIN_OCR_SCALE``). Rendering a 150-dpi scan at 216 dpi
+    adds pixels, not detail: the benchmark's scanned page took 5.9 s a page at 216 dpi and 4.2 s at its
+    own 150 dpi with the same text. Boxes are still given at ``render_scale`` (what crops render at)."""
+    full = render_scale(page)
     native = _scan_resolution(page)
-    scale = OCR_SCALE if native is None else max(MIN_OCR_SCALE, min(OCR_SCALE, native))
-    return min(scale, (MAX_PIXELS / area) ** 0.5)
+    return full if native is None else min(full, max(MIN_OCR_SCALE, native))
 
 
 def _scan_resolution(page) -> float | None:
-    """Pixels a point of the page's largest image (the scan of a scanned page), or None without one."""
+    """The highest resolution (pixels a point) among the images that cover a quarter of the page or
+    more (the scan, or the text layer of a mixed-raster scan), or None without one. Measured by area,
+    so a scan placed rotated by 90° reads the same."""
     import pypdfium2.raw as pdfium_c
 
-    best, scale = 0.0, None
+    w, h = page.get_size()
+    best = None
     try:
-        for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=1):
+        for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=3):
             left, bottom, right, top = obj.get_bounds()
             px_w, px_h = obj.get_px_size()
             area = (right - left) * (top - bottom)
-            if area > best and right > left and top > bottom and px_w > 0 and px_h > 0:
-                best, scale = area, min(px_w / (right - left), px_h / (top - bottom))
-    except Exception:   # an image pdfium cannot describe: render at the default scale
+            if area >= 0.25 * w * h and px_w > 0 and px_h > 0:
+                res = (px_w * px_h / area) ** 0.5
+                best = res if best is None else max(best, res)
+    except Exception:   # an image pdfium cannot describe: render at the full scale
         return None
-    return scale
+    return best
 
 
 def _ocr_page(page, number: int, out: LocatedText) -> None:
-    from index.readers.image import add_ocr_page, ocr_image
+    from index.readers.image import OcrLine, add_ocr_page, ocr_image
 
-    add_ocr_page(out, ocr_image(page.render(scale=render_scale(page)).to_pil()), number)
+    scale = ocr_scale(page)
+    lines = ocr_image(page.render(scale=scale).to_pil())
+    k = render_scale(page) / scale   # boxes in the coordinates crops render at
+    if k != 1.0:
+        lines = [OcrLine(ln.text, tuple(v * k for v in ln.box), ln.score) for ln in lines]
+    add_ocr_page(out, lines, number)

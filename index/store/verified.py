@@ -4,9 +4,10 @@ Why: an index's segment files never change once written (a write adds new ones),
 hashed all of them: 6.5 GB at a million passages, most of the 32 s a second process took to open
 it. A file that hashed to its manifest checksum is recorded in the user cache with its size,
 modification time, inode and device; while all of these are unchanged it is not read again. A file
-truncated, rewritten, replaced or copied in changes at least one of them and is hashed again.
-Corruption that keeps every one of them (a bit flipped in place) is not seen until the file's next
-change; ``ZHQA_VERIFY_INDEX=always`` hashes every file at every open.
+truncated, rewritten or written by zhqa again changes at least one of them and is hashed again.
+What keeps all four is not seen until the file's next change: a bit flipped in place, ``cp -p`` over
+the existing file, or a file deleted and re-created with its old time on a reused inode.
+``ZHQA_VERIFY_INDEX=always`` hashes every file at every open. Records live in the user's own cache.
 """
 from __future__ import annotations
 
@@ -46,14 +47,15 @@ def _read(path: Path | None) -> dict:
         return {}
 
 
-def _write(path: Path | None, files: dict) -> None:
+def _write(path: Path | None, files: dict, root: Path) -> None:
     """Best effort: a cache that cannot be written only means hashing again next time."""
     if path is None:
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_text(json.dumps({"version": VERSION, "files": files}), encoding="utf-8")
+        tmp.write_text(json.dumps({"version": VERSION, "root": str(root.resolve()), "files": files}),
+                       encoding="utf-8")
         os.replace(tmp, path)
     except OSError:
         pass
@@ -80,25 +82,48 @@ def mismatched_files(root: Path, expected: dict[str, str]) -> list[str]:
             ok = sha256_file(f) == digest
             if ok and _stamp(f.stat()) == before:   # not changed while it was read
                 verified[name] = {"sha256": digest, "stat": before}
-        except OSError:
+        except FileNotFoundError:   # other errors (permissions) are the caller's to report as they are
             ok = False
         if not ok:
             bad.append(name)
-    if verified != {k: v for k, v in known.items() if k in expected}:
-        with _LOCK:
-            _write(record, verified)
+    if any(known.get(k) != v for k, v in verified.items()):
+        _merge(root, record, verified)
     return bad
 
 
 def remember(root: Path, files: dict[str, str]) -> None:
     """Record ``files`` ({name in ``root``: sha256}) as verified: checksums the caller computed from the
     bytes it has just written, so that the first open after a write need not hash them again."""
-    record = _record_path(root)
+    entries = {}
+    for name, digest in files.items():
+        try:
+            entries[name] = {"sha256": digest, "stat": _stamp((root / name).stat())}
+        except OSError:
+            pass
+    _merge(root, _record_path(root), entries)
+
+
+def _merge(root: Path, record: Path | None, entries: dict) -> None:
+    """Add ``entries`` to the record, keeping what another process recorded meanwhile and dropping
+    entries of files that are gone; records of index folders that are gone are deleted."""
     with _LOCK:
         known = _read(record)
-        for name, digest in files.items():
+        known.update(entries)
+        known = {name: e for name, e in known.items() if (root / name).exists()}
+        _write(record, known, root)
+    if record is not None:
+        _prune(record.parent)
+
+
+def _prune(folder: Path, limit: int = 500) -> None:
+    """Delete records whose index folder no longer exists (superseded BM25 states, removed indexes)."""
+    try:
+        for path in list(folder.glob("*.json"))[:limit]:
             try:
-                known[name] = {"sha256": digest, "stat": _stamp((root / name).stat())}
-            except OSError:
-                known.pop(name, None)
-        _write(record, known)
+                root = json.loads(path.read_text(encoding="utf-8")).get("root")
+                if root and not Path(root).exists():
+                    path.unlink()
+            except (OSError, ValueError, AttributeError):
+                continue
+    except OSError:
+        pass
