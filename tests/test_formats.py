@@ -138,6 +138,31 @@ def test_openvino_and_onnxruntime_read_a_scan_alike_and_an_unknown_engine_is_nam
         drop_ocr_engine()
 
 
+
+def test_a_page_openvino_fails_on_is_read_by_onnxruntime_in_auto_mode(scan, monkeypatch):
+    import index.readers.image as image_reader
+
+    class Broken:
+        def __call__(self, bgr):
+            raise RuntimeError("CPU plugin: unsupported instruction")
+
+    path, left, _, _ = scan
+    try:
+        monkeypatch.setenv("ZHQA_OCR_ENGINE", "auto")
+        image_reader.drop_ocr_engine()
+        monkeypatch.setattr(image_reader, "_ENGINE", Broken())
+        monkeypatch.setattr(image_reader, "_ENGINE_KIND", "openvino")
+        doc = read_file(path).documents[0]
+        assert left[:12] in "".join(doc.text.split())
+        assert image_reader.ocr_engine_in_use() == "onnxruntime"
+        monkeypatch.setenv("ZHQA_OCR_ENGINE", "openvino")   # asked for by name: its error is the file's reason
+        monkeypatch.setattr(image_reader, "_ENGINE", Broken())
+        monkeypatch.setattr(image_reader, "_ENGINE_KIND", "openvino")
+        (skip,) = read_file(path).skipped
+        assert "unsupported instruction" in skip.reason
+    finally:
+        image_reader.drop_ocr_engine()
+
 def test_the_openvino_engine_sends_no_telemetry(tmp_path, scan):
     """``import openvino`` posts an event to Google Analytics from a multiprocessing child and writes its
     client id under ~/intel, unless its telemetry module is kept out: neither happens here."""

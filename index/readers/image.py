@@ -100,6 +100,18 @@ def _engine():
         return _ENGINE
 
 
+def _fall_back_to_onnxruntime(exc: Exception):
+    """After OpenVINO failed on a page (auto mode): ONNX Runtime for this page and the rest of the
+    process. Called holding _RUN_LOCK; the engine is swapped by one assignment, not under _ENGINE_LOCK
+    (taking it here would invert drop_ocr_engine's lock order)."""
+    global _ENGINE, _ENGINE_KIND
+    _log.warning("OCR: OpenVINO failed on a page (%s: %s); using ONNX Runtime from now on",
+                 type(exc).__name__, str(exc)[:200])
+    fallback = _build_engine("onnxruntime")
+    _ENGINE, _ENGINE_KIND = fallback, "onnxruntime"
+    return fallback
+
+
 def drop_ocr_engine() -> None:
     """Forget the process's OCR engine: the next page builds one anew (after ``ZHQA_OCR_ENGINE`` changed)."""
     global _ENGINE, _ENGINE_KIND
@@ -120,7 +132,12 @@ def ocr_image(image) -> list[OcrLine]:
     bgr = np.ascontiguousarray(np.asarray(rgb)[:, :, ::-1])
     engine = _engine()
     with _RUN_LOCK:  # one page at a time: OCR already uses every core
-        result = engine(bgr)
+        try:
+            result = engine(bgr)
+        except Exception as exc:
+            if _ENGINE_KIND != "openvino" or engine is not _ENGINE or ocr_engine_name() != "auto":
+                raise
+            result = _fall_back_to_onnxruntime(exc)(bgr)
     boxes, txts, scores = getattr(result, "boxes", None), getattr(result, "txts", None), getattr(result, "scores", None)
     if boxes is None or txts is None:
         return []
