@@ -224,11 +224,12 @@ def shared_word_embeddings(half: bool = False):
                 else:   # converted a slice at a time: never the whole fp32 table in memory
                     import torch
 
-                    rows, dim = fh.get_slice(name).get_shape()
+                    fp32 = fh.get_slice(name)
+                    rows, dim = fp32.get_shape()
                     table = torch.empty((rows, dim), dtype=torch.float16)
                     step = 16384
                     for start in range(0, rows, step):
-                        table[start:start + step] = fh.get_slice(name)[start:start + step].half()
+                        table[start:start + step] = fp32[start:start + step].half()
                     _SHARED_TABLES[key] = table
         return _SHARED_TABLES[key]
 

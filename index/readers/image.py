@@ -58,7 +58,7 @@ def ocr_engine_name() -> str:
 
 def block_openvino_telemetry() -> None:
     """Keep ``import openvino`` offline: it otherwise posts an "import" event to Google Analytics from a
-    forked process (openvino-telemetry, on unless the user opted out). With its module marked missing,
+    multiprocessing child (openvino-telemetry, on unless the user opted out). With its module marked missing,
     OpenVINO falls back to its own no-op stub; inference is unaffected."""
     sys.modules.setdefault("openvino_telemetry", None)
     sys.modules.setdefault("openvino_telemetry.backend", None)

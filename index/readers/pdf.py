@@ -199,7 +199,10 @@ def ocr_scale(page) -> float:
     resolution where that is lower (never under ``MIN_OCR_SCALE``). Rendering a 150-dpi scan at 216 dpi
     adds pixels, not detail: the benchmark's scanned page took 5.9 s a page at 216 dpi and 4.2 s at its
     own 150 dpi with the same text. Boxes are still given at ``render_scale`` (what crops render at)."""
-    full = render_scale(page)
+    return _ocr_scale(page, render_scale(page))
+
+
+def _ocr_scale(page, full: float) -> float:
     native = _scan_resolution(page)
     return full if native is None else min(full, max(MIN_OCR_SCALE, native))
 
@@ -228,9 +231,10 @@ def _scan_resolution(page) -> float | None:
 def _ocr_page(page, number: int, out: LocatedText) -> None:
     from index.readers.image import OcrLine, add_ocr_page, ocr_image
 
-    scale = ocr_scale(page)
+    full = render_scale(page)
+    scale = _ocr_scale(page, full)
     lines = ocr_image(page.render(scale=scale).to_pil())
-    k = render_scale(page) / scale   # boxes in the coordinates crops render at
+    k = full / scale   # boxes in the coordinates crops render at
     if k != 1.0:
         lines = [OcrLine(ln.text, tuple(v * k for v in ln.box), ln.score) for ln in lines]
     add_ocr_page(out, lines, number)

@@ -36,7 +36,6 @@ from index.store.vectors import VectorRows, top_inner_product
 from index.store.segments import fsync_path as _fsync
 from index.store.segments import sha256_file as _sha256
 from index.store import verified
-from index.store.verified import mismatched_files
 
 FORMAT_VERSION = 2                 # 2: segments (index/store/segments.py); 1 (one SQLite + FAISS file) still loads
 MANIFEST = "manifest.json"
@@ -163,7 +162,7 @@ def read_manifest(root: Path, encoder_name: str | None = None, dimension: int | 
         if not (root / name).exists():
             raise StoreError(f"{root}: {name} is missing; rebuild the index")
     # each file hashed once while it stays as it was verified (index/store/verified.py)
-    corrupt = mismatched_files(root, files) if check_files else []
+    corrupt = verified.mismatched_files(root, files) if check_files else []
     if corrupt:
         raise StoreError(f"{root}: {corrupt[0]} is corrupt (checksum mismatch); rebuild the index")
     return manifest
