@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
+import threading
 import unicodedata
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
@@ -17,19 +19,46 @@ from pathlib import Path
 
 import numpy as np
 
+from index.word_frequencies import DiskWordFrequencies, open_table, table_path, write_table
+
 _PUNCT_RE = re.compile(r"^[\W_]+$", re.UNICODE)
 _jieba = None
+_JIEBA_LOCK = threading.Lock()
 
 
-def _get_jieba():
+def _get_jieba(whole: bool = True):
+    """jieba with its dictionary loaded: in memory (``whole``: documents), or for questions, while no
+    document has been segmented in this process, read word by word from a copy on disk
+    (index/word_frequencies.py, written the first time the whole dictionary is loaded)."""
     global _jieba
-    if _jieba is None:
-        import jieba
+    ready = _jieba
+    if ready is not None and ready.dt.initialized and not (whole and isinstance(ready.dt.FREQ, DiskWordFrequencies)):
+        return ready
+    with _JIEBA_LOCK:
+        if _jieba is None:
+            import jieba
 
-        jieba.setLogLevel(logging.WARNING)
-        jieba.initialize()
-        _jieba = jieba
-    return _jieba
+            jieba.setLogLevel(logging.WARNING)
+            _jieba = jieba
+        dt = _jieba.dt
+        dictionary = Path(dt.dictionary) if dt.dictionary else Path(_jieba.__file__).with_name(_jieba.DEFAULT_DICT_NAME)
+        if not whole and not dt.initialized:
+            table = open_table(dictionary)
+            if table is not None:
+                dt.FREQ, dt.total, dt.initialized = table, table.total, True
+                return _jieba
+        if isinstance(dt.FREQ, DiskWordFrequencies):
+            if not whole:
+                return _jieba
+            dt.initialized = False
+        if not dt.initialized:
+            dt.initialize()
+            if open_table(dictionary) is None:   # not written yet, or damaged
+                try:
+                    write_table(table_path(dictionary), dt.FREQ, dt.total)
+                except (OSError, sqlite3.Error) as e:   # an unwritable cache: questions load the whole dictionary
+                    logging.getLogger(__name__).debug("jieba's word table not written: %s", e)
+        return _jieba
 
 
 # 2: traditional characters are folded to simplified before segmentation (DRCD R@1 90.6 → 93.2)
@@ -48,9 +77,9 @@ def _to_simplified(text: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    """jieba's precise-mode words of ``text`` as written (no folding, nothing dropped): they join back
-    into ``text``."""
-    return _get_jieba().lcut(text, HMM=False)
+    """jieba's precise-mode words of ``text`` (a short span) as written (no folding, nothing dropped):
+    they join back into ``text``."""
+    return _get_jieba(whole=False).lcut(text, HMM=False)
 
 
 def fold(text: str) -> str:
@@ -58,9 +87,11 @@ def fold(text: str) -> str:
     return _to_simplified(unicodedata.normalize("NFKC", text).lower())
 
 
-def tokenize(text: str) -> list[str]:
-    """Lower-cased jieba search-mode tokens of the simplified text, punctuation and spaces dropped."""
-    return [t for t in _get_jieba().cut_for_search(fold(text)) if t.strip() and not _PUNCT_RE.match(t)]
+def tokenize(text: str, question: bool = False) -> list[str]:
+    """Lower-cased jieba search-mode tokens of the simplified text, punctuation and spaces dropped.
+    ``question``: a short text in a process that may never segment a document (the same tokens)."""
+    jieba = _get_jieba(whole=not question)
+    return [t for t in jieba.cut_for_search(fold(text)) if t.strip() and not _PUNCT_RE.match(t)]
 
 
 class TokenTable:
@@ -248,7 +279,7 @@ class BM25Index:
 def known_terms(terms: list[str], known_tokens) -> list[bool]:
     """Per term, whether every one of its BM25 tokens is known; ``known_tokens`` answers for a list of
     distinct tokens at once (one call, so a remote index is asked once)."""
-    per_term = [tokenize(t) for t in terms]
+    per_term = [tokenize(t, question=True) for t in terms]
     distinct = sorted({tok for toks in per_term for tok in toks})
     found = dict(zip(distinct, known_tokens(distinct))) if distinct else {}
     return [bool(toks) and all(found[tok] for tok in toks) for toks in per_term]

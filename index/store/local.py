@@ -443,11 +443,11 @@ class IndexStore:
         return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
 
     def bm25_search(self, query: str, k: int) -> list[tuple[int, float]]:
-        return self._bm25_index().search(tokenize(query), k)
+        return self._bm25_index().search(tokenize(query, question=True), k)
 
     def bm25_coverage(self, query: str) -> float:
         """Share of the query's BM25 tokens found anywhere in the store (how much BM25 can see of it)."""
-        return self._bm25_index().coverage(tokenize(query))
+        return self._bm25_index().coverage(tokenize(query, question=True))
 
     def bm25_known(self, terms: list[str]) -> list[bool]:
         """Per term, whether the store holds every one of its BM25 tokens (a translated word the documents use)."""

@@ -514,7 +514,7 @@ class MilvusStore:
 
     def bm25_coverage(self, query: str) -> float:
         """Share of the query's BM25 tokens found in the live documents (one batched search)."""
-        tokens = sorted(set(tokenize(query)))
+        tokens = sorted(set(tokenize(query, question=True)))
         return sum(self._live_tokens(tokens)) / len(tokens) if tokens else 0.0
 
     def bm25_known(self, terms: list[str]) -> list[bool]:
