@@ -13,6 +13,8 @@ contradictions: measured on CMRC2018 and DRCD gold answers, it rejects well unde
 """
 from __future__ import annotations
 
+import itertools
+
 import re
 from dataclasses import dataclass
 from enum import Enum
@@ -176,7 +178,7 @@ def check_candidates(question: str, candidates: Iterable[T], limit: int | None =
     measure ``question`` asks for; stops reading ``candidates`` once ``limit`` are kept."""
     expected = expected_measure(question)
     if expected is None:
-        return TypeCheck(None, list(candidates)[:limit])
+        return TypeCheck(None, list(itertools.islice(candidates, limit)))
     kept: list[T] = []
     dropped = 0
     if limit is not None and limit <= 0:

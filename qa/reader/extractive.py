@@ -8,7 +8,9 @@ ranked by ``confidence`` = score × P.
 """
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,6 +18,7 @@ import numpy as np
 from index.bert import BertForSpans, hold_linear_weights_in
 from index.hardware import resolve_dtype
 from qa.reader.answer_type import TypeCheck, check_candidates
+from qa.reader.batching import WindowBatcher
 from qa.reader.bounds import answer_bounds
 from qa.reader.loading import ReaderLoadError, load_reader_model, reader_calibration, reader_folder
 from qa.reader.verifier import Verifier, VerifierLoadError, has_verifier, reader_fingerprint
@@ -135,6 +138,7 @@ class ExtractiveReader:
         self._torch = torch
         self.verifier: Verifier | None = None
         self.length_prior = SpanLengthPrior()
+        self._batcher = WindowBatcher(self._span_logits, getattr(tokenizer, "pad_token_id", 0) or 0, batch_size)
         # drop spans whose figures contradict the measure the question asks for (qa/reader/answer_type.py)
         self.answer_types = answer_types
 
@@ -151,12 +155,31 @@ class ExtractiveReader:
         verifier = self.verifier
         need_states = verifier is not None or states_layers > 0
         starts, ends, states, probs = [], [], [], []
+        if need_states:
+            self._forward_with_states(enc, states_layers, starts, ends, states, probs)
+        else:   # the windows of questions asked meanwhile may run in the same batch
+            self._batcher.max_rows = self.batch_size
+            for i in range(0, n, self.batch_size):
+                start, end = self._batcher(enc["input_ids"][i:i + self.batch_size],
+                                           enc["attention_mask"][i:i + self.batch_size])
+                starts.append(start)
+                ends.append(end)
+        mask = enc["attention_mask"].bool()
+        p_start = torch.softmax(torch.cat(starts).masked_fill(~mask, -1e4), -1).numpy()
+        p_end = torch.softmax(torch.cat(ends).masked_fill(~mask, -1e4), -1).numpy()
+        answerable = torch.cat(probs).numpy() if probs else None
+        return WindowPass(enc, p_start, p_end, states, answerable)
+
+    def _forward_with_states(self, enc, states_layers: int, starts: list, ends: list, states: list,
+                             probs: list) -> None:
+        """The forward pass that also keeps hidden states, for the verifier or for ``states_layers``."""
+        torch, verifier, n = self._torch, self.verifier, enc["input_ids"].shape[0]
         with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16,
                                                     enabled=self.dtype == torch.bfloat16):
             for i in range(0, n, self.batch_size):
                 ids = enc["input_ids"][i:i + self.batch_size].to(self.device)
                 am = enc["attention_mask"][i:i + self.batch_size].to(self.device)
-                out = self.model(input_ids=ids, attention_mask=am, output_hidden_states=need_states)
+                out = self.model(input_ids=ids, attention_mask=am, output_hidden_states=True)
                 starts.append(out.start_logits.float().cpu())
                 ends.append(out.end_logits.float().cpu())
                 if verifier is not None:
@@ -166,11 +189,14 @@ class ExtractiveReader:
                     h = out.hidden_states[-(states_layers + 1)]
                     lengths = am.sum(1).tolist()
                     states.extend(h[j, :lengths[j]].float().cpu().numpy() for j in range(len(lengths)))
-        mask = enc["attention_mask"].bool()
-        p_start = torch.softmax(torch.cat(starts).masked_fill(~mask, -1e4), -1).numpy()
-        p_end = torch.softmax(torch.cat(ends).masked_fill(~mask, -1e4), -1).numpy()
-        answerable = torch.cat(probs).numpy() if probs else None
-        return WindowPass(enc, p_start, p_end, states, answerable)
+
+    def _span_logits(self, input_ids, attention_mask) -> tuple:
+        """Start and end logits (fp32, on the CPU) of a batch of windows: what the batcher runs."""
+        torch = self._torch
+        with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16,
+                                                    enabled=self.dtype == torch.bfloat16):
+            out = self.model(input_ids=input_ids.to(self.device), attention_mask=attention_mask.to(self.device))
+            return out.start_logits.float().cpu(), out.end_logits.float().cpu()
 
     def _fit_question(self, question: str) -> str:
         """The question cut to at most a third of a window's tokens (its head and tail kept: the topic
@@ -204,43 +230,65 @@ class ExtractiveReader:
     def select_checked(self, question: str, wp: WindowPass, passages: list[str], top_n: int) -> TypeCheck[Span]:
         if not self.answer_types:
             return TypeCheck(None, self.spans(wp, passages, top_n))
-        return check_candidates(question, self.spans(wp, passages, None), limit=top_n)
+        return check_candidates(question, self.iter_spans(wp, passages), limit=top_n)
 
     def spans(self, wp: WindowPass, passages: list[str], top_n: int | None) -> list[Span]:
-        """Candidate spans of a forward pass, each with its window's P(answerable) when there is one
-        (all of them when ``top_n`` is None)."""
+        """Candidate spans of a forward pass, best first, each with its window's P(answerable) when
+        there is one (all of them when ``top_n`` is None)."""
+        return list(itertools.islice(self.iter_spans(wp, passages), top_n))
+
+    def iter_spans(self, wp: WindowPass, passages: list[str]) -> Iterator[Span]:
+        """The spans of :meth:`spans`, one position once, best first. Without a length prior they are
+        tidied (:func:`qa.reader.bounds.answer_bounds`) as they are reached: a caller that stops
+        after a few leaves the other of up to 400 candidates a window untouched."""
+        distinct = self._distinct_spans(wp, passages)
+        prior = self.length_prior
+        if prior.beta:
+            yield from sorted(distinct, key=lambda sp: -sp.confidence * prior.weight(len(sp.text)))
+        else:
+            yield from distinct
+
+    def _distinct_spans(self, wp: WindowPass, passages: list[str]) -> Iterator[Span]:
+        """Each window's 20 likeliest starts × 20 likeliest ends inside its passage, by confidence (ties
+        in window, start and end order), each position once, at its best confidence."""
         enc, p_start, p_end = wp.encoding, wp.p_start, wp.p_end
         sample_map = enc["overflow_to_sample_mapping"].tolist()
-        offsets = enc["offset_mapping"].tolist()
-        best: dict[tuple[int, int, int], Span] = {}
-        for w in range(p_start.shape[0]):
+        offsets = np.asarray(enc["offset_mapping"])
+        n_windows, length = p_start.shape
+        found = []
+        for w in range(n_windows):
             seq = enc.sequence_ids(w)
-            ctx = np.array([s == 1 for s in seq[:p_start.shape[1]]] + [False] * (p_start.shape[1] - len(seq)))
-            pid = sample_map[w]
-            null = float(p_start[w, 0] * p_end[w, 0])
-            answerable = float(wp.answerable[w]) if wp.answerable is not None else 1.0
+            ctx = np.zeros(length, dtype=bool)
+            ctx[:len(seq)] = [s == 1 for s in seq[:length]]
             ps = np.where(ctx, p_start[w], 0.0)
             pe = np.where(ctx, p_end[w], 0.0)
             cand_s = np.argsort(-ps)[:20]
             cand_e = np.argsort(-pe)[:20]
-            for s in cand_s:
-                if ps[s] <= 0:
-                    break
-                for e in cand_e:
-                    if pe[e] <= 0 or e < s:
-                        continue
-                    c0, c1 = offsets[w][s][0], offsets[w][e][1]
-                    if c1 <= c0 or c1 - c0 > self.max_answer_chars:
-                        continue
-                    c0, c1 = answer_bounds(passages[pid], c0, c1)
-                    if c1 <= c0:
-                        continue
-                    span = Span(pid, c0, c1, passages[pid][c0:c1], float(ps[s] * pe[e]), null, answerable)
-                    key = (pid, c0, c1)
-                    if key not in best or best[key].confidence < span.confidence:
-                        best[key] = span
-        prior = self.length_prior
-        return sorted(best.values(), key=lambda sp: -sp.confidence * prior.weight(len(sp.text)))[:top_n]
+            c0 = offsets[w, cand_s, 0][:, None]
+            c1 = offsets[w, cand_e, 1][None, :]
+            ok = ((ps[cand_s] > 0)[:, None] & (pe[cand_e] > 0)[None, :] & (cand_e[None, :] >= cand_s[:, None])
+                  & (c1 > c0) & (c1 - c0 <= self.max_answer_chars))
+            s_rank, e_rank = np.nonzero(ok)
+            if not len(s_rank):
+                continue
+            score = ps[cand_s[s_rank]] * pe[cand_e[e_rank]]
+            answerable = float(wp.answerable[w]) if wp.answerable is not None else 1.0
+            found.append((np.full(len(s_rank), w), s_rank, e_rank, c0[s_rank, 0], c1[0, e_rank], score,
+                          score.astype(np.float64) * answerable))
+        if not found:
+            return
+        w_of, s_rank, e_rank, c0s, c1s, scores, confidence = (np.concatenate(parts) for parts in zip(*found))
+        seen: set[tuple[int, int, int]] = set()
+        for k in np.lexsort((e_rank, s_rank, w_of, -confidence)):
+            w = int(w_of[k])
+            pid = sample_map[w]
+            c0, c1 = answer_bounds(passages[pid], int(c0s[k]), int(c1s[k]))
+            if c1 <= c0 or (pid, c0, c1) in seen:
+                continue
+            seen.add((pid, c0, c1))
+            answerable = float(wp.answerable[w]) if wp.answerable is not None else 1.0
+            yield Span(pid, c0, c1, passages[pid][c0:c1], float(scores[k]), float(p_start[w, 0] * p_end[w, 0]),
+                       answerable)
 
 
 def load_verifier_for(model_name: str | None, model) -> Verifier:
