@@ -5,6 +5,7 @@ normalization, so the store and retriever only see float32 unit vectors.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ class Encoder:
         self.dtype = resolve_dtype(dtype, device)   # bfloat16: matrix products under bf16 autocast
         self.batch_size = batch_size
         self._lock = threading.Lock()
+        self._serialize = True
         if name == EMBEDDED_ENCODER:
             from index.e5_convert import embedded_e5_path
 
@@ -53,6 +55,8 @@ class Encoder:
                 self.model = MeanPoolingEncoder(path, device, shared_word_embeddings(half=True) if device == "cpu" else None,
                                                 shared_lean_tokenizer())
                 self.transformer = self.model.transformer
+                self.model.bf16_autocast = self.dtype == "bfloat16"
+                self._serialize = False
                 if self.dtype == "bfloat16" and device == "cpu":   # what CPU autocast casts them to at each call
                     import torch
 
@@ -80,8 +84,10 @@ class Encoder:
             return np.zeros((0, self.info.dimension), dtype=np.float32)
         import torch
 
-        with self._lock, torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.dtype == "bfloat16"):
-            # one lock: its tokenizer is not safe to call from two threads at once
+        # the embedded encoder takes concurrent calls (its questions share forward passes); a
+        # sentence-transformers model one at a time: its tokenizer is not safe from two threads
+        lock = self._lock if self._serialize else contextlib.nullcontext()
+        with lock, torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.dtype == "bfloat16"):
             vecs = self.model.encode(texts, prompt_name=prompt, batch_size=self.batch_size,
                                      normalize_embeddings=True, convert_to_tensor=True,
                                      show_progress_bar=progress and len(texts) > self.batch_size)

@@ -21,6 +21,7 @@ class MeanPoolingEncoder:
         """``word_embeddings``: the table to use instead of the folder's copy (the same values, held
         once a process); the folder's copy is then never read. ``tokenizer``: one already loaded (the
         process's shared one), else the folder's, through `tokenizers` alone."""
+        from index.batching import ForwardBatcher
         from index.bert import Bert, load_bert
         from index.e5_convert import tokenizer_lock
         from index.lean_tokenizer import LeanTokenizer
@@ -35,13 +36,17 @@ class MeanPoolingEncoder:
         bert_config = json.loads((folder / "sentence_bert_config.json").read_text(encoding="utf-8"))
         self.max_seq_length = int(bert_config.get("max_seq_length", 512))
         self.device = device
+        self.bf16_autocast = False   # set by index.embed.Encoder where bf16 is the chosen path
+        self._batcher = ForwardBatcher(self._unit_vectors, self.tokenizer.pad_token_id or 0, max_rows=64)
 
     def get_embedding_dimension(self) -> int:
         return int(self.transformer.config.hidden_size)
 
     def encode(self, texts: list[str], prompt_name: str | None = None, batch_size: int = 32,
                show_progress_bar: bool = False, **_ignored):
-        """Unit vectors (a float32 tensor), longest texts batched first as sentence-transformers does."""
+        """Unit vectors (a float32 tensor), longest texts batched first as sentence-transformers does.
+        Safe to call from several threads: questions embedded at the same time share a forward pass
+        (index/batching.py)."""
         import torch
         from tqdm import tqdm
 
@@ -50,19 +55,27 @@ class MeanPoolingEncoder:
         out = torch.empty((len(texts), self.get_embedding_dimension()), dtype=torch.float32)
         bar = tqdm(total=len(texts), desc="embedding passages", unit="passage", file=sys.stderr,
                    disable=not show_progress_bar, dynamic_ncols=True)
-        with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                idx = order[start:start + batch_size]
-                with self._tokenizer_lock:
-                    enc = self.tokenizer([prefix + texts[i] for i in idx], padding=True, truncation=True,
-                                         max_length=self.max_seq_length, return_tensors="pt").to(self.device)
-                hidden = self.transformer(enc["input_ids"], enc["attention_mask"])[-1]
-                mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                out[idx] = torch.nn.functional.normalize(pooled.float(), p=2, dim=1).cpu()
-                bar.update(len(idx))
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            with self._tokenizer_lock:
+                enc = self.tokenizer([prefix + texts[i] for i in idx], padding=True, truncation=True,
+                                     max_length=self.max_seq_length, return_tensors="pt")
+            out[idx] = self._batcher(enc["input_ids"], enc["attention_mask"])[0]
+            bar.update(len(idx))
         bar.close()
         return out
+
+    def _unit_vectors(self, input_ids, attention_mask) -> tuple:
+        """Mean-pooled, L2-normalized last states (fp32, on the CPU) of a batch: what the batcher runs."""
+        import torch
+
+        with torch.inference_mode(), torch.autocast(torch.device(self.device).type, dtype=torch.bfloat16,
+                                                    enabled=self.bf16_autocast):
+            am = attention_mask.to(self.device)
+            hidden = self.transformer(input_ids.to(self.device), am)[-1]
+            mask = am.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return (torch.nn.functional.normalize(pooled.float(), p=2, dim=1).cpu(),)
 
 
 WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"

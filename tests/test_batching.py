@@ -1,10 +1,10 @@
-"""Concurrent askers' reader windows run as one batch, each asker getting back its own rows."""
+"""Concurrent callers' inputs run as one batch, each caller getting back its own rows."""
 import threading
 
 import pytest
 import torch
 
-from qa.reader.batching import WindowBatcher
+from index.batching import ForwardBatcher
 
 
 class _Model:
@@ -34,7 +34,7 @@ def _request(rows: int, length: int, seed: int):
 
 def test_waiting_requests_share_a_batch_and_get_their_own_rows():
     model = _Model()
-    batcher = WindowBatcher(model, pad_id=0, max_rows=12)
+    batcher = ForwardBatcher(model, pad_id=0, max_rows=12)
     requests = [_request(5, 7, 0)] + [_request(3, 4 + i, i + 1) for i in range(6)]
     results = [None] * len(requests)
 
@@ -55,14 +55,16 @@ def test_waiting_requests_share_a_batch_and_get_their_own_rows():
         t.join(10)
     assert model.calls == [5, 12, 6], "the six waiting requests ran as two batches of at most 12 rows"
     for (ids, mask), (start, end) in zip(requests, results):
-        assert start.shape == ids.shape and torch.equal(start, ids.float() * mask)
-        assert torch.equal(end, (ids + 1).float() * mask)
+        length = ids.shape[1]
+        assert start.shape[0] == ids.shape[0] and torch.equal(start[:, :length], ids.float() * mask)
+        assert torch.equal(end[:, :length], (ids + 1).float() * mask)
+        assert not start[:, length:].any(), "rows padded for a longer request are masked"
 
 
 def test_an_error_reaches_the_asker_and_the_worker_goes_on():
     model = _Model()
     model.release.set()
-    batcher = WindowBatcher(model, pad_id=0)
+    batcher = ForwardBatcher(model, pad_id=0)
     ids, mask = _request(2, 5, 0)
     with pytest.raises(ValueError, match="bad row"):
         batcher(torch.full_like(ids, 666), mask)

@@ -222,3 +222,33 @@ def test_the_lean_tokenizer_and_reader_give_transformers_ids_offsets_and_logits(
     # the lean reader reads the fp16 copy of the table (values within 1.2e-4 of the fp32 one)
     assert (want.start_logits[keep] - got.start_logits[keep]).abs().max() < 2e-3
     assert (want.end_logits[keep] - got.end_logits[keep]).abs().max() < 2e-3
+
+
+def test_questions_embedded_at_the_same_time_share_a_pass_and_get_their_own_vectors(bot):
+    """Concurrent askers' questions go through the encoder together (index/batching.py)."""
+    import threading
+
+    import numpy as np
+
+    encoder = bot.retriever.encoder
+    questions = [Q_FUYI, "钉钉用户超过多少？", "How many users does DingTalk have?", "张勇", "阿里巴巴发布2023年ESG报告",
+                 "碳排放实现双降", "公益", "2290.7万吨"]
+    alone = np.stack([encoder.encode_queries([q])[0] for q in questions])
+    batcher = encoder.model._batcher
+    before = (batcher.batches, batcher.requests)
+    got = [None] * len(questions)
+    start = threading.Barrier(len(questions))
+
+    def ask(i):
+        start.wait()
+        got[i] = encoder.encode_queries([questions[i]])[0]
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(questions))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert batcher.requests - before[1] == len(questions)
+    assert batcher.batches - before[0] < len(questions), "some questions shared a forward pass"
+    cosine = (np.stack(got) * alone).sum(1)
+    assert cosine.min() > 0.9995, cosine   # padded in a batch: bf16 rounding may move a vector a little

@@ -1,9 +1,9 @@
-"""Reader windows of questions asked at the same time, run through the model together.
+"""Questions embedded at the same time, run through the encoder together.
 
-Why: on a 2-core CPU one question's five windows keep the cores poorly fed (20 ms a window at a
-batch of 5, 11 at a batch of 20: each layer's fixed costs are paid once a batch). Concurrent askers
-therefore hand their windows to one worker thread, which runs whatever is waiting as one padded batch;
-a lone asker waits for nothing but the hand-over.
+Why: a question is a few dozen tokens, and the encoder's forward pass costs nearly as much for one
+as for eight (each layer's fixed costs are paid once a batch). Concurrent askers therefore hand
+their inputs to one worker thread, which runs whatever is waiting as one padded batch; a lone asker
+waits for nothing but the hand-over. Used by index/mean_pool_encoder.py.
 """
 from __future__ import annotations
 
@@ -23,11 +23,12 @@ class _Request:
     error: BaseException | None = None
 
 
-class WindowBatcher:
+class ForwardBatcher:
     """``batcher(input_ids, attention_mask)`` → ``run``'s outputs for those rows, where ``run`` is
     called on the rows of every request waiting at the time (up to ``max_rows``, more for a single
     larger request), padded to the longest with ``pad_id`` and a zero mask, from one worker thread.
-    ``run(ids, mask)`` returns a tuple of tensors whose first two dimensions are [rows, length]."""
+    ``run(ids, mask)`` returns a tuple of tensors whose first dimension is the rows; a per-token
+    output comes back as long as the longest request of its batch (the caller keeps its own length)."""
 
     def __init__(self, run: Callable, pad_id: int, max_rows: int = 16):
         self._run = run
@@ -78,8 +79,8 @@ class WindowBatcher:
                 continue
             start = 0
             for request in taken:
-                rows, length = request.input_ids.shape
-                request.result = tuple(out[start:start + rows, :length] for out in outputs)
+                rows = request.input_ids.shape[0]
+                request.result = tuple(out[start:start + rows] for out in outputs)
                 start += rows
                 request.done.set()
 
