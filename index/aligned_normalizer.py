@@ -6,7 +6,8 @@ loads in a fraction of the time and memory that `tokenizers` needs; this module 
 normalized text and the same offsets back into the original. Alignment rules, as `tokenizers` has
 them: a replacement's characters stand where the last matched character stood; NFKC's expansions
 stand where their source character stood; characters composed together stand where their first one
-stood (combining marks after a compatibility character may be placed one character off).
+stood (a combining mark after a compatibility character, or marks NFKC reorders, may be placed one
+character off).
 """
 from __future__ import annotations
 
@@ -133,8 +134,9 @@ class AlignedNormalizer:
 
     @staticmethod
     def _nfkc_composed(text: str, starts: list[int], ends: list[int], whole: str):
-        """NFKC that joins characters (e + U+0301 → é): run by runs of a base and what composes with it;
-        the i-th output character of a run stands where its i-th input character stood."""
+        """NFKC that joins characters (e + U+0301 → é, Tamil ெ + ா → ொ): run by runs of a base and
+        the marks after it, a run merged with the next ones where NFKC joins across them; the i-th
+        output character of a run stands where its i-th input character stood."""
         runs: list[list[int]] = []
         for k, c in enumerate(text):
             if runs and _composes(c):
@@ -142,15 +144,26 @@ class AlignedNormalizer:
             else:
                 runs.append([k])
         chars, new_starts, new_ends = [], [], []
-        for run in runs:
-            n = unicodedata.normalize("NFKC", "".join(text[k] for k in run))
-            for i, o in enumerate(n):
-                k = run[min(i, len(run) - 1)]
+        i, at = 0, 0
+        while i < len(runs):
+            j = i + 1
+            while True:
+                run = [k for r in runs[i:j] for k in r]
+                n = unicodedata.normalize("NFKC", "".join(text[k] for k in run))
+                if whole.startswith(n, at) or j == len(runs) or j - i >= 8:
+                    break
+                j += 1
+            if not whole.startswith(n, at):
+                break
+            for m, o in enumerate(n):
+                k = run[min(m, len(run) - 1)]
                 chars.append(o)
                 new_starts.append(starts[k])
                 new_ends.append(ends[k])
+            at += len(n)
+            i = j
         if "".join(chars) == whole:
             return whole, new_starts, new_ends
-        # a composition across runs this module does not model: right text, coarse offsets
+        # a composition this module does not model: right text, coarse offsets
         a, b = (starts[0], ends[-1]) if text else (0, 0)
         return whole, [a] * len(whole), [b] * len(whole)

@@ -268,15 +268,22 @@ def shared_lean_tokenizer():
     """The same tokenizer through SentencePiece (index/lean_tokenizer.py): what the encoder and the
     reader use to answer, loaded once a process without importing transformers or `tokenizers`.
     Calls must hold ``tokenizer_lock(tok)``."""
-    from index.lean_tokenizer import LEAN_SPEC, LeanTokenizer
+    from index.lean_tokenizer import LeanTokenizer, UnsupportedTokenizer
 
     folder = embedded_e5_path()
     key = "lean:" + str(folder)
     with _SHARED_LOCK:
         if key not in _SHARED_TOKENIZERS:
-            if not (folder / LEAN_SPEC).exists():   # a ZHQA_E5_DIR folder converted before it existed
-                write_lean_tokenizer(folder)
-            _SHARED_TOKENIZERS[key] = LeanTokenizer(folder)
+            try:
+                tokenizer = LeanTokenizer(folder)
+            except UnsupportedTokenizer as first:
+                # missing (a ZHQA_E5_DIR folder converted before it existed) or damaged: written again
+                try:
+                    write_lean_tokenizer(folder)
+                except OSError as exc:
+                    raise UnsupportedTokenizer(f"{first}; writing it again failed: {exc}") from exc
+                tokenizer = LeanTokenizer(folder)
+            _SHARED_TOKENIZERS[key] = tokenizer
         return _SHARED_TOKENIZERS[key]
 
 

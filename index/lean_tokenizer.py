@@ -22,6 +22,7 @@ LEAN_MODEL = "lean_tokenizer.model"
 LEAN_SPEC = "lean_tokenizer.json"
 _SPEC_VERSION = 1
 _METASPACE = "\u2581"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class UnsupportedTokenizer(ValueError):
@@ -162,18 +163,19 @@ class LeanTokenizer:
         folder = Path(folder)
         try:
             spec = json.loads((folder / LEAN_SPEC).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
-            raise UnsupportedTokenizer(f"{folder}: no readable {LEAN_SPEC} ({e})") from e
-        if spec.get("version") != _SPEC_VERSION:
-            raise UnsupportedTokenizer(f"{folder / LEAN_SPEC}: version {spec.get('version')!r}")
-        self._sp = sentencepiece.SentencePieceProcessor(model_file=str(folder / LEAN_MODEL))
-        self._normalizer = AlignedNormalizer(spec["normalizer"])
-        self._added: dict[str, int] = spec["added_tokens"]
+            if spec.get("version") != _SPEC_VERSION:
+                raise ValueError(f"version {spec.get('version')!r}, not {_SPEC_VERSION}")
+            self._sp = sentencepiece.SentencePieceProcessor(model_file=str(folder / LEAN_MODEL))
+            self._normalizer = AlignedNormalizer(spec["normalizer"])
+            self._added: dict[str, int] = spec["added_tokens"]
+            self._bos, self._eos = spec["bos_id"], spec["eos_id"]
+            self._vocab_size = spec["vocab_size"]
+            config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as e:   # sentencepiece: RuntimeError
+            raise UnsupportedTokenizer(f"{folder}: its SentencePiece tokenizer ({LEAN_MODEL}, {LEAN_SPEC}) "
+                                       f"cannot be read: {type(e).__name__}: {e}") from e
         self._added_re = re.compile("|".join(re.escape(t) for t in sorted(self._added, key=len, reverse=True))) \
             if self._added else None
-        self._bos, self._eos = spec["bos_id"], spec["eos_id"]
-        self._vocab_size = spec["vocab_size"]
-        config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
         pad = config.get("pad_token", "<pad>")
         self.pad_token = pad["content"] if isinstance(pad, dict) else str(pad)
         self.pad_token_id = self._sp.piece_to_id(self.pad_token)
@@ -189,6 +191,8 @@ class LeanTokenizer:
         """The text's ids and each one's character range in ``text`` (empty list without ``offsets``)."""
         ids: list[int] = []
         spans: list[tuple[int, int]] = []
+        if _SURROGATE.search(text):   # half a UTF-16 pair (a broken extraction): U+FFFD, same length
+            text = _SURROGATE.sub("\ufffd", text)
         for start, end, special in self._split(text):
             if special is not None:
                 ids.append(special)

@@ -20,7 +20,7 @@ class MeanPoolingEncoder:
     def __init__(self, path: str | Path, device: str = "cpu", word_embeddings=None, tokenizer=None):
         """``word_embeddings``: the table to use instead of the folder's copy (the same values, held
         once a process); the folder's copy is then never read. ``tokenizer``: one already loaded (the
-        process's shared one), else the folder's, through `tokenizers` alone."""
+        process's shared one), else the folder's, through SentencePiece (index/lean_tokenizer.py)."""
         from index.batching import ForwardBatcher
         from index.bert import Bert, load_bert
         from index.e5_convert import tokenizer_lock

@@ -16,6 +16,8 @@ AWKWARD = [
     "Who said Tibet  wasn't an integral part of of China?", "aggregators", "\xa017日，国家主席", "a  b   c ",
     "ﬁnance ①②③ ㎏ … ＡＢＣ１２３", "控制\x00字符\x07和\u200b零宽\ufeff", "<s>x</s> <pad> a<mask>b <unk>",
     "<\x07s> tag split by a control char", "a\u2581b ▁ c", "😀 emoji 🇨🇳", "\t\n\r", "한국어 텍스트",
+    # vowels NFKC joins from two marks that are not combining marks (Tamil, Bengali, Malayalam)
+    "中文 க\u0bc6\u0bbeடு 结尾的一段文字", "ক\u09c7\u09d7 文字", "ക\u0d46\u0d3e 文字",
 ]
 
 
@@ -99,3 +101,32 @@ def test_replacements_keep_offsets_into_the_original():
     assert out.text == "AB 1...x" == norm.normalize_text("ＡＢ\u3000\n①…x")
     # the kept space stands where the run's last character stood; NFKC's expansions where their source did
     assert list(zip(out.starts, out.ends)) == [(0, 1), (1, 2), (3, 4), (4, 5), (5, 6), (5, 6), (5, 6), (6, 7)]
+
+
+def test_half_a_surrogate_pair_reads_as_a_replacement_character(pair):
+    lean = pair[0]
+    assert lean.tokens("文字\ud83d文字") == lean.tokens("文字\ufffd文字")
+
+
+def test_a_damaged_sentencepiece_copy_is_refused_clearly_and_written_again(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    folder = embedded_e5_path()
+    copy = tmp_path / "e5"
+    copy.mkdir()
+    for item in folder.iterdir():   # the big files linked, the SentencePiece copy damaged
+        if not item.name.startswith("lean_tokenizer"):
+            os.symlink(item, copy / item.name)
+    write_lean_tokenizer(copy)
+    (copy / "lean_tokenizer.model").write_bytes(b"not a model")
+    with pytest.raises(UnsupportedTokenizer, match="cannot be read"):
+        LeanTokenizer(copy)
+    code = ("from index.e5_convert import shared_lean_tokenizer; "
+            "print(shared_lean_tokenizer().tokens('钉钉', offsets=False)[0])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         env=dict(os.environ, ZHQA_E5_DIR=str(copy)))
+    assert out.returncode == 0, out.stderr[-1500:]
+    assert out.stdout.strip() == str(shared_lean_tokenizer().tokens("钉钉", offsets=False)[0])
+    assert (copy / "lean_tokenizer.model").stat().st_size > 1_000_000, "written again"

@@ -42,7 +42,7 @@ def _is_compact_reader(path: Path) -> bool:
 
 def _load_compact(path: Path, lean: bool = False):
     """A compact reader with the encoder's shared table and tokenizer. ``lean``: as index/bert.py's
-    ``BertForSpans`` with the `tokenizers`-only tokenizer (answering: no transformers import), else
+    ``BertForSpans`` with the SentencePiece tokenizer (answering: no transformers import), else
     as transformers' model and tokenizer (training, the verifier)."""
     if lean:
         return _load_compact_lean(path)
@@ -81,7 +81,10 @@ def _load_compact_lean(path: Path):
         model = load_bert(BertForSpans, path, state, table=shared_word_embeddings(half=True), skip=_SKIPPED[0])
     except (ValueError, KeyError, TypeError) as exc:
         raise ReaderLoadError(f"{path}: reader weights do not match its config ({exc})") from exc
-    return model, shared_lean_tokenizer()
+    try:
+        return model, shared_lean_tokenizer()
+    except ValueError as exc:   # its SentencePiece files damaged and not writable
+        raise ReaderLoadError(str(exc)) from exc
 
 
 def reader_folder(name_or_path: str | None) -> Path | None:
