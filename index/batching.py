@@ -45,8 +45,9 @@ class ForwardBatcher:
         request = _Request(input_ids, attention_mask)
         with self._cond:
             if self._worker is None or self._pid != os.getpid() or not self._worker.is_alive():
-                self._pid = os.getpid()   # a forked child has no worker thread
-                self._queue.clear()
+                if self._pid != os.getpid():   # a forked child: no worker, and the parent's callers are not here
+                    self._pid = os.getpid()
+                    self._queue.clear()
                 self._worker = threading.Thread(target=self._serve, name="zhqa-reader-batcher", daemon=True)
                 self._worker.start()
             self._queue.append(request)
@@ -72,17 +73,19 @@ class ForwardBatcher:
             taken = self._take()
             try:
                 outputs = self._run_together(taken)
-            except BaseException as exc:   # every waiting asker gets the error, the worker goes on
+                results, start = [], 0
+                for request in taken:
+                    rows = request.input_ids.shape[0]
+                    results.append(tuple(out[start:start + rows] for out in outputs))
+                    start += rows
+                for request, result in zip(taken, results):
+                    request.result = result
+            except BaseException as exc:   # every waiting caller gets the error, the worker goes on
                 for request in taken:
                     request.error = exc
+            finally:
+                for request in taken:
                     request.done.set()
-                continue
-            start = 0
-            for request in taken:
-                rows = request.input_ids.shape[0]
-                request.result = tuple(out[start:start + rows] for out in outputs)
-                start += rows
-                request.done.set()
 
     def _run_together(self, taken: list[_Request]) -> tuple:
         import torch

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.word_frequencies import DiskWordFrequencies, open_table, table_path, write_table
+from index.word_frequencies import DamagedWordTable, DiskWordFrequencies, discard_table, open_table, table_path, write_table
 
 _PUNCT_RE = re.compile(r"^[\W_]+$", re.UNICODE)
 _jieba = None
@@ -41,7 +41,7 @@ def _get_jieba(whole: bool = True):
             jieba.setLogLevel(logging.WARNING)
             _jieba = jieba
         dt = _jieba.dt
-        dictionary = Path(dt.dictionary) if dt.dictionary else Path(_jieba.__file__).with_name(_jieba.DEFAULT_DICT_NAME)
+        dictionary = _dictionary_path(_jieba)
         if not whole and not dt.initialized:
             table = open_table(dictionary)
             if table is not None:
@@ -54,7 +54,7 @@ def _get_jieba(whole: bool = True):
         if not dt.initialized:
             dt.initialize()
             if open_table(dictionary) is None:   # not written yet, or damaged
-                try:
+                try:   # OSError too: a cache directory that cannot be made
                     write_table(table_path(dictionary), dt.FREQ, dt.total)
                 except (OSError, sqlite3.Error) as e:   # an unwritable cache: questions load the whole dictionary
                     logging.getLogger(__name__).debug("jieba's word table not written: %s", e)
@@ -76,10 +76,32 @@ def _to_simplified(text: str) -> str:
     return _t2s.convert(text)
 
 
+def _dictionary_path(jieba) -> Path:
+    dt = jieba.dt
+    return Path(dt.dictionary) if dt.dictionary else Path(jieba.__file__).with_name(jieba.DEFAULT_DICT_NAME)
+
+
+def _segment(question: bool, cut):
+    """``cut(jieba)``, for a question from the table on disk when there is one; a damaged table is
+    deleted and the whole dictionary (which writes it again) used instead."""
+    jieba = _get_jieba(whole=not question)
+    try:
+        return cut(jieba)
+    except DamagedWordTable as exc:
+        logging.getLogger(__name__).warning("jieba's word table is damaged (%s); using the whole dictionary", exc)
+        discard_table(_dictionary_path(jieba))
+        return cut(_get_jieba(whole=True))
+
+
+def frequencies():
+    """jieba's whole dictionary (word → count) in memory: for walking all of it."""
+    return _get_jieba(whole=True).dt.FREQ
+
+
 def words(text: str) -> list[str]:
     """jieba's precise-mode words of ``text`` (a short span) as written (no folding, nothing dropped):
     they join back into ``text``."""
-    return _get_jieba(whole=False).lcut(text, HMM=False)
+    return _segment(True, lambda jieba: jieba.lcut(text, HMM=False))
 
 
 def fold(text: str) -> str:
@@ -90,8 +112,9 @@ def fold(text: str) -> str:
 def tokenize(text: str, question: bool = False) -> list[str]:
     """Lower-cased jieba search-mode tokens of the simplified text, punctuation and spaces dropped.
     ``question``: a short text in a process that may never segment a document (the same tokens)."""
-    jieba = _get_jieba(whole=not question)
-    return [t for t in jieba.cut_for_search(fold(text)) if t.strip() and not _PUNCT_RE.match(t)]
+    folded = fold(text)
+    return _segment(question, lambda jieba: [t for t in jieba.cut_for_search(folded)
+                                             if t.strip() and not _PUNCT_RE.match(t)])
 
 
 class TokenTable:

@@ -69,8 +69,8 @@ class MeanPoolingEncoder:
         """Mean-pooled, L2-normalized last states (fp32, on the CPU) of a batch: what the batcher runs."""
         import torch
 
-        with torch.inference_mode(), torch.autocast(torch.device(self.device).type, dtype=torch.bfloat16,
-                                                    enabled=self.bf16_autocast):
+        # CPU autocast, as index.embed.Encoder always had it (on another device it changes nothing)
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16_autocast):
             am = attention_mask.to(self.device)
             hidden = self.transformer(input_ids.to(self.device), am)[-1]
             mask = am.unsqueeze(-1).to(hidden.dtype)

@@ -20,6 +20,10 @@ _FORMAT = 1
 _SEEN_LIMIT = 200_000
 
 
+class DamagedWordTable(RuntimeError):
+    """A lookup in the table failed: the file is damaged."""
+
+
 class DiskWordFrequencies(Mapping):
     """jieba's ``FREQ`` (word or word prefix → count; prefixes count 0) from a table on disk, with what
     has been looked up kept in memory. Words jieba is told to add are kept in memory only."""
@@ -40,12 +44,15 @@ class DiskWordFrequencies(Mapping):
         try:
             value = self._seen[word]
         except KeyError:
-            with self._lock:
-                row = self._db.execute("SELECT f FROM freq WHERE w = ?", (word,)).fetchone()
-            value = row[0] if row else None
-            if len(self._seen) >= _SEEN_LIMIT:   # a long-running bot: keep the memory bounded
-                self._seen = {w: v for w, v in self._seen.items() if w in self._added}
-            self._seen[word] = value
+            with self._lock:   # the only writer of _seen
+                try:
+                    row = self._db.execute("SELECT f FROM freq WHERE w = ?", (word,)).fetchone()
+                except sqlite3.Error as exc:   # a damaged page: index/bm25.py falls back and rewrites
+                    raise DamagedWordTable(f"{self.path}: {exc}") from exc
+                value = row[0] if row else None
+                if len(self._seen) >= _SEEN_LIMIT:   # a long-running bot: keep the memory bounded
+                    self._seen = {w: v for w, v in self._seen.items() if w in self._added}
+                self._seen[word] = value
         return default if value is None else value
 
     def __contains__(self, word) -> bool:
@@ -58,8 +65,9 @@ class DiskWordFrequencies(Mapping):
         return value
 
     def __setitem__(self, word: str, value: int) -> None:   # jieba.add_word, for this process
-        self._added.add(word)
-        self._seen[word] = value
+        with self._lock:
+            self._added.add(word)
+            self._seen[word] = value
 
     def __len__(self) -> int:
         return self._size
@@ -98,10 +106,18 @@ def write_table(path: Path, freq: Mapping[str, int], total: int) -> None:
 
 def open_table(dictionary: Path) -> DiskWordFrequencies | None:
     """The table of ``dictionary``, or None where it is not written yet or cannot be read."""
-    path = table_path(dictionary)
-    if not path.exists():
-        return None
     try:
+        path = table_path(dictionary)
+        if not path.exists():
+            return None
         return DiskWordFrequencies(path)
-    except (sqlite3.Error, KeyError, OSError):
+    except (sqlite3.Error, KeyError, OSError):   # OSError: a cache directory that cannot be made
         return None
+
+
+def discard_table(dictionary: Path) -> None:
+    """Delete a damaged table (best effort), so that the next whole load writes it again."""
+    try:
+        table_path(dictionary).unlink(missing_ok=True)
+    except OSError:
+        pass

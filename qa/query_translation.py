@@ -135,10 +135,9 @@ def _reverse_table(entries: list[dict]) -> dict[str, tuple[str, ...]]:
     characters; a word whose first sense is the gloss comes before one where it is a later sense, and
     an acronym in brackets ("chief executive officer (CEO)") is a key of its own; then commoner words
     (jieba's frequencies) first."""
-    import jieba
+    from index.bm25 import frequencies
 
-    jieba.initialize()
-    frequency = jieba.dt.FREQ   # how common a word is in jieba's corpus: commoner renderings first
+    frequency = frequencies()   # how common a word is in jieba's corpus: commoner renderings first
     ranked: dict[str, list[tuple[int, int, int, str]]] = {}
     for entry in entries:
         word = entry["simplified"]

@@ -70,3 +70,11 @@ def test_an_error_reaches_the_asker_and_the_worker_goes_on():
         batcher(torch.full_like(ids, 666), mask)
     start, _ = batcher(ids, mask)
     assert torch.equal(start, ids.float() * mask)
+
+
+def test_outputs_that_cannot_be_handed_back_are_an_error_not_a_hang():
+    batcher = ForwardBatcher(lambda ids, mask: None, pad_id=0)
+    ids, mask = _request(2, 5, 0)
+    for _ in range(2):   # and the worker still serves the next caller
+        with pytest.raises(TypeError):
+            batcher(ids, mask)

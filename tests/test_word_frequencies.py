@@ -48,3 +48,23 @@ def test_a_damaged_table_means_loading_the_whole_dictionary(tmp_path):
     again = _run(tmp_path, ["钉钉用户超过多少"])
     assert not again["on_disk"] and again["asked"] == again["whole"]
     assert _run(tmp_path, ["钉钉用户超过多少"])["on_disk"], "the damaged table is written again"
+
+
+def test_a_table_damaged_inside_falls_back_and_is_written_again(tmp_path):
+    texts = ["蚂蚁集团的碳中和目标是什么", "2023财年阿里活跃的公益幸福团有多少个？", "钉钉用户超过多少"]
+    first = _run(tmp_path, texts)
+    (table,) = (tmp_path / "jieba").glob("freq-*.sqlite")
+    data = bytearray(table.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 65536] = bytes(65536)   # pages gone, header and meta intact
+    table.write_bytes(bytes(data))
+    again = _run(tmp_path, texts * 30)
+    assert again["asked"][:3] == first["asked"] and again["spans"][:3] == first["spans"]
+    assert _run(tmp_path, texts)["on_disk"], "written again"
+
+
+def test_a_cache_that_cannot_be_made_only_means_the_whole_dictionary(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    out = _run(blocker / "cache", ["钉钉用户超过多少"])
+    assert not out["on_disk"] and out["asked"] == out["whole"] and out["asked"][0]
