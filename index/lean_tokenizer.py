@@ -196,7 +196,8 @@ class LeanTokenizer:
         for start, end, special in self._split(text):
             if special is not None:
                 ids.append(special)
-                spans.append((start, end))
+                if offsets:
+                    spans.append((start, end))
             else:
                 self._plain(text[start:end], start, offsets, ids, spans)
         return ids, spans
