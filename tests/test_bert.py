@@ -84,3 +84,25 @@ def test_linear_weights_held_in_bf16_give_what_bf16_autocast_gives(tmp_path):
     with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
         a, b = autocast(ids, mask), held(ids, mask)
     assert torch.equal(a.start_logits, b.start_logits) and torch.equal(a.end_logits, b.end_logits)
+
+
+def test_padding_to_a_multiple_of_32_leaves_the_real_positions_alone(tmp_path):
+    from index.bert import padded_to_multiple
+
+    torch.manual_seed(0)
+    ids = torch.randint(5, 90, (3, 37))
+    mask = torch.ones_like(ids)
+    mask[1, 30:] = 0
+    padded_ids, padded_mask = padded_to_multiple(ids, mask, pad_id=1, limit=512)
+    assert padded_ids.shape == (3, 64) and (padded_ids[:, 37:] == 1).all() and not padded_mask[:, 37:].any()
+    assert padded_to_multiple(ids, mask, pad_id=1, limit=40)[0] is ids, "never past the model's longest input"
+    assert padded_to_multiple(ids[:, :32], mask[:, :32], pad_id=1, limit=512)[0].shape == (3, 32)
+    hf = _hf(tmp_path, qa=True)
+    ours = load_bert(BertForSpans, tmp_path, dict(hf.state_dict()))
+    ids, mask = _inputs()
+    longer_ids, longer_mask = padded_to_multiple(ids, mask, pad_id=0, limit=64)
+    assert longer_ids.shape[1] == 32
+    with torch.inference_mode():
+        want, got = ours(ids, mask), ours(longer_ids, longer_mask)
+    keep = mask.bool()
+    assert torch.allclose(want.start_logits[keep], got.start_logits[:, :17][keep], atol=1e-5)

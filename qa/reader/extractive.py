@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from index.bert import BertForSpans, hold_linear_weights_in
+from index.bert import BertForSpans, hold_linear_weights_in, padded_to_multiple
 from index.hardware import resolve_dtype
 from qa.reader.answer_type import TypeCheck, check_candidates
 from qa.reader.bounds import answer_bounds
@@ -137,6 +137,7 @@ class ExtractiveReader:
         self._torch = torch
         self.verifier: Verifier | None = None
         self.length_prior = SpanLengthPrior()
+        self._pad_id = getattr(tokenizer, "pad_token_id", None) or 0
         # drop spans whose figures contradict the measure the question asks for (qa/reader/answer_type.py)
         self.answer_types = answer_types
 
@@ -194,10 +195,12 @@ class ExtractiveReader:
         them (index/batching.py, as the encoder does) gave 1.14-1.24x the questions/s of one asker
         with 8 askers, against 1.29-1.32x for this (medians of 5 rounds, 2-core CPU)."""
         torch = self._torch
+        length = input_ids.shape[1]
+        input_ids, attention_mask = padded_to_multiple(input_ids, attention_mask, self._pad_id, self.max_length)
         with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16,
                                                     enabled=self.dtype == torch.bfloat16):
             out = self.model(input_ids=input_ids.to(self.device), attention_mask=attention_mask.to(self.device))
-            return out.start_logits.float().cpu(), out.end_logits.float().cpu()
+            return out.start_logits[:, :length].float().cpu(), out.end_logits[:, :length].float().cpu()
 
     def _fit_question(self, question: str) -> str:
         """The question cut to at most a third of a window's tokens (its head and tail kept: the topic
