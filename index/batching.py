@@ -48,7 +48,7 @@ class ForwardBatcher:
                 if self._pid != os.getpid():   # a forked child: no worker, and the parent's callers are not here
                     self._pid = os.getpid()
                     self._queue.clear()
-                self._worker = threading.Thread(target=self._serve, name="zhqa-reader-batcher", daemon=True)
+                self._worker = threading.Thread(target=self._serve, name="zhqa-forward-batcher", daemon=True)
                 self._worker.start()
             self._queue.append(request)
             self._cond.notify()
