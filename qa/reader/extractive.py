@@ -259,6 +259,7 @@ class ExtractiveReader:
         sample_map = enc["overflow_to_sample_mapping"].tolist()
         offsets = np.asarray(enc["offset_mapping"])
         n_windows, length = p_start.shape
+        answerable = [float(a) for a in wp.answerable] if wp.answerable is not None else [1.0] * n_windows
         found = []
         for w in range(n_windows):
             seq = enc.sequence_ids(w)
@@ -276,9 +277,8 @@ class ExtractiveReader:
             if not len(s_rank):
                 continue
             score = ps[cand_s[s_rank]] * pe[cand_e[e_rank]]
-            answerable = float(wp.answerable[w]) if wp.answerable is not None else 1.0
             found.append((np.full(len(s_rank), w), s_rank, e_rank, c0[s_rank, 0], c1[0, e_rank], score,
-                          score.astype(np.float64) * answerable))
+                          score.astype(np.float64) * answerable[w]))
         if not found:
             return
         w_of, s_rank, e_rank, c0s, c1s, scores, confidence = (np.concatenate(parts) for parts in zip(*found))
@@ -290,9 +290,8 @@ class ExtractiveReader:
             if c1 <= c0 or (pid, c0, c1) in seen:
                 continue
             seen.add((pid, c0, c1))
-            answerable = float(wp.answerable[w]) if wp.answerable is not None else 1.0
             yield Span(pid, c0, c1, passages[pid][c0:c1], float(scores[k]), float(p_start[w, 0] * p_end[w, 0]),
-                       answerable)
+                       answerable[w])
 
 
 def load_verifier_for(model_name: str | None, model) -> Verifier:
