@@ -11,16 +11,18 @@ import argparse
 
 def add_model_options(p: argparse.ArgumentParser, title: str = "models and retrieval") -> None:
     """The model, retrieval and answer-selection options every command that answers questions takes."""
+    from qa.config import Config   # the defaults named in the help come from the one place that sets them
+
     g = p.add_argument_group(title)
     g.add_argument("--encoder", help="sentence-transformers id or path (default: embedded multilingual-e5-small)")
     g.add_argument("--reader", help="HF question-answering id or path (default: the shipped Chinese reader)")
-    g.add_argument("--top-k", type=int, help="passages given to the reader (default 5)")
+    g.add_argument("--top-k", type=int, help=f"passages given to the reader (default {Config.top_k})")
     g.add_argument("--mode", choices=["hybrid", "dense", "bm25"], help="retrieval mode (default hybrid)")
     g.add_argument("--query-translation", choices=["off", "bm25", "all"],
                    help="English questions: add the Chinese words of their words for BM25 and the reader "
                         "(bm25, the default), also for the encoder (all), or not at all (off)")
     g.add_argument("--threshold", type=float, help="abstain when the best span scores below this")
-    g.add_argument("--chunk-size", type=int, help="chunk length in characters (default 250)")
+    g.add_argument("--chunk-size", type=int, help=f"chunk length in characters (default {Config.chunk_size})")
     g.add_argument("--reader-device", help="where the reader runs: cpu (default), cuda, cuda:N or auto")
     g.add_argument("--verifier", action=argparse.BooleanOptionalAction, default=None,
                    help="weigh spans by the reader's answerability verifier (default: when the reader has one; "

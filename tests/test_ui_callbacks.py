@@ -156,8 +156,9 @@ def test_a_document_added_while_others_ask_is_there_afterwards(bot):
 def test_api_ask_returns_the_answer_dict_and_reports_errors(ui):
     import gradio as gr
 
-    d = ui.api_ask(QUESTION, 3, "hybrid")
-    assert d["question"] == QUESTION and isinstance(d["abstained"], bool) and len(d["passages"]) == 3
+    d = ui.api_ask(QUESTION, 2, "hybrid")
+    assert d["question"] == QUESTION and isinstance(d["abstained"], bool) and len(d["passages"]) == 2
+    assert len(ui.api_ask(QUESTION)["passages"]) == ui.bot.config.top_k == 3   # unnamed: the bot's default
     with pytest.raises(gr.Error, match="empty"):
         ui.api_ask("  ", 3, "hybrid")
     with pytest.raises(gr.Error, match="mode"):

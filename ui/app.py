@@ -244,9 +244,10 @@ class ChatUI:
         history.append({"role": "assistant", "content": message})
         return history, format_sources(answer, mode), ""
 
-    def api_ask(self, question: str, top_k: int = 5, mode: str = "hybrid") -> dict:
-        """Answer a question over the indexed documents. Returns the Answer as a dict: text, score,
-        abstained (True: the documents hold no answer), doc_id, title, passage, passages, ..."""
+    def api_ask(self, question: str, top_k: int | None = None, mode: str = "hybrid") -> dict:
+        """Answer a question over the indexed documents (top_k: passages read, default the bot's
+        configured number). Returns the Answer as a dict: text, score, abstained (True: the documents
+        hold no answer), doc_id, title, passage, passages, ..."""
         if mode not in MODES:
             raise gr.Error(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         try:
