@@ -57,12 +57,10 @@ class Encoder:
                 self.transformer = self.model.transformer
                 self.model.bf16_autocast = self.dtype == "bfloat16"
                 self._serialize = False
-                if self.dtype == "bfloat16" and device == "cpu":   # what CPU autocast casts them to at each call
-                    import torch
+                if self.dtype == "bfloat16" and device == "cpu":
+                    from index.bert import prepare_for_bf16_cpu
 
-                    from index.bert import hold_linear_weights_in
-
-                    hold_linear_weights_in(self.transformer, torch.bfloat16)
+                    prepare_for_bf16_cpu(self.transformer)   # weights laid out once for the bf16 kernels
             else:
                 from sentence_transformers import SentenceTransformer
 

@@ -86,6 +86,40 @@ def test_linear_weights_held_in_bf16_give_what_bf16_autocast_gives(tmp_path):
     assert torch.equal(a.start_logits, b.start_logits) and torch.equal(a.end_logits, b.end_logits)
 
 
+def test_packed_weights_give_what_bf16_autocast_gives(tmp_path):
+    from index.bert import PackedLinear, packing_works, prepare_for_bf16_cpu
+
+    hf = _hf(tmp_path, qa=True)
+    autocast = load_bert(BertForSpans, tmp_path, hf.state_dict())
+    model = load_bert(BertForSpans, tmp_path, hf.state_dict())
+    how = prepare_for_bf16_cpu(model)
+    layer = model.bert.encoder.layer[0]
+    if packing_works():   # an x86 torch build with oneDNN, as every CPU wheel on PyPI
+        assert how == "packed" and isinstance(layer.attention.qkv, PackedLinear)
+        assert isinstance(layer.intermediate.dense, PackedLinear) and not hasattr(layer.attention.self, "query")
+    else:
+        assert how == "held" and layer.attention.qkv is None
+        assert layer.attention.self.query.weight.dtype == torch.bfloat16
+    ids, mask = _inputs()
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        a, b = autocast(ids, mask), model(ids, mask)
+    # the same bf16 products: equal where oneDNN's kernels match autocast's, within bf16 rounding anyway
+    assert torch.allclose(a.start_logits, b.start_logits, atol=0.02) and torch.allclose(a.end_logits, b.end_logits, atol=0.02)
+
+
+def test_without_the_packing_ops_weights_are_held_in_bf16(tmp_path, monkeypatch):
+    import index.bert as bert
+
+    monkeypatch.setattr(bert, "packing_works", lambda: False)
+    hf = _hf(tmp_path, qa=False)
+    model = load_bert(Bert, tmp_path, hf.state_dict())
+    assert bert.prepare_for_bf16_cpu(model) == "held"
+    assert model.encoder.layer[0].attention.self.key.weight.dtype == torch.bfloat16
+    ids, mask = _inputs()
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        assert model(ids, mask)[-1].shape == (3, 17, 48)
+
+
 def test_padding_to_a_multiple_of_32_leaves_the_real_positions_alone(tmp_path):
     from index.bert import padded_to_multiple
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from index.bert import BertForSpans, hold_linear_weights_in, padded_to_multiple
+from index.bert import BertForSpans, hold_linear_weights_in, padded_to_multiple, prepare_for_bf16_cpu
 from index.hardware import resolve_dtype
 from qa.reader.answer_type import TypeCheck, check_candidates
 from qa.reader.bounds import answer_bounds
@@ -90,7 +90,9 @@ class ExtractiveReader:
         model, tokenizer = load_reader_model(model_name, lean=lean and not verifier)
         self._setup(model, tokenizer, model_name or "embedded", max_length, stride, max_answer_chars,
                     batch_size, dtype, device, answer_types)
-        if isinstance(model, BertForSpans) and self.dtype == self._torch.bfloat16:
+        if isinstance(model, BertForSpans) and self.dtype == self._torch.bfloat16 and self.device.type == "cpu":
+            prepare_for_bf16_cpu(model)   # weights laid out once for the bf16 kernels (index/bert.py)
+        elif isinstance(model, BertForSpans) and self.dtype == self._torch.bfloat16:
             hold_linear_weights_in(model, self.dtype)   # what autocast would cast them to at each call
         # the reader's own, chosen with its thresholds (calibration.json), unless one is given
         self.length_prior = length_prior or SpanLengthPrior.from_calibration(reader_calibration(model_name))
