@@ -17,6 +17,8 @@ class Config:
     encoder: str = EMBEDDED_ENCODER      # sentence-transformers id/path, or the embedded e5
     reader: str = "embedded"             # HF question-answering id/path, or the shipped reader
     top_k: int = 3                       # passages handed to the reader: 3 read better than 5 (README, "Passages read")
+    rank_decay: float = 0.5              # a span from the r-th passage (0: retrieval's first) is ranked by its
+                                         # confidence × rank_decay**r; 1 ranks by confidence alone (README, "Passages read")
     mode: str = "hybrid"                 # hybrid | dense | bm25
     fusion: str = "zscore"               # zscore | weighted (min-max scores) | rrf (reciprocal rank)
     dense_weight: float = 0.45           # zscore/weighted fusion: share of the dense score (BM25 gets the rest)
@@ -40,6 +42,8 @@ class Config:
     def __post_init__(self):
         if self.backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
+        if not 0 < self.rank_decay <= 1:
+            raise ValueError(f"rank decay must be above 0 and at most 1, not {self.rank_decay!r}")
         if self.query_translation not in QUERY_TRANSLATIONS:
             raise ValueError(f"query translation must be one of {', '.join(QUERY_TRANSLATIONS)}, "
                              f"not {self.query_translation!r}")
@@ -59,7 +63,7 @@ class Config:
                 values[f.name] = _parse_bool(f"ZHQA_{f.name.upper()}", raw)
                 continue
             kind = int if f.name in ("top_k", "chunk_size", "chunk_overlap", "max_question_chars",
-                                     "max_answer_chars") else float if f.name in ("threshold", "dense_weight") else str
+                                     "max_answer_chars") else float if f.name in ("threshold", "dense_weight", "rank_decay") else str
             values[f.name] = kind(raw)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return replace(cls(), **values)

@@ -17,6 +17,9 @@ def add_model_options(p: argparse.ArgumentParser, title: str = "models and retri
     g.add_argument("--encoder", help="sentence-transformers id or path (default: embedded multilingual-e5-small)")
     g.add_argument("--reader", help="HF question-answering id or path (default: the shipped Chinese reader)")
     g.add_argument("--top-k", type=int, help=f"passages given to the reader (default {Config.top_k})")
+    g.add_argument("--rank-decay", type=float, metavar="D",
+                   help=f"rank a span from the r-th passage by its confidence × D**r, favouring passages retrieval "
+                        f"ranked first (default {Config.rank_decay}; 1: by confidence alone)")
     g.add_argument("--mode", choices=["hybrid", "dense", "bm25"], help="retrieval mode (default hybrid)")
     g.add_argument("--query-translation", choices=["off", "bm25", "all"],
                    help="English questions: add the Chinese words of their words for BM25 and the reader "
@@ -84,7 +87,8 @@ def config_from_args(args: argparse.Namespace):
     return Config.from_env(backend=getattr(args, "backend", None), milvus_uri=getattr(args, "milvus_uri", None),
                            milvus_collection=getattr(args, "milvus_collection", None),
                            encoder=encoder, reader=getattr(args, "reader", None),
-                           top_k=getattr(args, "top_k", None), mode=getattr(args, "mode", None),
+                           top_k=getattr(args, "top_k", None), rank_decay=getattr(args, "rank_decay", None),
+                           mode=getattr(args, "mode", None),
                            query_translation=getattr(args, "query_translation", None),
                            threshold=getattr(args, "threshold", None), chunk_size=getattr(args, "chunk_size", None),
                            faiss=getattr(args, "faiss", None), reader_device=getattr(args, "reader_device", None),

@@ -74,6 +74,34 @@ def test_user_errors_exit_2_with_a_message(corpus, tmp_path, tiny_encoder_path, 
     assert "encoder" in capsys.readouterr().err
 
 
+def test_rank_decay_favours_the_passages_retrieval_ranked_first(corpus, tiny_encoder_path, tiny_qa_model, capsys):
+    from qa import Config, QABot
+
+    def bot(decay: float) -> QABot:
+        return QABot.from_corpus([corpus], Config(encoder=str(tiny_encoder_path), reader=str(tiny_qa_model),
+                                                  rank_decay=decay))
+
+    def source(answer) -> int:
+        return [p.chunk_id for p in answer.passages].index(answer.chunk_id)
+
+    by_confidence, by_rank = bot(1.0), bot(1e-9)
+    questions = ["星河公司的创始人是谁？", "钉钉用户有多少？", "公司成立于哪一年？", "谁创立了星河公司？", "用户超过多少？",
+                 "截至什么时候？", "创始人叫什么名字？", "钉钉是什么？"]
+    second = []   # questions whose most confident span lies in the second passage
+    for q in questions:
+        answer = by_confidence.ask(q, top_k=2, threshold=0.0)
+        assert len(answer.passages) == 2
+        assert answer.score == max([answer.score] + [c.score for c in answer.alternatives])
+        if source(answer) == 1:
+            second.append(q)
+    assert second, "the tiny reader's best span comes from the second passage for some question"
+    for q in second:
+        answer = by_rank.ask(q, top_k=2, threshold=0.0)
+        assert source(answer) == 0, "the first passage's best span, whatever the second's score"
+    assert main(["ask", questions[0], "--rank-decay", "0"]) == 2
+    assert "rank decay" in capsys.readouterr().err
+
+
 def test_missing_reader_is_a_clear_error(tmp_path, corpus, tiny_encoder_path, capsys):
     idx = tmp_path / "idx"
     main(["index", str(corpus), "--index", str(idx), "--encoder", str(tiny_encoder_path)])

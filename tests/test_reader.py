@@ -154,6 +154,22 @@ def test_a_span_length_prior_reorders_spans_but_keeps_their_confidence(tiny_qa_m
     assert len(short[0].text) == min(len(s.text) for s in plain)
 
 
+def test_passage_weights_reorder_spans_but_keep_their_confidence(reader):
+    question = "公益幸福团有多少个？"
+    plain = reader.read(question, PASSAGES, top_n=10_000)
+    assert {s.passage for s in plain} == {0, 1}
+    for favoured in (0, 1):
+        weights = [1.0 if i == favoured else 1e-9 for i in range(len(PASSAGES))]
+        weighted = reader.read(question, PASSAGES, top_n=10_000, passage_weights=weights)
+        assert weighted[0].passage == favoured
+        assert [s.passage for s in weighted] == sorted((s.passage for s in weighted), key=lambda p: p != favoured)
+        assert sorted((s.passage, s.start, s.end, s.confidence) for s in weighted) == \
+            sorted((s.passage, s.start, s.end, s.confidence) for s in plain)
+    assert reader.read(question, PASSAGES, top_n=10_000, passage_weights=[1.0, 1.0]) == plain
+    with pytest.raises(ValueError, match="2 passages"):
+        reader.read(question, PASSAGES, passage_weights=[1.0])
+
+
 def test_a_new_calibration_keeps_the_span_length_prior_chosen_before(tmp_path):
     import json
 

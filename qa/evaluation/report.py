@@ -317,7 +317,8 @@ def write_report(out_dir: str | Path, result: EvalResult, meta: dict | None = No
             h.append(f"<tr><td>{_e(label)}</td><td class='num'>{_num(val)}</td>"
                      f"<td class='note'>{_e(note or '')}</td></tr>")
     h.append("</table><table><tr><th>setting</th><th>value</th></tr>")
-    for key in ("dataset", "format", "corpus", "mode", "top_k", "encoder", "reader", "chunk_size", "abstention"):
+    for key in ("dataset", "format", "corpus", "mode", "top_k", "rank_decay", "encoder", "reader", "chunk_size",
+                "abstention"):
         if meta.get(key) is not None:
             h.append(f"<tr><td>{_e(key)}</td><td>{_num(meta[key])}</td></tr>")
     h.append("</table></div>")

@@ -382,6 +382,7 @@ def run_eval(args: argparse.Namespace) -> int:
     corpus_desc = describe_corpus(eval_set, corpus, index, reader_only, config)
     meta = {"dataset": str(eval_set.path), "set": eval_set.name, "format": kind, "corpus": corpus_desc,
             "mode": "reader-only" if reader_only else config.mode, "top_k": None if reader_only else config.top_k,
+            "rank_decay": None if reader_only else config.rank_decay,
             "encoder": None if reader_only else config.encoder, "reader": config.reader,
             "chunk_size": None if reader_only else config.chunk_size,
             "abstention": not getattr(args, "no_abstain", False)}
@@ -399,7 +400,7 @@ def run_eval(args: argparse.Namespace) -> int:
             report_path = write_report(args.report, result, meta)
         except OSError as exc:
             _err(f"cannot write the report: {exc}")
-    mode = "" if reader_only else f" · {config.mode} retrieval, top-k {config.top_k}"
+    mode = "" if reader_only else f" · {config.mode} retrieval, top-k {config.top_k}, rank decay {config.rank_decay:g}"
     title = f"qa eval: {eval_set.name} ({kind}) · {corpus_desc}{mode} · reader {config.reader}"
     print(format_summary(result, title))
     if report_path is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -215,48 +215,60 @@ class ExtractiveReader:
         head, tail = offsets[:limit // 2], offsets[-(limit - limit // 2):]
         return question[:head[-1][1]] + " " + question[tail[0][0]:]
 
-    def read(self, question: str, passages: list[str], top_n: int = 5, asked: str | None = None) -> list[Span]:
+    def read(self, question: str, passages: list[str], top_n: int = 5, asked: str | None = None,
+             passage_weights: Sequence[float] | None = None) -> list[Span]:
         """Best ``top_n`` spans over all passages, highest confidence first (deduplicated by position).
         ``asked``: the question as the user wrote it, for the answer-type rule, when the model is given
-        an expanded one (an English question with Chinese words appended)."""
-        return self.read_checked(question, passages, top_n, asked).kept
+        an expanded one (an English question with Chinese words appended). ``passage_weights``: one a
+        passage; spans are then ranked by confidence × their passage's weight (their confidence stays
+        what it is), e.g. to favour passages retrieval ranked higher."""
+        return self.read_checked(question, passages, top_n, asked, passage_weights).kept
 
-    def read_checked(self, question: str, passages: list[str], top_n: int = 5,
-                     asked: str | None = None) -> TypeCheck[Span]:
+    def read_checked(self, question: str, passages: list[str], top_n: int = 5, asked: str | None = None,
+                     passage_weights: Sequence[float] | None = None) -> TypeCheck[Span]:
         """Like :meth:`read`, also saying what the answer-type rule expected and how many spans it dropped."""
         if not passages:
             return TypeCheck(None, [])
-        return self.select_checked(asked or question, self.forward_windows(question, passages), passages, top_n)
+        return self.select_checked(asked or question, self.forward_windows(question, passages), passages, top_n,
+                                   passage_weights)
 
     def select(self, question: str, wp: WindowPass, passages: list[str], top_n: int) -> list[Span]:
         """The best ``top_n`` spans of a forward pass that can answer ``question``: with
         ``answer_types`` on, those whose figures are of another measure than it asks for are dropped."""
         return self.select_checked(question, wp, passages, top_n).kept
 
-    def select_checked(self, question: str, wp: WindowPass, passages: list[str], top_n: int) -> TypeCheck[Span]:
+    def select_checked(self, question: str, wp: WindowPass, passages: list[str], top_n: int,
+                       passage_weights: Sequence[float] | None = None) -> TypeCheck[Span]:
         if not self.answer_types:
-            return TypeCheck(None, self.spans(wp, passages, top_n))
-        return check_candidates(question, self.iter_spans(wp, passages), limit=top_n)
+            return TypeCheck(None, self.spans(wp, passages, top_n, passage_weights))
+        return check_candidates(question, self.iter_spans(wp, passages, passage_weights), limit=top_n)
 
-    def spans(self, wp: WindowPass, passages: list[str], top_n: int | None) -> list[Span]:
+    def spans(self, wp: WindowPass, passages: list[str], top_n: int | None,
+              passage_weights: Sequence[float] | None = None) -> list[Span]:
         """Candidate spans of a forward pass, best first, each with its window's P(answerable) when
         there is one (all of them when ``top_n`` is None)."""
-        return list(itertools.islice(self.iter_spans(wp, passages), top_n))
+        return list(itertools.islice(self.iter_spans(wp, passages, passage_weights), top_n))
 
-    def iter_spans(self, wp: WindowPass, passages: list[str]) -> Iterator[Span]:
-        """The spans of :meth:`spans`, one position once, best first. Without a length prior they are
-        tidied (:func:`qa.reader.bounds.answer_bounds`) as they are reached: a caller that stops
-        after a few leaves the other of up to 400 candidates a window untouched."""
-        distinct = self._distinct_spans(wp, passages)
+    def iter_spans(self, wp: WindowPass, passages: list[str],
+                   passage_weights: Sequence[float] | None = None) -> Iterator[Span]:
+        """The spans of :meth:`spans`, one position once, best first (by confidence × the passage's
+        weight, when weights are given). Without a length prior they are tidied
+        (:func:`qa.reader.bounds.answer_bounds`) as they are reached: a caller that stops after a few
+        leaves the other of up to 400 candidates a window untouched."""
+        weights = list(passage_weights) if passage_weights is not None else [1.0] * len(passages)
+        if len(weights) != len(passages):
+            raise ValueError(f"{len(weights)} passage weights for {len(passages)} passages")
+        distinct = self._distinct_spans(wp, passages, weights)
         prior = self.length_prior
         if prior.beta:
-            yield from sorted(distinct, key=lambda sp: -sp.confidence * prior.weight(len(sp.text)))
+            yield from sorted(distinct, key=lambda sp: -sp.confidence * weights[sp.passage]
+                              * prior.weight(len(sp.text)))
         else:
             yield from distinct
 
-    def _distinct_spans(self, wp: WindowPass, passages: list[str]) -> Iterator[Span]:
-        """Each window's 20 likeliest starts × 20 likeliest ends inside its passage, by confidence (ties
-        in window, start and end order), each position once, at its best confidence."""
+    def _distinct_spans(self, wp: WindowPass, passages: list[str], weights: list[float]) -> Iterator[Span]:
+        """Each window's 20 likeliest starts × 20 likeliest ends inside its passage, by confidence × the
+        passage's weight (ties in window, start and end order), each position once, at its best."""
         enc, p_start, p_end = wp.encoding, wp.p_start, wp.p_end
         sample_map = enc["overflow_to_sample_mapping"].tolist()
         offsets = np.asarray(enc["offset_mapping"])
@@ -280,12 +292,12 @@ class ExtractiveReader:
                 continue
             score = ps[cand_s[s_rank]] * pe[cand_e[e_rank]]
             found.append((np.full(len(s_rank), w), s_rank, e_rank, c0[s_rank, 0], c1[0, e_rank], score,
-                          score.astype(np.float64) * answerable[w]))
+                          score.astype(np.float64) * answerable[w] * weights[sample_map[w]]))
         if not found:
             return
-        w_of, s_rank, e_rank, c0s, c1s, scores, confidence = (np.concatenate(parts) for parts in zip(*found))
+        w_of, s_rank, e_rank, c0s, c1s, scores, ranked_by = (np.concatenate(parts) for parts in zip(*found))
         seen: set[tuple[int, int, int]] = set()
-        for k in np.lexsort((e_rank, s_rank, w_of, -confidence)):
+        for k in np.lexsort((e_rank, s_rank, w_of, -ranked_by)):
             w = int(w_of[k])
             pid = sample_map[w]
             c0, c1 = answer_bounds(passages[pid], int(c0s[k]), int(c1s[k]))
