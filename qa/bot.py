@@ -310,10 +310,11 @@ class QABot:
             ranked_ids = tuple(h.chunk.doc_id for h in ranked)
             texts = [h.chunk.text for h in hits]
             # the model reads the expanded question; the answer-type rule the one asked
-            # spans from passages retrieval ranked lower need more confidence to come first
+            # spans from passages retrieval ranked lower need more confidence to come first; they are not
+            # read at all when none of theirs could (ExtractiveReader.read_ranked)
             weights = [self.config.rank_decay ** rank for rank in range(len(texts))]
-            checked = self.reader.read_checked(self.retriever.reading_question(q, texts), texts, top_n=8, asked=q,
-                                               passage_weights=weights)
+            checked = self.reader.read_ranked(self.retriever.reading_question(q, texts), texts, top_n=8, asked=q,
+                                              passage_weights=weights)
             spans = checked.kept
             passages = tuple(Passage(h.chunk.chunk_id, h.chunk.doc_id, h.chunk.title, h.chunk.text, h.score,
                                      h.chunk.start, h.chunk.end, h.dense_rank, h.bm25_rank) for h in hits)

@@ -170,6 +170,32 @@ def test_passage_weights_reorder_spans_but_keep_their_confidence(reader):
         reader.read(question, PASSAGES, passage_weights=[1.0])
 
 
+def test_reading_in_rank_order_gives_the_best_span_of_reading_all(reader, monkeypatch):
+    passages = PASSAGES + ["星河公司的创始人是李明远，公司成立于2001年。"]
+    passes = []
+    real = reader.forward_windows
+    monkeypatch.setattr(reader, "forward_windows", lambda q, ps, *a: passes.append(len(ps)) or real(q, ps, *a))
+    for question in ("公益幸福团有多少个？", "钉钉用户超过多少？", "谁创立了星河公司？"):
+        # falling weights a tiny model's spans cannot beat: the later passages are read, and merged in order
+        weights = [1.0, 0.5, 0.25]
+        passes.clear()
+        whole = reader.read_checked(question, passages, top_n=10_000, passage_weights=weights).kept
+        ranked = reader.read_ranked(question, passages, top_n=10_000, passage_weights=weights).kept
+        assert passes == [3, 1, 2]
+        assert [(s.passage, s.start, s.end) for s in ranked] == [(s.passage, s.start, s.end) for s in whole]
+        assert [s.confidence for s in ranked] == pytest.approx([s.confidence for s in whole], rel=1e-4)
+        # weights its first span beats: the others are never read, and the best span is the same
+        weights = [1.0, 1e-7, 1e-8]
+        passes.clear()
+        whole = reader.read_checked(question, passages, top_n=5, passage_weights=weights).kept
+        ranked = reader.read_ranked(question, passages, top_n=5, passage_weights=weights).kept
+        assert passes == [3, 1]
+        assert (ranked[0].passage, ranked[0].start, ranked[0].end) == (whole[0].passage, whole[0].start, whole[0].end)
+        assert {s.passage for s in ranked} == {0}
+    passes.clear()   # equal weights: nothing could be left unread, one pass as read_checked
+    assert reader.read_ranked("钉钉用户？", passages, passage_weights=[1, 1, 1]) is not None and passes == [3]
+
+
 def test_a_new_calibration_keeps_the_span_length_prior_chosen_before(tmp_path):
     import json
 

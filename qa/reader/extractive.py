@@ -8,6 +8,8 @@ ranked by ``confidence`` = score × P.
 """
 from __future__ import annotations
 
+import dataclasses
+import heapq
 import itertools
 import math
 from collections.abc import Iterator, Sequence
@@ -231,6 +233,50 @@ class ExtractiveReader:
             return TypeCheck(None, [])
         return self.select_checked(asked or question, self.forward_windows(question, passages), passages, top_n,
                                    passage_weights)
+
+    def read_ranked(self, question: str, passages: list[str], top_n: int = 5, asked: str | None = None,
+                    passage_weights: Sequence[float] | None = None) -> TypeCheck[Span]:
+        """:meth:`read_checked` over passages whose weights fall after the first (retrieval's order): the
+        first passage is read alone, and the others only if one of their spans could still rank first,
+        that is when the first passage's best span ranks below the largest of their weights (a span's
+        confidence is at most 1). The best span, so the answer and whether to abstain, is the one
+        reading them all at once gives; when the others are not read, the other candidates come from
+        the first passage alone.
+
+        Why: the reader's forward pass is most of an answer's time, and a window alone takes about 20 ms
+        against 47 for three (2-core CPU, bf16). With weights 1, 0.5, 0.25 the first passage's best span
+        reaches 0.5 for 34-49% of CMRC2018, news and XQuAD questions and for most on the bundled
+        article; the rest pay about 8 ms more."""
+        weights = list(passage_weights) if passage_weights is not None else [1.0] * len(passages)
+        if len(weights) != len(passages):
+            raise ValueError(f"{len(weights)} passage weights for {len(passages)} passages")
+        bound = max(weights[1:], default=0.0)
+        if len(passages) < 2 or bound >= weights[0]:   # nothing could be left unread
+            return self.read_checked(question, passages, top_n, asked, weights)
+        asked = asked or question
+        first_pass = self.forward_windows(question, passages[:1])
+        first = self.select_checked(asked, first_pass, passages[:1], top_n, weights[:1])
+        if first.kept and -self._rank_key(first.kept[0], weights) >= bound:
+            return first
+        rest_pass = self.forward_windows(question, passages[1:])
+        ranked = heapq.merge(self._ranked(first_pass, passages[:1], weights, 0),
+                             self._ranked(rest_pass, passages[1:], weights, 1), key=lambda pair: pair[0])
+        spans = (span for _, span in ranked)
+        if not self.answer_types:
+            return TypeCheck(None, list(itertools.islice(spans, top_n)))
+        return check_candidates(asked, spans, limit=top_n)
+
+    def _rank_key(self, span: Span, weights: Sequence[float]) -> float:
+        """What :meth:`iter_spans` orders by, negated (smaller first): confidence × passage weight × length prior."""
+        return -span.confidence * weights[span.passage] * self.length_prior.weight(len(span.text))
+
+    def _ranked(self, wp: WindowPass, passages: list[str], weights: list[float],
+                offset: int) -> Iterator[tuple[float, Span]]:
+        """(rank key, span) pairs of a pass over ``passages`` = all passages[offset:], best first, each span's
+        passage numbered among all passages."""
+        for span in self.iter_spans(wp, passages, weights[offset:offset + len(passages)]):
+            span = dataclasses.replace(span, passage=span.passage + offset)
+            yield self._rank_key(span, weights), span
 
     def select(self, question: str, wp: WindowPass, passages: list[str], top_n: int) -> list[Span]:
         """The best ``top_n`` spans of a forward pass that can answer ``question``: with
