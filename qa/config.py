@@ -64,7 +64,11 @@ class Config:
                 continue
             kind = int if f.name in ("top_k", "chunk_size", "chunk_overlap", "max_question_chars",
                                      "max_answer_chars") else float if f.name in ("threshold", "dense_weight", "rank_decay") else str
-            values[f.name] = kind(raw)
+            try:
+                values[f.name] = kind(raw)
+            except ValueError:
+                what = "a whole number" if kind is int else "a number"
+                raise ValueError(f"ZHQA_{f.name.upper()} must be {what}, not {raw!r}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return replace(cls(), **values)
 

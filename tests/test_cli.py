@@ -102,6 +102,16 @@ def test_rank_decay_favours_the_passages_retrieval_ranked_first(corpus, tiny_enc
     assert "rank decay" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("name, raw, message", [("ZHQA_RANK_DECAY", "abc", "ZHQA_RANK_DECAY must be a number"),
+                                                ("ZHQA_RANK_DECAY", "nan", "rank decay must be above 0"),
+                                                ("ZHQA_TOP_K", "3.5", "ZHQA_TOP_K must be a whole number")])
+def test_bad_settings_in_the_environment_are_one_line_errors(monkeypatch, capsys, name, raw, message):
+    monkeypatch.setenv(name, raw)
+    assert main(["ask", "钉钉用户有多少？"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
 def test_missing_reader_is_a_clear_error(tmp_path, corpus, tiny_encoder_path, capsys):
     idx = tmp_path / "idx"
     main(["index", str(corpus), "--index", str(idx), "--encoder", str(tiny_encoder_path)])
