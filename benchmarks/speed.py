@@ -134,6 +134,8 @@ def main() -> int:
     ap.add_argument("--latency-questions", type=int, default=40)
     ap.add_argument("--skip-index", action="store_true", help="skip the encoder rows (the index build)")
     args = ap.parse_args()
+    if args.concurrency_rounds < 1:
+        ap.error("--concurrency-rounds must be at least 1")
 
     from qa.cli import DEMO_QUESTIONS
 

@@ -214,7 +214,8 @@ class PackedLinear(nn.Module):
     call. Laid out once, the reader's forward pass over a question's windows took 70-78 ms against
     84-94 (query, key and value as one layer included), and the outputs are the same bits. The ops
     are torch's own (those ``torch.compile`` uses for frozen CPU models); :func:`packing_works`
-    checks them once a process."""
+    checks them once a process. For inference on the CPU only: the packed weight is no parameter or
+    buffer, so ``state_dict()`` and ``.to()`` leave it out; pack after moving, never before saving."""
 
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None):
         super().__init__()
@@ -237,7 +238,8 @@ def packing_works() -> bool:
         with torch.inference_mode():
             packed = PackedLinear(weight, bias)(x)
             expected = F.linear(x.bfloat16(), weight.bfloat16(), bias.bfloat16())
-        return packed.dtype == torch.bfloat16 and torch.allclose(packed.float(), expected.float(), atol=0.05)
+        # a bf16 step near 8 is 0.0625: allow a step of rounding, catch a wrong layout
+        return packed.dtype == torch.bfloat16 and torch.allclose(packed.float(), expected.float(), rtol=1e-2, atol=0.05)
     except (AttributeError, RuntimeError, NotImplementedError):   # no oneDNN ops, or no bf16 kernels
         return False
 

@@ -18,7 +18,8 @@ class Config:
     reader: str = "embedded"             # HF question-answering id/path, or the shipped reader
     top_k: int = 3                       # passages handed to the reader: 3 read better than 5 (README, "Passages read")
     rank_decay: float = 0.5              # a span from the r-th passage (0: retrieval's first) is ranked by its
-                                         # confidence × rank_decay**r; 1 ranks by confidence alone (README, "Passages read")
+                                         # confidence × rank_decay**r; 1 ranks by confidence alone
+                                         # (README, "Retrieval's order weighs in")
     mode: str = "hybrid"                 # hybrid | dense | bm25
     fusion: str = "zscore"               # zscore | weighted (min-max scores) | rrf (reciprocal rank)
     dense_weight: float = 0.45           # zscore/weighted fusion: share of the dense score (BM25 gets the rest)
@@ -42,8 +43,10 @@ class Config:
     def __post_init__(self):
         if self.backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
-        if not 0 < self.rank_decay <= 1:
-            raise ValueError(f"rank decay must be above 0 and at most 1, not {self.rank_decay!r}")
+        if isinstance(self.rank_decay, bool) or not isinstance(self.rank_decay, (int, float)) \
+                or not 0 < self.rank_decay <= 1:   # NaN fails the comparison too
+            raise ValueError(f"the rank decay (--rank-decay, ZHQA_RANK_DECAY) must be a number above 0 and "
+                             f"at most 1, not {self.rank_decay!r}")
         if self.query_translation not in QUERY_TRANSLATIONS:
             raise ValueError(f"query translation must be one of {', '.join(QUERY_TRANSLATIONS)}, "
                              f"not {self.query_translation!r}")

@@ -84,7 +84,9 @@ def test_rank_decay_favours_the_passages_retrieval_ranked_first(corpus, tiny_enc
     def source(answer) -> int:
         return [p.chunk_id for p in answer.passages].index(answer.chunk_id)
 
-    by_confidence, by_rank = bot(1.0), bot(1e-9)
+    # 0.01: far above any span score of the tiny reader's, so the second passage is read too (no early
+    # stop), and far enough below 1 that the first passage's spans still rank first
+    by_confidence, by_rank = bot(1.0), bot(0.01)
     questions = ["星河公司的创始人是谁？", "钉钉用户有多少？", "公司成立于哪一年？", "谁创立了星河公司？", "用户超过多少？",
                  "截至什么时候？", "创始人叫什么名字？", "钉钉是什么？"]
     second = []   # questions whose most confident span lies in the second passage
@@ -95,15 +97,20 @@ def test_rank_decay_favours_the_passages_retrieval_ranked_first(corpus, tiny_enc
         if source(answer) == 1:
             second.append(q)
     assert second, "the tiny reader's best span comes from the second passage for some question"
+    passes = []
+    read = by_rank.reader.forward_windows
+    by_rank.reader.forward_windows = lambda q, ps, *a: passes.append(len(ps)) or read(q, ps, *a)
     for q in second:
+        passes.clear()
         answer = by_rank.ask(q, top_k=2, threshold=0.0)
+        assert passes == [1, 1], "both passages read, one after the other"
         assert source(answer) == 0, "the first passage's best span, whatever the second's score"
     assert main(["ask", questions[0], "--rank-decay", "0"]) == 2
     assert "rank decay" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("name, raw, message", [("ZHQA_RANK_DECAY", "abc", "ZHQA_RANK_DECAY must be a number"),
-                                                ("ZHQA_RANK_DECAY", "nan", "rank decay must be above 0"),
+                                                ("ZHQA_RANK_DECAY", "nan", "must be a number above 0"),
                                                 ("ZHQA_TOP_K", "3.5", "ZHQA_TOP_K must be a whole number")])
 def test_bad_settings_in_the_environment_are_one_line_errors(monkeypatch, capsys, name, raw, message):
     monkeypatch.setenv(name, raw)

@@ -193,7 +193,44 @@ def test_reading_in_rank_order_gives_the_best_span_of_reading_all(reader, monkey
         assert (ranked[0].passage, ranked[0].start, ranked[0].end) == (whole[0].passage, whole[0].start, whole[0].end)
         assert {s.passage for s in ranked} == {0}
     passes.clear()   # equal weights: nothing could be left unread, one pass as read_checked
-    assert reader.read_ranked("钉钉用户？", passages, passage_weights=[1, 1, 1]) is not None and passes == [3]
+    ranked = reader.read_ranked("钉钉用户？", passages, top_n=50, passage_weights=[1, 1, 1]).kept
+    assert passes == [3]
+    assert ranked == reader.read_checked("钉钉用户？", passages, top_n=50, passage_weights=[1, 1, 1]).kept
+
+
+def test_reading_in_rank_order_keeps_the_length_prior_the_answer_types_and_the_bound(tiny_qa_model, monkeypatch):
+    from qa.reader.extractive import SpanLengthPrior
+
+    reader = ExtractiveReader(str(tiny_qa_model), max_length=64, stride=16, max_answer_chars=8, batch_size=4,
+                              answer_types=True)
+    reader.length_prior = SpanLengthPrior(0.3, 2)
+    passages = ["公益幸福团超110个，2021年发起1000多场活动，投入3亿元。", "钉钉用户超6亿，2023年覆盖2000万家组织。",
+                "星河公司成立于2001年，员工500人，营收8亿元。"]
+    question = "公益幸福团有多少个？"   # a count: the answer-type rule sets years and sums of money aside
+
+    def key(span, weights):
+        return span.confidence * weights[span.passage] * reader.length_prior.weight(len(span.text))
+
+    weights = [1.0, 0.5, 0.25]
+    whole = reader.read_checked(question, passages, top_n=10_000, passage_weights=weights)
+    ranked = reader.read_ranked(question, passages, top_n=10_000, passage_weights=weights)
+    assert whole.dropped > 0, "the rule sets some spans aside here"
+    assert ranked.dropped == whole.dropped and ranked.expected == whole.expected
+    assert [(s.passage, s.start, s.end) for s in ranked.kept] == [(s.passage, s.start, s.end) for s in whole.kept]
+    assert [key(s, weights) for s in ranked.kept] == sorted((key(s, weights) for s in ranked.kept), reverse=True)
+    # at the bound: the first passage's best span against the largest weight of the others
+    first = reader.read_checked(question, passages[:1], top_n=1, passage_weights=[1.0]).kept[0]
+    best = key(first, [1.0])
+    passes = []
+    read = reader.forward_windows
+    monkeypatch.setattr(reader, "forward_windows", lambda q, ps, *a: passes.append(len(ps)) or read(q, ps, *a))
+    for factor, expected_passes in ((1.01, [1, 2]), (0.99, [1])):
+        weights = [1.0, best * factor, best * factor / 2]
+        passes.clear()
+        ranked = reader.read_ranked(question, passages, top_n=5, passage_weights=weights).kept
+        assert passes == expected_passes
+        whole = reader.read_checked(question, passages, top_n=5, passage_weights=weights).kept
+        assert (ranked[0].passage, ranked[0].start, ranked[0].end) == (whole[0].passage, whole[0].start, whole[0].end)
 
 
 def test_a_new_calibration_keeps_the_span_length_prior_chosen_before(tmp_path):

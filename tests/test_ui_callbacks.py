@@ -165,6 +165,15 @@ def test_api_ask_returns_the_answer_dict_and_reports_errors(ui):
         ui.api_ask(QUESTION, 3, "fuzzy")
 
 
+def test_api_ask_without_a_mode_retrieves_as_the_bot_is_configured(ui, monkeypatch):
+    from dataclasses import replace
+
+    assert any(p["dense_rank"] is not None for p in ui.api_ask(QUESTION)["passages"])   # hybrid
+    monkeypatch.setattr(ui.bot, "config", replace(ui.bot.config, mode="bm25"))
+    passages = ui.api_ask(QUESTION)["passages"]
+    assert passages and all(p["dense_rank"] is None and p["bm25_rank"] is not None for p in passages)
+
+
 def test_app_builds_with_an_ask_endpoint(bot):
     from ui.app import build_app
 

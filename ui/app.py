@@ -244,14 +244,14 @@ class ChatUI:
         history.append({"role": "assistant", "content": message})
         return history, format_sources(answer, mode), ""
 
-    def api_ask(self, question: str, top_k: int | None = None, mode: str = "hybrid") -> dict:
-        """Answer a question over the indexed documents (top_k: passages read, default the bot's
-        configured number). Returns the Answer as a dict: text, score, abstained (True: the documents
+    def api_ask(self, question: str, top_k: int | None = None, mode: str | None = None) -> dict:
+        """Answer a question over the indexed documents (top_k: passages read; mode: hybrid, dense or
+        bm25; both default to the bot's configuration). Returns the Answer as a dict: text, score, abstained (True: the documents
         hold no answer), doc_id, title, passage, passages, ..."""
-        if mode not in MODES:
+        if mode is not None and mode not in MODES:
             raise gr.Error(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         try:
-            return self.bot.ask(question, top_k=self._top_k(top_k), mode=mode).to_dict()
+            return self.bot.ask(question, top_k=self._top_k(top_k), mode=mode or self.bot.config.mode).to_dict()
         except QuestionError as exc:
             raise gr.Error(str(exc)) from None
 
