@@ -54,6 +54,8 @@ class Answer:
     passage_end: int | None = None
     chunk_id: str | None = None
     threshold: float = 0.0
+    # the next best spans, ranked as the answer was (score × rank_decay ** passage rank), so one may score
+    # higher than the answer; from the first passage alone when the reader stopped there (read_ranked)
     alternatives: tuple[Candidate, ...] = field(default_factory=tuple)
     passages: tuple[Passage, ...] = field(default_factory=tuple)
     latency_ms: float = 0.0
