@@ -246,8 +246,8 @@ class ChatUI:
 
     def api_ask(self, question: str, top_k: int | None = None, mode: str | None = None) -> dict:
         """Answer a question over the indexed documents (top_k: passages read; mode: hybrid, dense or
-        bm25; both default to the bot's configuration). Returns the Answer as a dict: text, score, abstained (True: the documents
-        hold no answer), doc_id, title, passage, passages, ..."""
+        bm25; both default to the bot's configuration). Returns the Answer as a dict: text, score,
+        abstained (True: the documents hold no answer), doc_id, title, passage, passages, ..."""
         if mode is not None and mode not in MODES:
             raise gr.Error(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         try:

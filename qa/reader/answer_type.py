@@ -14,7 +14,6 @@ contradictions: measured on CMRC2018 and DRCD gold answers, it rejects well unde
 from __future__ import annotations
 
 import itertools
-
 import re
 from dataclasses import dataclass
 from enum import Enum

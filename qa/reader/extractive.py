@@ -254,17 +254,15 @@ class ExtractiveReader:
         if len(passages) < 2 or bound >= weights[0]:   # nothing could be left unread
             return self.read_checked(question, passages, top_n, asked, weights)
         asked = asked or question
-        first_pass = self.forward_windows(question, passages[:1])
-        first = self.select_checked(asked, first_pass, passages[:1], top_n, weights[:1])
+        # the first passage's spans, kept as they are reached: checked alone, then merged if need be
+        first_ranked, first_again = itertools.tee(self._ranked(self.forward_windows(question, passages[:1]),
+                                                               passages[:1], weights, 0))
+        first = self._checked(asked, (span for _, span in first_ranked), top_n)
         if first.kept and -self._rank_key(first.kept[0], weights) >= bound:
             return first
-        rest_pass = self.forward_windows(question, passages[1:])
-        ranked = heapq.merge(self._ranked(first_pass, passages[:1], weights, 0),
-                             self._ranked(rest_pass, passages[1:], weights, 1), key=lambda pair: pair[0])
-        spans = (span for _, span in ranked)
-        if not self.answer_types:
-            return TypeCheck(None, list(itertools.islice(spans, top_n)))
-        return check_candidates(asked, spans, limit=top_n)
+        rest = self._ranked(self.forward_windows(question, passages[1:]), passages[1:], weights, 1)
+        return self._checked(asked, (span for _, span in heapq.merge(first_again, rest, key=lambda pair: pair[0])),
+                             top_n)
 
     def _rank_key(self, span: Span, weights: Sequence[float]) -> float:
         """What :meth:`iter_spans` orders by, negated (smaller first): confidence × passage weight × length prior."""
@@ -285,22 +283,21 @@ class ExtractiveReader:
 
     def select_checked(self, question: str, wp: WindowPass, passages: list[str], top_n: int,
                        passage_weights: Sequence[float] | None = None) -> TypeCheck[Span]:
-        if not self.answer_types:
-            return TypeCheck(None, self.spans(wp, passages, top_n, passage_weights))
-        return check_candidates(question, self.iter_spans(wp, passages, passage_weights), limit=top_n)
+        return self._checked(question, self.iter_spans(wp, passages, passage_weights), top_n)
 
-    def spans(self, wp: WindowPass, passages: list[str], top_n: int | None,
-              passage_weights: Sequence[float] | None = None) -> list[Span]:
-        """Candidate spans of a forward pass, best first, each with its window's P(answerable) when
-        there is one (all of them when ``top_n`` is None)."""
-        return list(itertools.islice(self.iter_spans(wp, passages, passage_weights), top_n))
+    def _checked(self, question: str, spans: Iterator[Span], top_n: int) -> TypeCheck[Span]:
+        """The first ``top_n`` of ``spans`` (best first) that the answer-type rule keeps, when it is on."""
+        if not self.answer_types:
+            return TypeCheck(None, list(itertools.islice(spans, top_n)))
+        return check_candidates(question, spans, limit=top_n)
 
     def iter_spans(self, wp: WindowPass, passages: list[str],
                    passage_weights: Sequence[float] | None = None) -> Iterator[Span]:
-        """The spans of :meth:`spans`, one position once, best first (by confidence × the passage's
-        weight, when weights are given). Without a length prior they are tidied
-        (:func:`qa.reader.bounds.answer_bounds`) as they are reached: a caller that stops after a few
-        leaves the other of up to 400 candidates a window untouched."""
+        """Candidate spans of a forward pass, each with its window's P(answerable) when there is one,
+        one position once, best first (by confidence × the passage's weight, when weights are given).
+        Without a length prior they are tidied (:func:`qa.reader.bounds.answer_bounds`) as they are
+        reached: a caller that stops after a few leaves the other of up to 400 candidates a window
+        untouched."""
         weights = list(passage_weights) if passage_weights is not None else [1.0] * len(passages)
         if len(weights) != len(passages):
             raise ValueError(f"{len(weights)} passage weights for {len(passages)} passages")
