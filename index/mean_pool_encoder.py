@@ -44,24 +44,29 @@ class MeanPoolingEncoder:
 
     def encode(self, texts: list[str], prompt_name: str | None = None, batch_size: int = 32,
                show_progress_bar: bool = False, **_ignored):
-        """Unit vectors (a float32 tensor), longest texts batched first as sentence-transformers does.
+        """Unit vectors (a float32 tensor). Texts are tokenized a block (``SORT_BLOCK``) at a time and
+        batched by token count, longest first, so a batch is padded to barely more than its texts.
         Safe to call from several threads: questions embedded at the same time share a forward pass
         (index/batching.py)."""
         import torch
         from tqdm import tqdm
 
         prefix = self.prompts.get(prompt_name, "") if prompt_name else ""
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         out = torch.empty((len(texts), self.get_embedding_dimension()), dtype=torch.float32)
         bar = tqdm(total=len(texts), desc="embedding passages", unit="passage", file=sys.stderr,
                    disable=not show_progress_bar, dynamic_ncols=True)
-        for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
+        pad_id = self.tokenizer.pad_token_id or 0
+        for first in range(0, len(texts), SORT_BLOCK):
+            block = texts[first:first + SORT_BLOCK]
             with self._tokenizer_lock:
-                enc = self.tokenizer([prefix + texts[i] for i in idx], padding=True, truncation=True,
-                                     max_length=self.max_seq_length, return_tensors="pt")
-            out[idx] = self._batcher(enc["input_ids"], enc["attention_mask"])[0]
-            bar.update(len(idx))
+                ids = self.tokenizer([prefix + t for t in block], truncation=True,
+                                     max_length=self.max_seq_length)["input_ids"]
+            order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
+            for start in range(0, len(order), batch_size):
+                rows = order[start:start + batch_size]
+                input_ids, attention_mask = _padded([ids[i] for i in rows], pad_id)
+                out[[first + i for i in rows]] = self._batcher(input_ids, attention_mask)[0]
+                bar.update(len(rows))
         bar.close()
         return out
 
@@ -74,7 +79,7 @@ class MeanPoolingEncoder:
         # CPU autocast, as index.embed.Encoder always had it (on another device it changes nothing)
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16_autocast):
             input_ids, attention_mask = padded_to_multiple(input_ids, attention_mask, self.tokenizer.pad_token_id or 0,
-                                                          self.max_seq_length)
+                                                          self.max_seq_length, PAD_MULTIPLE)
             am = attention_mask.to(self.device)
             hidden = self.transformer(input_ids.to(self.device), am)[-1]
             mask = am.unsqueeze(-1).to(hidden.dtype)
@@ -83,6 +88,27 @@ class MeanPoolingEncoder:
 
 
 WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"
+
+# Texts tokenized, then sorted by token count, together. Sorting a whole index's passages so (not 64 at a
+# time by characters, as before) left the CMRC2018 + DRCD dev passages' batches 1.03x their real tokens
+# instead of 1.44x (1.05x the attention's work instead of 1.95x); a block bounds the token lists held.
+SORT_BLOCK = 4096
+# Batches padded to a multiple of 8 tokens: the shapes still repeat (oneDNN prepares kernels per shape),
+# and sorted batches lose little to it (32 left the same passages' batches 1.10x their real tokens).
+PAD_MULTIPLE = 8
+
+
+def _padded(rows: list[list[int]], pad_id: int):
+    """Token id rows as one right-padded id tensor and its attention mask."""
+    import torch
+
+    longest = max(len(r) for r in rows)
+    ids = torch.full((len(rows), longest), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), longest), dtype=torch.long)
+    for i, r in enumerate(rows):
+        ids[i, :len(r)] = torch.tensor(r, dtype=torch.long)
+        mask[i, :len(r)] = 1
+    return ids, mask
 
 
 def _weights(folder: Path, skip: str = "") -> dict:

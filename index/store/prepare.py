@@ -14,8 +14,6 @@ from index.chunk import Chunk, chunk_document
 from index.documents import Document
 from index.normalize import NormalizedText, normalize
 
-EMBED_BATCH = 64
-
 
 class StoreError(RuntimeError):
     """The index is missing, corrupt, unreachable or built for another encoder."""
@@ -72,7 +70,6 @@ def document_checksum(doc: Document) -> str:
 def prepare_documents(docs: list[Document], checksums: dict[str, str], encoder, dimension: int,
                       chunk_size: int, chunk_overlap: int, progress: bool = False) -> PreparedBatch:
     """Chunk and embed the documents whose text differs from ``checksums`` (id → checksum of what is stored)."""
-    from tqdm import tqdm
 
     added, replaced, unchanged = [], [], []
     fresh: list[StoredDocument] = []
@@ -90,13 +87,9 @@ def prepare_documents(docs: list[Document], checksums: dict[str, str], encoder, 
         if norm.text:
             chunks.extend(chunk_document(doc, norm, chunk_size, chunk_overlap))
     texts = [passage_text(c) for c in chunks]
-    parts = []
-    bar = tqdm(total=len(texts), desc="embedding passages", unit="passage", disable=not progress or not texts)
-    for i in range(0, len(texts), EMBED_BATCH):
-        parts.append(encoder.encode_passages(texts[i:i + EMBED_BATCH]))
-        bar.update(len(texts[i:i + EMBED_BATCH]))
-    bar.close()
-    vectors = np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, dimension), dtype=np.float32)
+    # all at once: the encoder batches passages of like length together (its own progress bar)
+    vectors = np.asarray(encoder.encode_passages(texts, progress=progress), dtype=np.float32) if texts \
+        else np.zeros((0, dimension), dtype=np.float32)
     if len(vectors) and vectors.shape[1] != dimension:
         raise StoreError(f"encoder produced {vectors.shape[1]}-d vectors, index expects {dimension}")
     return PreparedBatch(AddReport(added, replaced, unchanged, len(chunks)), fresh, chunks, texts, vectors)
