@@ -6,6 +6,7 @@ import pytest
 from index.documents import Document
 from index.store import MANIFEST, IndexStore, StoreError
 from qa.retrieve import Retriever
+from tests.conftest import SHARED
 
 DOCS = [
     Document("d1", "公益", "2023财年，阿里活跃的公益幸福团超 110个。公益幸福团共发起了1000多场活动。", "mem"),
@@ -454,3 +455,36 @@ def test_bm25_scores_counted_with_numpy_equal_bm25s_own_index():
         ref.index(bm25s.tokenization.Tokenized(ids=_IdLists(table, empty), vocab=vocab), show_progress=False)
         for word in table.vocab:
             np.testing.assert_allclose(ours._retriever.get_scores([word]), ref.get_scores([word]), rtol=1e-6)
+
+
+def test_text_that_opencc_would_leave_alone_skips_the_conversion(monkeypatch):
+    from index import bm25
+
+    bm25._to_simplified("")   # the converter and the characters it changes, loaded
+    converter = bm25._t2s
+    cases = ["阿里巴巴2023财年的碳排放是多少？", "什么时候", "臺北101是位於臺灣的摩天大樓", "情有獨鍾", "么麼",
+             "乾隆", "有著名的", "後來", "It's 42.", ""]
+    expected = {text: converter.convert(text) for text in cases}
+    calls = []
+    monkeypatch.setattr(converter, "convert", lambda text: calls.append(text) or expected[text])
+    assert [bm25._to_simplified(t) for t in cases] == [expected[t] for t in cases]
+    assert "阿里巴巴2023财年的碳排放是多少？" not in calls and "什么时候" not in calls and "It's 42." not in calls
+    assert {"臺北101是位於臺灣的摩天大樓", "情有獨鍾", "後來"} <= set(calls)
+
+
+def test_the_characters_opencc_changes_cover_every_text_it_changes():
+    """On passages and questions of five sets, skipping the conversion never changes a token."""
+    from index import bm25
+    from index.readers.squad import load_squad
+
+    bm25._to_simplified("")
+    texts = []
+    for name in ("cmrc2018/cmrc2018_dev.json", "drcd/DRCD_dev.json", "news_mrc/news_mrc_dev.json",
+                 "dureader/dureader_robust_dev_a.json", "cail2019/cail2019_dev.json"):
+        path = SHARED / "data" / name
+        if not path.exists():
+            pytest.fail(f"{path} is missing (../shared beside the repository)")
+        data = load_squad(path)
+        texts += [p.context for p in data.paragraphs[:300]] + [q.question for q in data.questions[:300]]
+    assert sum(bm25._to_simplified(t) != t for t in texts) > 500, "traditional texts were among them"
+    assert [bm25._to_simplified(t) for t in texts] == [bm25._t2s.convert(t) for t in texts]
