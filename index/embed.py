@@ -58,9 +58,11 @@ class Encoder:
                 self.model.bf16_autocast = self.dtype == "bfloat16"
                 self._serialize = False
                 if self.dtype == "bfloat16" and device == "cpu":
-                    from index.bert import prepare_for_bf16_cpu
+                    from index.bert import prepare_for_bf16_cpu, run_layers_in_bf16
 
                     prepare_for_bf16_cpu(self.transformer)   # weights laid out once for the bf16 kernels
+                    run_layers_in_bf16(self.transformer)     # and the layers in bf16, without autocast
+                    self.model.bf16_autocast = False
             else:
                 from sentence_transformers import SentenceTransformer
 

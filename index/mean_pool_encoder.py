@@ -81,7 +81,7 @@ class MeanPoolingEncoder:
             input_ids, attention_mask = padded_to_multiple(input_ids, attention_mask, self.tokenizer.pad_token_id or 0,
                                                           self.max_seq_length, PAD_MULTIPLE)
             am = attention_mask.to(self.device)
-            hidden = self.transformer(input_ids.to(self.device), am)[-1]
+            hidden = self.transformer(input_ids.to(self.device), am)[-1].float()   # pooled in fp32
             mask = am.unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             return (torch.nn.functional.normalize(pooled.float(), p=2, dim=1).cpu(),)

@@ -122,6 +122,26 @@ def test_without_the_packing_ops_weights_are_held_in_bf16(tmp_path, monkeypatch)
         assert model(ids, mask)[-1].shape == (3, 17, 48)
 
 
+def test_layers_run_in_bf16_without_autocast_and_stay_near_fp32(tmp_path):
+    from index.bert import prepare_for_bf16_cpu, run_layers_in_bf16
+
+    hf = _hf(tmp_path, qa=False)
+    reference = load_bert(Bert, tmp_path, hf.state_dict())
+    model = load_bert(Bert, tmp_path, hf.state_dict())
+    prepare_for_bf16_cpu(model)
+    run_layers_in_bf16(model)
+    layer = model.encoder.layer[0]
+    assert layer.output.LayerNorm.weight.dtype == torch.bfloat16
+    assert model.embeddings.LayerNorm.weight.dtype == torch.float32, "the embeddings' norm stays as it was"
+    ids, mask = _inputs()
+    with torch.inference_mode():
+        ours, theirs = model(ids, mask)[-1], reference(ids, mask)[-1]
+    assert ours.dtype == torch.bfloat16   # no autocast needed: every layer computes in bf16
+    keep = mask.bool()
+    cosine = torch.nn.functional.cosine_similarity(ours.float()[keep], theirs[keep], dim=-1)
+    assert cosine.min() > 0.999, cosine.min()
+
+
 def test_padding_to_a_multiple_of_32_leaves_the_real_positions_alone(tmp_path):
     from index.bert import padded_to_multiple
 
