@@ -1,7 +1,7 @@
 """Speed and memory, as ratios against the fp32 path measured in the same run.
 
 - encoder: passages/s building the combined CMRC2018 dev + DRCD dev index, and dense/hybrid R@5 of
-  the gold paragraph on it (first ``--questions`` questions of each set), fp32 vs bf16 autocast;
+  the gold paragraph on it (first ``--questions`` questions of each set), fp32 vs bf16;
 - reader: windows/s and F1 on ``--reader-questions`` CMRC2018 dev questions with their gold
   paragraph, fp32 vs bf16;
 - ``ask()`` on the bundled article: warm p50/p95, the default path vs all-fp32;

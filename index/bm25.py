@@ -80,7 +80,10 @@ def _to_simplified(text: str) -> str:
 
                 converter = OpenCC("t2s")
                 converter.convert("")   # loads its dictionaries
-                _t2s_changes = _changing_characters(converter)
+                try:
+                    _t2s_changes = _changing_characters(converter)
+                except Exception:   # another layout of the converter's internals: always convert
+                    _t2s_changes = None
                 _t2s = converter
     if _t2s_changes is not None and not _t2s_changes.search(text):
         return text
@@ -90,7 +93,8 @@ def _to_simplified(text: str) -> str:
 def _changing_characters(converter) -> re.Pattern | None:
     """A character class every text that ``converter`` changes matches: each character it maps to
     another, and for each longer entry that holds none of those, the characters it changes. None
-    where the dictionaries are not laid out as opencc-python-reimplemented 0.1.7 lays them out.
+    where the dictionaries are not laid out as opencc-python-reimplemented 0.1.7 lays them out, or
+    change nothing.
 
     Why sound: the converter replaces dictionary keys by their value's first candidate; text that
     changes holds a key whose replacement differs, and every such key holds a character of the class."""
@@ -111,7 +115,7 @@ def _changing_characters(converter) -> re.Pattern | None:
         if len(key) > 1 and not chars.intersection(key):
             differing = [a for a, b in zip(key, value) if a != b] if len(key) == len(value) else list(key)
             chars.update(differing or key)
-    return re.compile("[" + "".join(re.escape(c) for c in sorted(chars)) + "]")
+    return re.compile("[" + "".join(re.escape(c) for c in sorted(chars)) + "]") if chars else None
 
 
 def _dictionary_path(jieba) -> Path:

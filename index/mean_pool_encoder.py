@@ -34,9 +34,11 @@ class MeanPoolingEncoder:
         st_config = json.loads((folder / "config_sentence_transformers.json").read_text(encoding="utf-8"))
         self.prompts: dict[str, str] = st_config.get("prompts", {}) or {}
         bert_config = json.loads((folder / "sentence_bert_config.json").read_text(encoding="utf-8"))
-        self.max_seq_length = int(bert_config.get("max_seq_length", 512))
+        # never past the positions the model has (a folder may leave max_seq_length out)
+        self.max_seq_length = min(int(bert_config.get("max_seq_length", 512)),
+                                  self.transformer.config.max_position_embeddings)
         self.device = device
-        self.bf16_autocast = False   # set by index.embed.Encoder where bf16 is the chosen path
+        self.bf16_autocast = False   # set by index.embed.Encoder where bf16 autocast is the chosen path
         self._batcher = ForwardBatcher(self._unit_vectors, self.tokenizer.pad_token_id or 0, max_rows=64)
 
     def get_embedding_dimension(self) -> int:
@@ -58,9 +60,11 @@ class MeanPoolingEncoder:
         pad_id = self.tokenizer.pad_token_id or 0
         for first in range(0, len(texts), SORT_BLOCK):
             block = texts[first:first + SORT_BLOCK]
-            with self._tokenizer_lock:
-                ids = self.tokenizer([prefix + t for t in block], truncation=True,
-                                     max_length=self.max_seq_length)["input_ids"]
+            ids: list[list[int]] = []
+            for part in range(0, len(block), TOKENIZE_PART):   # the lock is shared with the reader's asks
+                with self._tokenizer_lock:
+                    ids += self.tokenizer([prefix + t for t in block[part:part + TOKENIZE_PART]], truncation=True,
+                                          max_length=self.max_seq_length)["input_ids"]
             order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
             for start in range(0, len(order), batch_size):
                 rows = order[start:start + batch_size]
@@ -76,7 +80,7 @@ class MeanPoolingEncoder:
 
         from index.bert import padded_to_multiple
 
-        # CPU autocast, as index.embed.Encoder always had it (on another device it changes nothing)
+        # CPU autocast where the layers are not run in bf16 throughout (on another device it changes nothing)
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16_autocast):
             input_ids, attention_mask = padded_to_multiple(input_ids, attention_mask, self.tokenizer.pad_token_id or 0,
                                                           self.max_seq_length, PAD_MULTIPLE)
@@ -93,6 +97,7 @@ WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"
 # time by characters, as before) left the CMRC2018 + DRCD dev passages' batches 1.03x their real tokens
 # instead of 1.44x (1.05x the attention's work instead of 1.95x); a block bounds the token lists held.
 SORT_BLOCK = 4096
+TOKENIZE_PART = 256   # texts tokenized under one hold of the tokenizer's lock, which asks share
 # Batches padded to a multiple of 8 tokens: the shapes still repeat (oneDNN prepares kernels per shape),
 # and sorted batches lose little to it (32 left the same passages' batches 1.10x their real tokens).
 PAD_MULTIPLE = 8

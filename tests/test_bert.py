@@ -122,9 +122,13 @@ def test_without_the_packing_ops_weights_are_held_in_bf16(tmp_path, monkeypatch)
         assert model(ids, mask)[-1].shape == (3, 17, 48)
 
 
-def test_layers_run_in_bf16_without_autocast_and_stay_near_fp32(tmp_path):
+@pytest.mark.parametrize("packed", [True, False])
+def test_layers_run_in_bf16_without_autocast_and_stay_near_fp32(tmp_path, monkeypatch, packed):
+    import index.bert as bert
     from index.bert import prepare_for_bf16_cpu, run_layers_in_bf16
 
+    if not packed:   # where oneDNN's packing ops are missing, the weights are held in bf16 instead
+        monkeypatch.setattr(bert, "packing_works", lambda: False)
     hf = _hf(tmp_path, qa=False)
     reference = load_bert(Bert, tmp_path, hf.state_dict())
     model = load_bert(Bert, tmp_path, hf.state_dict())

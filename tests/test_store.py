@@ -472,6 +472,17 @@ def test_text_that_opencc_would_leave_alone_skips_the_conversion(monkeypatch):
     assert {"臺北101是位於臺灣的摩天大樓", "情有獨鍾", "後來"} <= set(calls)
 
 
+def test_every_dictionary_entry_opencc_changes_holds_a_character_of_the_class():
+    from index import bm25
+
+    bm25._to_simplified("")
+    entries = [node[2] for group in bm25._t2s._dict_chain_data for node in group]
+    changed = [key for mapping in entries for key, value in mapping.items() if value.split(" ")[0] != key]
+    assert len(changed) > 2000
+    assert all(bm25._t2s_changes.search(key) for key in changed)
+
+
+@pytest.mark.e2e
 def test_the_characters_opencc_changes_cover_every_text_it_changes():
     """On passages and questions of five sets, skipping the conversion never changes a token."""
     from index import bm25
