@@ -133,8 +133,7 @@ def _parse(data: bytes) -> E5File:
         pos += 2
         name = data[pos:pos + nl].decode("ascii")
         pos += nl
-        _dtype = data[pos]  # unreliable: the byte size tells Q4_0 from f32
-        pos += 1
+        pos += 1   # the dtype byte, unread: unreliable, the byte size tells Q4_0 from f32
         (n,) = struct.unpack_from("<I", data, pos)
         off, nbytes = struct.unpack_from("<QQ", data, pos + 4)
         pos += 20
