@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.simplified import to_simplified
 from index.word_frequencies import DamagedWordTable, DiskWordFrequencies, discard_table, open_table, table_path, write_table
 
 _PUNCT_RE = re.compile(r"^[\W_]+$", re.UNICODE)
@@ -63,61 +64,6 @@ def _get_jieba(whole: bool = True):
 
 # 2: traditional characters are folded to simplified before segmentation (DRCD R@1 90.6 → 93.2)
 BM25_TOKENIZER_VERSION = 2
-_t2s = None
-_t2s_changes: re.Pattern | None = None
-_T2S_LOCK = threading.Lock()
-
-
-def _to_simplified(text: str) -> str:
-    """jieba's dictionary is simplified: 「臺北」 and 「台北」 must give the same tokens. Text holding no
-    character that OpenCC's t2s would change is returned as it is, without the conversion (pure Python,
-    about 0.5 ms a passage, 3% of indexing)."""
-    global _t2s, _t2s_changes
-    if _t2s is None:
-        with _T2S_LOCK:
-            if _t2s is None:
-                from opencc import OpenCC
-
-                converter = OpenCC("t2s")
-                converter.convert("")   # loads its dictionaries
-                try:
-                    _t2s_changes = _changing_characters(converter)
-                except Exception:   # another layout of the converter's internals: always convert
-                    _t2s_changes = None
-                _t2s = converter
-    if _t2s_changes is not None and not _t2s_changes.search(text):
-        return text
-    return _t2s.convert(text)
-
-
-def _changing_characters(converter) -> re.Pattern | None:
-    """A character class every text that ``converter`` changes matches: each character it maps to
-    another, and for each longer entry that holds none of those, the characters it changes. None
-    where the dictionaries are not laid out as opencc-python-reimplemented 0.1.7 lays them out, or
-    change nothing.
-
-    Why sound: the converter replaces dictionary keys by their value's first candidate; text that
-    changes holds a key whose replacement differs, and every such key holds a character of the class."""
-    entries: list[dict[str, str]] = []
-
-    def collect(node) -> bool:
-        if isinstance(node, tuple) and len(node) == 3 and isinstance(node[2], dict):
-            entries.append(node[2])
-            return True
-        return isinstance(node, list) and all(collect(n) for n in node)
-
-    if not collect(getattr(converter, "_dict_chain_data", None)) or not entries:
-        return None
-    changed = [(key, value.split(" ")[0]) for mapping in entries for key, value in mapping.items()
-               if value.split(" ")[0] != key]
-    chars = {key for key, _ in changed if len(key) == 1}
-    for key, value in changed:
-        if len(key) > 1 and not chars.intersection(key):
-            differing = [a for a, b in zip(key, value) if a != b] if len(key) == len(value) else list(key)
-            chars.update(differing or key)
-    return re.compile("[" + "".join(re.escape(c) for c in sorted(chars)) + "]") if chars else None
-
-
 def _dictionary_path(jieba) -> Path:
     dt = jieba.dt
     return Path(dt.dictionary) if dt.dictionary else Path(jieba.__file__).with_name(jieba.DEFAULT_DICT_NAME)
@@ -148,7 +94,7 @@ def words(text: str) -> list[str]:
 
 def fold(text: str) -> str:
     """The text as BM25 compares it: NFKC, lower case, simplified characters (length may change)."""
-    return _to_simplified(unicodedata.normalize("NFKC", text).lower())
+    return to_simplified(unicodedata.normalize("NFKC", text).lower())
 
 
 def tokenize(text: str, question: bool = False) -> list[str]:

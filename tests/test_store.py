@@ -458,37 +458,36 @@ def test_bm25_scores_counted_with_numpy_equal_bm25s_own_index():
 
 
 def test_text_that_opencc_would_leave_alone_skips_the_conversion(monkeypatch):
-    from index import bm25
+    from index import simplified
 
-    bm25._to_simplified("")   # the converter and the characters it changes, loaded
-    converter = bm25._t2s
+    converter, _ = simplified.loaded()
     cases = ["阿里巴巴2023财年的碳排放是多少？", "什么时候", "臺北101是位於臺灣的摩天大樓", "情有獨鍾", "么麼",
              "乾隆", "有著名的", "後來", "It's 42.", ""]
     expected = {text: converter.convert(text) for text in cases}
     calls = []
     monkeypatch.setattr(converter, "convert", lambda text: calls.append(text) or expected[text])
-    assert [bm25._to_simplified(t) for t in cases] == [expected[t] for t in cases]
+    assert [simplified.to_simplified(t) for t in cases] == [expected[t] for t in cases]
     assert "阿里巴巴2023财年的碳排放是多少？" not in calls and "什么时候" not in calls and "It's 42." not in calls
     assert {"臺北101是位於臺灣的摩天大樓", "情有獨鍾", "後來"} <= set(calls)
 
 
 def test_every_dictionary_entry_opencc_changes_holds_a_character_of_the_class():
-    from index import bm25
+    from index import simplified
 
-    bm25._to_simplified("")
-    entries = [node[2] for group in bm25._t2s._dict_chain_data for node in group]
+    converter, changes = simplified.loaded()
+    entries = [node[2] for group in converter._dict_chain_data for node in group]
     changed = [key for mapping in entries for key, value in mapping.items() if value.split(" ")[0] != key]
     assert len(changed) > 2000
-    assert all(bm25._t2s_changes.search(key) for key in changed)
+    assert all(changes.search(key) for key in changed)
 
 
 @pytest.mark.e2e
 def test_the_characters_opencc_changes_cover_every_text_it_changes():
     """On passages and questions of five sets, skipping the conversion never changes a token."""
-    from index import bm25
+    from index import simplified
     from index.readers.squad import load_squad
 
-    bm25._to_simplified("")
+    converter, _ = simplified.loaded()
     texts = []
     for name in ("cmrc2018/cmrc2018_dev.json", "drcd/DRCD_dev.json", "news_mrc/news_mrc_dev.json",
                  "dureader/dureader_robust_dev_a.json", "cail2019/cail2019_dev.json"):
@@ -497,5 +496,5 @@ def test_the_characters_opencc_changes_cover_every_text_it_changes():
             pytest.fail(f"{path} is missing (../shared beside the repository)")
         data = load_squad(path)
         texts += [p.context for p in data.paragraphs[:300]] + [q.question for q in data.questions[:300]]
-    assert sum(bm25._to_simplified(t) != t for t in texts) > 500, "traditional texts were among them"
-    assert [bm25._to_simplified(t) for t in texts] == [bm25._t2s.convert(t) for t in texts]
+    assert sum(simplified.to_simplified(t) != t for t in texts) > 500, "traditional texts were among them"
+    assert [simplified.to_simplified(t) for t in texts] == [converter.convert(t) for t in texts]

@@ -17,8 +17,9 @@ import itertools
 import re
 from dataclasses import dataclass
 from enum import Enum
-from functools import lru_cache
 from typing import Callable, Generic, Iterable, TypeVar
+
+from index.simplified import to_simplified
 
 
 class Measure(str, Enum):
@@ -104,20 +105,9 @@ _NOT_A_FIGURE = re.compile(r"个(?=[万亿])|[一二]次(?:世界)?大战")
 T = TypeVar("T")
 
 
-@lru_cache(maxsize=1)
-def _to_simplified():
-    from opencc import OpenCC
-
-    return OpenCC("t2s").convert
-
-
-def _simplified(text: str) -> str:
-    return _to_simplified()(text)
-
-
 def expected_measure(question: str) -> Measure | None:
     """The measure ``question`` asks for, or None when it names none (then no span is judged)."""
-    q = _NOT_A_FIGURE.sub("", _simplified(question))
+    q = _NOT_A_FIGURE.sub("", to_simplified(question))
     if _ASKS_TIME.search(q):
         return Measure.TIME
     if _ASKS_PERCENT.search(q):
@@ -149,7 +139,7 @@ def span_measures(text: str) -> set[Measure]:
     """The measures of the figures in ``text`` (empty when none carries a known unit)."""
     if not _ANY_NUMERAL.search(text):
         return set()
-    simple = _NOT_A_FIGURE.sub("", _simplified(text))
+    simple = _NOT_A_FIGURE.sub("", to_simplified(text))
     return {_UNIT_MEASURE[m.group("unit")] for m in _FIGURE.finditer(simple) if m.group("num") != "一"}
 
 
