@@ -7,7 +7,7 @@
 - ``ask()`` on the bundled article: warm p50/p95, the default path vs all-fp32;
 - cold start: ``qa ask`` in a new process (models already converted in the cache);
 - resident memory of a bot over the bundled article (a new process);
-- throughput of 8 concurrent askers against one asker.
+- throughput of 8 concurrent askers against one asker, and the CPU time an answer costs (its ceiling).
 
     python benchmarks/speed.py                  # about 15 minutes on 2 cores
     python benchmarks/speed.py --questions 300 --skip-index   # quicker, no index build
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -114,14 +115,21 @@ def ask_latency(dtype: str, n: int) -> tuple[float, float, object]:
     return statistics.median(lat), pct(lat, 0.95), bot
 
 
-def concurrency(bot, n_threads: int, n_questions: int) -> float:
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def concurrency(bot, n_threads: int, n_questions: int) -> tuple[float, float]:
+    """Questions/s with ``n_threads`` askers, and the process's CPU seconds an answer (which bounds it:
+    two cores give at most 2 / that many answers a second)."""
     from qa.cli import DEMO_QUESTIONS
 
     qs = (list(DEMO_QUESTIONS) * n_questions)[:n_questions]
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), cpu_seconds()
     with ThreadPoolExecutor(n_threads) as pool:
         list(pool.map(bot.ask, qs))
-    return n_questions / (time.perf_counter() - t)
+    return n_questions / (time.perf_counter() - t), (cpu_seconds() - cpu) / n_questions
 
 
 def main() -> int:
@@ -150,9 +158,11 @@ def main() -> int:
     p50, p95, bot = ask_latency("auto", args.latency_questions)
     # alternating rounds: a shared CPU's speed drifts between two back-to-back measurements
     rounds = [(concurrency(bot, 1, 24), concurrency(bot, 8, 24)) for _ in range(args.concurrency_rounds)]
-    one = statistics.median(r[0] for r in rounds)
-    eight = statistics.median(r[1] for r in rounds)
-    ratios = sorted(r[1] / r[0] for r in rounds)
+    one = statistics.median(r[0][0] for r in rounds)
+    eight = statistics.median(r[1][0] for r in rounds)
+    ratios = sorted(r[1][0] / r[0][0] for r in rounds)
+    cpu_one = statistics.median(r[0][1] for r in rounds)
+    cpu_eight = statistics.median(r[1][1] for r in rounds)
 
     from index.hardware import bf16_is_fast, resolve_dtype
 
@@ -176,6 +186,10 @@ def main() -> int:
     print(f"resident memory, a bot over the bundled article: {rss[0]} MB (peak {rss[1]} MB)")
     print(f"throughput: 1 asker {one:.2f} q/s, 8 concurrent askers {eight:.2f} q/s (medians of {len(rounds)} "
           f"alternating rounds; 8 against 1 per round, sorted: {', '.join(f'{r:.2f}×' for r in ratios)})")
+    cores = os.cpu_count() or 1
+    print(f"CPU time an answer: 1 asker {1000 * cpu_one:.0f} ms ({cpu_one * one:.2f} cores busy), 8 askers "
+          f"{1000 * cpu_eight:.0f} ms ({cpu_eight * eight:.2f} busy); at the 8 askers' cost {cores} cores answer "
+          f"at most {cores / cpu_eight:.1f} q/s, {cores / cpu_eight / one:.2f}× one asker")
     return 0
 
 
