@@ -64,6 +64,8 @@ def _get_jieba(whole: bool = True):
 
 # 2: traditional characters are folded to simplified before segmentation (DRCD R@1 90.6 → 93.2)
 BM25_TOKENIZER_VERSION = 2
+
+
 def _dictionary_path(jieba) -> Path:
     dt = jieba.dt
     return Path(dt.dictionary) if dt.dictionary else Path(jieba.__file__).with_name(jieba.DEFAULT_DICT_NAME)

@@ -88,7 +88,7 @@ class MeanPoolingEncoder:
             hidden = self.transformer(input_ids.to(self.device), am)[-1].float()   # pooled in fp32
             mask = am.unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return (torch.nn.functional.normalize(pooled.float(), p=2, dim=1).cpu(),)
+            return (torch.nn.functional.normalize(pooled, p=2, dim=1).cpu(),)
 
 
 WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"

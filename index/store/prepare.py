@@ -70,7 +70,6 @@ def document_checksum(doc: Document) -> str:
 def prepare_documents(docs: list[Document], checksums: dict[str, str], encoder, dimension: int,
                       chunk_size: int, chunk_overlap: int, progress: bool = False) -> PreparedBatch:
     """Chunk and embed the documents whose text differs from ``checksums`` (id → checksum of what is stored)."""
-
     added, replaced, unchanged = [], [], []
     fresh: list[StoredDocument] = []
     chunks: list[Chunk] = []
