@@ -20,6 +20,30 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 
 
+def encoder_row(docs: list, questions: list, dtype: str) -> tuple[str, int, float, float, float]:
+    """(dtype, passages, passages/s building the index of ``docs``, dense R@5, hybrid R@5 of ``questions``'
+    gold paragraphs), with whatever ``index`` and ``qa`` packages are first on ``sys.path``."""
+    from tqdm import tqdm
+
+    from index.embed import Encoder
+    from index.store import IndexStore
+    from qa.evaluation.metrics import gold_rank, recall_at_k
+    from qa.retrieve import Retriever
+
+    encoder = Encoder(dtype=dtype)
+    store = IndexStore(encoder.name, encoder.info.dimension, 250, 60)
+    start = time.perf_counter()
+    store.add_documents(docs, encoder, progress=True)
+    rate = len(store.chunks) / (time.perf_counter() - start)
+    recalls = []
+    for mode in ("dense", "hybrid"):
+        retriever = Retriever(store, encoder, mode=mode)
+        ranks = [gold_rank([h.chunk.doc_id for h in retriever.retrieve(q.question, top_k=10)], q.paragraph_id)
+                 for q in tqdm(questions, desc=f"{dtype} {mode}", file=sys.stderr)]
+        recalls.append(100 * recall_at_k(ranks, 5))
+    return dtype, len(store.chunks), rate, recalls[0], recalls[1]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--code", default=str(ROOT), help="the checkout whose index/ and qa/ to run (default: this one)")
@@ -37,27 +61,13 @@ def main() -> int:
     sys.path.insert(0, str(code))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-    from index.embed import Encoder
     from index.ingest import read_paths
     from index.readers.squad import load_squad
-    from index.store import IndexStore
-    from qa.evaluation.metrics import gold_rank, recall_at_k
-    from qa.retrieve import Retriever
 
     docs = read_paths([args.cmrc, args.drcd]).documents
     questions = [q for path in (args.cmrc, args.drcd) for q in load_squad(path).questions[:args.questions]]
-    encoder = Encoder(dtype=args.dtype)
-    store = IndexStore(encoder.name, encoder.info.dimension, 250, 60)
-    start = time.perf_counter()
-    store.add_documents(docs, encoder, progress=True)
-    rate = len(store.chunks) / (time.perf_counter() - start)
-    recalls = []
-    for mode in ("dense", "hybrid"):
-        retriever = Retriever(store, encoder, mode=mode)
-        ranks = [gold_rank([h.chunk.doc_id for h in retriever.retrieve(q.question, top_k=10)], q.paragraph_id)
-                 for q in questions]
-        recalls.append(100 * recall_at_k(ranks, 5))
-    print(f"{code} {args.dtype}: {len(store.chunks)} passages at {rate:.2f} passages/s; "
+    _, passages, rate, *recalls = encoder_row(docs, questions, args.dtype)
+    print(f"{code} {args.dtype}: {passages} passages at {rate:.2f} passages/s; "
           f"dense / hybrid R@5 {recalls[0]:.2f} / {recalls[1]:.2f} ({args.questions} questions a set)")
     return 0
 

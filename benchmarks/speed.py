@@ -46,32 +46,13 @@ def pct(values: list[float], q: float) -> float:
 
 
 def encoder_rows(args) -> list[tuple]:
-    from tqdm import tqdm
-
-    from index.embed import Encoder
     from index.ingest import read_paths
     from index.readers.squad import load_squad
-    from index.store import IndexStore
-    from qa.evaluation.metrics import gold_rank, recall_at_k
-    from qa.retrieve import Retriever
+    from index_build import encoder_row   # benchmarks/index_build.py, beside this script
 
     docs = read_paths([args.cmrc, args.drcd]).documents
     questions = [q for path in (args.cmrc, args.drcd) for q in load_squad(path).questions[:args.questions]]
-    rows = []
-    for dtype in ("float32", "bfloat16"):
-        enc = Encoder(dtype=dtype)
-        store = IndexStore(enc.name, enc.info.dimension, 250, 60)
-        t = time.perf_counter()
-        store.add_documents(docs, enc, progress=True)
-        pps = len(store.chunks) / (time.perf_counter() - t)
-        recalls = []
-        for mode in ("dense", "hybrid"):
-            retriever = Retriever(store, enc, mode=mode)
-            ranks = [gold_rank([h.chunk.doc_id for h in retriever.retrieve(q.question, top_k=10)], q.paragraph_id)
-                     for q in tqdm(questions, desc=f"{dtype} {mode}", file=sys.stderr)]
-            recalls.append(100 * recall_at_k(ranks, 5))
-        rows.append((dtype, len(store.chunks), pps, *recalls))
-    return rows
+    return [encoder_row(docs, questions, dtype) for dtype in ("float32", "bfloat16")]
 
 
 def reader_rows(args) -> list[tuple]:
