@@ -162,3 +162,30 @@ def test_frozen_lower_layers_stay_and_the_upper_ones_train(squad_file, tiny_qa_m
     assert any(not (before[n] == t).all() for n, t in trained.items())
     assert main(["--train", str(squad_file), "--out", str(tmp_path / "bad"), "--init-from", str(tiny_qa_model),
                  "--max-length", "48", "--stride", "16", "--freeze-layers", "2"]) == 2
+
+
+def test_number_swapped_questions_ask_of_a_number_the_paragraph_lacks(tmp_path):
+    from qa.training.negatives import swap_number
+
+    rng = random.Random(0)
+    context = "2023财年，阿里活跃的公益幸福团超110个。FGO第七章共有二十二节剧情。10的因数一共有4个，分别是1，2，5，10。"
+    for question, kept in (("2023财年阿里活跃的公益幸福团有多少个？", "财年阿里活跃的公益幸福团有多少个？"),
+                           ("FGO第七章有几节？", "FGO第"), ("10的因数一共有几个", "的因数一共有几个")):
+        for _ in range(5):
+            swapped = swap_number(question, context, ("超110个", "二十二节", "4个"), rng)
+            assert swapped and swapped != question and kept in swapped
+            changed = swapped.replace(kept, " ").replace("章有几节？", " ").split()
+            assert all(n not in context for n in changed), (swapped, changed)
+    assert swap_number("钉钉用户有多少？", "钉钉用户超6亿", ("超6亿",), rng) is None, "no number in the question"
+    assert swap_number("第3届超级碗在哪里", "第33届超级碗在迈阿密", ("迈阿密",), rng) is None, "3 is not stated by 33"
+    assert swap_number("公益幸福团有110个吗", "公益幸福团超110个", ("超110个",), rng) is None, "the answer's number stays"
+
+    path = tmp_path / "numbers.json"
+    path.write_text(json.dumps({"version": "t", "data": [{"title": "t", "paragraphs": [
+        {"id": "P", "context": context, "qas": [{"id": "Q", "question": "2023财年阿里活跃的公益幸福团有多少个？",
+                                                 "answers": [{"text": "超110个", "answer_start": 19}]}]}]}]},
+                               ensure_ascii=False), encoding="utf-8")
+    cfg = TrainConfig(cross_paragraph_negatives=0.0, number_swap_negatives=1.0, traditional_to_simplified=0.0)
+    examples = build_examples([str(path)], cfg, random.Random(0))
+    negatives = [e for e in examples if e.answer_start < 0]
+    assert len(examples) == 2 and len(negatives) == 1 and "2023" not in negatives[0].question

@@ -3,7 +3,9 @@
 Why: CMRC2018 and DRCD have no unanswerable questions. The negatives made here keep the topic and
 change only what makes the question answerable: the answer's sentences are cut from the paragraph,
 or a noun of the question is swapped for one the paragraph lacks (「…公益幸福团有多少个？」 →
-「…营业收入有多少个？」). English-worded variants keep mixed-language questions from looking
+「…营业收入有多少个？」), or a number of the question that the paragraph states is changed to one it
+does not (「4月3日是什么星座」 → 「4月12日是什么星座」, the kind of unanswerable question web search
+gets). English-worded variants keep mixed-language questions from looking
 unanswerable just for being unusual.
 """
 from __future__ import annotations
@@ -13,6 +15,10 @@ import re
 
 from index.readers.squad import locate_answer
 
+_ARABIC_NUMBER = re.compile(r"(?<![\d.])\d+(?![\d.])")
+_CHINESE_DIGITS = "一二三四五六七八九"
+# an ordinal (第七章) or a count before a measure word (三届); not 一, which is mostly "a" or "which" (一个, 哪一天)
+_CHINESE_NUMBER = re.compile(r"(?<=第)[一二三四五六七八九]|(?<![哪每这那某同唯单一])[二三四五六七八九](?=[个次年月日天章节届位名号条部项种岁倍])")
 _SENTENCE_END = re.compile(r"(?<=[。！？!?；;\n])")
 _NOUN_FLAGS = ("n", "nr", "nrt", "ns", "nt", "nz", "vn", "nrfg")
 # Chinese question words and an English rendering; the first one found in a question is used, so a
@@ -95,3 +101,36 @@ def swap_question(question: str, context: str, answers: tuple[str, ...], pool: l
         if new not in context and new not in question:
             return question.replace(target, new, 1)
     return None
+
+
+def swap_number(question: str, context: str, answers: tuple[str, ...], rng: random.Random) -> str | None:
+    """``question`` with one of its numbers that ``context`` states (an Arabic integer, a Chinese digit
+    after 第, or one from 二 to 九 before a measure word such as 个, 章, 年) changed to one ``context`` lacks; None when
+    it has none or no change stays clear of the context and the answers."""
+    found = [(m.start(), m.end(), m.group(), "arabic") for m in _ARABIC_NUMBER.finditer(question)]
+    found += [(m.start(), m.end(), m.group(), "chinese") for m in _CHINESE_NUMBER.finditer(question)]
+    found = [f for f in found if _stated(f[2], f[3], context) and not any(_stated(f[2], f[3], a) for a in answers)]
+    if not found:
+        return None
+    start, end, text, kind = rng.choice(found)
+    for _ in range(20):
+        if kind == "arabic":
+            value = int(text)
+            spread = 5 if 1000 <= value <= 2100 else max(2, value // 4 + 1)   # a year moves by a few years
+            new = str(max(0, value + rng.choice((-1, 1)) * rng.randint(1, spread)))
+            new = new.zfill(len(text)) if text.startswith("0") else new
+            limit = {"月": 12, "日": 31, "号": 31}.get(question[end:end + 1])
+            if limit and not 1 <= int(new) <= limit:   # a question keeps to real dates
+                continue
+        else:
+            new = rng.choice(_CHINESE_DIGITS)
+        if new != text and not _stated(new, kind, context):
+            return question[:start] + new + question[end:]
+    return None
+
+
+def _stated(number: str, kind: str, context: str) -> bool:
+    """Whether ``context`` holds ``number`` as a whole number (12 is not stated by 120 or 3.12)."""
+    if kind == "chinese":
+        return number in context
+    return re.search(rf"(?<![\d.]){re.escape(number)}(?![\d.])", context) is not None

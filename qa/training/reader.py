@@ -52,6 +52,7 @@ class TrainConfig:
     entity_swap_negatives: float = 0.0
     cut_negatives: float = 0.0          # the paragraph without the answer's sentences (qa.training.negatives)
     noun_swap_negatives: float = 0.0    # a question noun swapped for one the paragraph lacks
+    number_swap_negatives: float = 0.0  # a number of the question that the paragraph states, changed
     english_variants: float = 0.0       # the question also asked with English question words
     code_switch: float = 0.0            # the question also asked with words in English (qa.training.code_switch)
     traditional_to_simplified: float = 0.5
@@ -226,8 +227,10 @@ def _noun_pool(data) -> list[str]:
 
 def _hard_cases(q, question: str, ctx: str, start: int, answer: str, cfg: TrainConfig, rng: random.Random,
                 pool: list[str]) -> list[TrainExample]:
-    """Answer-cut and noun-swapped negatives and an English-worded positive (see :mod:`qa.training.negatives`)."""
-    from qa.training.negatives import ENGLISH_FORMS, cut_answer_sentences, english_question, swap_question
+    """Answer-cut, noun- and number-swapped negatives and an English-worded positive (see
+    :mod:`qa.training.negatives`)."""
+    from qa.training.negatives import (ENGLISH_FORMS, cut_answer_sentences, english_question, swap_number,
+                                       swap_question)
 
     out = []
     # each draw only when its rate is set, so runs without these cases sample as before
@@ -237,6 +240,10 @@ def _hard_cases(q, question: str, ctx: str, start: int, answer: str, cfg: TrainC
             out.append(TrainExample(question, cut, -1, ""))
     if pool and cfg.noun_swap_negatives > 0 and rng.random() < cfg.noun_swap_negatives:
         swapped = swap_question(question, ctx, (answer,) + tuple(q.answers), pool, rng)
+        if swapped:
+            out.append(TrainExample(swapped, ctx, -1, ""))
+    if cfg.number_swap_negatives > 0 and rng.random() < cfg.number_swap_negatives:
+        swapped = swap_number(question, ctx, (answer,) + tuple(q.answers), rng)
         if swapped:
             out.append(TrainExample(swapped, ctx, -1, ""))
     if cfg.english_variants > 0 and rng.random() < cfg.english_variants:
