@@ -148,6 +148,7 @@ def test_unanswerable_questions_become_negatives_and_files_can_be_sampled(tmp_pa
 
 
 def test_frozen_lower_layers_stay_and_the_upper_ones_train(squad_file, tiny_qa_model, tmp_path):
+    import torch
     from safetensors.torch import load_file
 
     from qa.reader.loading import load_reader_model
@@ -162,6 +163,17 @@ def test_frozen_lower_layers_stay_and_the_upper_ones_train(squad_file, tiny_qa_m
     assert any(not (before[n] == t).all() for n, t in trained.items())
     assert main(["--train", str(squad_file), "--out", str(tmp_path / "bad"), "--init-from", str(tiny_qa_model),
                  "--max-length", "48", "--stride", "16", "--freeze-layers", "2"]) == 2
+
+    # the frozen layers are not in the checkpoint: export and resume take them from the recorded start
+    assert main(["export", str(tmp_path / "run"), str(tmp_path / "exported")]) == 0
+    exported = load_file(str(tmp_path / "exported" / "model.safetensors"))
+    for n, t in exported.items():
+        source = trained.get(n, before[n] if n in before else None)
+        if source is not None:
+            assert torch.allclose(t.float(), source.detach().float(), atol=1e-3), n
+    assert main(["export", str(tmp_path / "run"), str(tmp_path / "other"), "--init-from", "embedded"]) == 2
+    with pytest.raises(CheckpointMismatch):
+        train([str(squad_file)], tmp_path / "run", cfg, None, None)
 
 
 def test_number_swapped_questions_ask_of_a_number_the_paragraph_lacks(tmp_path):
@@ -179,6 +191,10 @@ def test_number_swapped_questions_ask_of_a_number_the_paragraph_lacks(tmp_path):
     assert swap_number("钉钉用户有多少？", "钉钉用户超6亿", ("超6亿",), rng) is None, "no number in the question"
     assert swap_number("第3届超级碗在哪里", "第33届超级碗在迈阿密", ("迈阿密",), rng) is None, "3 is not stated by 33"
     assert swap_number("公益幸福团有110个吗", "公益幸福团超110个", ("超110个",), rng) is None, "the answer's number stays"
+    for _ in range(10):   # a number the paragraph states in the other notation is not "missing"
+        assert swap_number("3个人是谁", "3个人和五个人，两个人", (), rng) in {"1个人是谁", "2个人是谁", "4个人是谁"}
+        assert swap_number("第三章有几节", "第三章有5节", (), rng)[1] not in "三五"
+    assert swap_number("1,000人参加了吗", "共1,000人参加", (), rng) is None, "1,000 is one number"
 
     path = tmp_path / "numbers.json"
     path.write_text(json.dumps({"version": "t", "data": [{"title": "t", "paragraphs": [

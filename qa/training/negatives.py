@@ -15,10 +15,13 @@ import re
 
 from index.readers.squad import locate_answer
 
-_ARABIC_NUMBER = re.compile(r"(?<![\d.])\d+(?![\d.])")
+_ARABIC_NUMBER = re.compile(r"(?<![0-9.,])[0-9]+(?![0-9.,])")   # not a decimal or 1,000's parts
 _CHINESE_DIGITS = "一二三四五六七八九"
-# an ordinal (第七章) or a count before a measure word (三届); not 一, which is mostly "a" or "which" (一个, 哪一天)
-_CHINESE_NUMBER = re.compile(r"(?<=第)[一二三四五六七八九]|(?<![哪每这那某同唯单一])[二三四五六七八九](?=[个次年月日天章节届位名号条部项种岁倍])")
+# an ordinal (第七章) or a count before a measure word (三届, 三屆); not 一, which is mostly "a" or "which"
+# (一个, 哪一天)
+_CHINESE_NUMBER = re.compile(r"(?<=第)[一二三四五六七八九]|(?<![哪每这這那某同唯单單一])[二三四五六七八九]"
+                             r"(?=[个個次年月日天章节節届屆位名号號条條部项項种種岁歲倍])")
+_DATE_LIMITS = {"月": 12, "日": 31, "号": 31, "號": 31}
 _SENTENCE_END = re.compile(r"(?<=[。！？!?；;\n])")
 _NOUN_FLAGS = ("n", "nr", "nrt", "ns", "nt", "nz", "vn", "nrfg")
 # Chinese question words and an English rendering; the first one found in a question is used, so a
@@ -105,8 +108,8 @@ def swap_question(question: str, context: str, answers: tuple[str, ...], pool: l
 
 def swap_number(question: str, context: str, answers: tuple[str, ...], rng: random.Random) -> str | None:
     """``question`` with one of its numbers that ``context`` states (an Arabic integer, a Chinese digit
-    after 第, or one from 二 to 九 before a measure word such as 个, 章, 年) changed to one ``context`` lacks; None when
-    it has none or no change stays clear of the context and the answers."""
+    after 第, or one from 二 to 九 before a measure word such as 个, 章, 年) changed to one ``context`` lacks
+    in either notation; None when it has none or no change stays clear of the context and the answers."""
     found = [(m.start(), m.end(), m.group(), "arabic") for m in _ARABIC_NUMBER.finditer(question)]
     found += [(m.start(), m.end(), m.group(), "chinese") for m in _CHINESE_NUMBER.finditer(question)]
     found = [f for f in found if _stated(f[2], f[3], context) and not any(_stated(f[2], f[3], a) for a in answers)]
@@ -119,8 +122,8 @@ def swap_number(question: str, context: str, answers: tuple[str, ...], rng: rand
             spread = 5 if 1000 <= value <= 2100 else max(2, value // 4 + 1)   # a year moves by a few years
             new = str(max(0, value + rng.choice((-1, 1)) * rng.randint(1, spread)))
             new = new.zfill(len(text)) if text.startswith("0") else new
-            limit = {"月": 12, "日": 31, "号": 31}.get(question[end:end + 1])
-            if limit and not 1 <= int(new) <= limit:   # a question keeps to real dates
+            limit = _DATE_LIMITS.get(question[end:end + 1])
+            if limit and not 1 <= int(new) <= limit:   # months 1-12, days 1-31
                 continue
         else:
             new = rng.choice(_CHINESE_DIGITS)
@@ -130,7 +133,14 @@ def swap_number(question: str, context: str, answers: tuple[str, ...], rng: rand
 
 
 def _stated(number: str, kind: str, context: str) -> bool:
-    """Whether ``context`` holds ``number`` as a whole number (12 is not stated by 120 or 3.12)."""
+    """Whether ``context`` holds ``number`` as a whole number (12 is not stated by 120 or 3.12), in its
+    own notation or, for 1 to 9, in the other one (5 and 五)."""
     if kind == "chinese":
-        return number in context
-    return re.search(rf"(?<![\d.]){re.escape(number)}(?![\d.])", context) is not None
+        value = _CHINESE_DIGITS.index(number) + 1
+        return number in context or _stated(str(value), "arabic", context)
+    if re.search(rf"(?<![0-9.]){re.escape(number)}(?![0-9.])", context.translate(_FULL_WIDTH)):
+        return True
+    return number.isdigit() and 1 <= int(number) <= 9 and _CHINESE_DIGITS[int(number) - 1] in context
+
+
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９", "0123456789")

