@@ -1,8 +1,8 @@
 """One table over every visible evaluation set: best-span and abstaining EM/F1, abstentions, speed.
 
 The SQuAD-style sets run ``reader-only`` (each question with its gold paragraph, the figure
-comparable with published results); JSON-lines sets (the seed questions) run ``open`` over the
-bundled article. ``--modes open`` adds retrieval over each SQuAD set's own paragraphs. The reader is
+comparable with published results); JSON-lines sets (the seed questions, and this repository's own
+questions on the article in ``benchmarks/data``) run ``open`` over the bundled article. ``--modes open`` adds retrieval over each SQuAD set's own paragraphs. The reader is
 loaded once and shared. Sets with unanswerable questions also get SQuAD-2.0-style HasAns F1 and
 NoAns accuracy. None of these sets is ever trained on (see ../shared/data/README.md).
 
@@ -25,7 +25,8 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 DEFAULT_SETS = [SHARED / "data" / p for p in (
     "cmrc2018/cmrc2018_dev.json", "news_mrc/news_mrc_dev.json", "xquad/xquad_zh_a.json",
     "xquad/xquad_en_question_zh_context_a.json", "dureader/dureader_robust_dev_a.json",
-    "dureader/dureader_checklist_dev_a.json")] + [SHARED / "eval/seed_dev.jsonl"]
+    "dureader/dureader_checklist_dev_a.json")] + [SHARED / "eval/seed_dev.jsonl"] + [
+    Path(__file__).resolve().parent / "data" / name for name in ("article_questions.jsonl", "seed_unanswerable.jsonl")]
 MODES = ("open", "reader-only")
 
 
@@ -56,7 +57,8 @@ def format_table(results: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("sets", nargs="*", default=[str(p) for p in DEFAULT_SETS],
-                    help="question sets (default: CMRC2018 dev, DRCD dev and the seed questions under ../shared)")
+                    help="question sets (default: the six visible evaluation sets and the seed questions under ../shared, "
+                         "and benchmarks/data's questions on the article)")
     ap.add_argument("--limit", type=int, help="evaluate only the first N questions of each set")
     ap.add_argument("--modes", nargs="+", choices=MODES, default=["reader-only"],
                     help="for SQuAD-style sets: reader-only (gold paragraph; default) and/or open (retrieval + "
