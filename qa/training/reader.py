@@ -414,7 +414,8 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
     if cfg.freeze_layers:
         frozen = freeze_lower_layers(model, cfg.freeze_layers)
-        print(f"frozen: the embeddings and encoder layers 0-{cfg.freeze_layers - 1} ({frozen:,} parameters)",
+        print(f"frozen: the embeddings and encoder layers 0-{cfg.freeze_layers - 1} ({frozen:,} parameters "
+              "besides the word table)",
               file=sys.stderr)
     # Attention-probability dropout forces PyTorch's slow SDPA path on CPU (3x per step); hidden dropout stays.
     model.config.attention_probs_dropout_prob = 0.0
