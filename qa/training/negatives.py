@@ -21,6 +21,7 @@ _CHINESE_DIGITS = "一二三四五六七八九"
 # (一个, 哪一天)
 _CHINESE_NUMBER = re.compile(r"(?<=第)[一二三四五六七八九]|(?<![哪每这這那某同唯单單一])[二三四五六七八九]"
                              r"(?=[个個次年月日天章节節届屆位名号號条條部项項种種岁歲倍])")
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
 _DATE_LIMITS = {"月": 12, "日": 31, "号": 31, "號": 31}
 _SENTENCE_END = re.compile(r"(?<=[。！？!?；;\n])")
 _NOUN_FLAGS = ("n", "nr", "nrt", "ns", "nt", "nz", "vn", "nrfg")
@@ -142,5 +143,3 @@ def _stated(number: str, kind: str, context: str) -> bool:
         return True
     return number.isdigit() and 1 <= int(number) <= 9 and _CHINESE_DIGITS[int(number) - 1] in context
 
-
-_FULL_WIDTH = str.maketrans("０１２３４５６７８９", "0123456789")

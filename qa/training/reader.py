@@ -346,6 +346,18 @@ def _save_checkpoint(ckpt: Path, model, optimizer, step: int, total: int, cfg: T
     tmp.rename(ckpt)
 
 
+def _check_start(ckpt: Path, init_from: str | None) -> str | None:
+    """What the run in ``ckpt`` started from ("" = the bare encoder; None when there is no checkpoint or it
+    is older than the record); CheckpointMismatch when ``init_from`` is given and differs from it. The
+    frozen parameters are not in a checkpoint, so resume and export must start where the run did."""
+    state = ckpt / "state.json"
+    recorded = json.loads(state.read_text()).get("init_from") if state.exists() else None
+    if recorded is not None and init_from is not None and init_from != recorded:
+        raise CheckpointMismatch(f"{ckpt.parent} continues {recorded or 'the bare encoder'}, not "
+                                 f"{init_from or 'the bare encoder'}; use that --init-from")
+    return recorded
+
+
 def _load_checkpoint(ckpt: Path, model, optimizer) -> int:
     import torch
     from safetensors.torch import load_file
@@ -400,6 +412,7 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
     from index.e5_convert import embedded_e5_path
     from qa.reader.loading import load_reader_model, save_reader
 
+    _check_start(out_dir / "checkpoint", init_from or "")   # before minutes of loading and tokenizing
     torch.manual_seed(cfg.seed)
     # Tiny gradients and activations turn denormal as training goes on; on x86 they slowed steps 4x.
     torch.set_flush_denormal(True)
@@ -458,9 +471,6 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
         if saved_cfg != cfg.__dict__ or saved.get("total_steps") != total:
             raise CheckpointMismatch(f"{ckpt} belongs to a run with other settings "
                                      f"({saved.get('total_steps')} steps); use a new --out directory")
-        if "init_from" in saved and saved["init_from"] != (init_from or ""):   # older checkpoints did not say
-            raise CheckpointMismatch(f"{ckpt} continues {saved['init_from'] or 'the bare encoder'}, not "
-                                     f"{init_from or 'the bare encoder'}; resume with that --init-from")
         step = _load_checkpoint(ckpt, model, optimizer)
         for _ in range(step):
             sched.step()
@@ -537,12 +547,10 @@ def export_checkpoint(run_dir: Path, out: Path, init_from: str | None = None) ->
     ckpt = run_dir / "checkpoint"
     if not (ckpt / "state.json").exists():
         raise FileNotFoundError(f"no checkpoint in {run_dir}")
-    state = json.loads((ckpt / "state.json").read_text())
-    recorded = state.get("init_from")
-    if recorded is not None and init_from is None:
+    recorded = _check_start(ckpt, init_from)
+    if init_from is None and recorded is not None:
         init_from = recorded or None
-    elif recorded is not None and (init_from or "") != recorded:
-        raise CheckpointMismatch(f"{run_dir} continues {recorded or 'the bare encoder'}, not {init_from}")
+    state = json.loads((ckpt / "state.json").read_text())
     model = (load_reader_model(init_from)[0] if init_from
              else AutoModelForQuestionAnswering.from_pretrained(str(embedded_e5_path())))
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
