@@ -66,10 +66,10 @@ def test_explicit_negatives_keep_all_their_windows(squad_file, tiny_qa_model):
     examples = build_examples([str(squad_file)], cfg, random.Random(0))
     feats = build_features(examples, tok, cfg, random.Random(0))
     n_neg = sum(1 for e in examples if e.answer_start < 0)
-    assert sum(1 for _, s, _ in feats if s == 0) >= n_neg
-    for ids, s, e in feats:
-        if s:
-            span = tok.decode(ids[s:e + 1]).replace(" ", "")
+    assert sum(1 for w in feats if w.start == 0) >= n_neg
+    for w in feats:
+        if w.start:
+            span = tok.decode(w.ids[w.start:w.end + 1]).replace(" ", "")
             assert span in {"超6亿", "超110个", "141.9万吨"}
 
 
@@ -205,3 +205,53 @@ def test_number_swapped_questions_ask_of_a_number_the_paragraph_lacks(tmp_path):
     examples = build_examples([str(path)], cfg, random.Random(0))
     negatives = [e for e in examples if e.answer_start < 0]
     assert len(examples) == 2 and len(negatives) == 1 and "2023" not in negatives[0].question
+
+
+def test_english_worded_windows_are_read_by_the_teacher_with_their_chinese_question(squad_file, tiny_qa_model):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(tiny_qa_model))
+    cfg = TrainConfig(max_length=64, stride=16, cross_paragraph_negatives=0.0, english_variants=1.0, distill=1.0)
+    examples = build_examples([str(squad_file)], cfg, random.Random(0))
+    english = [e for e in examples if e.teacher_question]
+    assert english and all(e.question != e.teacher_question for e in english)
+    feats = build_features(examples, tok, cfg, random.Random(0))
+    viewed = [w for w in feats if w.teacher is not None]
+    assert len(viewed) == len(english)
+    for w in viewed:
+        context = w.ids[w.context_start:w.context_start + w.context_len]
+        assert w.teacher.ids[w.teacher.context_start:w.teacher.context_start + w.context_len] == context
+        question = tok.decode(w.teacher.ids[1:w.teacher.context_start]).replace(" ", "")
+        assert any(q["question"] in question for a in SQUAD["data"] for p in a["paragraphs"] for q in p["qas"])
+        assert tok.decode(context).replace(" ", "") in {p["context"] for a in SQUAD["data"] for p in a["paragraphs"]}
+
+
+def test_distillation_loss_is_zero_for_the_teachers_own_distribution_and_pulls_towards_it():
+    import torch
+
+    from qa.training.distill import TeacherView, Window, distill_loss
+
+    # the student's context begins at 3, the teacher's (a shorter question) at 2; pads beyond are ignored
+    windows = [Window([0] * 8, 0, 0, 3, 4, TeacherView([0] * 7, 2)), Window([0] * 6, 0, 0, 2, 3, None)]
+    student = torch.randn(2, 8, requires_grad=True)
+    teacher = torch.full((2, 8), -50.0)
+    teacher[0, [0, 2, 3, 4, 5]] = student.detach()[0, [0, 3, 4, 5, 6]]
+    teacher[1, :5] = student.detach()[1, :5]
+    same = distill_loss(student, student, teacher, teacher, windows, 2.0)
+    assert float(same.detach()) == pytest.approx(0.0, abs=1e-6)
+    other = teacher.clone()
+    other[0, 4] += 3.0       # the teacher prefers the student's position 5
+    loss = distill_loss(student, student, other, other, windows, 2.0)
+    assert float(loss.detach()) > 0.01
+    loss.backward()
+    assert student.grad[0, 5] < 0 and student.grad[0, 7] == 0, "raises the preferred logit, ignores padding"
+
+
+def test_distillation_trains_and_needs_a_starting_reader(squad_file, tiny_qa_model, tmp_path, capsys):
+    cfg = TrainConfig(max_length=48, stride=16, batch_size=2, epochs=1.0, english_variants=1.0, distill=0.5)
+    final = train([str(squad_file)], tmp_path / "run", cfg, None, str(tiny_qa_model))
+    assert "3 windows read with their Chinese question" in capsys.readouterr().err
+    meta = json.loads((final / "zhqa_reader.json").read_text())
+    assert meta["config"]["distill"] == 0.5 and meta["init_from"] == str(tiny_qa_model)
+    assert main(["--train", str(squad_file), "--out", str(tmp_path / "bare"), "--distill", "0.5",
+                 "--max-length", "48", "--stride", "16"]) == 2

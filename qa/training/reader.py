@@ -36,6 +36,7 @@ class TrainExample:
     context: str
     answer_start: int  # -1: the context does not contain the answer
     answer_text: str
+    teacher_question: str | None = None   # the Chinese question an English-worded one came from (--distill)
 
 
 @dataclass
@@ -57,6 +58,8 @@ class TrainConfig:
     code_switch: float = 0.0            # the question also asked with words in English (qa.training.code_switch)
     traditional_to_simplified: float = 0.5
     freeze_layers: int = 0              # the embeddings and this many lowest encoder layers stay as they are
+    distill: float = 0.0                # weight of the starting reader's span distributions (qa.training.distill)
+    distill_temperature: float = 2.0
     checkpoint_every: int = 100
     seed: int = 13
 
@@ -193,12 +196,12 @@ def build_examples(paths: list[str], cfg: TrainConfig, rng: random.Random,
                         # English questions must be able to find no answer too
                         switched = _code_switched(question, glossary, rng)
                         if switched:
-                            examples.append(TrainExample(switched, neg, -1, ""))
+                            examples.append(TrainExample(switched, neg, -1, "", question))
             examples.extend(_hard_cases(q, question, ctx, start, answer, cfg, rng, pool))
             if glossary is not None and rng.random() < cfg.code_switch:
                 switched = _code_switched(question, glossary, rng)
                 if switched:
-                    examples.append(TrainExample(switched, ctx, start, answer))
+                    examples.append(TrainExample(switched, ctx, start, answer, question))
             title = titles[q.paragraph_id]
             if (all_titles and len(title) >= 2 and title in question
                     and rng.random() < cfg.entity_swap_negatives):
@@ -249,15 +252,17 @@ def _hard_cases(q, question: str, ctx: str, start: int, answer: str, cfg: TrainC
     if cfg.english_variants > 0 and rng.random() < cfg.english_variants:
         english = english_question(question, rng.choice(ENGLISH_FORMS))
         if english:
-            out.append(TrainExample(english, ctx, start, answer))
+            out.append(TrainExample(english, ctx, start, answer, question))
     return out
 
 
-def build_features(examples: list[TrainExample], tokenizer, cfg: TrainConfig, rng: random.Random):
-    """Tokenize into overlapping windows with start/end token labels (0 = no answer in window)."""
+def build_features(examples: list[TrainExample], tokenizer, cfg: TrainConfig, rng: random.Random) -> list:
+    """Tokenize into overlapping windows with start/end token labels (0 = no answer in window); with
+    ``cfg.distill``, an English-worded question's window also gets its Chinese question's view."""
     from index.e5_convert import tokenizer_lock
+    from qa.training.distill import Window, teacher_view
 
-    feats: list[tuple[list[int], int, int]] = []
+    feats: list[Window] = []
     batch = 256
     for i in range(0, len(examples), batch):
         chunk = examples[i:i + batch]
@@ -280,7 +285,14 @@ def build_features(examples: list[TrainExample], tokenizer, cfg: TrainConfig, rn
             # (another paragraph, a swapped entity) are all kept: they are what teaches abstention
             if s_tok == 0 and ex.answer_start >= 0 and rng.random() > cfg.negative_window_keep:
                 continue
-            feats.append((list(ids), s_tok, e_tok))
+            c0, n_ctx = (ctx_tokens[0], len(ctx_tokens)) if ctx_tokens else (0, 0)
+            teacher = None
+            q_tokens = [k for k, s in enumerate(seq) if s == 0]
+            if cfg.distill > 0 and ex.teacher_question and ctx_tokens and q_tokens:
+                with tokenizer_lock(tokenizer):
+                    teacher = teacher_view(tokenizer, ex.teacher_question, list(ids),
+                                           range(q_tokens[0], q_tokens[-1] + 1), c0, cfg.max_length)
+            feats.append(Window(list(ids), s_tok, e_tok, c0, n_ctx, teacher))
     return feats
 
 
@@ -305,15 +317,22 @@ def freeze_lower_layers(model, n: int) -> int:
 def _collate(batch, pad_id: int):
     import torch
 
-    n = max(len(ids) for ids, _, _ in batch)
-    input_ids = torch.full((len(batch), n), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(batch), n), dtype=torch.long)
-    for r, (ids, _, _) in enumerate(batch):
+    input_ids, mask = _pad([w.ids for w in batch], pad_id)
+    starts = torch.tensor([w.start for w in batch])
+    ends = torch.tensor([w.end for w in batch])
+    return input_ids, mask, starts, ends
+
+
+def _pad(rows: list[list[int]], pad_id: int):
+    import torch
+
+    n = max(len(ids) for ids in rows)
+    input_ids = torch.full((len(rows), n), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), n), dtype=torch.long)
+    for r, ids in enumerate(rows):
         input_ids[r, :len(ids)] = torch.tensor(ids)
         mask[r, :len(ids)] = 1
-    starts = torch.tensor([s for _, s, _ in batch])
-    ends = torch.tensor([e for _, _, e in batch])
-    return input_ids, mask, starts, ends
+    return input_ids, mask
 
 
 def _save_checkpoint(ckpt: Path, model, optimizer, step: int, total: int, cfg: TrainConfig, loss: float,
@@ -413,6 +432,8 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
     from qa.reader.loading import load_reader_model, save_reader
 
     _check_start(out_dir / "checkpoint", init_from or "")   # before minutes of loading and tokenizing
+    if cfg.distill > 0 and not init_from:
+        raise BadTrainConfig("--distill needs --init-from: the teacher is the reader the run starts from")
     torch.manual_seed(cfg.seed)
     # Tiny gradients and activations turn denormal as training goes on; on x86 they slowed steps 4x.
     torch.set_flush_denormal(True)
@@ -442,7 +463,13 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
     examples = build_examples(train_paths, cfg, rng, mined)
     feats = build_features(examples, tokenizer, cfg, rng)
     print(f"features: {len(feats)} windows "
-          f"({sum(1 for f in feats if f[1] == 0)} without the answer)", file=sys.stderr)
+          f"({sum(1 for f in feats if f.start == 0)} without the answer)", file=sys.stderr)
+    teacher = None
+    if cfg.distill > 0:
+        teacher = _load_teacher(init_from, device)
+        print(f"distilling from {init_from} (weight {cfg.distill}, temperature {cfg.distill_temperature}; "
+              f"{sum(1 for f in feats if f.teacher is not None)} windows read with their Chinese question)",
+              file=sys.stderr)
     steps_per_epoch = math.ceil(len(feats) / cfg.batch_size)
     total = max_steps or int(steps_per_epoch * cfg.epochs)
     order: list[int] = []
@@ -488,16 +515,21 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
     best: tuple[float, int, dict, dict] | None = None
     while step < total:
         idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
-        input_ids, mask, starts, ends = (t.to(device) for t in _collate([feats[i] for i in idx], pad))
+        windows = [feats[i] for i in idx]
+        input_ids, mask, starts, ends = (t.to(device) for t in _collate(windows, pad))
         with torch.autocast(dev_type, dtype=torch.bfloat16, enabled=bf16):
             out = model(input_ids=input_ids, attention_mask=mask, start_positions=starts, end_positions=ends)
-        out.loss.backward()
+        objective = out.loss
+        if teacher is not None:
+            objective = objective + cfg.distill * _distillation(teacher, windows, out, pad, device, dev_type, bf16,
+                                                                cfg.distill_temperature)
+        objective.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
         sched.step()
         optimizer.zero_grad(set_to_none=True)
         step += 1
-        loss = float(out.loss.detach())
+        loss = float(objective.detach())
         running = loss if running is None else 0.98 * running + 0.02 * loss
         bar.update(1)
         bar.set_postfix(loss=f"{running:.3f}")
@@ -533,6 +565,32 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
     if export:
         save_reader(model, export, meta)
     return final
+
+
+def _load_teacher(init_from: str, device: str):
+    """The reader the run starts from, frozen, to distill from."""
+    from qa.reader.loading import load_reader_model
+
+    teacher, _ = load_reader_model(init_from)
+    teacher.to(device).eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    return teacher
+
+
+def _distillation(teacher, windows: list, out, pad: int, device: str, dev_type: str, bf16: bool,
+                  temperature: float):
+    """The distillation term for one batch: the teacher reads each window (or its Chinese question's view)."""
+    import torch
+
+    from qa.training.distill import distill_loss
+
+    ids, mask = (t.to(device) for t in _pad([w.teacher.ids if w.teacher is not None else w.ids
+                                              for w in windows], pad))
+    with torch.no_grad(), torch.autocast(dev_type, dtype=torch.bfloat16, enabled=bf16):
+        t_out = teacher(input_ids=ids, attention_mask=mask)
+    return distill_loss(out.start_logits, out.end_logits, t_out.start_logits, t_out.end_logits, windows,
+                        temperature)
 
 
 def export_checkpoint(run_dir: Path, out: Path, init_from: str | None = None) -> Path:
