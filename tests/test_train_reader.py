@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 
 import pytest
@@ -215,43 +216,96 @@ def test_english_worded_windows_are_read_by_the_teacher_with_their_chinese_quest
     examples = build_examples([str(squad_file)], cfg, random.Random(0))
     english = [e for e in examples if e.teacher_question]
     assert english and all(e.question != e.teacher_question for e in english)
+
+    def prefix(question):   # the tokens before the context of ``question`` asked of any paragraph
+        enc = tok(question, "上")
+        return enc["input_ids"][:enc.sequence_ids(0).index(1)]
+
+    chinese_of = {tuple(prefix(e.question)): prefix(e.teacher_question) for e in english}
     feats = build_features(examples, tok, cfg, random.Random(0))
     viewed = [w for w in feats if w.teacher is not None]
     assert len(viewed) == len(english)
     for w in viewed:
+        assert w.teacher.ids[:w.teacher.context_start] == chinese_of[tuple(w.ids[:w.context_start])]
         context = w.ids[w.context_start:w.context_start + w.context_len]
-        assert w.teacher.ids[w.teacher.context_start:w.teacher.context_start + w.context_len] == context
-        question = tok.decode(w.teacher.ids[1:w.teacher.context_start]).replace(" ", "")
-        assert any(q["question"] in question for a in SQUAD["data"] for p in a["paragraphs"] for q in p["qas"])
+        assert w.teacher.ids[w.teacher.context_start:] == w.ids[w.context_start:]
         assert tok.decode(context).replace(" ", "") in {p["context"] for a in SQUAD["data"] for p in a["paragraphs"]}
+    assert all(w.teacher is None and w.distilled for w in feats if w not in viewed)
 
 
-def test_distillation_loss_is_zero_for_the_teachers_own_distribution_and_pulls_towards_it():
+def test_teacher_view_swaps_the_question_of_an_xlm_r_window():
+    from qa.training.distill import TeacherView, teacher_view
+
+    class Tok:   # tokenizes the Chinese question as two tokens
+        def __call__(self, text, add_special_tokens=False):
+            assert not add_special_tokens
+            return {"input_ids": [30, 31]}
+
+    # <s> q q q </s></s> c c c </s>
+    window = [0, 10, 11, 12, 2, 2, 20, 21, 22, 2]
+    assert teacher_view(Tok(), "问题", window, range(1, 4), 6, 16) == TeacherView([0, 30, 31, 2, 2, 20, 21, 22, 2], 5)
+    assert teacher_view(Tok(), "问题", window + [1] * 7, range(1, 4), 6, 15) is None, "17 - 1 tokens do not fit 15"
+
+
+def test_distillation_loss_is_the_kl_from_the_teacher_over_no_answer_and_context():
     import torch
+    import torch.nn.functional as F
 
     from qa.training.distill import TeacherView, Window, distill_loss
 
-    # the student's context begins at 3, the teacher's (a shorter question) at 2; pads beyond are ignored
-    windows = [Window([0] * 8, 0, 0, 3, 4, TeacherView([0] * 7, 2)), Window([0] * 6, 0, 0, 2, 3, None)]
-    student = torch.randn(2, 8, requires_grad=True)
-    teacher = torch.full((2, 8), -50.0)
-    teacher[0, [0, 2, 3, 4, 5]] = student.detach()[0, [0, 3, 4, 5, 6]]
-    teacher[1, :5] = student.detach()[1, :5]
-    same = distill_loss(student, student, teacher, teacher, windows, 2.0)
-    assert float(same.detach()) == pytest.approx(0.0, abs=1e-6)
-    other = teacher.clone()
-    other[0, 4] += 3.0       # the teacher prefers the student's position 5
-    loss = distill_loss(student, student, other, other, windows, 2.0)
-    assert float(loss.detach()) > 0.01
+    windows = [Window([0] * 8, 0, 0, 3, 4, TeacherView([0] * 7, 2)),   # the teacher's context begins at 2
+               Window([0] * 6, 0, 0, 2, 3),                             # the teacher reads the window itself
+               Window([0] * 5, 0, 0, 0, 0),                             # no context: left out
+               Window([0] * 8, 0, 0, 3, 4, None, distilled=False)]      # its Chinese view did not fit: left out
+    generator = torch.Generator().manual_seed(0)
+    s_start, s_end = (torch.randn(4, 8, generator=generator, requires_grad=True) for _ in range(2))
+    t_start, t_end = (torch.randn(4, 8, generator=generator) for _ in range(2))
+    temperature = 2.0
+    expected = 0.0
+    for student, teacher in ((s_start, t_start), (s_end, t_end)):
+        rows = [(student[0, [0, 3, 4, 5, 6]], teacher[0, [0, 2, 3, 4, 5]]), (student[1, [0, 2, 3, 4]], teacher[1, [0, 2, 3, 4]])]
+        expected += sum(F.kl_div(F.log_softmax(s / temperature, -1), F.log_softmax(t / temperature, -1),
+                                 log_target=True, reduction="sum") for s, t in rows) / len(rows)
+    expected = expected / 2 * temperature ** 2
+    loss = distill_loss(s_start, s_end, t_start, t_end, windows, temperature)
+    assert float(loss.detach()) == pytest.approx(float(expected.detach()), rel=1e-5)
     loss.backward()
-    assert student.grad[0, 5] < 0 and student.grad[0, 7] == 0, "raises the preferred logit, ignores padding"
+    assert torch.isfinite(s_start.grad).all()
+    assert not s_start.grad[2:].any() and not s_start.grad[0, [1, 2, 7]].any(), "only the compared positions learn"
+    assert not s_start.grad[1, [1, 5, 6, 7]].any()
+    assert float(distill_loss(s_start, s_end, t_start, t_end, windows[2:], temperature).detach()) == 0.0
 
 
-def test_distillation_trains_and_needs_a_starting_reader(squad_file, tiny_qa_model, tmp_path, capsys):
-    cfg = TrainConfig(max_length=48, stride=16, batch_size=2, epochs=1.0, english_variants=1.0, distill=0.5)
-    final = train([str(squad_file)], tmp_path / "run", cfg, None, str(tiny_qa_model))
+def test_distillation_trains_and_needs_a_starting_reader(squad_file, tiny_qa_model, tmp_path, monkeypatch, capsys):
+    import qa.training.distill as distill
+    from safetensors.torch import load_file
+
+    seen = []
+
+    def recording(*args, **kwargs):
+        loss = original(*args, **kwargs)
+        seen.append(float(loss.detach()))
+        return loss
+
+    original = distill.distill_loss
+    monkeypatch.setattr(distill, "distill_loss", recording)
+    runs = {}
+    for weight in (0.0, 5.0):
+        cfg = TrainConfig(max_length=48, stride=16, batch_size=2, epochs=1.0, english_variants=1.0, distill=weight)
+        final = train([str(squad_file)], tmp_path / f"run{weight}", cfg, None, str(tiny_qa_model))
+        runs[weight] = load_file(str(final / "model.safetensors"))
     assert "3 windows read with their Chinese question" in capsys.readouterr().err
+    assert seen and all(math.isfinite(v) for v in seen) and max(seen) > 0, "English windows differ from Chinese"
+    assert any(not torch_equal(runs[0.0][k], runs[5.0][k]) for k in runs[0.0]), "the term moves the weights"
     meta = json.loads((final / "zhqa_reader.json").read_text())
-    assert meta["config"]["distill"] == 0.5 and meta["init_from"] == str(tiny_qa_model)
+    assert meta["config"]["distill"] == 5.0 and meta["init_from"] == str(tiny_qa_model)
     assert main(["--train", str(squad_file), "--out", str(tmp_path / "bare"), "--distill", "0.5",
                  "--max-length", "48", "--stride", "16"]) == 2
+    assert main(["--train", str(squad_file), "--out", str(tmp_path / "cold"), "--init-from", str(tiny_qa_model),
+                 "--distill", "0.5", "--distill-temperature", "0"]) == 2
+
+
+def torch_equal(a, b) -> bool:
+    import torch
+
+    return bool(torch.equal(a, b))

@@ -26,13 +26,16 @@ class TeacherView(NamedTuple):
 
 class Window(NamedTuple):
     """One training window: token ids, answer start/end token (0, 0: no answer in it), where its context
-    tokens begin and how many there are, and the teacher's view when it differs from the window itself."""
+    tokens begin and how many there are, and the teacher's view when it differs from the window itself.
+    ``distilled`` is False for an English-worded window whose Chinese view did not fit: the teacher reading
+    the English wording would hold the student to its weaker English answers."""
     ids: list[int]
     start: int
     end: int
     context_start: int = 0
     context_len: int = 0
     teacher: TeacherView | None = None
+    distilled: bool = True
 
 
 def teacher_view(tokenizer, question: str, ids: list[int], question_tokens: range, context_start: int,
@@ -49,10 +52,14 @@ def teacher_view(tokenizer, question: str, ids: list[int], question_tokens: rang
 def distill_loss(student_start, student_end, teacher_start, teacher_end, windows: list[Window],
                  temperature: float):
     """KL(teacher ‖ student) of the start and end distributions over each window's no-answer position and
-    context tokens, averaged over windows and the two ends, times temperature² (Hinton et al., 2015)."""
+    context tokens, averaged over the windows that have both and the two ends, times temperature²
+    (Hinton et al., 2015). The teacher's logits take no gradient."""
     import torch
     import torch.nn.functional as F
 
+    used = torch.tensor([w.distilled and w.context_len > 0 for w in windows], device=student_start.device)
+    if not bool(used.any()):
+        return student_start.sum() * 0.0
     n = max(w.context_len for w in windows) + 1
     rows = len(windows)
     device = student_start.device
@@ -68,8 +75,8 @@ def distill_loss(student_start, student_end, teacher_start, teacher_end, windows
     total = 0.0
     for student, teacher in ((student_start, teacher_start), (student_end, teacher_end)):
         s = student.float().gather(1, s_pos).masked_fill(~valid, float("-inf")) / temperature
-        t = teacher.float().gather(1, t_pos).masked_fill(~valid, float("-inf")) / temperature
+        t = teacher.detach().float().gather(1, t_pos).masked_fill(~valid, float("-inf")) / temperature
         log_s, log_t = F.log_softmax(s, dim=-1), F.log_softmax(t, dim=-1)
         kl = (log_t.exp() * (log_t - log_s)).masked_fill(~valid, 0.0).sum(-1)
-        total = total + kl.mean()
+        total = total + kl[used].mean()
     return total / 2 * temperature ** 2

@@ -288,11 +288,12 @@ def build_features(examples: list[TrainExample], tokenizer, cfg: TrainConfig, rn
             c0, n_ctx = (ctx_tokens[0], len(ctx_tokens)) if ctx_tokens else (0, 0)
             teacher = None
             q_tokens = [k for k, s in enumerate(seq) if s == 0]
-            if cfg.distill > 0 and ex.teacher_question and ctx_tokens and q_tokens:
+            viewed = cfg.distill > 0 and bool(ex.teacher_question and ctx_tokens and q_tokens)
+            if viewed:
                 with tokenizer_lock(tokenizer):
                     teacher = teacher_view(tokenizer, ex.teacher_question, list(ids),
                                            range(q_tokens[0], q_tokens[-1] + 1), c0, cfg.max_length)
-            feats.append(Window(list(ids), s_tok, e_tok, c0, n_ctx, teacher))
+            feats.append(Window(list(ids), s_tok, e_tok, c0, n_ctx, teacher, distilled=not viewed or teacher is not None))
     return feats
 
 
@@ -432,6 +433,9 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
     from qa.reader.loading import load_reader_model, save_reader
 
     _check_start(out_dir / "checkpoint", init_from or "")   # before minutes of loading and tokenizing
+    if cfg.distill < 0 or cfg.distill_temperature <= 0:
+        raise BadTrainConfig(f"--distill must be 0 or more and --distill-temperature above 0, not "
+                             f"{cfg.distill} and {cfg.distill_temperature}")
     if cfg.distill > 0 and not init_from:
         raise BadTrainConfig("--distill needs --init-from: the teacher is the reader the run starts from")
     torch.manual_seed(cfg.seed)
@@ -466,7 +470,7 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
           f"({sum(1 for f in feats if f.start == 0)} without the answer)", file=sys.stderr)
     teacher = None
     if cfg.distill > 0:
-        teacher = _load_teacher(init_from, device)
+        teacher = _load_teacher(init_from, device, model)
         print(f"distilling from {init_from} (weight {cfg.distill}, temperature {cfg.distill_temperature}; "
               f"{sum(1 for f in feats if f.teacher is not None)} windows read with their Chinese question)",
               file=sys.stderr)
@@ -505,7 +509,7 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
     out_dir.mkdir(parents=True, exist_ok=True)
     log = open(out_dir / "train_log.jsonl", "a")
     pad = tokenizer.pad_token_id
-    running = None
+    running = running_kl = None   # the span loss and the distillation term, logged apart
     bar = tqdm(total=total, initial=step, desc="training reader", file=sys.stderr, mininterval=30)
     t0 = time.time()
     dev_type = torch.device(device).type
@@ -521,21 +525,25 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
             out = model(input_ids=input_ids, attention_mask=mask, start_positions=starts, end_positions=ends)
         objective = out.loss
         if teacher is not None:
-            objective = objective + cfg.distill * _distillation(teacher, windows, out, pad, device, dev_type, bf16,
-                                                                cfg.distill_temperature)
+            kl = _distillation(teacher, windows, out, pad, device, dev_type, bf16, cfg.distill_temperature)
+            objective = objective + cfg.distill * kl
+            running_kl = float(kl.detach()) if running_kl is None else 0.98 * running_kl + 0.02 * float(kl.detach())
         objective.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
         sched.step()
         optimizer.zero_grad(set_to_none=True)
         step += 1
-        loss = float(objective.detach())
+        loss = float(out.loss.detach())
         running = loss if running is None else 0.98 * running + 0.02 * loss
         bar.update(1)
-        bar.set_postfix(loss=f"{running:.3f}")
+        bar.set_postfix(loss=f"{running:.3f}", **({"kl": f"{running_kl:.3f}"} if running_kl is not None else {}))
         if step % 20 == 0:
-            log.write(json.dumps({"step": step, "loss": round(running, 4), "lr": sched.get_last_lr()[0],
-                                  "elapsed_s": round(time.time() - t0, 1)}) + "\n")
+            row = {"step": step, "loss": round(running, 4), "lr": sched.get_last_lr()[0],
+                   "elapsed_s": round(time.time() - t0, 1)}
+            if running_kl is not None:
+                row["distill"] = round(running_kl, 4)
+            log.write(json.dumps(row) + "\n")
             log.flush()
         if step % cfg.checkpoint_every == 0 or step == total:
             _save_checkpoint(ckpt, model, optimizer, step, total, cfg, running, init_from)
@@ -567,11 +575,13 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
     return final
 
 
-def _load_teacher(init_from: str, device: str):
-    """The reader the run starts from, frozen, to distill from."""
+def _load_teacher(init_from: str, device: str, student):
+    """The reader the run starts from, frozen, to distill from. It shares the student's word table, which
+    never trains and was loaded from the same reader (96M parameters held once)."""
     from qa.reader.loading import load_reader_model
 
     teacher, _ = load_reader_model(init_from)
+    teacher.bert.embeddings.word_embeddings = student.bert.embeddings.word_embeddings
     teacher.to(device).eval()
     for p in teacher.parameters():
         p.requires_grad_(False)
