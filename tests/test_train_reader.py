@@ -212,7 +212,7 @@ def test_english_worded_windows_are_read_by_the_teacher_with_their_chinese_quest
     from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(str(tiny_qa_model))
-    cfg = TrainConfig(max_length=64, stride=16, cross_paragraph_negatives=0.0, english_variants=1.0, distill=1.0)
+    cfg = TrainConfig(max_length=64, stride=16, cross_paragraph_negatives=1.0, english_variants=1.0, distill=1.0)
     examples = build_examples([str(squad_file)], cfg, random.Random(0))
     english = [e for e in examples if e.teacher_question]
     assert english and all(e.question != e.teacher_question for e in english)
@@ -230,7 +230,9 @@ def test_english_worded_windows_are_read_by_the_teacher_with_their_chinese_quest
         context = w.ids[w.context_start:w.context_start + w.context_len]
         assert w.teacher.ids[w.teacher.context_start:] == w.ids[w.context_start:]
         assert tok.decode(context).replace(" ", "") in {p["context"] for a in SQUAD["data"] for p in a["paragraphs"]}
-    assert all(w.teacher is None and w.distilled for w in feats if w not in viewed)
+    assert all(w.teacher is None for w in feats if w not in viewed)
+    assert all(w.distilled == (w.start > 0) for w in feats), "windows without the answer keep their label alone"
+    assert any(w.start == 0 for w in feats)
 
 
 def test_teacher_view_swaps_the_question_of_an_xlm_r_window():

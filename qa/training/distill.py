@@ -27,8 +27,9 @@ class TeacherView(NamedTuple):
 class Window(NamedTuple):
     """One training window: token ids, answer start/end token (0, 0: no answer in it), where its context
     tokens begin and how many there are, and the teacher's view when it differs from the window itself.
-    ``distilled`` is False for an English-worded window whose Chinese view did not fit: the teacher reading
-    the English wording would hold the student to its weaker English answers."""
+    ``distilled`` is False for a window without the answer (its no-answer label alone teaches it) and for
+    an English-worded window whose Chinese view did not fit (the teacher reading the English wording would
+    hold the student to its weaker English answers)."""
     ids: list[int]
     start: int
     end: int
