@@ -2,8 +2,8 @@
 
 Why: every CPU continuation of the shipped reader drifted and lost to it on the held-out sets, and its
 English questions trail the same questions in Chinese by ten points of F1. The starting reader, kept
-frozen beside the one that trains, answers two purposes: on an ordinary window its start and end
-distributions hold the student near what it already knew (learning without forgetting, Li and Hoiem,
+frozen beside the one that trains, answers two purposes: on a window that holds the answer its start
+and end distributions hold the student near what it already knew (learning without forgetting, Li and Hoiem,
 2016); on a window whose question was code-switched into English, or reworded with English question
 words, the teacher reads the *Chinese* question over the same context tokens, so the student learns to
 put its probability where the Chinese question would (cross-lingual consistency, as in xTune, Zheng
