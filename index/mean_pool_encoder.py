@@ -68,7 +68,7 @@ class MeanPoolingEncoder:
             order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
             for start in range(0, len(order), batch_size):
                 rows = order[start:start + batch_size]
-                input_ids, attention_mask = _padded([ids[i] for i in rows], pad_id)
+                input_ids, attention_mask = padded_rows([ids[i] for i in rows], pad_id)
                 out[[first + i for i in rows]] = self._batcher(input_ids, attention_mask)[0]
                 bar.update(len(rows))
         bar.close()
@@ -103,8 +103,9 @@ TOKENIZE_PART = 256   # texts tokenized under one hold of the tokenizer's lock, 
 PAD_MULTIPLE = 8
 
 
-def _padded(rows: list[list[int]], pad_id: int):
-    """Token id rows as one right-padded id tensor and its attention mask."""
+def padded_rows(rows: list[list[int]], pad_id: int):
+    """Token id rows as one right-padded id tensor and its attention mask (the encoder's batches, and the
+    reader training's)."""
     import torch
 
     longest = max(len(r) for r in rows)

@@ -38,6 +38,11 @@ class Window(NamedTuple):
     teacher: TeacherView | None = None
     distilled: bool = True
 
+    @property
+    def compared(self) -> bool:
+        """Whether the distillation term compares this window with the teacher's."""
+        return self.distilled and self.context_len > 0
+
 
 def teacher_view(tokenizer, question: str, ids: list[int], question_tokens: range, context_start: int,
                  max_length: int) -> TeacherView | None:
@@ -58,7 +63,7 @@ def distill_loss(student_start, student_end, teacher_start, teacher_end, windows
     import torch
     import torch.nn.functional as F
 
-    used = torch.tensor([w.distilled and w.context_len > 0 for w in windows], device=student_start.device)
+    used = torch.tensor([w.compared for w in windows], device=student_start.device)
     if not bool(used.any()):
         return student_start.sum() * 0.0
     n = max(w.context_len for w in windows) + 1

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index.hardware import bf16_is_fast
+from index.mean_pool_encoder import padded_rows
 from index.readers.squad import load_squad, locate_answer
 
 
@@ -321,22 +322,10 @@ def freeze_lower_layers(model, n: int) -> int:
 def _collate(batch, pad_id: int):
     import torch
 
-    input_ids, mask = _pad([w.ids for w in batch], pad_id)
+    input_ids, mask = padded_rows([w.ids for w in batch], pad_id)
     starts = torch.tensor([w.start for w in batch])
     ends = torch.tensor([w.end for w in batch])
     return input_ids, mask, starts, ends
-
-
-def _pad(rows: list[list[int]], pad_id: int):
-    import torch
-
-    n = max(len(ids) for ids in rows)
-    input_ids = torch.full((len(rows), n), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), n), dtype=torch.long)
-    for r, ids in enumerate(rows):
-        input_ids[r, :len(ids)] = torch.tensor(ids)
-        mask[r, :len(ids)] = 1
-    return input_ids, mask
 
 
 def _save_checkpoint(ckpt: Path, model, optimizer, step: int, total: int, cfg: TrainConfig, loss: float,
@@ -598,9 +587,9 @@ def _distillation(teacher, windows: list, out, pad: int, device: str, dev_type: 
 
     from qa.training.distill import distill_loss
 
-    if not any(w.distilled and w.context_len for w in windows):   # nothing to compare: spare the forward pass
+    if not any(w.compared for w in windows):   # nothing to compare: spare the forward pass
         return out.start_logits.sum() * 0.0
-    ids, mask = (t.to(device) for t in _pad([w.teacher.ids if w.teacher is not None else w.ids
+    ids, mask = (t.to(device) for t in padded_rows([w.teacher.ids if w.teacher is not None else w.ids
                                               for w in windows], pad))
     with torch.no_grad(), torch.autocast(dev_type, dtype=torch.bfloat16, enabled=bf16):
         t_out = teacher(input_ids=ids, attention_mask=mask)
