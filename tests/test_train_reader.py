@@ -311,3 +311,33 @@ def torch_equal(a, b) -> bool:
     import torch
 
     return bool(torch.equal(a, b))
+
+
+def test_a_time_budget_stops_the_run_saves_it_and_resumes_within_it(squad_file, tiny_qa_model, tmp_path, capsys):
+    cfg = TrainConfig(max_length=48, stride=16, batch_size=1, epochs=4.0, checkpoint_every=100)
+    out = tmp_path / "run"
+    final = train([str(squad_file)], out, cfg, None, str(tiny_qa_model), time_budget_s=1e-9)
+    state = json.loads((out / "checkpoint" / "state.json").read_text())
+    assert state["step"] == 1, "the budget was spent by the first step: saved there, not lost"
+    assert (final / "model.safetensors").exists()
+    assert "time budget is spent at step 1" in capsys.readouterr().err
+    # the same run resumes under a budget (its total may have been re-sized), not without one
+    train([str(squad_file)], out, cfg, None, str(tiny_qa_model), time_budget_s=1e-9)
+    assert json.loads((out / "checkpoint" / "state.json").read_text())["step"] == 2
+    with pytest.raises(CheckpointMismatch):
+        train([str(squad_file)], out, cfg, None, str(tiny_qa_model), max_steps=5, time_budget_s=1e-9)
+
+
+@pytest.mark.parametrize("text, seconds", [("5400", 5400.0), ("90m", 5400.0), ("1.5h", 5400.0), ("30s", 30.0)])
+def test_time_budgets_read_as_seconds(text, seconds):
+    from qa.training.reader import _duration_s
+
+    assert _duration_s(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["0", "0m", "-5m", "soon", "", "infh", "nan"])
+def test_a_bad_time_budget_is_a_one_line_error(text, squad_file, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--train", str(squad_file), "--out", str(tmp_path / "run"), "--time-budget", text])
+    assert exc.value.code == 2
+    assert "--time-budget" in capsys.readouterr().err

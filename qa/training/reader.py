@@ -416,13 +416,16 @@ def evaluate_model(model, tokenizer, dev_path: str, limit: int | None, device: s
 def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path | None,
           init_from: str | None, max_steps: int | None = None, device: str = "cpu",
           eval_path: str | None = None, eval_limit: int | None = None,
-          negatives_path: str | None = None) -> Path:
+          negatives_path: str | None = None, time_budget_s: float | None = None) -> Path:
+    """Train and save the reader to ``out_dir/final`` (and ``export``). ``time_budget_s`` sizes the run to
+    that many seconds of steps (:class:`qa.training.schedule.StepPlan`), at most ``max_steps`` or the epochs."""
     import torch
     from tqdm import tqdm
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
     from index.e5_convert import embedded_e5_path
     from qa.reader.loading import load_reader_model, save_reader
+    from qa.training.schedule import StepPlan
 
     _check_start(out_dir / "checkpoint", init_from or "")   # before minutes of loading and tokenizing
     if cfg.distill < 0 or cfg.distill_temperature <= 0:
@@ -430,6 +433,8 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
                              f"{cfg.distill} and {cfg.distill_temperature}")
     if cfg.distill > 0 and not init_from:
         raise BadTrainConfig("--distill needs --init-from: the teacher is the reader the run starts from")
+    if time_budget_s is not None and time_budget_s <= 0:
+        raise BadTrainConfig(f"the time budget must be above 0 seconds, not {time_budget_s}")
     torch.manual_seed(cfg.seed)
     # Tiny gradients and activations turn denormal as training goes on; on x86 they slowed steps 4x.
     torch.set_flush_denormal(True)
@@ -467,10 +472,10 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
               f"{sum(1 for f in feats if f.teacher is not None)} windows read with their Chinese question)",
               file=sys.stderr)
     steps_per_epoch = math.ceil(len(feats) / cfg.batch_size)
-    total = max_steps or int(steps_per_epoch * cfg.epochs)
+    plan = StepPlan(max_steps or int(steps_per_epoch * cfg.epochs), cfg.warmup, time_budget_s)
     order: list[int] = []
     ep = 0
-    while len(order) < total * cfg.batch_size:
+    while len(order) < plan.ceiling * cfg.batch_size:
         perm = list(range(len(feats)))
         random.Random(cfg.seed + ep).shuffle(perm)
         order.extend(perm)
@@ -481,9 +486,7 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
     no_decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim <= 1]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
                                    {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
-    warm = max(1, int(total * cfg.warmup))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
+    sched = torch.optim.lr_scheduler.LambdaLR(optimizer, plan.lr_factor)   # follows plan.total as it is re-sized
     ckpt = out_dir / "checkpoint"
     step = 0
     if (ckpt / "state.json").exists():
@@ -491,25 +494,29 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
         # fields added since a checkpoint was written count as their defaults
         saved_cfg = {**{k: v for k, v in TrainConfig().__dict__.items() if k not in (saved.get("config") or {})},
                      **(saved.get("config") or {})}
-        if saved_cfg != cfg.__dict__ or saved.get("total_steps") != total:
+        saved_total = saved.get("total_steps")
+        # a run sized by a time budget resumes with the total it had come to, within the same ceiling
+        fits = (saved_total == plan.ceiling if time_budget_s is None
+                else isinstance(saved_total, int) and 0 < saved_total <= plan.ceiling)
+        if saved_cfg != cfg.__dict__ or not fits:
             raise CheckpointMismatch(f"{ckpt} belongs to a run with other settings "
-                                     f"({saved.get('total_steps')} steps); use a new --out directory")
+                                     f"({saved_total} steps); use a new --out directory")
+        plan.total = saved_total
         step = _load_checkpoint(ckpt, model, optimizer)
         for _ in range(step):
             sched.step()
-        print(f"resumed at step {step}/{total}", file=sys.stderr)
+        print(f"resumed at step {step}/{plan.total}", file=sys.stderr)
     out_dir.mkdir(parents=True, exist_ok=True)
     log = open(out_dir / "train_log.jsonl", "a")
     pad = tokenizer.pad_token_id
     running = running_kl = None   # the span loss and the distillation term, logged apart
-    bar = tqdm(total=total, initial=step, desc="training reader", file=sys.stderr, mininterval=30)
-    t0 = time.time()
+    bar = tqdm(total=plan.total, initial=step, desc="training reader", file=sys.stderr, mininterval=30)
+    t0, first_step = time.time(), step
     dev_type = torch.device(device).type
     bf16 = bf16_is_fast(device)   # bf16 autocast is 5x slower than fp32 on a CPU without AVX-512 BF16 / AMX
     # evaluate at each epoch end (and at the end); keep the best weights in memory for the export
-    eval_steps = sorted({min(total, steps_per_epoch * k) for k in range(1, math.ceil(total / steps_per_epoch) + 1)})
     best: tuple[float, int, dict, dict] | None = None
-    while step < total:
+    while step < plan.total:
         idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
         windows = [feats[i] for i in idx]
         input_ids, mask, starts, ends = (t.to(device) for t in _collate(windows, pad))
@@ -528,6 +535,10 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
         step += 1
         loss = float(out.loss.detach())
         running = loss if running is None else 0.98 * running + 0.02 * loss
+        out_of_time = plan.out_of_time(time.time() - t0)
+        if plan.after_step(step, first_step, time.time() - t0):
+            bar.total = plan.total
+            bar.refresh()
         bar.update(1)
         bar.set_postfix(loss=f"{running:.3f}", **({"kl": f"{running_kl:.3f}"} if running_kl is not None else {}))
         if step % 20 == 0:
@@ -537,9 +548,10 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
                 row["distill"] = round(running_kl, 4)
             log.write(json.dumps(row) + "\n")
             log.flush()
-        if step % cfg.checkpoint_every == 0 or step == total:
-            _save_checkpoint(ckpt, model, optimizer, step, total, cfg, running, init_from)
-        if eval_path and step in eval_steps:
+        last = step >= plan.total or out_of_time
+        if step % cfg.checkpoint_every == 0 or last:
+            _save_checkpoint(ckpt, model, optimizer, step, plan.total, cfg, running, init_from)
+        if eval_path and (step % steps_per_epoch == 0 or last):
             scores = evaluate_model(model, tokenizer, eval_path, eval_limit, device, cfg.max_length, cfg.stride)
             print(f"step {step}: dev EM {scores['em']:.2f} F1 {scores['f1']:.2f} (n={scores['n']})",
                   file=sys.stderr)
@@ -549,6 +561,9 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
                 # only the trained parameters: the frozen 96M-row embedding table never changes
                 best = (scores["f1"] + scores["em"], step,
                         {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}, scores)
+        if out_of_time and step < plan.total:
+            print(f"the time budget is spent at step {step} of {plan.total}", file=sys.stderr)
+            break
     bar.close()
     if best is not None and best[1] != step:
         print(f"keeping the best dev checkpoint, step {best[1]}", file=sys.stderr)
@@ -628,6 +643,19 @@ def export_checkpoint(run_dir: Path, out: Path, init_from: str | None = None) ->
                                     "config": state["config"], "final_loss": state["loss"]})
 
 
+def _duration_s(text: str) -> float:
+    """``--time-budget``: 5400, 5400s, 90m or 1.5h, in seconds."""
+    units = {"s": 1.0, "m": 60.0, "h": 3600.0}
+    number, unit = (text[:-1], text[-1]) if text[-1:].lower() in units else (text, "s")
+    try:
+        seconds = float(number) * units[unit.lower()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (say 5400, 90m or 1.5h)") from None
+    if not seconds > 0 or math.isinf(seconds):
+        raise argparse.ArgumentTypeError(f"the time budget must be above 0, not {text!r}")
+    return seconds
+
+
 def main(argv: list[str] | None = None) -> int:
     if argv is None:
         argv = sys.argv[1:]
@@ -662,6 +690,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--export", help="also write the compact reader folder here (e.g. qa/reader/weights)")
     ap.add_argument("--init-from", help="start from this reader instead of the bare encoder")
     ap.add_argument("--max-steps", type=int)
+    ap.add_argument("--time-budget", type=_duration_s, metavar="DURATION",
+                    help="seconds (or 90m, 1.5h) of training steps: the schedule is sized to end, decayed, then; "
+                         "at most --max-steps or the epochs")
     ap.add_argument("--device", default="auto", help="cpu, cuda, or auto (cuda when available)")
     ap.add_argument("--eval", help="SQuAD-style dev file scored at each epoch end; the best weights are kept")
     ap.add_argument("--eval-limit", type=int, help="score only the first N dev questions")
@@ -683,7 +714,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         path = train(args.train, Path(args.out), cfg, Path(args.export) if args.export else None,
-                     args.init_from, args.max_steps, device, args.eval, args.eval_limit, args.negatives)
+                     args.init_from, args.max_steps, device, args.eval, args.eval_limit, args.negatives,
+                     args.time_budget)
     except (CheckpointMismatch, BadTrainConfig) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
