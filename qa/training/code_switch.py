@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 import re
 
-from qa.glossary import PARTICLES, Glossary
+from qa.glossary import MAX_WORD, PARTICLES, Glossary
 
 # question words in the English an asker would use (the dictionary's glosses are word for word)
 QUESTION_WORDS = {"有多少": "how many", "多少": "how many", "几": "how many", "什么时候": "when", "何时": "when",
@@ -23,7 +23,6 @@ QUESTION_WORDS = {"有多少": "how many", "多少": "how many", "几": "how man
                   "怎么": "how", "如何": "how", "怎样": "how", "是否": "whether",
                   "何处": "where", "何地": "where", "多久": "how long", "多长": "how long", "几次": "how many times",
                   "多大": "how big"}
-_MAX_WORD = 8
 
 
 def segment(text: str, glossary: Glossary) -> list[str]:
@@ -31,7 +30,7 @@ def segment(text: str, glossary: Glossary) -> list[str]:
     at each position, so 「首席执行官」 and 「钉钉」 stay whole; other characters stand alone."""
     out, i = [], 0
     while i < len(text):
-        for n in range(min(_MAX_WORD, len(text) - i), 0, -1):
+        for n in range(min(MAX_WORD, len(text) - i), 0, -1):
             piece = text[i:i + n]
             if n == 1 or piece in QUESTION_WORDS or piece in glossary.glosses:
                 out.append(piece)

