@@ -73,9 +73,9 @@ class Glossary:
         """The entries of two to :data:`MAX_WORD` characters that occur in ``texts``: all that code-switching
         those texts can use (:mod:`qa.training.code_switch` segments by forward maximum matching and
         glosses no single character), so it switches them alike."""
-        present = {t[i:i + n] for t in texts for i in range(len(t)) for n in range(2, MAX_WORD + 1)
-                   if i + n <= len(t)}
-        return Glossary({w: g for w, g in self.glosses.items() if w in present})
+        found = {t[i:i + n] for t in texts for i in range(len(t)) for n in range(2, MAX_WORD + 1)
+                 if i + n <= len(t) and t[i:i + n] in self.glosses}
+        return Glossary({w: g for w, g in self.glosses.items() if w in found})
 
     def english(self, word: str, rng: random.Random | None = None) -> str | None:
         """An English gloss of ``word``: the first one, or one of the first three with ``rng``."""
@@ -104,9 +104,13 @@ class GlossaryUnavailable(RuntimeError):
 
 def _read_saved(path: str) -> dict[str, tuple[str, ...]]:
     try:
-        data = json.loads(open(path, encoding="utf-8").read())
-        return {str(w): tuple(str(g) for g in gs) for w, gs in data.items()}
-    except (OSError, ValueError, AttributeError, TypeError) as exc:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+        if not isinstance(data, dict) or not all(isinstance(gs, list) and all(isinstance(g, str) for g in gs)
+                                                 for gs in data.values()):
+            raise ValueError("expected an object of word → list of English glosses")
+        return {w: tuple(gs) for w, gs in data.items()}
+    except (OSError, ValueError) as exc:
         raise GlossaryUnavailable(f"ZHQA_GLOSSARY={path} is not a glossary JSON file: {exc}") from exc
 
 

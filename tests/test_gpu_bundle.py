@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -47,3 +48,32 @@ def test_without_a_limit_the_file_is_whole_and_names_say_what_was_drawn(tmp_path
     assert sampled_squad(str(path), None, 13) == squad()
     assert _bundle_name("../x/squad1.1_train_en.json", 30000) == "squad1.1_train_en.30000.json"
     assert _bundle_name("../x/DRCD_dev.json", None) == "DRCD_dev.json"
+
+
+def test_a_bundle_refused_after_it_was_built_is_removed(tmp_path, monkeypatch):
+    import qa.training.gpu_bundle as bundle_module
+
+    def fake_pack(out, data_specs, seed, tokenizer, e5, staged):
+        out.mkdir(parents=True)
+        (out / "rows").write_bytes(b"x" * 4096)
+        return 4096
+
+    monkeypatch.setattr(bundle_module, "_pack", fake_pack)
+    tree = bundle_module.tree_bytes(Path(bundle_module.__file__).resolve().parents[2], besides=tmp_path / "b")
+    assert bundle_module.pack(tmp_path / "b", [], limit_bytes=tree + 4096) == 4096
+    assert (tmp_path / "b" / "rows").exists(), "exactly the limit travels"
+    with pytest.raises(SystemExit, match="bundle and the repository's files are"):
+        bundle_module.pack(tmp_path / "c", [], limit_bytes=tree + 4095)
+    assert not (tmp_path / "c").exists()
+
+
+def test_pack_names_a_missing_or_malformed_file_in_one_line(tmp_path, capsys):
+    from qa.training.gpu_bundle import main
+
+    assert main(["pack", str(tmp_path / "b"), "--data", str(tmp_path / "nope.json@5")]) == 2
+    assert "training file not found" in capsys.readouterr().err
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"data": 5}', encoding="utf-8")
+    assert main(["pack", str(tmp_path / "b"), "--data", f"{bad}@5", "--no-size-check"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "not SQuAD" in err and "\n" not in err

@@ -349,3 +349,40 @@ def test_group_by_length_is_a_flag_and_trains(squad_file, tiny_qa_model, tmp_pat
                  "--group-by-length"]) == 0
     state = json.loads((tmp_path / "run" / "checkpoint" / "state.json").read_text())
     assert state["config"]["group_by_length"] is True and state["step"] == 2
+
+
+class FakeClock:
+    """``time.time()`` that moves one second a call: a run's step times without waiting for them."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def time(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def test_a_budget_sizes_a_real_run_and_its_resume_needs_the_budget(squad_file, tiny_qa_model, tmp_path, monkeypatch):
+    import qa.training.reader as reader_module
+
+    monkeypatch.setattr(reader_module, "time", FakeClock())
+    cfg = TrainConfig(max_length=48, stride=16, batch_size=1, epochs=30.0, checkpoint_every=5)
+    out = tmp_path / "run"
+    train([str(squad_file)], out, cfg, None, str(tiny_qa_model), time_budget_s=60.0)
+    state = json.loads((out / "checkpoint" / "state.json").read_text())
+    assert 12 < state["total_steps"] < 40, "sized to the budget, far below the 90-odd steps of 30 epochs"
+    assert state["step"] == state["total_steps"] and state["time_budget"] is True
+    with pytest.raises(CheckpointMismatch, match="resume it with --time-budget"):
+        train([str(squad_file)], out, cfg, None, str(tiny_qa_model))
+    train([str(squad_file)], out, cfg, None, str(tiny_qa_model), time_budget_s=60.0)   # accepted: nothing left
+
+
+def test_training_files_without_questions_are_a_clear_error(tmp_path, tiny_qa_model):
+    from qa.training.reader import BadTrainConfig
+
+    empty = tmp_path / "empty.json"
+    empty.write_text(json.dumps({"version": "x", "data": []}), encoding="utf-8")
+    with pytest.raises(BadTrainConfig, match="no question"):
+        train([str(empty)], tmp_path / "run", TrainConfig(max_length=48, stride=16), None, str(tiny_qa_model))
+    assert main(["--train", str(empty), "--out", str(tmp_path / "run2"), "--init-from", str(tiny_qa_model),
+                 "--max-length", "48", "--stride", "16"]) == 2

