@@ -54,9 +54,12 @@ class StepPlan:
         if self._timed_from is None:
             return False
         timed = step - self._timed_from[0]
-        if timed != FIRST_REPLAN and (timed <= FIRST_REPLAN or (timed - FIRST_REPLAN) % REPLAN_EVERY):
+        if timed != (FIRST_REPLAN if self._timed_from[0] == first_step + SKIPPED_STEPS else REPLAN_EVERY):
             return False
+        # the pace of the steps since the last estimate: a machine that slows down (another job on
+        # its cores) is followed within one stretch
         per_step = (elapsed_s - self._timed_from[1]) / timed
+        self._timed_from = (step, elapsed_s)
         left = self.budget_s - elapsed_s
         planned = step + (math.floor(left / per_step) if per_step > 0 else self.ceiling)
         planned = max(step + 1, min(self.ceiling, planned))
