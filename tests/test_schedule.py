@@ -77,3 +77,9 @@ def test_replanning_happens_on_the_documented_steps_only():
 def test_a_budget_must_be_positive():
     with pytest.raises(ValueError):
         StepPlan(ceiling=10, warmup=0.1, budget_s=0)
+
+
+def test_a_run_that_reaches_its_ceiling_on_a_replanning_step_ends_there():
+    ceiling = SKIPPED_STEPS + FIRST_REPLAN + REPLAN_EVERY   # the last step is a re-planning step
+    plan = StepPlan(ceiling=ceiling, warmup=0.1, budget_s=1e9)
+    assert len(run(plan, lambda s: 1.0)) == ceiling and plan.total == ceiling

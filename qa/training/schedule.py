@@ -62,7 +62,7 @@ class StepPlan:
         self._timed_from = (step, elapsed_s)
         left = self.budget_s - elapsed_s
         planned = step + (math.floor(left / per_step) if per_step > 0 else self.ceiling)
-        planned = max(step + 1, min(self.ceiling, planned))
+        planned = min(self.ceiling, max(step + 1, planned))   # never past the batches there are
         changed, self.total = planned != self.total, planned
         return changed
 
