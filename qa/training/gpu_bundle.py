@@ -135,8 +135,8 @@ def tree_bytes(repo: Path, besides: Path | None = None) -> int:
 def pack(out: Path, data_specs: list[str], seed: int = 13, limit_bytes: int | None = DEVICE_TREE_LIMIT) -> int:
     """Write the bundle: the embedding rows the data uses, the tokenizer, the data (``PATH@N``: the N
     questions training with ``--seed`` would draw, written as their own file), the glossary entries its
-    questions use and the pure-Python packages, compressed. Returns the bundle's bytes; SystemExit when
-    it and the repository's tracked files together pass ``limit_bytes`` (what a lent machine takes).
+    questions use and the pure-Python packages, compressed. Returns the bundle's bytes; SystemExit (and
+    no bundle) when it and the repository's files that travel pass ``limit_bytes`` (:func:`tree_bytes`).
     """
     tree = tree_bytes(Path(__file__).resolve().parents[2], besides=out)
     check_travel_size(0, tree, limit_bytes)   # before minutes of work
