@@ -58,6 +58,6 @@ def test_a_bundle_that_would_not_travel_is_refused(tmp_path):
     check_travel_size(200 * 2**20, 44 * 2**20, None)
     data = tmp_path / "tiny_train.json"
     data.write_text(json.dumps(SQUAD, ensure_ascii=False), encoding="utf-8")
-    with pytest.raises(SystemExit, match="tracked files are .* more than the 1 MiB"):
+    with pytest.raises(SystemExit, match="repository.s files are .* more than the 1 MiB"):
         pack(tmp_path / "bundle", [str(data)], limit_bytes=2**20)
     assert not (tmp_path / "bundle").exists(), "refused before anything was written"
