@@ -1,8 +1,9 @@
 """Training step time with shuffled batches against batches grouped by length (``--group-by-length``).
 
-Builds the windows of a sample of reader v3's training mix, then times forward + backward + optimizer
-steps of the shipped reader on the same number of batches from each order, alternating rounds in one
-process, and prints seconds a step, padded tokens a step and the ratio.
+Builds the windows of a sample of reader v3's training mix, then times training's own step (forward,
+backward, clipping, optimizer: ``qa/training/step.py``) of the shipped reader on the same number of
+batches from each order, alternating rounds in one process, and prints seconds a step, padded tokens a
+step and the ratio.
 
     python benchmarks/train_batches.py --rounds 3 --steps 6
 """
@@ -34,7 +35,8 @@ def main() -> int:
     from index.hardware import bf16_is_fast
     from qa.reader.loading import load_reader_model
     from qa.training.batches import batch_order, padded_tokens
-    from qa.training.reader import TrainConfig, _collate, build_examples, build_features
+    from qa.training.reader import TrainConfig, build_examples, build_features
+    from qa.training.step import training_step
 
     cfg = TrainConfig(max_length=384, stride=128, batch_size=args.batch_size, code_switch=0.3, english_variants=0.1)
     examples = build_examples([str(DATA / spec) for spec in MIX], cfg, random.Random(0))
@@ -46,18 +48,14 @@ def main() -> int:
               "grouped": batch_order(lengths, args.batch_size, steps, 0, group_by_length=True)}
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
     model.train()
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-7)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=1e-7)
     bf16 = bf16_is_fast("cpu")
     pad = tokenizer.pad_token_id
     times: dict[str, list[float]] = {name: [] for name in orders}
 
-    def step(batch: list[int]) -> None:
-        ids, mask, starts, ends = _collate([feats[i] for i in batch], pad)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            out = model(input_ids=ids, attention_mask=mask, start_positions=starts, end_positions=ends)
-        out.loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+    def step(batch: list[int]) -> None:   # training's own step (qa/training/step.py)
+        training_step(model, optimizer, params, [feats[i] for i in batch], pad, "cpu")
 
     step(orders["shuffled"][0])   # warm-up: kernels chosen, memory allocated
     for r in range(args.rounds):

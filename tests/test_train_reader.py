@@ -386,3 +386,34 @@ def test_training_files_without_questions_are_a_clear_error(tmp_path, tiny_qa_mo
         train([str(empty)], tmp_path / "run", TrainConfig(max_length=48, stride=16), None, str(tiny_qa_model))
     assert main(["--train", str(empty), "--out", str(tmp_path / "run2"), "--init-from", str(tiny_qa_model),
                  "--max-length", "48", "--stride", "16"]) == 2
+
+
+def test_training_step_lowers_the_span_loss_and_distills_only_with_a_teacher(squad_file, tiny_qa_model):
+    """The one step training and benchmarks/train_batches.py share: repeated on one batch its span loss
+    falls; a teacher identical to the starting student gives a zero distillation term at first."""
+    import copy
+
+    import torch
+    from transformers import AutoTokenizer, BertForQuestionAnswering
+
+    from qa.training.step import StepLosses, training_step
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_qa_model))
+    cfg = TrainConfig(max_length=64, stride=16, cross_paragraph_negatives=0.0)
+    feats = build_features(build_examples([str(squad_file)], cfg, random.Random(0)), tokenizer, cfg,
+                           random.Random(0))
+    torch.manual_seed(0)
+    model = BertForQuestionAnswering.from_pretrained(str(tiny_qa_model)).train()
+    teacher = copy.deepcopy(model).eval()
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=1e-3)
+    for module in model.modules():   # dropout off: the same batch gives the same loss before a step
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+    assert any(w.compared for w in feats)
+    first = training_step(model, optimizer, params, feats, tokenizer.pad_token_id, "cpu", teacher, 1.0, 2.0)
+    assert isinstance(first, StepLosses) and first.distill is not None and first.distill < 1e-5
+    losses = [training_step(model, optimizer, params, feats, tokenizer.pad_token_id, "cpu").span
+              for _ in range(20)]
+    assert losses[-1] < first.span * 0.8
+    assert training_step(model, optimizer, params, feats, tokenizer.pad_token_id, "cpu").distill is None

@@ -18,8 +18,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.hardware import bf16_is_fast
-from index.mean_pool_encoder import padded_rows
 from index.readers.squad import load_squad, locate_answer
 
 
@@ -320,15 +318,6 @@ def freeze_lower_layers(model, n: int) -> int:
     return frozen
 
 
-def _collate(batch, pad_id: int):
-    import torch
-
-    input_ids, mask = padded_rows([w.ids for w in batch], pad_id)
-    starts = torch.tensor([w.start for w in batch])
-    ends = torch.tensor([w.end for w in batch])
-    return input_ids, mask, starts, ends
-
-
 def _save_checkpoint(ckpt: Path, model, optimizer, step: int, total: int, cfg: TrainConfig, loss: float,
                      init_from: str | None = None, budgeted: bool = False) -> None:
     """Trained parameters and optimizer state; ``init_from`` is recorded, since the parameters that never
@@ -430,6 +419,7 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
     from qa.reader.loading import load_reader_model, save_reader
     from qa.training.batches import batch_order
     from qa.training.schedule import StepPlan
+    from qa.training.step import training_step
 
     _check_start(out_dir / "checkpoint", init_from or "")   # before minutes of loading and tokenizing
     if cfg.distill < 0 or cfg.distill_temperature <= 0:
@@ -516,27 +506,15 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
     bar = tqdm(total=plan.total, initial=step, desc="training reader", file=sys.stderr, mininterval=30)
     t0, first_step = time.time(), step
     paused = 0.0   # seconds spent saving and evaluating: not steps, so not counted against a time budget
-    dev_type = torch.device(device).type
-    bf16 = bf16_is_fast(device)   # bf16 autocast is 5x slower than fp32 on a CPU without AVX-512 BF16 / AMX
     # evaluate at each epoch end (and at the end); keep the best weights in memory for the export
     best: tuple[float, int, dict, dict] | None = None
     while step < plan.total:
-        windows = [feats[i] for i in batches[step]]
-        input_ids, mask, starts, ends = (t.to(device) for t in _collate(windows, pad))
-        with torch.autocast(dev_type, dtype=torch.bfloat16, enabled=bf16):
-            out = model(input_ids=input_ids, attention_mask=mask, start_positions=starts, end_positions=ends)
-        objective = out.loss
-        if teacher is not None:
-            kl = _distillation(teacher, windows, out, pad, device, dev_type, bf16, cfg.distill_temperature)
-            objective = objective + cfg.distill * kl
-            running_kl = float(kl.detach()) if running_kl is None else 0.98 * running_kl + 0.02 * float(kl.detach())
-        objective.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+        losses = training_step(model, optimizer, params, [feats[i] for i in batches[step]], pad, device,
+                               teacher, cfg.distill, cfg.distill_temperature)
         step += 1
-        loss = float(out.loss.detach())
-        running = loss if running is None else 0.98 * running + 0.02 * loss
+        running = losses.span if running is None else 0.98 * running + 0.02 * losses.span
+        if losses.distill is not None:
+            running_kl = losses.distill if running_kl is None else 0.98 * running_kl + 0.02 * losses.distill
         stepping = time.time() - t0 - paused
         out_of_time = plan.out_of_time(stepping)
         if plan.after_step(step, first_step, stepping):
@@ -600,23 +578,6 @@ def _load_teacher(init_from: str, device: str, student):
     for p in teacher.parameters():
         p.requires_grad_(False)
     return teacher
-
-
-def _distillation(teacher, windows: list, out, pad: int, device: str, dev_type: str, bf16: bool,
-                  temperature: float):
-    """The distillation term for one batch: the teacher reads each window (or its Chinese question's view)."""
-    import torch
-
-    from qa.training.distill import distill_loss
-
-    if not any(w.compared for w in windows):   # nothing to compare: spare the forward pass
-        return out.start_logits.sum() * 0.0
-    ids, mask = (t.to(device) for t in padded_rows([w.teacher.ids if w.teacher is not None else w.ids
-                                              for w in windows], pad))
-    with torch.no_grad(), torch.autocast(dev_type, dtype=torch.bfloat16, enabled=bf16):
-        t_out = teacher(input_ids=ids, attention_mask=mask)
-    return distill_loss(out.start_logits, out.end_logits, t_out.start_logits, t_out.end_logits, windows,
-                        temperature)
 
 
 def export_checkpoint(run_dir: Path, out: Path, init_from: str | None = None) -> Path:
