@@ -44,15 +44,15 @@ class Window(NamedTuple):
         return self.distilled and self.context_len > 0
 
 
-def teacher_view(tokenizer, question: str, ids: list[int], question_tokens: range, context_start: int,
+def teacher_view(question_ids: list[int], ids: list[int], question_tokens: range, context_start: int,
                  max_length: int) -> TeacherView | None:
-    """The window ``ids`` with its question tokens (at ``question_tokens``) replaced by ``question``'s;
-    None when that does not fit ``max_length``."""
-    q_ids = tokenizer(question, add_special_tokens=False)["input_ids"]
-    teacher = ids[:question_tokens.start] + q_ids + ids[question_tokens.stop:]
+    """The window ``ids`` with its question tokens (at ``question_tokens``) replaced by ``question_ids``
+    (the Chinese question, tokenized once for all of its windows); None when that does not fit
+    ``max_length``."""
+    teacher = ids[:question_tokens.start] + question_ids + ids[question_tokens.stop:]
     if len(teacher) > max_length:
         return None
-    return TeacherView(teacher, context_start - len(question_tokens) + len(q_ids))
+    return TeacherView(teacher, context_start - len(question_tokens) + len(question_ids))
 
 
 def distill_loss(student_start, student_end, teacher_start, teacher_end, windows: list[Window],

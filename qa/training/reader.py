@@ -263,6 +263,7 @@ def build_features(examples: list[TrainExample], tokenizer, cfg: TrainConfig, rn
     from qa.training.distill import Window, teacher_view
 
     feats: list[Window] = []
+    question_ids: dict[str, list[int]] = {}   # a Chinese question's tokens, for its windows' teacher views
     batch = 256
     for i in range(0, len(examples), batch):
         chunk = examples[i:i + batch]
@@ -290,9 +291,12 @@ def build_features(examples: list[TrainExample], tokenizer, cfg: TrainConfig, rn
             q_tokens = [k for k, s in enumerate(seq) if s == 0]
             viewed = cfg.distill > 0 and bool(ex.teacher_question and ctx_tokens and q_tokens)
             if viewed:
-                with tokenizer_lock(tokenizer):
-                    teacher = teacher_view(tokenizer, ex.teacher_question, list(ids),
-                                           range(q_tokens[0], q_tokens[-1] + 1), c0, cfg.max_length)
+                if ex.teacher_question not in question_ids:   # once an example, not once a window
+                    with tokenizer_lock(tokenizer):
+                        question_ids[ex.teacher_question] = tokenizer(ex.teacher_question,
+                                                                      add_special_tokens=False)["input_ids"]
+                teacher = teacher_view(question_ids[ex.teacher_question], list(ids),
+                                       range(q_tokens[0], q_tokens[-1] + 1), c0, cfg.max_length)
             # a window without the answer learns from its label alone: distilled too, the first run of this
             # (README) abstained less well on DuReader checklist
             distilled = s_tok > 0 and (not viewed or teacher is not None)
