@@ -67,13 +67,15 @@ def build_parser() -> argparse.ArgumentParser:
 def _cmd_index(args) -> int:
     """Hold the index's write lock while reading what is there and saving what changed."""
     from index.ingest import read_paths
-    from index.store.local import recover_index_dir
+    from index.store.local import check_index_target, recover_index_dir
     from index.store.locking import index_write_lock
 
     config = config_from_args(args)   # a bad option fails before waiting for the lock
     if config.backend == "local" and not args.index:
         print("error: give --index DIR (a local index), or --backend milvus --milvus-uri URI", file=sys.stderr)
         return 2
+    if config.backend == "local":
+        check_index_target(Path(args.index))   # before minutes of reading: a folder of documents is no index
     ingest = None
     if args.paths:  # read (and OCR) before taking the lock: that can take minutes
         ingest = read_paths(args.paths, keep_all_html=args.html_keep_all, progress=True)

@@ -186,3 +186,36 @@ def test_backend_options_that_do_not_fit_exit_2(tmp_path, capsys):
     assert "--index DIR" in capsys.readouterr().err
     assert main(["ask", "问题", "--backend", "milvus", "--milvus-uri", str(tmp_path / "none.db")]) == 2
     assert "no zhqa index" in capsys.readouterr().err
+
+
+def test_index_never_replaces_what_is_not_an_index(corpus, tmp_path, tiny_encoder_path, capsys):
+    """A folder of documents, a file, or an index that lost its manifest given as --index is refused and
+    left as it was (a save replaces its target whole); an empty folder becomes the index."""
+    docs_before = sorted(p.name for p in corpus.iterdir())
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("我的笔记", encoding="utf-8")
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / "seg-000001-abcdef12.sqlite").write_bytes(b"x" * 64)
+    for target, said in ((corpus, "not an index"), (a_file, "not an index directory"), (damaged, "manifest.json is missing")):
+        rc = main(["index", str(corpus / "a.txt"), "--index", str(target), "--encoder", str(tiny_encoder_path)])
+        err = capsys.readouterr().err
+        assert rc == 2 and said in err and err.count("\n") == 1, err
+    assert sorted(p.name for p in corpus.iterdir()) == docs_before
+    assert a_file.read_text(encoding="utf-8") == "我的笔记"
+    assert [p.name for p in damaged.iterdir()] == ["seg-000001-abcdef12.sqlite"]
+    assert not [p for p in tmp_path.iterdir() if ".trash-" in p.name or ".old-" in p.name]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["index", str(corpus / "a.txt"), "--index", str(empty), "--encoder", str(tiny_encoder_path)]) == 0
+    assert (empty / "manifest.json").exists()
+
+
+def test_a_store_saved_onto_a_folder_of_documents_refuses(corpus, tmp_path):
+    """The library's own save refuses too, for callers that bypass the command line."""
+    from index.store import IndexStore, StoreError
+
+    store = IndexStore("tiny", 8)
+    with pytest.raises(StoreError, match="not an index"):
+        store.save(corpus)
+    assert (corpus / "a.txt").exists()

@@ -115,6 +115,30 @@ def recover_index_dir(target: Path) -> None:
                     shutil.rmtree(leftover, ignore_errors=True)
 
 
+def check_index_target(target: Path) -> None:
+    """Refuse (StoreError) to write an index where something else is: a file, or a folder that holds
+    files but no ``manifest.json`` (a folder of documents, or an index whose manifest was lost). A save
+    replaces its target whole, so writing there would delete what it holds."""
+    target = Path(target).expanduser()
+    if not os.path.lexists(target):
+        return
+    if not target.is_dir():
+        raise StoreError(f"{target} exists and is not an index directory; choose a new --index path")
+    if (target / MANIFEST).exists():
+        return
+    try:
+        held = sorted(p.name for p in target.iterdir())
+    except OSError as exc:
+        raise StoreError(f"cannot read {target}: {exc.strerror or exc}") from exc
+    if not held:
+        return
+    if any(name.startswith(SEGMENT_PREFIX) for name in held):
+        raise StoreError(f"{target} looks like a damaged index (its {MANIFEST} is missing); it was left as it is: "
+                         "move it away or choose a new --index directory")
+    raise StoreError(f"{target} is a folder of other files ({', '.join(held[:3])}{', ...' if len(held) > 3 else ''}), "
+                     "not an index; it was left as it is: choose a new --index directory")
+
+
 def _discard(folder: Path) -> None:
     """Remove a folder so that a half-deleted one is never taken for an index: rename, then delete."""
     trash = folder.with_name(folder.name.replace(".old-", ".trash-", 1))
@@ -569,6 +593,7 @@ class IndexStore:
             _fsync(tmp / MANIFEST)
             _fsync(tmp)
             recover_index_dir(target)
+            check_index_target(target)   # never replace a folder of documents, or a file, with the index
             old = None
             if target.exists():
                 old = target.with_name(f".{target.name}.old-{os.getpid()}-{time.time_ns()}")
