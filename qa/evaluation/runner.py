@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -304,6 +305,34 @@ def _open_output(path: str, what: str):
         raise EvalOptionError(f"cannot write the {what} file {p}: {exc.strerror or exc}") from None
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
+    except OSError:
+        return False
+
+
+def check_outputs_spare_inputs(args: argparse.Namespace) -> None:
+    """Refuse (EvalOptionError) an output file that is the question set, a corpus file, inside the index
+    read from, or another output: writing it would overwrite what the run reads or writes."""
+    inputs = [("the question set", Path(args.dataset).expanduser())]
+    inputs += [("a corpus file", Path(c).expanduser()) for c in getattr(args, "corpus", None) or []]
+    index = getattr(args, "index", None)
+    outputs = [(f"--{what}", Path(value).expanduser()) for what in ("predictions", "details")
+               if (value := getattr(args, what, None))]
+    if getattr(args, "report", None):
+        outputs.append(("--report", Path(args.report).expanduser() / "index.html"))
+    for i, (flag, out) in enumerate(outputs):
+        for what, path in inputs:
+            if _same_file(out, path):
+                raise EvalOptionError(f"{flag} {out} is {what}: it would be overwritten; write elsewhere")
+        if index and out.resolve().is_relative_to(Path(index).expanduser().resolve()):
+            raise EvalOptionError(f"{flag} {out} is inside the index {index}; write elsewhere")
+        for other_flag, other in outputs[:i]:
+            if _same_file(out, other):
+                raise EvalOptionError(f"{flag} and {other_flag} name the same file {out}")
+
+
 def run_eval(args: argparse.Namespace) -> int:
     """Run ``qa eval`` with parsed ``args``; returns the exit code (0 ok, 2 bad input, 130 interrupted)."""
     from index.store import StoreError
@@ -341,6 +370,7 @@ def run_eval(args: argparse.Namespace) -> int:
                 raise EvalOptionError(f"corpus path {c}: no such file or directory")
         if index and not Path(index).expanduser().is_dir():
             raise EvalOptionError(f"--index {index}: no such directory")
+        check_outputs_spare_inputs(args)   # before any output file is opened (and emptied)
         if getattr(args, "predictions", None):
             _open_output(args.predictions, "predictions").close()
         if getattr(args, "report", None):
