@@ -146,19 +146,78 @@ def _page_reporter(bar, name: str):
     return on_page
 
 
-def read_paths(paths: list[str | Path], keep_all_html: bool = False, progress: bool = False) -> IngestResult:
-    """Read files and (recursively) folders; missing paths are reported as skipped. With
-    ``progress``, a bar follows the files, and each PDF or scan its pages."""
-    res = IngestResult()
+def _is_index_folder(folder: Path) -> bool:
+    """An index written by ``qa index`` (its manifest and segments): not documents to read."""
+    try:
+        return (folder / "manifest.json").is_file() and any(f.name.startswith("seg-") for f in folder.iterdir())
+    except OSError:
+        return False
+
+
+def path_list(paths) -> list[str | Path]:
+    """``paths`` as a list: one path (a string or Path) is a list of one. Why: iterating a string
+    would take each of its characters for a path, and "/" for the whole file system."""
+    import os
+
+    if isinstance(paths, (str, os.PathLike)):
+        return [paths]
+    if isinstance(paths, bytes) or not hasattr(paths, "__iter__"):
+        raise TypeError(f"paths must be a path or a list of paths, not {type(paths).__name__}")
+    paths = list(paths)
+    bad = [p for p in paths if not isinstance(p, (str, os.PathLike))]
+    if bad:
+        raise TypeError(f"paths must be strings or Paths, not {type(bad[0]).__name__}")
+    return paths
+
+
+def list_files(paths: list[str | Path]) -> tuple[list[tuple[Path, bool]], list[Skipped]]:
+    """The files ``paths`` name, folders walked recursively (hidden files, symbolic links to folders and
+    index folders left out), each with whether it was found in a folder; and, as skipped, the paths that
+    do not exist or cannot be read (a folder without permission is named, never a traceback)."""
+    import os
+
     todo: list[tuple[Path, bool]] = []
-    for raw in paths:
+    skipped: list[Skipped] = []
+
+    def unreadable(exc: OSError) -> None:
+        skipped.append(Skipped(str(exc.filename), f"cannot read: {exc.strerror or exc}"))
+
+    for raw in path_list(paths):
         p = Path(raw).expanduser()
-        if p.is_dir():
-            todo += [(f, True) for f in sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith("."))]
-        elif p.exists():
+        try:
+            is_dir, exists = p.is_dir(), p.exists()
+        except OSError as exc:
+            skipped.append(Skipped(str(p), f"cannot read: {exc.strerror or exc}"))
+            continue
+        if is_dir:
+            found = []
+            for root, dirs, files in os.walk(p, onerror=unreadable):
+                kept = [d for d in dirs if not _is_index_folder(Path(root) / d)]
+                skipped.extend(Skipped(str(Path(root) / d), "an index, not documents") for d in dirs if d not in kept)
+                dirs[:] = kept
+                for name in files:
+                    f = Path(root) / name
+                    if name.startswith("."):
+                        continue
+                    try:
+                        if f.is_file():
+                            found.append(f)
+                    except OSError as exc:   # a link into a folder without permission
+                        skipped.append(Skipped(str(f), f"cannot read: {exc.strerror or exc}"))
+            todo += [(f, True) for f in sorted(found)]
+        elif exists:
             todo.append((p, False))
         else:
-            res.skipped.append(Skipped(str(p), "no such file or directory"))
+            skipped.append(Skipped(str(p), "no such file or directory"))
+    return todo, skipped
+
+
+def read_paths(paths: list[str | Path], keep_all_html: bool = False, progress: bool = False) -> IngestResult:
+    """Read files and (recursively) folders; missing and unreadable paths are reported as skipped. With
+    ``progress``, a bar follows the files, and each PDF or scan its pages."""
+    res = IngestResult()
+    todo, unlisted = list_files(paths)
+    res.skipped.extend(unlisted)
     bar = None
     if progress and todo:
         import sys

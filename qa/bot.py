@@ -6,7 +6,9 @@ object serves the CLI, the Python API, batch evaluation and the UI alike.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import os
 import re
 import threading
 import time
@@ -16,9 +18,9 @@ from pathlib import Path
 
 from index.bm25 import BM25_TOKENIZER_VERSION
 from index.cache import cache_dir
-from index.documents import Document, merge_boxes
+from index.documents import Document, Skipped, merge_boxes
 from index.embed import get_encoder
-from index.ingest import INGEST_VERSION, IngestResult, read_paths
+from index.ingest import INGEST_VERSION, IngestResult, list_files, path_list, read_paths
 from index.normalize import NORMALIZER_VERSION
 from index.store import FORMAT_VERSION, IndexStore, Store, StoreError
 from index.store.local import recover_index_dir
@@ -108,29 +110,57 @@ def build_index(paths: list[str | Path], config: Config, progress: bool = False)
 
 def cached_index(paths: list[str | Path], config: Config, progress: bool = False) -> tuple[IndexStore, IngestResult]:
     """Like :func:`build_index`, but reuse an index cached for exactly these files and settings."""
+    paths = path_list(paths)
     h = hashlib.sha256()
     for p in sorted(str(Path(x).expanduser().resolve()) for x in paths):
         h.update(p.encode())
-        path = Path(p)
-        files = sorted(path.rglob("*")) if path.is_dir() else [path]
-        for f in files:
-            if f.is_file():
+        files, _ = list_files([p])   # what read_paths reads: the cache key follows each file's size and time
+        for f, _ in files:
+            try:
                 st = f.stat()
-                h.update(f"{f}:{st.st_size}:{st.st_mtime_ns}".encode())
+            except OSError:   # gone or unreadable: read_paths names it
+                continue
+            h.update(f"{f}:{st.st_size}:{st.st_mtime_ns}".encode())
     h.update(f"{config.encoder}|{config.chunk_size}|{config.chunk_overlap}|{config.faiss}|"
              f"{NORMALIZER_VERSION}|{FORMAT_VERSION}|{INGEST_VERSION}|{BM25_TOKENIZER_VERSION}".encode())
     target = cache_dir() / "indexes" / h.hexdigest()[:24]
     encoder = get_encoder(config.encoder)
     if target.exists():
         try:
-            return IndexStore.load(target, config.encoder, encoder.info.dimension), IngestResult()
+            store = IndexStore.load(target, config.encoder, encoder.info.dimension)
+            return store, IngestResult(skipped=_read_skipped(target))
         except StoreError:
             pass  # stale or damaged cache entry: rebuild below
     store, ingest = build_index(paths, config, progress)
     if store.chunks:
         with index_write_lock(target):   # other processes may be caching the same files
             store.save(target)
+            _write_skipped(target, ingest.skipped)
     return store, ingest
+
+
+def _skipped_file(target: Path) -> Path:
+    return target.with_name(target.name + ".skipped.json")
+
+
+def _write_skipped(target: Path, skipped: list[Skipped]) -> None:
+    """Beside a cached index: the files its corpus named that were not indexed, and why (JSON), so a
+    bot opened from the cache names them as the one that built it did."""
+    rows = [{"source": s.source, "reason": s.reason} for s in skipped]
+    tmp = _skipped_file(target).with_suffix(f".tmp-{os.getpid()}")
+    try:
+        tmp.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, _skipped_file(target))
+    except OSError:   # the cache still works; only the names of skipped files are not kept
+        tmp.unlink(missing_ok=True)
+
+
+def _read_skipped(target: Path) -> list[Skipped]:
+    try:
+        rows = json.loads(_skipped_file(target).read_text(encoding="utf-8"))
+        return [Skipped(str(r["source"]), str(r["reason"])) for r in rows]
+    except (OSError, ValueError, TypeError, KeyError):
+        return []
 
 
 class QABot:
@@ -155,6 +185,7 @@ class QABot:
         self.threshold, self.english_threshold = thresholds.default, thresholds.english
         self._lock = ReadWriteLock()
         self.index_dir: Path | None = None
+        self.skipped: list[Skipped] = []   # files of a corpus that were not indexed, and why
         self._checked_at = 0.0
 
     # ---------------------------------------------------------------- constructors
@@ -177,10 +208,14 @@ class QABot:
     @classmethod
     def from_corpus(cls, paths: list[str | Path], config: Config | None = None, progress: bool = False) -> "QABot":
         config = config or Config()
-        store, _ = cached_index(paths, config, progress)
+        store, ingest = cached_index(paths, config, progress)
         if not store.chunks:
-            raise StoreError("none of the given files could be indexed")
-        return cls(store, config)
+            why = "; ".join(f"{s.source}: {s.reason}" for s in ingest.skipped[:3])
+            more = f" (and {len(ingest.skipped) - 3} more)" if len(ingest.skipped) > 3 else ""
+            raise StoreError("none of the given files could be indexed" + (f" ({why}{more})" if why else ""))
+        bot = cls(store, config)
+        bot.skipped = list(ingest.skipped)
+        return bot
 
     @classmethod
     def default(cls, config: Config | None = None) -> "QABot":
@@ -194,7 +229,7 @@ class QABot:
             return self.store.document_infos()
 
     def add_paths(self, paths: list[str | Path], progress: bool = False) -> IngestResult:
-        ingest = read_paths(paths)
+        ingest = read_paths(path_list(paths))
         self.add_documents(ingest.documents, progress)
         return ingest
 
@@ -351,6 +386,7 @@ def get_bot(index: str | Path | None = None, corpus: list[str | Path] | None = N
             config: Config | None = None) -> QABot:
     """Process-wide bot cache keyed by index/corpus/config."""
     config = config or Config.from_env()
+    corpus = path_list(corpus) if corpus is not None else None
     key = (str(index) if index else None, tuple(map(str, corpus)) if corpus else None, config)
     with _BOTS_LOCK:
         if key not in _BOTS:

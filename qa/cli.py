@@ -206,6 +206,8 @@ def _cmd_ask(args) -> int:
 
     validate_question(args.question, config_from_args(args).max_question_chars)  # fail before loading models
     bot = _make_bot(args)
+    for s in bot.skipped if args.corpus else []:   # named as `qa index` names them
+        print(f"skipped {s.source}: {s.reason}", file=sys.stderr)
     answer = bot.ask(args.question, top_k=args.top_k)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
@@ -244,6 +246,10 @@ def run(args: argparse.Namespace) -> int:
         return handlers[args.command](args)
     except (QuestionError, StoreError, ReaderLoadError, EncoderLoadError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:   # a file or folder that cannot be read or written: permission, a full disk
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

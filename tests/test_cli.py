@@ -219,3 +219,55 @@ def test_a_store_saved_onto_a_folder_of_documents_refuses(corpus, tmp_path):
     with pytest.raises(StoreError, match="not an index"):
         store.save(corpus)
     assert (corpus / "a.txt").exists()
+
+
+def test_files_the_filesystem_refuses_are_one_line_errors(corpus, tmp_path, tiny_encoder_path, capsys, monkeypatch):
+    """An index path under a file is refused by name; an OSError the filesystem raises (here a lock file
+    without permission, simulated: the tests may run as root) ends in one line, not a traceback."""
+    import index.store.locking
+
+    a_file = tmp_path / "plain.txt"
+    a_file.write_text("x", encoding="utf-8")
+    rc = main(["index", str(corpus / "a.txt"), "--index", str(a_file / "idx"), "--encoder", str(tiny_encoder_path)])
+    err = capsys.readouterr().err
+    assert rc == 2 and f"{a_file} is a file, so no index can be made" in err and "Traceback" not in err
+
+    def no_permission(target, **_):
+        raise PermissionError(13, "Permission denied", str(tmp_path / ".idx.lock"))
+
+    monkeypatch.setattr(index.store.locking, "index_write_lock", no_permission)
+    rc = main(["index", str(corpus / "a.txt"), "--index", str(tmp_path / "idx"), "--encoder", str(tiny_encoder_path)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "Traceback" not in err
+    assert err.strip().splitlines()[-1] == f"error: {tmp_path / '.idx.lock'}: Permission denied"
+
+
+def test_ask_over_a_corpus_names_the_files_it_skipped(corpus, tmp_path, tiny_encoder_path, tiny_qa_model, capsys,
+                                                      monkeypatch):
+    monkeypatch.setenv("ZHQA_CACHE_DIR", str(tmp_path / "cache"))
+    missing = tmp_path / "typo.txt"
+    for _ in range(2):   # built, then opened from the cache: named both times
+        rc = main(["ask", "星河公司的创始人是谁？", "--corpus", str(corpus), str(missing), *_models(tiny_encoder_path, tiny_qa_model)])
+        err = capsys.readouterr().err
+        assert rc == 0
+        assert f"skipped {missing}: no such file or directory" in err
+        assert f"skipped {corpus / 'junk.txt'}: binary" in err
+    rc = main(["ask", "星河公司的创始人是谁？", "--corpus", str(missing), str(corpus / "junk.txt"),
+               *_models(tiny_encoder_path, tiny_qa_model)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "none of the given files could be indexed" in err and "typo.txt: no such file" in err
+
+
+def test_the_python_api_takes_one_corpus_path_as_a_string(corpus, tmp_path, tiny_encoder_path, tiny_qa_model,
+                                                         monkeypatch):
+    """`QABot.from_corpus("docs")` and `ask(q, corpus="docs")` read that folder, not each character of
+    its name (which made "/" a path and walked the whole file system)."""
+    from qa.bot import QABot, ask
+    from qa.config import Config
+
+    monkeypatch.setenv("ZHQA_CACHE_DIR", str(tmp_path / "cache"))
+    config = Config(encoder=str(tiny_encoder_path), reader=str(tiny_qa_model))
+    bot = QABot.from_corpus(str(corpus), config)
+    assert sorted(i.source for i in bot.document_infos()) == [str(corpus / "a.txt"), str(corpus / "b.md")]
+    assert [s.source for s in bot.skipped] == [str(corpus / "junk.txt")]
+    assert ask("星河公司的创始人是谁？", corpus=str(corpus / "a.txt"), config=config).question == "星河公司的创始人是谁？"

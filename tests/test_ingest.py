@@ -72,3 +72,61 @@ def test_document_ids_are_stable_and_distinct(tmp_path):
     ids = [d.id for d in read_paths([a, b]).documents]
     assert len(set(ids)) == 2
     assert ids == [d.id for d in read_paths([a, b]).documents]
+
+
+def test_folders_and_links_that_cannot_be_read_are_named_not_raised(tmp_path, monkeypatch):
+    """A folder without permission (os.walk's error) and a link whose target cannot be examined are
+    skipped with the reason; the readable files beside them are still read. Permission is simulated:
+    these tests may run as root, whom file modes do not stop."""
+    import os
+    from pathlib import Path
+
+    (tmp_path / "ok.txt").write_text(TEXT, encoding="utf-8")
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked" / "secret.txt").write_text(TEXT, encoding="utf-8")
+    (tmp_path / "link.txt").symlink_to(tmp_path / "locked" / "secret.txt")
+    real_scandir, real_is_file = os.scandir, Path.is_file
+
+    def scandir(path="."):
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    def is_file(self, *args, **kwargs):
+        if self.name == "link.txt":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_is_file(self, *args, **kwargs)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    monkeypatch.setattr(Path, "is_file", is_file)
+    res = read_paths([tmp_path])
+    assert [d.source for d in res.documents] == [str(tmp_path / "ok.txt")]
+    reasons = {s.source: s.reason for s in res.skipped}
+    assert reasons == {str(tmp_path / "locked"): "cannot read: Permission denied",
+                       str(tmp_path / "link.txt"): "cannot read: Permission denied"}
+
+
+def test_one_path_given_as_a_string_is_one_path_not_its_characters(tmp_path):
+    from index.ingest import path_list
+
+    (tmp_path / "a.txt").write_text(TEXT, encoding="utf-8")
+    assert [d.source for d in read_paths(str(tmp_path)).documents] == [str(tmp_path / "a.txt")]
+    assert path_list(tmp_path) == [tmp_path]
+    for bad in (b"/tmp", 42, [tmp_path, None]):
+        try:
+            path_list(bad)
+        except TypeError as exc:
+            assert "path" in str(exc)
+        else:
+            raise AssertionError(f"{bad!r} was taken for paths")
+
+
+def test_an_index_inside_a_documents_folder_is_not_read_as_documents(tmp_path):
+    (tmp_path / "a.txt").write_text(TEXT, encoding="utf-8")
+    idx = tmp_path / "idx"
+    idx.mkdir()
+    (idx / "manifest.json").write_text("{}", encoding="utf-8")
+    (idx / "seg-000001-0000abcd.sqlite").write_bytes(b"SQLite format 3\x00")
+    res = read_paths([tmp_path])
+    assert [d.source for d in res.documents] == [str(tmp_path / "a.txt")]
+    assert [(s.source, s.reason) for s in res.skipped] == [(str(idx), "an index, not documents")]

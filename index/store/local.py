@@ -121,6 +121,9 @@ def check_index_target(target: Path) -> None:
     replaces its target whole, so writing there would delete what it holds."""
     target = Path(target).expanduser()
     if not os.path.lexists(target):
+        above = next((a for a in target.parents if os.path.lexists(a)), None)
+        if above is not None and not above.is_dir():
+            raise StoreError(f"{above} is a file, so no index can be made at {target}")
         return
     if not target.is_dir():
         raise StoreError(f"{target} exists and is not an index directory; choose a new --index path")

@@ -220,7 +220,9 @@ def make_bot(eval_set: EvalSet, config, corpus: list[str] | None = None, index: 
             paths = [eval_set.path]
         else:
             paths = [SAMPLE_ARTICLE]
-        store, _ = cached_index(paths, config, progress)
+        store, ingest = cached_index(paths, config, progress)
+        for s in ingest.skipped:   # named as `qa index` names them
+            print(f"qa eval: skipped {s.source}: {s.reason}", file=sys.stderr)
         if not store.chunks:
             raise StoreError("none of the corpus files could be indexed")
     return QABot(store, config, reader=reader)
