@@ -26,7 +26,7 @@ from index.store import FORMAT_VERSION, IndexStore, Store, StoreError
 from index.store.local import recover_index_dir
 from index.store.locking import disk_generation, index_write_lock
 from qa.answer import Answer, Candidate, Passage
-from qa.config import SAMPLE_ARTICLE, Config
+from qa.config import SAMPLE_ARTICLE, Config, check_threshold, check_top_k
 from qa.language import is_english_question
 from qa.locking import ReadWriteLock
 from qa.reader.extractive import ExtractiveReader
@@ -331,9 +331,11 @@ class QABot:
         """
         t0 = time.perf_counter()
         q = validate_question(question, self.config.max_question_chars)
-        k = top_k or self.config.top_k
-        if k < 1:
-            raise QuestionError("top_k must be at least 1")
+        try:
+            k = check_top_k(self.config.top_k if top_k is None else top_k)
+            threshold = check_threshold(threshold)
+        except ValueError as exc:
+            raise QuestionError(str(exc)) from None
         thr = self.threshold_for(q) if threshold is None else threshold
         if (self.index_dir is not None or hasattr(self.store, "refresh")) \
                 and time.monotonic() - self._checked_at > REFRESH_EVERY_S:

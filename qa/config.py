@@ -50,6 +50,12 @@ class Config:
         if self.query_translation not in QUERY_TRANSLATIONS:
             raise ValueError(f"query translation must be one of {', '.join(QUERY_TRANSLATIONS)}, "
                              f"not {self.query_translation!r}")
+        check_top_k(self.top_k, "the number of passages read (--top-k, ZHQA_TOP_K)")
+        check_threshold(self.threshold, "the threshold (--threshold, ZHQA_THRESHOLD)")
+        for name in ("max_question_chars", "max_answer_chars"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"ZHQA_{name.upper()} must be a whole number of at least 1, not {value!r}")
 
     @classmethod
     def from_env(cls, **overrides) -> "Config":
@@ -74,6 +80,24 @@ class Config:
                 raise ValueError(f"ZHQA_{f.name.upper()} must be {what}, not {raw!r}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return replace(cls(), **values)
+
+
+def check_top_k(value, what: str = "top_k") -> int:
+    """``value`` if it is a whole number of at least 1, else ValueError naming ``what``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{what} must be a whole number of at least 1, not {value!r}")
+    return value
+
+
+def check_threshold(value, what: str = "threshold") -> float | None:
+    """``value`` if it is None (the reader's calibrated threshold) or a number from 0 to 1 (a span's
+    confidence is at most 1: 0 never abstains, 1 nearly always), else ValueError naming ``what``.
+    NaN, which no comparison passes, would never abstain."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ValueError(f"{what} must be a number from 0 to 1, not {value!r}")
+    return float(value)
 
 
 def _parse_bool(name: str, raw: str) -> bool:

@@ -111,7 +111,11 @@ def test_rank_decay_favours_the_passages_retrieval_ranked_first(corpus, tiny_enc
 
 @pytest.mark.parametrize("name, raw, message", [("ZHQA_RANK_DECAY", "abc", "ZHQA_RANK_DECAY must be a number"),
                                                 ("ZHQA_RANK_DECAY", "nan", "must be a number above 0"),
-                                                ("ZHQA_TOP_K", "3.5", "ZHQA_TOP_K must be a whole number")])
+                                                ("ZHQA_TOP_K", "3.5", "ZHQA_TOP_K must be a whole number"),
+                                                ("ZHQA_TOP_K", "-1", "must be a whole number of at least 1"),
+                                                ("ZHQA_THRESHOLD", "nan", "must be a number from 0 to 1"),
+                                                ("ZHQA_THRESHOLD", "5", "must be a number from 0 to 1"),
+                                                ("ZHQA_MAX_QUESTION_CHARS", "-1", "must be a whole number of at least 1")])
 def test_bad_settings_in_the_environment_are_one_line_errors(monkeypatch, capsys, name, raw, message):
     monkeypatch.setenv(name, raw)
     assert main(["ask", "钉钉用户有多少？"]) == 2
@@ -133,7 +137,7 @@ def test_abstention_names_the_measure_only_when_spans_were_set_aside(corpus, tmp
     idx = tmp_path / "idx"
     main(["index", str(corpus), "--index", str(idx), "--encoder", str(tiny_encoder_path)])
     capsys.readouterr()
-    base = ["--index", str(idx), "--threshold", "1.01"] + _models(tiny_encoder_path, tiny_qa_model)
+    base = ["--index", str(idx), "--threshold", "1"] + _models(tiny_encoder_path, tiny_qa_model)
     for q in ("星河公司的营业收入是多少？", "钉钉用户有多少人？", "星河公司的创始人是谁？"):
         assert main(["ask", q, "--json"] + base) == 0
         data = json.loads(capsys.readouterr().out)
@@ -271,3 +275,25 @@ def test_the_python_api_takes_one_corpus_path_as_a_string(corpus, tmp_path, tiny
     assert sorted(i.source for i in bot.document_infos()) == [str(corpus / "a.txt"), str(corpus / "b.md")]
     assert [s.source for s in bot.skipped] == [str(corpus / "junk.txt")]
     assert ask("星河公司的创始人是谁？", corpus=str(corpus / "a.txt"), config=config).question == "星河公司的创始人是谁？"
+
+
+@pytest.mark.parametrize("option", [["--threshold", "nan"], ["--threshold", "-1"], ["--threshold", "5"]])
+def test_a_threshold_outside_0_to_1_is_refused(option, capsys):
+    assert main(["ask", "钉钉用户有多少？", *option]) == 2
+    err = capsys.readouterr().err
+    assert "must be a number from 0 to 1" in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_python_api_checks_top_k_and_threshold(corpus, tmp_path, tiny_encoder_path, tiny_qa_model, monkeypatch):
+    """top_k=0 was taken for the default; "3" and 2.5 raised TypeErrors deep inside; NaN never abstained."""
+    from qa.bot import QABot, QuestionError
+    from qa.config import Config
+
+    monkeypatch.setenv("ZHQA_CACHE_DIR", str(tmp_path / "cache"))
+    bot = QABot.from_corpus([corpus], Config(encoder=str(tiny_encoder_path), reader=str(tiny_qa_model)))
+    for bad in ({"top_k": 0}, {"top_k": "3"}, {"top_k": 2.5}, {"threshold": float("nan")}, {"threshold": 2}):
+        with pytest.raises(QuestionError, match="must be"):
+            bot.ask("星河公司的创始人是谁？", **bad)
+    assert bot.ask("星河公司的创始人是谁？", top_k=1, threshold=1).abstained
+    with pytest.raises(ValueError, match="at least 1"):
+        Config(top_k=-1)

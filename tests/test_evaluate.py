@@ -334,7 +334,7 @@ def test_bad_rows_are_skipped_and_reported_while_the_rest_is_scored(tmp_path, mo
     (lambda d: (d / "s.jsonl", (d / "s.jsonl").write_text(SEED_JSONL, encoding="utf-8"))[0], ["--limit", "0"],
      "--limit must be at least 1"),
     (lambda d: (d / "s.jsonl", (d / "s.jsonl").write_text(SEED_JSONL, encoding="utf-8"))[0], ["--top-k", "0"],
-     "--top-k must be at least 1"),
+     "(--top-k, ZHQA_TOP_K) must be a whole number of at least 1"),
     (lambda d: (d / "s.jsonl", (d / "s.jsonl").write_text(SEED_JSONL, encoding="utf-8"))[0], ["--chunk-size", "30"],
      "--chunk-size must be"),
 ])

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
@@ -247,14 +246,10 @@ def config_from_args(args):
     index's own encoder by default), checked more strictly because a bad value would waste a long run."""
     from qa.options import config_from_args as cli_config
 
-    cfg = cli_config(args)
-    if cfg.top_k < 1:
-        raise EvalOptionError("--top-k must be at least 1")
+    cfg = cli_config(args)   # Config itself checks the number of passages and the threshold
     if cfg.chunk_size < 20 or cfg.chunk_overlap >= cfg.chunk_size:
         raise EvalOptionError(f"--chunk-size must be at least 20 and larger than the chunk overlap "
                               f"({cfg.chunk_overlap})")
-    if cfg.threshold is not None and not math.isfinite(cfg.threshold):
-        raise EvalOptionError("--threshold must be a finite number")
     return cfg
 
 
@@ -341,7 +336,7 @@ def run_eval(args: argparse.Namespace) -> int:
 
     try:
         config = config_from_args(args)
-    except EvalOptionError as exc:
+    except ValueError as exc:   # EvalOptionError, or a value Config refuses
         _err(str(exc))
         return 2
     try:
