@@ -128,5 +128,5 @@ def test_compaction_after_add_remove_add_of_one_id_keeps_one_version(tiny_encode
 def test_a_damaged_segment_is_a_clear_error(tiny_encoder, tmp_path):
     _, path = _saved(tiny_encoder, tmp_path / "idx")
     next(path.glob("seg-*.sqlite")).write_bytes(b"garbage" * 100)
-    with pytest.raises(StoreError, match="cannot read the index"):
+    with pytest.raises(StoreError, match=r"seg-\S+\.sqlite is corrupt \(checksum mismatch\)"):
         IndexUpdate.open(path)

@@ -73,3 +73,25 @@ def test_an_unwritable_cache_only_means_hashing_again(saved, monkeypatch, tmp_pa
     for _ in range(2):
         IndexStore.load(saved)
     assert hashed and len(hashed) % 2 == 0 and hashed[:len(hashed) // 2] == hashed[len(hashed) // 2:]
+
+
+def test_an_update_of_an_index_with_a_corrupt_file_is_refused_before_it_changes_anything(saved, tiny_encoder):
+    """Adding or removing documents opens the index as a reader does: a segment whose bytes changed is
+    refused by name, and the index is left as it was (an append used to keep the corrupt file, and
+    a removal said how many it removed before failing)."""
+    from index.store.update import IndexUpdate
+
+    vectors = next(f for f in sorted(saved.iterdir()) if f.name.startswith("seg-") and f.suffix == ".npy")
+    data = bytearray(vectors.read_bytes())
+    data[-4:] = bytes(4 - i for i in range(4))   # the last vector's last float
+    vectors.write_bytes(bytes(data))
+    manifest = (saved / "manifest.json").read_text(encoding="utf-8")
+    with pytest.raises(StoreError, match=f"{vectors.name} is corrupt"):
+        IndexUpdate.open(saved)
+    assert (saved / "manifest.json").read_text(encoding="utf-8") == manifest
+
+
+def test_a_misspelt_verify_setting_is_refused(saved, monkeypatch):
+    monkeypatch.setenv("ZHQA_VERIFY_INDEX", "allways")
+    with pytest.raises(ValueError, match="ZHQA_VERIFY_INDEX must be 'always' or unset"):
+        IndexStore.load(saved)

@@ -54,7 +54,9 @@ class IndexUpdate:
         save in flight), the index loaded whole, which takes the same calls."""
         asked = Path(path).expanduser()
         root = _readable_dir(asked)
-        manifest = read_manifest(root, check_files=False)
+        # files checked as an open checks them (each hashed once while unchanged): an index with a
+        # corrupt file is refused before minutes of embedding, not after; an append would keep it
+        manifest = read_manifest(root)
         if manifest["format_version"] != FORMAT_VERSION or manifest.get("faiss", "flat") != "flat" \
                 or root.resolve() != asked.resolve():
             return IndexStore.load(asked)

@@ -61,11 +61,21 @@ def _write(path: Path | None, files: dict, root: Path) -> None:
         pass
 
 
+def hash_every_open() -> bool:
+    """``ZHQA_VERIFY_INDEX``: ``always`` hashes every file at every open; unset (or empty) hashes a file
+    again only when it changed. Anything else is refused (ValueError): a misspelt ``always`` would
+    quietly turn the stricter check off."""
+    raw = os.environ.get("ZHQA_VERIFY_INDEX", "").strip().lower()
+    if raw not in ("", "always"):
+        raise ValueError(f"ZHQA_VERIFY_INDEX must be 'always' or unset, not {raw!r}")
+    return raw == "always"
+
+
 def mismatched_files(root: Path, expected: dict[str, str]) -> list[str]:
     """The names of ``expected`` ({file name in ``root``: sha256}) whose file does not hash to its
     checksum, hashing only files not verified unchanged before (all of them with
     ``ZHQA_VERIFY_INDEX=always``). Missing files count as mismatched."""
-    always = os.environ.get("ZHQA_VERIFY_INDEX", "").strip().lower() == "always"
+    always = hash_every_open()
     record = _record_path(root)
     with _LOCK:
         known = {} if always else _read(record)
