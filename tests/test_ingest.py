@@ -14,6 +14,14 @@ def test_encodings_are_detected(tmp_path):
         assert res.documents[0].text == TEXT
 
 
+def test_big5_is_told_from_gb18030():
+    """Big5 bytes also decode as GB18030, into rare characters: the likelier of the two is kept."""
+    traditional = "阿里巴巴集團發布2023年環境、社會及治理報告。截至2023年3月31日，釘釘用戶超過6億，服務企業組織超過2300萬家。"
+    simplified = "阿里巴巴集团发布2023年环境、社会及治理报告。截至2023年3月31日，钉钉用户超过6亿。"
+    assert decode_bytes(traditional.encode("big5")) == traditional
+    assert decode_bytes(simplified.encode("gb18030")) == simplified
+
+
 def test_utf16_without_bom_is_detected():
     assert decode_bytes(TEXT.encode("utf-16-le")) == TEXT
 

@@ -1,4 +1,4 @@
-"""Bytes to text: BOM sniffing, UTF-8, else the most plausible of GB18030 / UTF-16; binaries refused.
+"""Bytes to text: BOM sniffing, UTF-8, else the most plausible of GB18030 / Big5 / UTF-16; binaries refused.
 
 Why: users' Chinese files come in several encodings and folders hold stray binaries; every
 text-based reader decodes the same way, and a file it cannot decode is skipped with a reason.
@@ -25,8 +25,11 @@ _COMMON = set("的一是在不了有和人这中大为上个国我以要他时�
 
 
 def _plausibility(text: str) -> float:
-    """Share of characters that are common Chinese characters/punctuation or printable ASCII."""
-    sample = text[:4000]
+    """Share of characters that are common Chinese characters/punctuation or printable ASCII, traditional
+    characters counted as their simplified forms (Big5 files are written in them)."""
+    from index.simplified import to_simplified
+
+    sample = to_simplified(text[:4000])
     if not sample:
         return 0.0
     good = sum(1 for ch in sample if ch in _COMMON or (ch.isascii() and (ch.isprintable() or ch in "\n\r\t")))
@@ -34,7 +37,7 @@ def _plausibility(text: str) -> float:
 
 
 def decode_bytes(data: bytes) -> str:
-    """Decode with BOM sniffing, then UTF-8, else the most plausible of GB18030 / UTF-16; refuse binary."""
+    """Decode with BOM sniffing, then UTF-8, else the most plausible of GB18030 / Big5 / UTF-16; refuse binary."""
     if data.startswith(b"\xef\xbb\xbf"):
         forced = "utf-8-sig"
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -57,7 +60,8 @@ def decode_bytes(data: bytes) -> str:
     except UnicodeDecodeError:
         pass
     best, best_score = None, 0.0
-    for enc in ("gb18030", "utf-16-le", "utf-16-be"):
+    # Big5 bytes often decode as GB18030 too, into rare characters: the likelier text wins (GB18030 on a tie)
+    for enc in ("gb18030", "big5", "utf-16-le", "utf-16-be"):
         try:
             text = data.decode(enc)
         except UnicodeDecodeError:
@@ -66,5 +70,5 @@ def decode_bytes(data: bytes) -> str:
         if not _looks_binary(text) and score > best_score:
             best, best_score = text, score
     if best is None or best_score < 0.3:
-        raise DecodeError("binary file or unsupported text encoding (expected UTF-8, UTF-16 or GB18030)")
+        raise DecodeError("binary file or unsupported text encoding (expected UTF-8, UTF-16, GB18030 or Big5)")
     return best
