@@ -225,8 +225,9 @@ GOOD_LINE = '{"id": "ok", "question": "谁？", "answers": ["甲"]}\n'
     ('{"id": "a", "question": "谁？", "answers": "甲"}\n', "must be a list of strings", "answers not strings"),
     ('{"id": "a", "question": "谁？", "answers": [3]}\n', "must be a list of strings", "answers not strings"),
     ('{"id": "a", "question": "谁？"}\n', '"answers" is missing', "answers missing"),
-    ('{"id": "a", "question": "  ", "answers": []}\n', '"question" is missing', "empty question"),
-    ('{"id": "a", "question": 5, "answers": []}\n', '"question" is missing', "empty question"),
+    ('{"id": "a", "question": "  ", "answers": []}\n', '"question" is empty', "empty question"),
+    ('{"id": "a", "question": 5, "answers": []}\n', '"question" must be a string, not int', "question not text"),
+    ('{"id": "a", "answers": []}\n', '"question" is missing', "question missing"),
     ('{"id": "a", "question": "' + "长" * 600 + '", "answers": []}\n', "the limit is 500", "question too long"),
     ('{"id": ["a"], "question": "谁？", "answers": []}\n', '"id" must be', "bad id"),
     ('{"id": "a", "question": "谁？", "answers": [], "context": 3}\n', '"context" must be a string',
@@ -321,7 +322,7 @@ def test_bad_rows_are_skipped_and_reported_while_the_rest_is_scored(tmp_path, mo
     assert "2 bad rows skipped: empty question 2" in out
     assert len(read_jsonl(tmp_path / "d.jsonl")) == 998
     rc, out, err = run([str(p), "--reader-only", "--strict", "--no-progress"])
-    assert rc == 2 and "\"question\" is missing or not a non-empty string" in err and "line 4" not in err
+    assert rc == 2 and "\"question\" is empty" in err and "line 4" not in err
 
 
 @pytest.mark.parametrize("make, extra, message", [

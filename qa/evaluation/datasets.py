@@ -89,8 +89,13 @@ class RowError(DatasetError):
 
 # ---------------------------------------------------------------- loading question sets
 def _check_question(question: Any, where: str, ref: str, max_chars: int | None) -> str:
-    if not isinstance(question, str) or not question.strip():
-        raise RowError("empty question", f"{where}: \"question\" is missing or not a non-empty string", ref)
+    if question is None:
+        raise RowError("question missing", f"{where}: \"question\" is missing", ref)
+    if not isinstance(question, str):
+        raise RowError("question not text", f"{where}: \"question\" must be a string, not "
+                       f"{type(question).__name__}", ref)
+    if not question.strip():
+        raise RowError("empty question", f"{where}: \"question\" is empty", ref)
     question = question.strip()
     if max_chars is not None and len(question) > max_chars:
         raise RowError("question too long", f"{where}: the question is {len(question)} characters long; "
