@@ -43,12 +43,15 @@ class QuestionError(ValueError):
 log = logging.getLogger(__name__)
 REFRESH_EVERY_S = 2.0   # how often a bot over a saved index looks for other processes' changes
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# whitespace, and the characters that show nothing (zero-width space, non-joiner, joiner, word joiner,
+# byte-order mark), at either end of a question
+_BLANK_ENDS = re.compile("^[\\s\u200b-\u200d\u2060\ufeff]+|[\\s\u200b-\u200d\u2060\ufeff]+$")
 
 
 def validate_question(question: object, max_chars: int) -> str:
     if not isinstance(question, str):
         raise QuestionError("the question must be text")
-    q = question.strip()
+    q = _BLANK_ENDS.sub("", question)   # a question pasted with a byte-order mark or a zero-width space
     if not q:
         raise QuestionError("the question is empty")
     if len(q) > max_chars:

@@ -297,3 +297,11 @@ def test_the_python_api_checks_top_k_and_threshold(corpus, tmp_path, tiny_encode
     assert bot.ask("星河公司的创始人是谁？", top_k=1, threshold=1).abstained
     with pytest.raises(ValueError, match="at least 1"):
         Config(top_k=-1)
+
+
+def test_a_question_pasted_with_invisible_characters_is_asked_without_them():
+    from qa.bot import QuestionError, validate_question
+
+    assert validate_question("\ufeff钉钉 用户有多少？\u200b\n", 500) == "钉钉 用户有多少？"
+    with pytest.raises(QuestionError, match="empty"):
+        validate_question("\u200b\u200c\u200d\u2060\ufeff \u3000", 500)

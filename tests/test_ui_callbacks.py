@@ -110,6 +110,7 @@ def test_mode_and_top_k_reach_the_retriever(ui):
 
 
 @pytest.mark.parametrize("question, expected", [("", "the question is empty"), ("   \n", "the question is empty"),
+                                                ("\u200b \ufeff\u2060", "the question is empty"),   # shows nothing
                                                 ("长" * 5000, "the limit is")])
 def test_bad_questions_show_the_message_not_a_traceback(ui, question, expected):
     history, sources, box = ui.respond(question, [], 5, "hybrid")
