@@ -108,6 +108,10 @@ def _index_locked(args, config, target: Path, ingest) -> int:
         if args.chunk_size and args.chunk_size != store.chunk_size:
             print(f"note: {target} keeps its chunk size {store.chunk_size}; --chunk-size applies to new indexes",
                   file=sys.stderr)
+        kept_faiss = "auto" if store.faiss_auto else store.faiss_kind
+        if args.faiss and args.faiss != kept_faiss:
+            print(f"note: {target} keeps its FAISS index ({kept_faiss}); --faiss applies to new indexes",
+                  file=sys.stderr)
     else:
         if not args.paths:
             print(f"error: {target} is not an index yet; give files or folders to index", file=sys.stderr)
@@ -205,6 +209,9 @@ def _cmd_ask(args) -> int:
     from qa.bot import validate_question
 
     validate_question(args.question, config_from_args(args).max_question_chars)  # fail before loading models
+    if args.index and getattr(args, "chunk_size", None):
+        print(f"note: {args.index} keeps the chunk size it was built with; --chunk-size applies to --corpus",
+              file=sys.stderr)
     bot = _make_bot(args)
     for s in bot.skipped if args.corpus else []:   # named as `qa index` names them
         print(f"skipped {s.source}: {s.reason}", file=sys.stderr)
@@ -245,7 +252,8 @@ def run(args: argparse.Namespace) -> int:
             return run_eval(args)
         return handlers[args.command](args)
     except (QuestionError, StoreError, ReaderLoadError, EncoderLoadError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        message = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())   # one line,
+        print(f"error: {message}", file=sys.stderr)   # also for a library's several (Hugging Face's)
         return 2
     except OSError as exc:   # a file or folder that cannot be read or written: permission, a full disk
         where = f"{exc.filename}: " if exc.filename else ""

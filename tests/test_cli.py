@@ -129,6 +129,10 @@ def test_missing_reader_is_a_clear_error(tmp_path, corpus, tiny_encoder_path, ca
     capsys.readouterr()
     assert main(["ask", "问题", "--index", str(idx), "--encoder", str(tiny_encoder_path),
                  "--reader", str(tmp_path / "no-reader")]) == 2
+    assert f"no reader at {tmp_path / 'no-reader'}: no such folder" in capsys.readouterr().err
+    empty = tmp_path / "empty-reader"   # a folder, but no model in it
+    empty.mkdir()
+    assert main(["ask", "问题", "--index", str(idx), "--encoder", str(tiny_encoder_path), "--reader", str(empty)]) == 2
     assert "cannot load question-answering model" in capsys.readouterr().err
 
 
@@ -305,3 +309,18 @@ def test_a_question_pasted_with_invisible_characters_is_asked_without_them():
     assert validate_question("\ufeff钉钉 用户有多少？\u200b\n", 500) == "钉钉 用户有多少？"
     with pytest.raises(QuestionError, match="empty"):
         validate_question("\u200b\u200c\u200d\u2060\ufeff \u3000", 500)
+
+
+def test_settings_an_existing_index_keeps_are_noted_not_silently_ignored(corpus, tmp_path, tiny_encoder_path,
+                                                                        tiny_qa_model, capsys):
+    idx = tmp_path / "idx"
+    assert main(["index", str(corpus / "a.txt"), "--index", str(idx), "--encoder", str(tiny_encoder_path)]) == 0
+    capsys.readouterr()
+    assert main(["index", str(corpus / "b.md"), "--index", str(idx), "--faiss", "hnsw"]) == 0
+    assert f"note: {idx} keeps its FAISS index (flat); --faiss applies to new indexes" in capsys.readouterr().err
+    assert main(["index", str(corpus / "b.md"), "--index", str(idx), "--faiss", "flat"]) == 0
+    assert "note:" not in capsys.readouterr().err
+    assert main(["ask", "星河公司的创始人是谁？", "--index", str(idx), "--chunk-size", "100",
+                 "--reader", str(tiny_qa_model)]) == 0
+    assert "keeps the chunk size it was built with" in capsys.readouterr().err
+

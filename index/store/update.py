@@ -34,6 +34,7 @@ class IndexUpdate:
         self.chunk_size = int(chunking.get("size", 250))
         self.chunk_overlap = int(chunking.get("overlap", 60))
         self.faiss_kind = manifest.get("faiss", "flat")
+        self.faiss_auto = bool(manifest.get("faiss_auto"))   # flat until AUTO_HNSW_FROM passages, then a graph
         self.generation = int(manifest.get("generation", 0))
         self._base = {k: v for k, v in manifest.items()
                       if k not in ("segments", "removed", "files", "saved_at", "generation")}

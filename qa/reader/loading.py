@@ -109,6 +109,12 @@ def reader_calibration(name_or_path: str | None) -> dict:
     return data if isinstance(data, dict) else {}
 
 
+def looks_like_a_path(name: str) -> bool:
+    """A local path rather than a Hugging Face id ("org/name"): absolute, home- or dot-relative, or
+    with more than one folder in it."""
+    return name.startswith(("/", "~", ".", "\\")) or name.count("/") > 1 or (len(name) > 1 and name[1] == ":")
+
+
 def load_reader_model(name_or_path: str | None = None, lean: bool = False):
     """Return ``(model, tokenizer)`` for the shipped reader, a compact reader folder, or any HF QA model.
     ``lean``: a compact reader as index/bert.py's module, with no transformers import (for answering;
@@ -121,6 +127,8 @@ def load_reader_model(name_or_path: str | None = None, lean: bool = False):
     path = Path(name).expanduser()
     if path.is_dir() and _is_compact_reader(path):
         return _load_compact(path, lean)
+    if looks_like_a_path(name) and not path.exists():
+        raise ReaderLoadError(f"no reader at {name}: no such folder (give a reader folder or a Hugging Face model id)")
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
     try:
