@@ -22,6 +22,12 @@ def test_big5_is_told_from_gb18030():
     assert decode_bytes(simplified.encode("gb18030")) == simplified
 
 
+def test_a_utf8_file_cut_inside_its_last_character_is_read_up_to_it():
+    data = TEXT.encode("utf-8")
+    assert decode_bytes(data[:-1]) == TEXT[:-1], "。 is three bytes: two of them are left"
+    assert decode_bytes(data[:-4]) == TEXT[:-2]
+
+
 def test_utf16_without_bom_is_detected():
     assert decode_bytes(TEXT.encode("utf-16-le")) == TEXT
 

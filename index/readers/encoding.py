@@ -54,11 +54,13 @@ def decode_bytes(data: bytes) -> str:
         return text
     try:
         text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # a UTF-8 file cut off inside its last character (a copy or download stopped short): the rest
+        text = data[:exc.start].decode("utf-8") if exc.reason == "unexpected end of data" and exc.start >= len(data) - 3 else None
+    if text is not None:
         if not _looks_binary(text):
             return text
         raise DecodeError("binary file (control characters in the text)")
-    except UnicodeDecodeError:
-        pass
     best, best_score = None, 0.0
     # Big5 bytes often decode as GB18030 too, into rare characters: the likelier text wins (GB18030 on a tie)
     for enc in ("gb18030", "big5", "utf-16-le", "utf-16-be"):
