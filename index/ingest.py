@@ -171,9 +171,9 @@ def path_list(paths) -> list[str | Path]:
 
 
 def list_files(paths: list[str | Path]) -> tuple[list[tuple[Path, bool]], list[Skipped]]:
-    """The files ``paths`` name, folders walked recursively (hidden files, symbolic links to folders and
-    index folders left out), each with whether it was found in a folder; and, as skipped, the paths that
-    do not exist or cannot be read (a folder without permission is named, never a traceback)."""
+    """The files ``paths`` name, folders walked recursively (hidden files left out), each with whether it
+    was found in a folder; and, as skipped, the paths that do not exist or cannot be read (a folder
+    without permission is named, never a traceback), links to folders and index folders inside them."""
     import os
 
     todo: list[tuple[Path, bool]] = []
@@ -192,8 +192,15 @@ def list_files(paths: list[str | Path]) -> tuple[list[tuple[Path, bool]], list[S
         if is_dir:
             found = []
             for root, dirs, files in os.walk(p, onerror=unreadable):
-                kept = [d for d in dirs if not _is_index_folder(Path(root) / d)]
-                skipped.extend(Skipped(str(Path(root) / d), "an index, not documents") for d in dirs if d not in kept)
+                kept = []
+                for d in dirs:
+                    folder = Path(root) / d
+                    if folder.is_symlink():   # not followed (a link may loop back): named, so it is not missed
+                        skipped.append(Skipped(str(folder), "a link to a folder, not followed (give its target)"))
+                    elif _is_index_folder(folder):
+                        skipped.append(Skipped(str(folder), "an index, not documents"))
+                    else:
+                        kept.append(d)
                 dirs[:] = kept
                 for name in files:
                     f = Path(root) / name

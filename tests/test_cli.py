@@ -307,8 +307,11 @@ def test_a_question_pasted_with_invisible_characters_is_asked_without_them():
     from qa.bot import QuestionError, validate_question
 
     assert validate_question("\ufeff钉钉 用户有多少？\u200b\n", 500) == "钉钉 用户有多少？"
-    with pytest.raises(QuestionError, match="empty"):
-        validate_question("\u200b\u200c\u200d\u2060\ufeff \u3000", 500)
+    assert validate_question("cafe\u0301?", 500) == "cafe\u0301?" and validate_question("cafe\u0301", 500) == "cafe\u0301"
+    for blank in ("\u200b\u200c\u200d\u2060\ufeff \u3000", "\u00ad\u200e\u200f\u2061\u180e\u202a",
+                  "\u034f\ufe0f\u3164\u2800"):
+        with pytest.raises(QuestionError, match="empty"):
+            validate_question(blank, 500)
 
 
 def test_settings_an_existing_index_keeps_are_noted_not_silently_ignored(corpus, tmp_path, tiny_encoder_path,

@@ -365,6 +365,19 @@ def test_an_output_that_is_an_input_is_refused_before_anything_is_written(tmp_pa
     assert not (tmp_path / "o.json").exists()
 
 
+def test_a_refused_option_leaves_an_earlier_output_file_as_it_was(tmp_path, no_models):
+    data = tmp_path / "s.jsonl"
+    data.write_text(SEED_JSONL, encoding="utf-8")
+    kept = tmp_path / "p.json"
+    kept.write_text('{"q1": "last run"}', encoding="utf-8")
+    (tmp_path / "taken").write_text("a file where the report folder would go", encoding="utf-8")
+    rc, out, err = run([str(data), "--predictions", str(kept), "--report", str(tmp_path / "taken")])
+    assert rc == 2 and "cannot create the report folder" in err
+    assert kept.read_text(encoding="utf-8") == '{"q1": "last run"}'
+    rc, out, err = run([str(data), "--predictions", str(tmp_path / "new.json"), "--report", str(tmp_path / "taken")])
+    assert rc == 2 and not (tmp_path / "new.json").exists(), "a new file checked for writing is not left behind"
+
+
 # ---------------------------------------------------------------- outputs, with a fake bot
 def test_outputs_with_fake_pipeline(tmp_path, monkeypatch):
     bot = fake_bot()

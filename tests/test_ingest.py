@@ -144,3 +144,13 @@ def test_an_index_inside_a_documents_folder_is_not_read_as_documents(tmp_path):
     res = read_paths([tmp_path])
     assert [d.source for d in res.documents] == [str(tmp_path / "a.txt")]
     assert [(s.source, s.reason) for s in res.skipped] == [(str(idx), "an index, not documents")]
+
+
+def test_a_link_to_a_folder_is_named_not_followed(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.txt").write_text(TEXT, encoding="utf-8")
+    (tmp_path / "docs" / "loop").symlink_to(tmp_path / "docs")
+    res = read_paths([tmp_path / "docs"])
+    assert [d.source for d in res.documents] == [str(tmp_path / "docs" / "a.txt")]
+    assert [(s.source, s.reason) for s in res.skipped] == [
+        (str(tmp_path / "docs" / "loop"), "a link to a folder, not followed (give its target)")]

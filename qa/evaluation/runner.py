@@ -293,6 +293,20 @@ def _err(msg: str) -> None:
     print(f"qa eval: error: {msg}", file=sys.stderr)
 
 
+def _check_writable(path: str, what: str) -> None:
+    """Whether the output file can be written, found before the run without emptying what it holds
+    (a later check may still stop the run): opened to append, and removed again when it was new."""
+    p = Path(path).expanduser()
+    existed = p.exists()
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        open(p, "a", encoding="utf-8").close()
+    except OSError as exc:
+        raise EvalOptionError(f"cannot write the {what} file {p}: {exc.strerror or exc}") from None
+    if not existed:
+        p.unlink(missing_ok=True)
+
+
 def _open_output(path: str, what: str):
     p = Path(path).expanduser()
     try:
@@ -369,7 +383,7 @@ def run_eval(args: argparse.Namespace) -> int:
             raise EvalOptionError(f"--index {index}: no such directory")
         check_outputs_spare_inputs(args)   # before any output file is opened (and emptied)
         if getattr(args, "predictions", None):
-            _open_output(args.predictions, "predictions").close()
+            _check_writable(args.predictions, "predictions")
         if getattr(args, "report", None):
             try:
                 Path(args.report).expanduser().mkdir(parents=True, exist_ok=True)
