@@ -298,20 +298,16 @@ def _check_writable(path: str, what: str) -> None:
     (a later check may still stop the run): opened to append, and removed again when it was new."""
     p = Path(path).expanduser()
     existed = p.exists()
-    try:
-        p.parent.mkdir(parents=True, exist_ok=True)
-        open(p, "a", encoding="utf-8").close()
-    except OSError as exc:
-        raise EvalOptionError(f"cannot write the {what} file {p}: {exc.strerror or exc}") from None
+    _open_output(path, what, "a").close()
     if not existed:
         p.unlink(missing_ok=True)
 
 
-def _open_output(path: str, what: str):
+def _open_output(path: str, what: str, mode: str = "w"):
     p = Path(path).expanduser()
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
-        return open(p, "w", encoding="utf-8")
+        return open(p, mode, encoding="utf-8")
     except OSError as exc:
         raise EvalOptionError(f"cannot write the {what} file {p}: {exc.strerror or exc}") from None
 
