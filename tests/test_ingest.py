@@ -20,6 +20,9 @@ def test_big5_is_told_from_gb18030():
     simplified = "阿里巴巴集团发布2023年环境、社会及治理报告。截至2023年3月31日，钉钉用户超过6亿。"
     assert decode_bytes(traditional.encode("big5")) == traditional
     assert decode_bytes(simplified.encode("gb18030")) == simplified
+    # short or mostly-ASCII GBK text, where one lucky Big5 character could tip a plain count
+    for gbk in ("客户名单\n王五 13800000000\n赵六 13900000000\n", "共计减碳 40万", "朱镕基 喆 13800000000 abc def"):
+        assert decode_bytes(gbk.encode("gbk")) == gbk
 
 
 def test_a_utf8_file_cut_inside_its_last_character_is_read_up_to_it():

@@ -36,6 +36,35 @@ def _plausibility(text: str) -> float:
     return good / len(sample)
 
 
+def _decoded(data: bytes, encoding: str) -> str | None:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+
+
+def _common_share(text: str) -> float:
+    """Share of the non-ASCII characters that are common Chinese ones (traditional counted as simplified)."""
+    from index.simplified import to_simplified
+
+    wide = [ch for ch in to_simplified(text[:4000]) if not ch.isascii()]
+    return sum(1 for ch in wide if ch in _COMMON) / len(wide) if wide else 0.0
+
+
+def _gb_or_big5(data: bytes) -> str | None:
+    """The GB18030 reading, unless the bytes are Big5. Big5 bytes often decode as GB18030 too, into rare
+    characters, and GB bytes as Big5: bytes within GB2312 (nearly all simplified text; Big5 text almost
+    never, its second bytes 0x40-0x7E are not GB2312's) are GB; otherwise Big5 is taken only when far
+    more of its Chinese characters are common ones (short or mostly-ASCII text must not tip it)."""
+    gb = _decoded(data, "gb18030")
+    if _decoded(data, "gb2312") is not None:
+        return gb
+    big5 = _decoded(data, "big5")
+    if big5 is None or (gb is not None and _common_share(big5) < _common_share(gb) + 0.1):
+        return gb
+    return big5
+
+
 def decode_bytes(data: bytes) -> str:
     """Decode with BOM sniffing, then UTF-8, else the most plausible of GB18030 / Big5 / UTF-16; refuse binary."""
     if data.startswith(b"\xef\xbb\xbf"):
@@ -62,11 +91,8 @@ def decode_bytes(data: bytes) -> str:
             return text
         raise DecodeError("binary file (control characters in the text)")
     best, best_score = None, 0.0
-    # Big5 bytes often decode as GB18030 too, into rare characters: the likelier text wins (GB18030 on a tie)
-    for enc in ("gb18030", "big5", "utf-16-le", "utf-16-be"):
-        try:
-            text = data.decode(enc)
-        except UnicodeDecodeError:
+    for text in (_gb_or_big5(data), _decoded(data, "utf-16-le"), _decoded(data, "utf-16-be")):
+        if text is None:
             continue
         score = _plausibility(text)
         if not _looks_binary(text) and score > best_score:
