@@ -352,12 +352,14 @@ def test_bad_options_exit_2(tmp_path, no_models, make, extra, message):
     (lambda d: ["--details", str(d / "link.jsonl")], "is the question set"),   # a link to it
     (lambda d: ["--corpus", str(d / "doc.txt"), "--details", str(d / "doc.txt")], "is a corpus file"),
     (lambda d: ["--predictions", str(d / "o.json"), "--details", str(d / "o.json")], "name the same file"),
+    (lambda d: ["--corpus", str(d / "docs"), "--report", str(d / "docs" / "report")], "is inside the corpus folder"),
 ])
 def test_an_output_that_is_an_input_is_refused_before_anything_is_written(tmp_path, no_models, outputs, message):
     data = tmp_path / "s.jsonl"
     data.write_text(SEED_JSONL, encoding="utf-8")
     (tmp_path / "link.jsonl").symlink_to(data)
     (tmp_path / "doc.txt").write_text("阿里巴巴发布了报告。", encoding="utf-8")
+    (tmp_path / "docs").mkdir()
     rc, out, err = run([str(data), *outputs(tmp_path)])
     assert rc == 2 and message in err and "Traceback" not in err
     assert data.read_text(encoding="utf-8") == SEED_JSONL

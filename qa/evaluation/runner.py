@@ -321,10 +321,13 @@ def _same_file(a: Path, b: Path) -> bool:
 
 def check_outputs_spare_inputs(args: argparse.Namespace) -> None:
     """Refuse (EvalOptionError) an output file that is the question set, a corpus file, inside the index
-    read from, or another output: writing it would overwrite what the run reads or writes."""
+    or a corpus folder read from, or another output: writing it would overwrite what the run reads or
+    writes, or add to it."""
     inputs = [("the question set", Path(args.dataset).expanduser())]
     inputs += [("a corpus file", Path(c).expanduser()) for c in getattr(args, "corpus", None) or []]
-    index = getattr(args, "index", None)
+    folders = [("the index", Path(args.index).expanduser())] if getattr(args, "index", None) else []
+    # an output inside a corpus folder would be read as a document by the next run (answers included)
+    folders += [("the corpus folder", path) for what, path in inputs[1:] if path.is_dir()]
     outputs = [(f"--{what}", Path(value).expanduser()) for what in ("predictions", "details")
                if (value := getattr(args, what, None))]
     if getattr(args, "report", None):
@@ -333,8 +336,9 @@ def check_outputs_spare_inputs(args: argparse.Namespace) -> None:
         for what, path in inputs:
             if _same_file(out, path):
                 raise EvalOptionError(f"{flag} {out} is {what}: it would be overwritten; write elsewhere")
-        if index and out.resolve().is_relative_to(Path(index).expanduser().resolve()):
-            raise EvalOptionError(f"{flag} {out} is inside the index {index}; write elsewhere")
+        for what, folder in folders:
+            if out.resolve().is_relative_to(folder.resolve()):
+                raise EvalOptionError(f"{flag} {out} is inside {what} {folder}; write elsewhere")
         for other_flag, other in outputs[:i]:
             if _same_file(out, other):
                 raise EvalOptionError(f"{flag} and {other_flag} name the same file {out}")
