@@ -160,13 +160,15 @@ def path_list(paths) -> list[str | Path]:
     import os
 
     if isinstance(paths, (str, os.PathLike)):
-        return [paths]
+        paths = [paths]
     if isinstance(paths, bytes) or not hasattr(paths, "__iter__"):
         raise TypeError(f"paths must be a path or a list of paths, not {type(paths).__name__}")
     paths = list(paths)
     bad = [p for p in paths if not isinstance(p, (str, os.PathLike))]
     if bad:
         raise TypeError(f"paths must be strings or Paths, not {type(bad[0]).__name__}")
+    if any(str(p).strip() == "" for p in paths):   # Path("") is the working folder: never meant
+        raise ValueError("a path is empty")
     return paths
 
 

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import threading
 import time
 import unicodedata
@@ -23,7 +24,7 @@ from index.documents import Document, Skipped, merge_boxes
 from index.embed import get_encoder
 from index.ingest import INGEST_VERSION, IngestResult, list_files, path_list, read_paths
 from index.normalize import NORMALIZER_VERSION
-from index.store import FORMAT_VERSION, IndexStore, Store, StoreError
+from index.store import FORMAT_VERSION, MANIFEST, IndexStore, Store, StoreError
 from index.store.local import recover_index_dir
 from index.store.locking import disk_generation, index_write_lock
 from qa.answer import Answer, Candidate, Passage
@@ -153,6 +154,8 @@ def cached_index(paths: list[str | Path], config: Config, progress: bool = False
     store, ingest = build_index(paths, config, progress)
     if store.chunks:
         with index_write_lock(target):   # other processes may be caching the same files
+            if target.is_dir() and not (target / MANIFEST).exists():
+                shutil.rmtree(target, ignore_errors=True)   # our own entry, damaged: a save refuses to replace it
             store.save(target)
             _write_skipped(target, ingest.skipped)
     return store, ingest

@@ -254,12 +254,16 @@ def test_ask_over_a_corpus_names_the_files_it_skipped(corpus, tmp_path, tiny_enc
                                                       monkeypatch):
     monkeypatch.setenv("ZHQA_CACHE_DIR", str(tmp_path / "cache"))
     missing = tmp_path / "typo.txt"
-    for _ in range(2):   # built, then opened from the cache: named both times
+    import qa.bot
+
+    for _ in range(2):   # built, then opened from the cache (by a new process's empty bot table): named both times
+        monkeypatch.setattr(qa.bot, "_BOTS", {})
         rc = main(["ask", "星河公司的创始人是谁？", "--corpus", str(corpus), str(missing), *_models(tiny_encoder_path, tiny_qa_model)])
         err = capsys.readouterr().err
         assert rc == 0
         assert f"skipped {missing}: no such file or directory" in err
         assert f"skipped {corpus / 'junk.txt'}: binary" in err
+        assert len(list((tmp_path / "cache" / "indexes").glob("*.skipped.json"))) == 1
     rc = main(["ask", "星河公司的创始人是谁？", "--corpus", str(missing), str(corpus / "junk.txt"),
                *_models(tiny_encoder_path, tiny_qa_model)])
     err = capsys.readouterr().err
@@ -327,3 +331,29 @@ def test_settings_an_existing_index_keeps_are_noted_not_silently_ignored(corpus,
                  "--reader", str(tiny_qa_model)]) == 0
     assert "keeps the chunk size it was built with" in capsys.readouterr().err
 
+
+
+def test_a_damaged_corpus_cache_entry_is_rebuilt(corpus, tmp_path, tiny_encoder_path, tiny_qa_model, monkeypatch):
+    """The cache is zhqa's own: an entry that lost its manifest is replaced, not refused as an --index is."""
+    import qa.bot
+    from qa.bot import QABot
+    from qa.config import Config
+
+    monkeypatch.setenv("ZHQA_CACHE_DIR", str(tmp_path / "cache"))
+    config = Config(encoder=str(tiny_encoder_path), reader=str(tiny_qa_model))
+    QABot.from_corpus([corpus / "a.txt"], config)
+    entry = next(p for p in (tmp_path / "cache" / "indexes").iterdir() if p.is_dir())
+    (entry / "manifest.json").unlink()
+    monkeypatch.setattr(qa.bot, "_BOTS", {})
+    bot = QABot.from_corpus([corpus / "a.txt"], config)
+    assert [i.source for i in bot.document_infos()] == [str(corpus / "a.txt")]
+    assert (entry / "manifest.json").exists()
+
+
+def test_an_empty_corpus_path_is_refused_not_taken_for_the_working_folder():
+    from index.ingest import path_list
+
+    with pytest.raises(ValueError, match="a path is empty"):
+        path_list("")
+    with pytest.raises(ValueError, match="a path is empty"):
+        path_list(["docs", " "])
