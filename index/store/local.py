@@ -164,7 +164,8 @@ def read_manifest(root: Path, encoder_name: str | None = None, dimension: int | 
                   check_files: bool = True) -> dict:
     """The verified manifest of the index in ``root``: a supported format, the expected encoder and
     dimension when given, and every file it names present with its checksum (else StoreError; with
-    ``check_files`` False, present only: a writer that reads no vectors need not hash them)."""
+    ``check_files`` False, present only: the caller checks them, :func:`check_manifest_files`, once it
+    knows it will not hand the index to a loader that checks them again)."""
     if not (root / MANIFEST).exists():
         raise StoreError(f"no index at {root} (missing {MANIFEST}); build one with 'qa index PATH --index {root}'")
     try:
@@ -188,11 +189,17 @@ def read_manifest(root: Path, encoder_name: str | None = None, dimension: int | 
     for name in files:
         if not (root / name).exists():
             raise StoreError(f"{root}: {name} is missing; rebuild the index")
-    # each file hashed once while it stays as it was verified (index/store/verified.py)
-    corrupt = verified.mismatched_files(root, files) if check_files else []
+    if check_files:
+        check_manifest_files(root, manifest)
+    return manifest
+
+
+def check_manifest_files(root: Path, manifest: dict) -> None:
+    """Refuse (StoreError) an index whose files do not hash to the manifest's checksums; each file is
+    hashed once while it stays as it was verified (index/store/verified.py)."""
+    corrupt = verified.mismatched_files(root, manifest.get("files", {}))
     if corrupt:
         raise StoreError(f"{root}: {corrupt[0]} is corrupt (checksum mismatch); rebuild the index")
-    return manifest
 
 
 def _manifest_generation(root: Path) -> int | None:

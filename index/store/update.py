@@ -18,7 +18,7 @@ from index.bm25 import tokenize
 from index.documents import Document
 from index.store import local
 from index.store.local import (FORMAT_VERSION, IndexStore, _readable_dir, append_segment, can_append,
-                               read_manifest)
+                               check_manifest_files, read_manifest)
 from index.store.prepare import AddReport, DocumentInfo, PreparedBatch, StoreError, prepare_documents
 from index.store.segments import SegmentRef, segment_catalog
 
@@ -55,12 +55,13 @@ class IndexUpdate:
         save in flight), the index loaded whole, which takes the same calls."""
         asked = Path(path).expanduser()
         root = _readable_dir(asked)
-        # files checked as an open checks them (each hashed once while unchanged): an index with a
-        # corrupt file is refused before minutes of embedding, not after; an append would keep it
-        manifest = read_manifest(root)
+        manifest = read_manifest(root, check_files=False)
         if manifest["format_version"] != FORMAT_VERSION or manifest.get("faiss", "flat") != "flat" \
                 or root.resolve() != asked.resolve():
-            return IndexStore.load(asked)
+            return IndexStore.load(asked)   # which checks the files itself
+        # files checked as an open checks them (each hashed once while unchanged): an index with a
+        # corrupt file is refused before minutes of embedding, not after; an append would keep it
+        check_manifest_files(root, manifest)
         try:
             return cls(root.resolve(), manifest)
         except (OSError, ValueError, KeyError, TypeError, sqlite3.DatabaseError) as exc:
