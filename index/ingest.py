@@ -147,11 +147,10 @@ def _page_reporter(bar, name: str):
 
 
 def _is_index_folder(folder: Path) -> bool:
-    """An index written by ``qa index`` (its manifest and segments): not documents to read."""
-    try:
-        return (folder / "manifest.json").is_file() and any(f.name.startswith("seg-") for f in folder.iterdir())
-    except OSError:
-        return False
+    """An index written by ``qa index`` (a manifest naming its encoder, any format): not documents to read."""
+    from index.store.local import index_encoder_name
+
+    return index_encoder_name(folder) is not None
 
 
 def path_list(paths) -> list[str | Path]:
@@ -173,7 +172,7 @@ def path_list(paths) -> list[str | Path]:
 
 
 def list_files(paths: list[str | Path]) -> tuple[list[tuple[Path, bool]], list[Skipped]]:
-    """The files ``paths`` name, folders walked recursively (hidden files left out), each with whether it
+    """The files ``paths`` name, folders walked recursively (hidden files and folders left out), each with whether it
     was found in a folder; and, as skipped, the paths that do not exist or cannot be read (a folder
     without permission is named, never a traceback), links to folders and index folders inside them."""
     import os
@@ -197,6 +196,8 @@ def list_files(paths: list[str | Path]) -> tuple[list[tuple[Path, bool]], list[S
                 kept = []
                 for d in dirs:
                     folder = Path(root) / d
+                    if d.startswith("."):   # hidden (.git, .cache): left out, as hidden files are
+                        continue
                     if folder.is_symlink():   # not followed (a link may loop back): named, so it is not missed
                         skipped.append(Skipped(str(folder), "a link to a folder, not followed (give its target)"))
                     elif _is_index_folder(folder):

@@ -215,6 +215,7 @@ def test_index_never_replaces_what_is_not_an_index(corpus, tmp_path, tiny_encode
     assert not [p for p in tmp_path.iterdir() if ".trash-" in p.name or ".old-" in p.name]
     empty = tmp_path / "empty"
     empty.mkdir()
+    (empty / ".DS_Store").write_bytes(b"\0")   # what a file browser leaves in any folder
     assert main(["index", str(corpus / "a.txt"), "--index", str(empty), "--encoder", str(tiny_encoder_path)]) == 0
     assert (empty / "manifest.json").exists()
 

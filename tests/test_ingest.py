@@ -142,8 +142,11 @@ def test_an_index_inside_a_documents_folder_is_not_read_as_documents(tmp_path):
     (tmp_path / "a.txt").write_text(TEXT, encoding="utf-8")
     idx = tmp_path / "idx"
     idx.mkdir()
-    (idx / "manifest.json").write_text("{}", encoding="utf-8")
-    (idx / "seg-000001-0000abcd.sqlite").write_bytes(b"SQLite format 3\x00")
+    (idx / "manifest.json").write_text('{"format_version": 1, "encoder": {"name": "e5", "dimension": 8}}',
+                                       encoding="utf-8")
+    (idx / "chunks.sqlite").write_bytes(b"SQLite format 3\x00")
+    (tmp_path / ".git").mkdir()   # hidden folders are left out, as hidden files are
+    (tmp_path / ".git" / "HEAD").write_text("ref: refs/heads/main\n", encoding="utf-8")
     res = read_paths([tmp_path])
     assert [d.source for d in res.documents] == [str(tmp_path / "a.txt")]
     assert [(s.source, s.reason) for s in res.skipped] == [(str(idx), "an index, not documents")]

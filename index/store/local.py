@@ -115,6 +115,9 @@ def recover_index_dir(target: Path) -> None:
                     shutil.rmtree(leftover, ignore_errors=True)
 
 
+SYSTEM_LITTER = frozenset({".DS_Store", "Thumbs.db", "desktop.ini", ".gitkeep", ".keep", ".directory"})
+
+
 def check_index_target(target: Path) -> None:
     """Refuse (StoreError) to write an index where something else is: a file, or a folder that holds
     files but no ``manifest.json`` (a folder of documents, or an index whose manifest was lost). A save
@@ -130,10 +133,10 @@ def check_index_target(target: Path) -> None:
     if (target / MANIFEST).exists():
         return
     try:
-        held = sorted(p.name for p in target.iterdir())
+        held = sorted(p.name for p in target.iterdir() if p.name not in SYSTEM_LITTER)
     except OSError as exc:
         raise StoreError(f"cannot read {target}: {exc.strerror or exc}") from exc
-    if not held:
+    if not held:   # empty, or only what file browsers and git leave in any folder
         return
     if any(name.startswith(SEGMENT_PREFIX) for name in held):
         raise StoreError(f"{target} looks like a damaged index (its {MANIFEST} is missing); it was left as it is: "
