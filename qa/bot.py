@@ -13,7 +13,6 @@ import re
 import shutil
 import threading
 import time
-import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from qa.answer import Answer, Candidate, Passage
 from qa.config import SAMPLE_ARTICLE, Config, check_threshold, check_top_k
 from qa.language import is_english_question
 from qa.locking import ReadWriteLock
+from qa.question_text import without_blank_ends
 from qa.reader.extractive import ExtractiveReader
 from qa.reader.loading import reader_calibration
 from qa.retrieve import Retriever
@@ -45,30 +45,12 @@ class QuestionError(ValueError):
 log = logging.getLogger(__name__)
 REFRESH_EVERY_S = 2.0   # how often a bot over a saved index looks for other processes' changes
 _SURROGATE = re.compile("[\ud800-\udfff]")
-# characters that show nothing besides spaces: Unicode's format and control characters (zero-width
-# space and joiners, byte-order mark, direction marks, soft hyphen), combining marks with nothing to
-# combine with, and the blank "letters" (Hangul fillers, the empty Braille pattern)
-_BLANK_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp", "Mn", "Me"})
-_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
-
-
-def _blank(ch: str) -> bool:
-    return ch in _BLANK_LETTERS or unicodedata.category(ch) in _BLANK_CATEGORIES
-
-
-def _without_blank_ends(text: str) -> str:
-    start, end = 0, len(text)
-    while start < end and _blank(text[start]):
-        start += 1
-    while end > start and _blank(text[end - 1]) and unicodedata.category(text[end - 1]) not in ("Mn", "Me"):
-        end -= 1   # a trailing combining mark belongs to the character before it
-    return text[start:end]
 
 
 def validate_question(question: object, max_chars: int) -> str:
     if not isinstance(question, str):
         raise QuestionError("the question must be text")
-    q = _without_blank_ends(question)   # a question pasted with a byte-order mark or a zero-width space
+    q = without_blank_ends(question)   # a question pasted with a byte-order mark or a zero-width space
     if not q:
         raise QuestionError("the question is empty")
     if len(q) > max_chars:

@@ -226,6 +226,7 @@ GOOD_LINE = '{"id": "ok", "question": "谁？", "answers": ["甲"]}\n'
     ('{"id": "a", "question": "谁？", "answers": [3]}\n', "must be a list of strings", "answers not strings"),
     ('{"id": "a", "question": "谁？"}\n', '"answers" is missing', "answers missing"),
     ('{"id": "a", "question": "  ", "answers": []}\n', '"question" is empty', "empty question"),
+    ('{"id": "a", "question": "\\u200b\\ufeff", "answers": []}\n', '"question" is empty', "empty question"),
     ('{"id": "a", "question": 5, "answers": []}\n', '"question" must be a string, not int', "question not text"),
     ('{"id": "a", "answers": []}\n', '"question" is missing', "question missing"),
     ('{"id": "a", "question": "' + "长" * 600 + '", "answers": []}\n', "the limit is 500", "question too long"),

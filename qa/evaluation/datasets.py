@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from index.readers.squad import paragraph_id
+from qa.question_text import without_blank_ends
 
 # Question types, checked in this order (the first whose pattern matches wins), with simplified and
 # traditional spellings: (name, cue words shown in the report, pattern).
@@ -94,9 +95,9 @@ def _check_question(question: Any, where: str, ref: str, max_chars: int | None) 
     if not isinstance(question, str):
         raise RowError("question not text", f"{where}: \"question\" must be a string, not "
                        f"{type(question).__name__}", ref)
-    if not question.strip():
+    question = without_blank_ends(question)   # as the bot reads it (qa/question_text.py)
+    if not question:
         raise RowError("empty question", f"{where}: \"question\" is empty", ref)
-    question = question.strip()
     if max_chars is not None and len(question) > max_chars:
         raise RowError("question too long", f"{where}: the question is {len(question)} characters long; "
                        f"the limit is {max_chars}", ref)
