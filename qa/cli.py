@@ -210,8 +210,12 @@ def _cmd_ask(args) -> int:
 
     validate_question(args.question, config_from_args(args).max_question_chars)  # fail before loading models
     if args.index and getattr(args, "chunk_size", None):
-        print(f"note: {args.index} keeps the chunk size it was built with; --chunk-size applies to --corpus",
-              file=sys.stderr)
+        from index.store.local import index_chunk_size
+
+        kept = index_chunk_size(args.index)
+        if kept is not None and kept != args.chunk_size:
+            print(f"note: {args.index} keeps its chunk size {kept}; --chunk-size applies to --corpus",
+                  file=sys.stderr)
     bot = _make_bot(args)
     for s in bot.skipped if args.corpus else []:   # named as `qa index` names them
         print(f"skipped {s.source}: {s.reason}", file=sys.stderr)

@@ -1,6 +1,7 @@
 """Settings for the bot, with defaults that work offline; each has a ZHQA_* environment variable."""
 from __future__ import annotations
 
+import numbers
 import os
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -84,9 +85,9 @@ class Config:
 
 def check_top_k(value, what: str = "top_k") -> int:
     """``value`` if it is a whole number of at least 1, else ValueError naming ``what``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:   # numpy's too
         raise ValueError(f"{what} must be a whole number of at least 1, not {value!r}")
-    return value
+    return int(value)
 
 
 def check_threshold(value, what: str = "threshold") -> float | None:
@@ -95,7 +96,7 @@ def check_threshold(value, what: str = "threshold") -> float | None:
     NaN, which no comparison passes, would never abstain."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
         raise ValueError(f"{what} must be a number from 0 to 1, not {value!r}")
     return float(value)
 

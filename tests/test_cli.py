@@ -330,7 +330,10 @@ def test_settings_an_existing_index_keeps_are_noted_not_silently_ignored(corpus,
     assert "note:" not in capsys.readouterr().err
     assert main(["ask", "星河公司的创始人是谁？", "--index", str(idx), "--chunk-size", "100",
                  "--reader", str(tiny_qa_model)]) == 0
-    assert "keeps the chunk size it was built with" in capsys.readouterr().err
+    assert f"note: {idx} keeps its chunk size 250; --chunk-size applies to --corpus" in capsys.readouterr().err
+    assert main(["ask", "星河公司的创始人是谁？", "--index", str(idx), "--chunk-size", "250",
+                 "--reader", str(tiny_qa_model)]) == 0
+    assert "note:" not in capsys.readouterr().err
 
 
 

@@ -55,7 +55,7 @@ def build_bot(index=None, corpus=None, config=None):
     if index:
         return QABot.from_index(index, config)
     if corpus:
-        return QABot.from_corpus(list(corpus), config)
+        return QABot.from_corpus(corpus, config)   # one path, or a list of them (index.ingest.path_list)
     if config.backend == "milvus":
         return QABot.from_milvus(config)
     return QABot.default(config)

@@ -163,6 +163,14 @@ def index_encoder_name(path: str | Path) -> str | None:
         return None
 
 
+def index_chunk_size(path: str | Path) -> int | None:
+    """The chunk size an index directory was built with (unverified peek), or None."""
+    try:
+        return int(json.loads((Path(path).expanduser() / MANIFEST).read_text(encoding="utf-8"))["chunking"]["size"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def read_manifest(root: Path, encoder_name: str | None = None, dimension: int | None = None,
                   check_files: bool = True) -> dict:
     """The verified manifest of the index in ``root``: a supported format, the expected encoder and

@@ -1,7 +1,7 @@
 """One optimizer step of reader training: batch the windows, forward, loss, backward, clip, step.
 
 Why its own module: the training loop (:mod:`qa.training.reader`) and the step-time benchmark
-(``benchmarks/train_batches.py``) must time and run the same step, distillation term and gradient
+(``benchmarks/train_batches.py``, which times it without a teacher) must run the same step, gradient
 clipping included, rather than two copies that drift apart.
 """
 from __future__ import annotations
