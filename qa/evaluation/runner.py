@@ -297,7 +297,7 @@ def _check_writable(path: str, what: str) -> None:
     """Whether the output file can be written, found before the run without emptying what it holds
     (a later check may still stop the run): opened to append, and removed again when it was new."""
     p = Path(path).expanduser()
-    existed = p.exists()
+    existed = os.path.lexists(p)   # a link to a file not there yet counts: the run writes through it
     _open_output(path, what, "a").close()
     if not existed:
         p.unlink(missing_ok=True)
