@@ -99,7 +99,7 @@ def read_file(path: str | Path, keep_all_html: bool = False, on_page=None) -> In
         size = p.stat().st_size
         limit = MAX_BINARY_BYTES if suffix in RICH_SUFFIXES else MAX_FILE_BYTES
         if size > limit:
-            res.skipped.append(Skipped(str(p), f"file is {size / 1e6:.0f} MB, over the {limit // 10**6} MB limit"))
+            res.skipped.append(Skipped(str(p), f"file is {size / 2**20:.1f} MB, over the {limit // 2**20} MB limit"))
             return res
         if size == 0:
             res.skipped.append(Skipped(str(p), "file is empty"))
@@ -191,7 +191,7 @@ def list_files(paths: list[str | Path]) -> tuple[list[tuple[Path, bool]], list[S
             skipped.append(Skipped(str(p), f"cannot read: {exc.strerror or exc}"))
             continue
         if is_dir:
-            found = []
+            found, named = [], len(skipped)
             for root, dirs, files in os.walk(p, onerror=unreadable):
                 kept = []
                 for d in dirs:
@@ -214,6 +214,8 @@ def list_files(paths: list[str | Path]) -> tuple[list[tuple[Path, bool]], list[S
                             found.append(f)
                     except OSError as exc:   # a link into a folder without permission
                         skipped.append(Skipped(str(f), f"cannot read: {exc.strerror or exc}"))
+            if not found and len(skipped) == named:
+                skipped.append(Skipped(str(p), "the folder holds no files"))
             todo += [(f, True) for f in sorted(found)]
         elif exists:
             todo.append((p, False))

@@ -9,7 +9,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 import shutil
 import threading
 import time
@@ -30,10 +29,10 @@ from qa.answer import Answer, Candidate, Passage
 from qa.config import SAMPLE_ARTICLE, Config, check_threshold, check_top_k
 from qa.language import is_english_question
 from qa.locking import ReadWriteLock
-from qa.question_text import without_blank_ends
+from qa.question_text import SURROGATES, without_blank_ends
 from qa.reader.extractive import ExtractiveReader
 from qa.reader.loading import reader_calibration
-from qa.retrieve import Retriever
+from qa.retrieve import MODES, Retriever
 
 DEFAULT_THRESHOLD = 0.1
 
@@ -44,7 +43,6 @@ class QuestionError(ValueError):
 
 log = logging.getLogger(__name__)
 REFRESH_EVERY_S = 2.0   # how often a bot over a saved index looks for other processes' changes
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def validate_question(question: object, max_chars: int) -> str:
@@ -55,7 +53,7 @@ def validate_question(question: object, max_chars: int) -> str:
         raise QuestionError("the question is empty")
     if len(q) > max_chars:
         raise QuestionError(f"the question is {len(q)} characters long; the limit is {max_chars}")
-    if _SURROGATE.search(q):
+    if SURROGATES.search(q):
         raise QuestionError("the question holds invalid text (unpaired UTF-16 surrogate characters)")
     return q
 
@@ -195,6 +193,8 @@ class QABot:
     # ---------------------------------------------------------------- constructors
     @classmethod
     def from_index(cls, index_dir: str | Path, config: Config | None = None) -> "QABot":
+        if not isinstance(index_dir, (str, os.PathLike)) or not str(index_dir).strip():
+            raise StoreError(f"give an index directory (a path), not {index_dir!r}")
         config = config or Config()
         encoder = get_encoder(config.encoder)
         bot = cls(IndexStore.load(index_dir, config.encoder, encoder.info.dimension), config)
@@ -340,6 +340,8 @@ class QABot:
             threshold = check_threshold(threshold)
         except ValueError as exc:
             raise QuestionError(str(exc)) from None
+        if mode is not None and mode not in MODES:
+            raise QuestionError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         thr = self.threshold_for(q) if threshold is None else threshold
         if (self.index_dir is not None or hasattr(self.store, "refresh")) \
                 and time.monotonic() - self._checked_at > REFRESH_EVERY_S:

@@ -6,6 +6,7 @@ or read from a question set.
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 
 # characters that show nothing besides spaces: Unicode's format and control characters (zero-width
@@ -28,3 +29,12 @@ def without_blank_ends(text: str) -> str:
     while end > start and _blank(text[end - 1]) and unicodedata.category(text[end - 1]) not in ("Mn", "Me"):
         end -= 1
     return text[start:end]
+
+
+# lone UTF-16 surrogates: no UTF-8 can carry them (a JSON reply holding one is refused)
+SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def showable(text: str) -> str:
+    """``text`` with lone surrogates shown as U+FFFD, so that echoing a bad question back still works."""
+    return SURROGATES.sub("\ufffd", text)

@@ -304,6 +304,14 @@ def test_the_python_api_checks_top_k_and_threshold(corpus, tmp_path, tiny_encode
         with pytest.raises(QuestionError, match="must be"):
             bot.ask("星河公司的创始人是谁？", **bad)
     assert bot.ask("星河公司的创始人是谁？", top_k=1, threshold=1).abstained
+    for mode in ("bogus", ""):
+        with pytest.raises(QuestionError, match="mode must be one of"):
+            bot.ask("星河公司的创始人是谁？", mode=mode)
+    from index.store import StoreError
+
+    for where in ("", None):
+        with pytest.raises(StoreError, match="give an index directory"):
+            QABot.from_index(where)
     with pytest.raises(ValueError, match="at least 1"):
         Config(top_k=-1)
 

@@ -160,3 +160,10 @@ def test_a_link_to_a_folder_is_named_not_followed(tmp_path):
     assert [d.source for d in res.documents] == [str(tmp_path / "docs" / "a.txt")]
     assert [(s.source, s.reason) for s in res.skipped] == [
         (str(tmp_path / "docs" / "loop"), "a link to a folder, not followed (give its target)")]
+
+
+def test_an_empty_folder_is_named(tmp_path):
+    (tmp_path / "empty").mkdir()
+    res = read_paths([tmp_path / "empty"])
+    assert not res.documents and [(s.source, s.reason) for s in res.skipped] == [
+        (str(tmp_path / "empty"), "the folder holds no files")]

@@ -164,6 +164,25 @@ def test_api_ask_returns_the_answer_dict_and_reports_errors(ui):
         ui.api_ask("  ", 3, "hybrid")
     with pytest.raises(gr.Error, match="mode"):
         ui.api_ask(QUESTION, 3, "fuzzy")
+    for bad in (0, -1, 1000, float("inf"), "3", 2.5):   # refused, as a bad mode is, not quietly changed
+        with pytest.raises(gr.Error, match="top_k must be a whole number from 1 to"):
+            ui.api_ask(QUESTION, bad)
+
+
+def test_bad_input_that_used_to_escape_the_chat_callbacks(ui, bot):
+    """A lone surrogate is echoed as U+FFFD (Gradio's transport cannot carry it, and the warning was
+    lost with it); an infinite top-k, a non-text question, an odd history and a non-text id to remove
+    each get their message."""
+    history, _, box = ui.respond("\ud800星河", [], 3, "hybrid")
+    assert history[0]["content"] == "\ufffd星河" and box == "\ufffd星河"
+    assert "invalid text" in history[-1]["content"] and "surrogate" in history[-1]["content"]
+    history, _, _ = ui.respond(QUESTION, [], float("inf"), "hybrid")
+    assert not history[-1]["content"].startswith("⚠️")
+    history, _, _ = ui.respond(None, 5, 3, "hybrid")
+    assert history == [{"role": "assistant", "content": "⚠️ 无法提问：the question must be text"}]
+    before = len(bot.document_infos())
+    status, *_ = ui.remove(["not", "an", "id"])
+    assert status.startswith("✗ 索引中没有文档") and len(bot.document_infos()) == before
 
 
 def test_api_ask_without_a_mode_retrieves_as_the_bot_is_configured(ui, monkeypatch):

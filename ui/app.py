@@ -23,6 +23,7 @@ from index.ingest import PAGED_SUFFIXES, SUPPORTED_SUFFIXES, read_paths
 from qa.answer import NO_ANSWER_ZH, Answer
 from qa.reader.answer_type import MEASURE_NAMES
 from qa.bot import QABot, QuestionError
+from qa.question_text import showable, without_blank_ends
 from qa.retrieve import MODES
 
 log = logging.getLogger(__name__)
@@ -217,7 +218,7 @@ class ChatUI:
     def _top_k(self, top_k) -> int:
         try:
             return max(1, min(MAX_TOP_K, int(top_k)))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):   # OverflowError: infinity
             return self.default_top_k
 
     def _mode(self, mode) -> str:
@@ -225,13 +226,16 @@ class ChatUI:
 
     def respond(self, question, history, top_k=None, mode=None) -> tuple[list, str, str]:
         """Chat callback: returns (history with the new turn, sources panel HTML, cleared textbox)."""
-        history = list(history or [])
-        text = question if isinstance(question, str) else ""
-        if text.strip():
-            history.append({"role": "user", "content": text.strip()})
+        history = list(history) if isinstance(history, list) else []
+        # what is shown again (chat, text box) must be valid UTF-8 for Gradio's transport: a lone
+        # surrogate would stop the reply, warning included, from reaching the page
+        text = showable(question) if isinstance(question, str) else ""
+        shown = without_blank_ends(text)
+        if shown:
+            history.append({"role": "user", "content": shown})
         mode = self._mode(mode)
         try:
-            answer = self.bot.ask(text, top_k=self._top_k(top_k), mode=mode)
+            answer = self.bot.ask(question, top_k=self._top_k(top_k), mode=mode)
             message = format_answer(answer)
         except QuestionError as exc:
             history.append({"role": "assistant", "content": f"⚠️ 无法提问：{md_escape(str(exc))}"})
@@ -250,10 +254,13 @@ class ChatUI:
         abstained (True: the documents hold no answer), doc_id, title, passage, passages, ..."""
         if mode is not None and mode not in MODES:
             raise gr.Error(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= MAX_TOP_K):
+            raise gr.Error(f"top_k must be a whole number from 1 to {MAX_TOP_K}, not {top_k!r}")
         try:
-            return self.bot.ask(question, top_k=self._top_k(top_k), mode=mode or self.bot.config.mode).to_dict()
+            return self.bot.ask(question, top_k=top_k or self.default_top_k,
+                                mode=mode or self.bot.config.mode).to_dict()
         except QuestionError as exc:
-            raise gr.Error(str(exc)) from None
+            raise gr.Error(showable(str(exc))) from None
 
     # ---------------------------------------------------------------- documents
     def documents_table(self) -> list[list]:
@@ -298,8 +305,8 @@ class ChatUI:
                 try:
                     size = raw.stat().st_size
                     if size > self.max_upload_bytes:
-                        problems.append(f"✗ {shown}：文件 {size / 1e6:.1f} MB，超过 "
-                                        f"{self.max_upload_bytes / 1e6:.0f} MB 上限")
+                        problems.append(f"✗ {shown}：文件 {size / 2**20:.1f} MB，超过 "
+                                        f"{self.max_upload_bytes / 2**20:.3g} MB 上限")   # MB = 2**20 bytes everywhere
                         continue
                     dest = Path(tmp) / str(i) / name
                     dest.parent.mkdir()
@@ -362,6 +369,8 @@ class ChatUI:
             raise gr.Error(READ_ONLY_REFUSAL)
         if not doc_id:
             return self._docs_outputs("请先选择要删除的文档。")
+        if not isinstance(doc_id, str):   # the dropdown sends an id; the API could send anything
+            return self._docs_outputs(f"✗ 索引中没有文档 {md_escape(showable(str(doc_id)))}")
         title = next((i.title for i in self.bot.document_infos() if i.id == doc_id), doc_id)
         n = self.bot.remove_documents([doc_id])
         if n:
