@@ -15,6 +15,7 @@ import math
 import random
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -500,8 +501,11 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
                                      f"({saved_total} steps); use a new --out directory")
         plan.total = saved_total
         step = _load_checkpoint(ckpt, model, optimizer)
-        for _ in range(step):
-            sched.step()
+        # the schedule replayed to the saved step: torch warns of scheduler steps before an optimizer step
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler.step\(\)` before")
+            for _ in range(step):
+                sched.step()
         print(f"resumed at step {step}/{plan.total}", file=sys.stderr)
     out_dir.mkdir(parents=True, exist_ok=True)
     log = open(out_dir / "train_log.jsonl", "a")
