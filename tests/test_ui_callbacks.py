@@ -167,6 +167,7 @@ def test_api_ask_returns_the_answer_dict_and_reports_errors(ui):
     for bad in (0, -1, 1000, float("inf"), "3", 2.5):   # refused, as a bad mode is, not quietly changed
         with pytest.raises(gr.Error, match="top_k must be a whole number from 1 to"):
             ui.api_ask(QUESTION, bad)
+    assert len(ui.api_ask(QUESTION, 2.0)["passages"]) == 2   # a whole number sent as JSON's 2.0
 
 
 def test_bad_input_that_used_to_escape_the_chat_callbacks(ui, bot):

@@ -254,6 +254,8 @@ class ChatUI:
         abstained (True: the documents hold no answer), doc_id, title, passage, passages, ..."""
         if mode is not None and mode not in MODES:
             raise gr.Error(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        if isinstance(top_k, float) and top_k.is_integer():   # 3.0 from a JSON client
+            top_k = int(top_k)
         if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= MAX_TOP_K):
             raise gr.Error(f"top_k must be a whole number from 1 to {MAX_TOP_K}, not {top_k!r}")
         try:
