@@ -6,6 +6,7 @@ documents or a :class:`Skipped` entry with a reason.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -156,8 +157,6 @@ def _is_index_folder(folder: Path) -> bool:
 def path_list(paths) -> list[str | Path]:
     """``paths`` as a list: one path (a string or Path) is a list of one. Why: iterating a string
     would take each of its characters for a path, and "/" for the whole file system."""
-    import os
-
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     if isinstance(paths, bytes) or not hasattr(paths, "__iter__"):
@@ -175,8 +174,6 @@ def list_files(paths: list[str | Path]) -> tuple[list[tuple[Path, bool]], list[S
     """The files ``paths`` name, folders walked recursively (hidden files and folders left out), each with whether it
     was found in a folder; and, as skipped, the paths that do not exist or cannot be read (a folder
     without permission is named, never a traceback), links to folders and index folders inside them."""
-    import os
-
     todo: list[tuple[Path, bool]] = []
     skipped: list[Skipped] = []
 
