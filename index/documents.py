@@ -1,6 +1,7 @@
 """Plain data types shared by the indexing stages."""
 from __future__ import annotations
 
+import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass
 
@@ -54,9 +55,24 @@ def merge_boxes(regions: list[Region]) -> tuple[float, float, float, float] | No
     return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
+def shown_name(text: str) -> str:
+    """``text`` (a file name, or a message holding one) safe to print on one line and to write as UTF-8:
+    bytes of a name that is not UTF-8 (held as surrogates) as ``\\xff``, control characters and line
+    separators as ``\\n``, ``\\x1b``, ``\\u2028``. Other text comes back unchanged."""
+    if text.isprintable():
+        return text
+    raw = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return "".join(ch if ch.isprintable() or unicodedata.category(ch) == "Co" else ascii(ch)[1:-1] for ch in raw)
+
+
 @dataclass(frozen=True)
 class Skipped:
-    """A file that was not indexed, and why (shown to the user, never a traceback)."""
+    """A file that was not indexed, and why (shown to the user, never a traceback). Both are kept as
+    :func:`shown_name` gives them, so an odd file name cannot split or colour the line it is shown on."""
 
     source: str
     reason: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "source", shown_name(self.source))
+        object.__setattr__(self, "reason", shown_name(self.reason))

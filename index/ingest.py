@@ -83,7 +83,7 @@ def _read_rich(p: Path, suffix: str, res: IngestResult, keep_all_html: bool, on_
         res.skipped.append(Skipped(str(p), what))
         return
     res.documents.append(doc)
-    res.notes.extend(Skipped(str(p), n) for n in notes)
+    res.notes.extend(Skipped(str(p), n) for n in [*notes, *located.notes])
 
 
 def read_file(path: str | Path, keep_all_html: bool = False, on_page=None) -> IngestResult:
@@ -92,6 +92,11 @@ def read_file(path: str | Path, keep_all_html: bool = False, on_page=None) -> In
     p = Path(path)
     res = IngestResult()
     suffix = p.suffix.lower()
+    try:
+        str(p).encode("utf-8")
+    except UnicodeEncodeError:   # bytes the file system holds that are not UTF-8: no index could store the name
+        res.skipped.append(Skipped(str(p), "its name is not valid UTF-8: rename the file to index it"))
+        return res
     if suffix not in SUPPORTED_SUFFIXES:
         res.skipped.append(Skipped(str(p), f"unsupported file type '{suffix or p.name}' "
                                            f"(use {', '.join(sorted(SUPPORTED_SUFFIXES))})"))
@@ -108,11 +113,12 @@ def read_file(path: str | Path, keep_all_html: bool = False, on_page=None) -> In
         if suffix in RICH_SUFFIXES:
             try:
                 _read_rich(p, suffix, res, keep_all_html, on_page)
-            except (UnreadableFile, OSError, MemoryError):
+            except (UnreadableFile, DecodeError, OSError, MemoryError):
                 raise
             except Exception as exc:  # a parser library's own error on a damaged or unusual file
                 res.documents.clear()
-                res.skipped.append(Skipped(str(p), f"could not read it ({type(exc).__name__}: {str(exc)[:80]})"))
+                detail = str(exc).strip()[:80]
+                res.skipped.append(Skipped(str(p), f"could not read it ({type(exc).__name__}{': ' + detail if detail else ''})"))
             return res
         text = decode_bytes(p.read_bytes())
     except (DecodeError, UnreadableFile) as exc:
@@ -127,7 +133,7 @@ def read_file(path: str | Path, keep_all_html: bool = False, on_page=None) -> In
     if suffix in JSON_SUFFIXES:
         try:
             res.documents.extend(squad_documents(text, str(p)))
-        except (ValueError, SquadFormatError, RecursionError, AttributeError, TypeError, KeyError) as exc:
+        except (ValueError, SquadFormatError, RecursionError, AttributeError, TypeError, KeyError, OverflowError) as exc:
             res.documents.clear()
             res.skipped.append(Skipped(str(p), f"not SQuAD-style JSON: {str(exc)[:120]}"))
             return res

@@ -65,8 +65,36 @@ def _gb_or_big5(data: bytes) -> str | None:
     return big5
 
 
+# Formats whose files begin with these bytes; a PDF is mostly ASCII and would otherwise pass for text.
+_SIGNATURES = ((b"%PDF-", "a PDF (.pdf)"), (b"PK\x03\x04", "a ZIP archive (an Office file: .docx, .pptx, .xlsx?)"),
+               (b"\x89PNG\r\n\x1a\n", "a PNG image (.png)"), (b"\xff\xd8\xff", "a JPEG image (.jpg)"),
+               (b"II*\x00", "a TIFF image (.tif)"), (b"MM\x00*", "a TIFF image (.tif)"), (b"GIF8", "a GIF image"),
+               (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Office file (.doc, .xls or .ppt)"))
+
+
+def _mixed_lines(data: bytes) -> str | None:
+    """Each line decoded on its own, as UTF-8 or else GB18030: a file appended to by two systems (a CSV
+    export of UTF-8 rows, then GBK ones). None unless some line holds non-ASCII UTF-8."""
+    lines = data.split(b"\n")
+    if not any(not line.isascii() and _decoded(line, "utf-8") is not None for line in lines):
+        return None
+    out = []
+    for line in lines:
+        text = _decoded(line, "utf-8")
+        if text is None:
+            text = _decoded(line, "gb18030")
+        if text is None:
+            return None
+        out.append(text)
+    return "\n".join(out)
+
+
 def decode_bytes(data: bytes) -> str:
-    """Decode with BOM sniffing, then UTF-8, else the most plausible of GB18030 / Big5 / UTF-16; refuse binary."""
+    """Decode with BOM sniffing, then UTF-8, else the most plausible of GB18030 / Big5 / UTF-16; refuse binary,
+    naming the format of a file that is another kind under a text suffix."""
+    for signature, kind in _SIGNATURES:
+        if data.startswith(signature):
+            raise DecodeError(f"the file is {kind}, not text: give it its format's suffix")
     if data.startswith(b"\xef\xbb\xbf"):
         forced = "utf-8-sig"
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -91,7 +119,7 @@ def decode_bytes(data: bytes) -> str:
             return text
         raise DecodeError("binary file (control characters in the text)")
     best, best_score = None, 0.0
-    for text in (_gb_or_big5(data), _decoded(data, "utf-16-le"), _decoded(data, "utf-16-be")):
+    for text in (_gb_or_big5(data), _mixed_lines(data), _decoded(data, "utf-16-le"), _decoded(data, "utf-16-be")):
         if text is None:
             continue
         score = _plausibility(text)

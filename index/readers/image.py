@@ -15,6 +15,7 @@ import os
 import statistics
 import sys
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,7 @@ MAX_PIXELS = 50_000_000      # a 200-megapixel image is refused, not OCR'd for m
 MAX_FRAMES = 200             # pages of a multi-page TIFF
 MAX_SIDE = 3200              # longer sides are scaled down to this before detection
 MIN_SCORE = 0.5              # OCR lines below this recognition confidence are dropped
+MIN_SIDE = 8                 # an image narrower or shorter than this holds no line of text
 
 _ENGINE = None
 _ENGINE_KIND: str | None = None
@@ -224,7 +226,9 @@ def open_image(path: Path):
     if path.stat().st_size == 0:
         raise UnreadableFile("file is empty")
     try:
-        image = Image.open(path)
+        with warnings.catch_warnings():   # PIL warns of images past 89 megapixels; the limit below refuses them
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)
     except Image.DecompressionBombError:
         raise UnreadableFile(f"image is too large to OCR (over {MAX_PIXELS // 1_000_000} megapixels)") from None
     except (UnidentifiedImageError, OSError, ValueError) as exc:
@@ -234,7 +238,29 @@ def open_image(path: Path):
         image.close()
         raise UnreadableFile(f"image is {w}×{h} ({w * h / 1e6:.0f} megapixels), over the "
                              f"{MAX_PIXELS // 1_000_000}-megapixel limit")
+    if min(w, h) < MIN_SIDE:
+        image.close()
+        raise UnreadableFile(f"image is {w}×{h} pixels, too small to hold a line of text")
     return image
+
+
+def _page_problem(image, number: int) -> str | None:
+    """Why frame ``number`` (1-based) cannot be read ("is damaged (…)", "is W×H (…), over …"), or None
+    once it is loaded."""
+    from PIL import Image
+
+    try:
+        image.seek(number - 1)
+        fw, fh = image.size
+        if fw * fh > MAX_PIXELS:
+            return (f"is {fw}×{fh} ({fw * fh / 1e6:.0f} megapixels), over the {MAX_PIXELS // 1_000_000}-megapixel "
+                    "limit")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image.load()
+    except (OSError, ValueError, EOFError, Image.DecompressionBombError) as exc:
+        return f"is damaged ({type(exc).__name__}: {str(exc)[:60]})"
+    return None
 
 
 def read_image(path: Path, on_page=None) -> LocatedText:
@@ -242,22 +268,26 @@ def read_image(path: Path, on_page=None) -> LocatedText:
     image = open_image(path)
     out = LocatedText()
     try:
-        frames = min(getattr(image, "n_frames", 1) or 1, MAX_FRAMES)
+        try:
+            total = getattr(image, "n_frames", 1) or 1
+        except (OSError, ValueError, EOFError):   # frames past the first are damaged: the first is read
+            total = 1
+        frames = min(total, MAX_FRAMES)
+        problems = []
         for number in range(1, frames + 1):
-            try:
-                image.seek(number - 1)
-                fw, fh = image.size
-                if fw * fh > MAX_PIXELS:
-                    raise UnreadableFile(f"page {number} is {fw}×{fh} ({fw * fh / 1e6:.0f} megapixels), over the "
-                                         f"{MAX_PIXELS // 1_000_000}-megapixel limit")
-                image.load()
-            except (OSError, ValueError, EOFError) as exc:
-                if number == 1:
-                    raise UnreadableFile(f"damaged image ({type(exc).__name__}: {str(exc)[:60]})") from None
-                break
-            add_ocr_page(out, ocr_image(image), number)
+            problem = _page_problem(image, number)
+            if problem is not None:
+                problems.append(f"page {number} {problem}")
+                out.notes.append(f"page {number} {problem}: not read")
+            else:
+                add_ocr_page(out, ocr_image(image), number)
             if on_page is not None:
                 on_page(number, frames)
+        if len(problems) == frames:   # nothing read: the file is refused, for its first page's reason
+            raise UnreadableFile(f"image {problems[0].split(' ', 2)[2]}" if frames == 1 else
+                                 f"no page could be read ({problems[0]})")
+        if total > frames:
+            out.notes.append(f"only the first {MAX_FRAMES} of its {total} pages were read")
     finally:
         image.close()
     return out

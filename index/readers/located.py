@@ -20,6 +20,7 @@ class LocatedText:
     parts: list[str] = field(default_factory=list)
     regions: list[Region] = field(default_factory=list)
     length: int = 0
+    notes: list[str] = field(default_factory=list)   # what was left out of a file that was read (pages cut)
 
     def add(self, text: str, page: int | None = None, box=None, sep: str = "\n") -> None:
         """Append ``text`` (after ``sep`` when something precedes it), located on ``page``/``box``."""

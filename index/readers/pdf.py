@@ -12,6 +12,8 @@ below it. pdfplumber parses a page in Python (about 15–100 ms), so pages witho
 """
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 from typing import Callable
 
@@ -27,6 +29,14 @@ TABLE_MIN_PATHS = 6       # a page drawing fewer lines and boxes than this is no
 TABLE_MAX_PATHS = 600     # ... nor one drawing more (a chart or a drawing: pdfplumber would take seconds)
 
 
+def _pdfium_reason(message: str) -> str:
+    """PDFium's reason in "Failed to load document (PDFium: Data format error)." ("damaged" where it has
+    none, or says "Success")."""
+    m = re.search(r"PDFium:\s*([^)]*)", message)
+    reason = (m.group(1) if m else message).strip(" .")
+    return "damaged" if not reason or reason.lower() == "success" else reason
+
+
 def read_pdf(path: Path, ocr: bool = True, on_page: Callable[[int, int], None] | None = None) -> LocatedText:
     """The text of every page, page by page (``on_page(done, total)`` after each)."""
     import pypdfium2 as pdfium
@@ -37,7 +47,7 @@ def read_pdf(path: Path, ocr: bool = True, on_page: Callable[[int, int], None] |
         msg = str(exc)
         if "password" in msg.lower():
             raise UnreadableFile("encrypted PDF (password-protected): cannot read it") from None
-        raise UnreadableFile(f"not a readable PDF ({msg.split(':', 1)[-1].strip() or 'damaged'})") from None
+        raise UnreadableFile(f"not a readable PDF ({_pdfium_reason(msg)})") from None
     out = LocatedText()
     tables = _TableFinder(path)
     try:

@@ -11,9 +11,11 @@ import io
 from pathlib import Path
 
 from index.readers.located import LocatedText, UnreadableFile
+from index.readers.package import check_package
 
 SUFFIXES = {".xlsx", ".xlsm", ".csv"}
 MAX_ROWS = 100_000         # per file; more is cut, with a note
+MAX_COLUMNS = 1_000        # per row; cells further right are not read
 
 
 def cell_text(v) -> str:
@@ -40,6 +42,9 @@ def _add_table(rows, out: LocatedText, page: int | None, budget: list[int], shee
     header: list[str] | None = None
     first = True
     for raw in rows:
+        raw = raw[:MAX_COLUMNS]
+        if not any(v is not None and v != "" for v in raw):
+            continue
         cells = [cell_text(v) for v in raw]
         if not any(cells):
             continue
@@ -62,6 +67,7 @@ def read_xlsx(path: Path) -> tuple[LocatedText, list[str]]:
 
     import openpyxl
 
+    check_package(path, streamed=("xl/worksheets/",))
     try:
         book = openpyxl.load_workbook(str(path), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
@@ -71,6 +77,8 @@ def read_xlsx(path: Path) -> tuple[LocatedText, list[str]]:
     out, budget = LocatedText(), [MAX_ROWS]
     try:
         for number, sheet in enumerate(book.worksheets, 1):
+            if hasattr(sheet, "reset_dimensions"):   # read-only: rows are as wide as their last cell, not
+                sheet.reset_dimensions()             # as wide as the size the sheet declares (up to 16,384)
             _add_table(sheet.iter_rows(values_only=True), out, number, budget, sheet.title)
             if len(budget) > 1:
                 break

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from index.readers.located import LocatedText, UnreadableFile
+from index.readers.package import check_package
 
 SUFFIXES = {".pptx"}
 
@@ -32,6 +33,7 @@ def read_pptx(path: Path) -> LocatedText:
     from pptx import Presentation
     from pptx.exc import PackageNotFoundError
 
+    check_package(path)
     try:
         deck = Presentation(str(path))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:

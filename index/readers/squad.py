@@ -39,6 +39,17 @@ class SquadFormatError(ValueError):
     """The JSON does not have the SQuAD layout."""
 
 
+def _offset(value) -> int:
+    """An answer's character offset, or -1 when it is missing or not a whole number (``"abc"``, 1e400,
+    NaN): a file's paragraphs stay readable; only that answer cannot be located by its offset."""
+    if isinstance(value, bool):
+        return -1
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return -1
+    return number if number >= 0 and (not isinstance(value, float) or value == number) else -1
+
 def is_squad_json(obj: object) -> bool:
     return isinstance(obj, dict) and isinstance(obj.get("data"), list) and all(
         isinstance(d, dict) and "paragraphs" in d for d in obj["data"][:5])
@@ -71,7 +82,7 @@ def parse_squad(obj: dict, source: str = "") -> SquadSet:
                     id=str(qa.get("id")),
                     question=str(qa.get("question", "")),
                     answers=tuple(str(a["text"]) for a in answers),
-                    answer_starts=tuple(int(a.get("answer_start", -1)) for a in answers),
+                    answer_starts=tuple(_offset(a.get("answer_start")) for a in answers),
                     paragraph_id=pid,
                     is_impossible=bool(qa.get("is_impossible", False)) or not answers,
                 ))

@@ -12,6 +12,13 @@ import re
 from index.readers.located import LocatedText, UnreadableFile
 
 SUFFIXES = {".html", ".htm", ".xhtml"}
+# inline images and files (data: URLs) hold no text; lxml stops reading a page at a text node over
+# 10 MB, so the text after a large one was lost
+_DATA_URL = re.compile(r"""([=(]\s*["']?)data:[^"'\s>)]{256,}""", re.IGNORECASE)
+# trafilatura's fallback (jusText) takes time quadratic in the page's blocks: 10,000 small tables
+# took 30 s. Pages with more blocks than this get its main extractor alone ("fast").
+MAX_BLOCKS_FOR_FALLBACK = 3_000
+_BLOCK = re.compile(r"<(?:p|div|td|th|li|tr|br|h[1-6]|section|article|table|dd|dt)\b", re.IGNORECASE)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.IGNORECASE)
 
 
@@ -19,15 +26,27 @@ def decode_html(data: bytes) -> str:
     """Bytes to text: the page's own <meta charset> when it names one Python knows, else sniffing."""
     from index.readers.encoding import decode_bytes
 
+    if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):   # a byte-order mark outranks <meta>
+        return decode_bytes(data)
     m = _META_CHARSET.search(data[:4096])
     if m:
         name = m.group(1).decode("ascii", "ignore").lower()
         name = {"gb2312": "gb18030", "gbk": "gb18030"}.get(name, name)
+        if name.replace("-", "").replace("_", "").startswith("utf16"):
+            name = "utf-8"   # HTML5: a <meta> that could be read as ASCII is not UTF-16, whatever it says
         try:
             return data.decode(name)
         except (LookupError, UnicodeDecodeError):
             pass
     return decode_bytes(data)
+
+
+def _many_blocks(html: str) -> bool:
+    """Whether the page has more than ``MAX_BLOCKS_FOR_FALLBACK`` block elements (counted up to there)."""
+    for n, _ in enumerate(_BLOCK.finditer(html), 1):
+        if n > MAX_BLOCKS_FOR_FALLBACK:
+            return True
+    return False
 
 
 def _keep_all(html: str) -> str:
@@ -43,6 +62,7 @@ def _keep_all(html: str) -> str:
 def read_html_text(html: str, keep_all: bool = False) -> tuple[LocatedText, str | None]:
     """(text, the page's <title> if any)."""
     title = None
+    html = _DATA_URL.sub(r"\1", html)
     m = re.search(r"<title[^>]*>(.*?)</title>", html[:20000], re.IGNORECASE | re.DOTALL)
     if m:
         title = " ".join(m.group(1).split())[:60] or None
@@ -52,7 +72,7 @@ def read_html_text(html: str, keep_all: bool = False) -> tuple[LocatedText, str 
         import trafilatura
 
         text = trafilatura.extract(html, include_tables=True, include_comments=False, favor_recall=True,
-                                   deduplicate=False) or ""
+                                   deduplicate=False, fast=_many_blocks(html)) or ""
         if not text.strip():       # no main content found (a bare fragment, a table page): keep everything
             text = _keep_all(html)
     if not text.strip():

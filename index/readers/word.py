@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from index.readers.located import LocatedText, UnreadableFile
+from index.readers.package import check_package
 
 SUFFIXES = {".docx"}
 
@@ -20,6 +21,7 @@ def read_docx(path: Path) -> LocatedText:
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
+    check_package(path)
     try:
         document = docx.Document(str(path))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
