@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -99,6 +101,9 @@ def _index_locked(args, config, target: Path, ingest) -> int:
     from index.store.update import IndexUpdate
 
     if (target / "manifest.json").exists():
+        if not os.access(target, os.W_OK):   # before minutes of embedding, and before anything says "removed"
+            print(f"error: {target}: Permission denied (the index folder is not writable)", file=sys.stderr)
+            return 2
         store = IndexUpdate.open(target)   # the document list only: new documents go in a new segment
         encoder = get_encoder(store.encoder_name)
         if args.encoder and args.encoder != store.encoder_name:
@@ -262,6 +267,9 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:   # a file or folder that cannot be read or written: permission, a full disk
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except sqlite3.Error as exc:   # an index file SQLite cannot open or write (not an OSError)
+        print(f"error: the index could not be written or read: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

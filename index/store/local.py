@@ -155,20 +155,93 @@ def _discard(folder: Path) -> None:
     shutil.rmtree(trash, ignore_errors=True)
 
 
+def _peek(path: str | Path, *keys: str):
+    """``manifest[keys[0]][keys[1]]…`` of the index directory at ``path`` (unverified), or None when the
+    manifest is missing, not a regular file (a FIFO would block), damaged or of another shape."""
+    f = Path(path).expanduser() / MANIFEST
+    try:
+        if not f.is_file():
+            return None
+        value = json.loads(f.read_text(encoding="utf-8"))
+        for key in keys:
+            value = value[key]
+        return value
+    except (OSError, ValueError, KeyError, TypeError, IndexError, RecursionError):
+        return None
+
+
 def index_encoder_name(path: str | Path) -> str | None:
     """The encoder an index directory was built with (unverified peek), or None."""
-    try:
-        return json.loads((Path(path).expanduser() / MANIFEST).read_text(encoding="utf-8"))["encoder"]["name"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    name = _peek(path, "encoder", "name")
+    return name if isinstance(name, str) else None
 
 
 def index_chunk_size(path: str | Path) -> int | None:
     """The chunk size an index directory was built with (unverified peek), or None."""
-    try:
-        return int(json.loads((Path(path).expanduser() / MANIFEST).read_text(encoding="utf-8"))["chunking"]["size"])
-    except (OSError, ValueError, KeyError, TypeError):
+    size = _peek(path, "chunking", "size")
+    return size if _whole(size) else None
+
+
+def _load_reason(exc: BaseException) -> str:
+    """One line on why a verified index could not be read (numpy's advice to unpickle is not given)."""
+    text = " ".join(str(exc).split())
+    if "allow_pickle" in text or "Python objects" in text:
+        return "a vector file holds pickled objects, which are never loaded"
+    if isinstance(exc, MemoryError):
+        return "its counts do not fit in memory"
+    return f"{type(exc).__name__}: {text[:160]}" if text else type(exc).__name__
+
+
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _names_a_file_here(name) -> bool:
+    """A plain file name inside the index folder: no folder part, no ``..``, not absolute."""
+    return isinstance(name, str) and name not in ("", ".", "..") and "/" not in name and "\\" not in name
+
+
+def manifest_shape_problem(manifest: dict) -> str | None:
+    """What is wrong with the manifest's structure (the types of the fields a load reads, the files it
+    names), or None. A hand-edited or damaged manifest is refused here, in one line, instead of failing
+    deeper down with a library's error."""
+    version = manifest.get("format_version")
+    if not _whole(version):
+        return f"format_version is {version!r}, not a whole number"
+    enc = manifest.get("encoder")
+    if isinstance(enc, dict):
+        if not isinstance(enc.get("name", ""), str):
+            return "the encoder's name is not text"
+        if "dimension" in enc and not (_whole(enc["dimension"]) and enc["dimension"] > 0):
+            return f"the encoder's dimension is {enc['dimension']!r}, not a whole number above 0"
+    files = manifest.get("files", {})
+    if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
+        return "'files' is not a map of file names to checksums"
+    bad = next((n for n in files if not _names_a_file_here(n)), None)
+    if bad is not None:
+        return f"it names {bad!r}, which is not a file of the index folder"
+    chunking = manifest.get("chunking", {})
+    if not isinstance(chunking, dict) or not all(_whole(chunking[k]) for k in ("size", "overlap") if k in chunking):
+        return "'chunking' is not a map of whole numbers"
+    removed = manifest.get("removed", {})
+    if not isinstance(removed, dict) or not all(isinstance(v, list) for v in removed.values()):
+        return "'removed' is not a map of segment names to document ids"
+    if "generation" in manifest and not _whole(manifest["generation"]):
+        return "'generation' is not a whole number"
+    segments = manifest.get("segments")
+    if segments is None:
         return None
+    if not isinstance(segments, list):
+        return "'segments' is not a list"
+    for seg in segments:
+        if not isinstance(seg, dict) or not isinstance(seg.get("name"), str) or not isinstance(seg.get("files"), dict):
+            return "a segment is not a map with a name and its files"
+        if not all(_whole(seg.get(k)) and seg[k] >= 0 for k in ("documents", "chunks")):
+            return f"segment {seg['name']}'s document and chunk counts are not whole numbers of 0 or more"
+        unchecked = [n for n in seg["files"] if files.get(n) != seg["files"][n]]
+        if unchecked:   # every segment file must be verified: a manifest without checksums would skip the check
+            return f"the checksum of {unchecked[0]!r} is not listed in 'files'"
+    return None
 
 
 def read_manifest(root: Path, encoder_name: str | None = None, dimension: int | None = None,
@@ -179,12 +252,17 @@ def read_manifest(root: Path, encoder_name: str | None = None, dimension: int | 
     knows it will not hand the index to a loader that checks them again)."""
     if not (root / MANIFEST).exists():
         raise StoreError(f"no index at {root} (missing {MANIFEST}); build one with 'qa index PATH --index {root}'")
+    if not (root / MANIFEST).is_file():   # a FIFO or a device would block the read
+        raise StoreError(f"{root / MANIFEST} is not a regular file; rebuild the index")
     try:
         manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
         if not isinstance(manifest, dict):
             raise ValueError("not a JSON object")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise StoreError(f"{root / MANIFEST} is corrupt: {exc}") from exc
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise StoreError(f"{root / MANIFEST} is corrupt: {str(exc)[:200]}") from exc
+    problem = manifest_shape_problem(manifest)
+    if problem is not None:
+        raise StoreError(f"{root / MANIFEST} is corrupt: {problem}; rebuild the index")
     if manifest.get("format_version") not in (1, FORMAT_VERSION):
         raise StoreError(f"{root}: index format {manifest.get('format_version')} is not supported "
                          f"(expected {FORMAT_VERSION}); rebuild it with 'qa index'")
@@ -200,6 +278,8 @@ def read_manifest(root: Path, encoder_name: str | None = None, dimension: int | 
     for name in files:
         if not (root / name).exists():
             raise StoreError(f"{root}: {name} is missing; rebuild the index")
+        if not (root / name).is_file():
+            raise StoreError(f"{root}: {name} is not a regular file; rebuild the index")
     if check_files:
         check_manifest_files(root, manifest)
     return manifest
@@ -214,10 +294,8 @@ def check_manifest_files(root: Path, manifest: dict) -> None:
 
 
 def _manifest_generation(root: Path) -> int | None:
-    try:
-        return int(json.loads((root / MANIFEST).read_text(encoding="utf-8"))["generation"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    generation = _peek(root, "generation")
+    return generation if _whole(generation) else None
 
 
 def _remove_unnamed_files(folder: Path, manifest: dict, min_age_s: float = 60.0,
@@ -669,11 +747,13 @@ class IndexStore:
                 index = faiss.read_index(str(root / FAISS_FILE))
             else:
                 index = store._read_segments(root, manifest)
-        except (sqlite3.DatabaseError, RuntimeError, ValueError, KeyError, TypeError, OSError) as exc:
-            raise StoreError(f"{root}: cannot read the index ({exc}); rebuild it") from exc
+        except (sqlite3.DatabaseError, RuntimeError, ValueError, KeyError, TypeError, OSError, EOFError,
+                AttributeError, IndexError, MemoryError) as exc:
+            raise StoreError(f"{root}: cannot read the index ({_load_reason(exc)}); rebuild it") from exc
         if index is not None:
             if index.ntotal != len(store.chunks) or index.d != store.dimension:
-                raise StoreError(f"{root}: FAISS index holds {index.ntotal} vectors for {len(store.chunks)} chunks")
+                raise StoreError(f"{root}: the FAISS index holds {index.ntotal} vectors of {index.d} dimensions "
+                                 f"for {len(store.chunks)} chunks of {store.dimension}; rebuild it")
             if store.faiss_kind != "flat":   # a format-1 flat file is only checked: its vectors are held already
                 store._faiss = index
                 if store.faiss_kind == "hnsw" and not len(store._vectors):   # the graph holds the only copy
