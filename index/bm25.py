@@ -215,15 +215,13 @@ def _set_lucene_scores(retriever, table: TokenTable, empty_id: int, vocab: dict[
     retriever.nonoccurrence_array = None
 
 
-def _check_score_matrix(folder: Path, scores: dict, size: int) -> None:
-    """ValueError unless the stored score matrix is one a search can read: its column pointers rise from
-    0 to the number of entries, and every entry names one of the ``size`` passages (a damaged file
-    whose checksums were rewritten would otherwise fail each search with an IndexError)."""
+def _check_score_matrix(folder: Path, scores: dict) -> None:
+    """ValueError unless the stored score matrix's column pointers rise from 0 to its number of entries,
+    one per word (a damaged file whose checksums were rewritten would otherwise fail each search). The
+    entries themselves are not read: that would read the whole memory-mapped matrix at every open."""
     indptr, indices, data = scores["indptr"], scores["indices"], scores["data"]
     if len(indices) != len(data) or indptr[0] != 0 or indptr[-1] != len(indices) or np.any(np.diff(indptr) < 0):
         raise ValueError(f"{folder}: the BM25 score matrix is damaged")
-    if len(indices) and (int(indices.min()) < 0 or int(indices.max()) >= size):
-        raise ValueError(f"{folder}: the BM25 score matrix names passages the index does not hold")
 
 
 class BM25Index:
@@ -268,7 +266,7 @@ class BM25Index:
             scores = retriever.scores
             if scores.get("num_docs") != size or len(scores["indptr"]) != len(retriever.vocab_dict) + 1:
                 raise ValueError(f"{folder}: BM25 files for {scores.get('num_docs')} passages, expected {size}")
-            _check_score_matrix(folder, scores, size)
+            _check_score_matrix(folder, scores)
             index._retriever, index._vocab = retriever, retriever.vocab_dict
         return index
 

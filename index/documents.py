@@ -55,14 +55,23 @@ def merge_boxes(regions: list[Region]) -> tuple[float, float, float, float] | No
     return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
+_BIDI_CONTROLS = set("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _shown_char(ch: str) -> str:
+    if 0xDC80 <= ord(ch) <= 0xDCFF:   # a byte of a file name that is not UTF-8 (Python's surrogateescape)
+        return f"\\x{ord(ch) - 0xDC00:02x}"
+    if unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp") or ch in _BIDI_CONTROLS:
+        return ascii(ch)[1:-1]
+    return ch
+
+
 def shown_name(text: str) -> str:
     """``text`` (a file name, or a message holding one) safe to print on one line and to write as UTF-8:
-    bytes of a name that is not UTF-8 (held as surrogates) as ``\\xff``, control characters and line
-    separators as ``\\n``, ``\\x1b``, ``\\u2028``. Other text comes back unchanged."""
-    if text.isprintable():
-        return text
-    raw = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    return "".join(ch if ch.isprintable() or unicodedata.category(ch) == "Co" else ascii(ch)[1:-1] for ch in raw)
+    bytes of a name that is not UTF-8 as ``\\xff``, control characters, lone surrogates, line separators
+    and bidirectional controls as ``\\n``, ``\\x1b``, ``\\ud800``, ``\\u2028``, ``\\u202e``. Spaces of
+    every width, CJK, emoji (joined or not) and combining marks are kept."""
+    return "".join(_shown_char(ch) for ch in text)
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,8 @@ def _index_locked(args, config, target: Path, ingest) -> int:
     from index.store.update import IndexUpdate
 
     if (target / "manifest.json").exists():
-        if not os.access(target, os.W_OK):   # before minutes of embedding, and before anything says "removed"
+        if (args.remove or args.paths) and not os.access(target, os.W_OK):   # before minutes of embedding,
+            # and before anything says "removed"; listing a read-only index is fine
             print(f"error: {target}: Permission denied (the index folder is not writable)", file=sys.stderr)
             return 2
         store = IndexUpdate.open(target)   # the document list only: new documents go in a new segment

@@ -67,6 +67,8 @@ EDITS = {
     "a file outside the folder": lambda m: m["files"].update({"../outside": "0" * 64}),
     "a device": lambda m: m["files"].update({"/dev/zero": "0" * 64}),
     "no checksums": lambda m: m.pop("files"),
+    "a segment named outside the folder": lambda m: m["segments"][0].update(name="../../elsewhere"),
+    "a segment without its own files": lambda m: m["segments"][0].update(files={}),
 }
 
 
@@ -142,7 +144,7 @@ def test_a_faiss_file_of_another_dimension_is_named_by_its_dimensions(tiny_encod
         IndexStore.load(path)
 
 
-def test_a_bm25_cache_whose_matrix_names_missing_passages_is_rebuilt_not_searched(saved):
+def test_a_bm25_cache_whose_matrix_or_card_is_damaged_is_rebuilt_not_searched(saved):
     from index.bm25 import BM25Index, tokenize
     from index.store import bm25_cache
     from index.store.prepare import passage_text
@@ -153,16 +155,26 @@ def test_a_bm25_cache_whose_matrix_names_missing_passages_is_rebuilt_not_searche
     assert bm25_cache.save(saved, manifest, index)
     assert bm25_cache.load(saved, manifest, index.size) is not None
     folder = bm25_cache.folder_for(saved, manifest)
-    target = next(f for f in folder.iterdir() if "indices" in f.name)
-    indices = np.load(target)
-    np.save(target, indices + 10**6)
-    card = json.loads((folder / "zhqa_bm25.json").read_text())
+    card_file = folder / "zhqa_bm25.json"
+    card = json.loads(card_file.read_text())
+    target = next(f for f in folder.iterdir() if "indptr" in f.name)
+    good = target.read_bytes()
+    np.save(target, np.load(target)[::-1])   # pointers that fall: the checksum rewritten to match
     card["files"][target.name] = hashlib.sha256(target.read_bytes()).hexdigest()
-    (folder / "zhqa_bm25.json").write_text(json.dumps(card))
+    card_file.write_text(json.dumps(card))
     assert bm25_cache.load(saved, manifest, index.size) is None
-    card["files"]["/dev/zero"] = "0" * 64
-    (folder / "zhqa_bm25.json").write_text(json.dumps(card))
-    assert bm25_cache.load(saved, manifest, index.size) is None
+    target.write_bytes(good)
+    card["files"][target.name] = hashlib.sha256(good).hexdigest()
+    card_file.write_text(json.dumps(card))
+    assert bm25_cache.load(saved, manifest, index.size) is not None
+    for name in ("/dev/zero", "../manifest.json"):   # never read: a device would block the hashing
+        card_file.write_text(json.dumps({**card, "files": {**card["files"], name: "0" * 64}}))
+        code = ("import json, sys\nfrom pathlib import Path\nfrom index.store import bm25_cache\n"
+                "m = json.loads((Path(sys.argv[1]) / 'manifest.json').read_text())\n"
+                "print(bm25_cache.load(Path(sys.argv[1]), m, int(sys.argv[2])))\n")
+        done = subprocess.run([sys.executable, "-c", code, str(saved), str(index.size)], cwd=ROOT,
+                              capture_output=True, text=True, timeout=60)
+        assert done.stdout.strip() == "None", done.stderr
 
 
 def test_an_index_folder_that_is_not_writable_is_refused_before_embedding(saved, tiny_encoder_path, tmp_path,
@@ -183,4 +195,6 @@ def test_an_index_folder_that_is_not_writable_is_refused_before_embedding(saved,
         assert f"error: {saved}: Permission denied (the index folder is not writable)" in out.err
         assert "removed" not in out.out and "Traceback" not in out.err
     assert not embedded and sorted(f.name for f in saved.iterdir()) == before
+    assert cli.main(["index", "--index", str(saved), "--list"]) == 0   # reading a read-only index is fine
+    assert "d1" in capsys.readouterr().out
     assert sorted(IndexStore.load(saved).documents) == ["d1", "d2"]

@@ -72,6 +72,40 @@ def test_a_word_file_that_unpacks_past_the_part_limit_is_refused_before_parsing(
     assert res.skipped[0].reason.startswith("its part word/document.xml unpacks to "), res.skipped
 
 
+def test_a_renamed_part_counts_and_parts_no_reader_parses_do_not(tmp_path, monkeypatch):
+    """The libraries find parts by content type, so ``word/document.dat`` is parsed as the body; an
+    .xlsx's pivot cache and pictures are never parsed, so only the package total holds them."""
+    import index.readers.package as package
+
+    data = _docx_bytes([FACT] * 3000)
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        body = z.read("word/document.xml")
+        types, rels = z.read("[Content_Types].xml"), z.read("word/_rels/document.xml.rels")
+    monkeypatch.setattr(package, "MAX_PART_BYTES", len(body) - 1)
+    renamed = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(renamed, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            name = "word/document.dat" if info.filename == "word/document.xml" else info.filename
+            part = zin.read(info.filename)
+            if info.filename in ("[Content_Types].xml", "_rels/.rels"):
+                part = part.replace(b"/word/document.xml", b"/word/document.dat").replace(b"word/document.xml",
+                                                                                          b"word/document.dat")
+            zout.writestr(name, part)
+    p = tmp_path / "renamed.docx"
+    p.write_bytes(renamed.getvalue())
+    res = read_file(p)
+    assert not res.documents and res.skipped[0].reason.startswith("its part word/document.dat unpacks to ")
+    assert types and rels
+    sheet = _xlsx_bytes([["地区", "营收"], ["华东", "12亿元"]])
+    with zipfile.ZipFile(io.BytesIO(sheet)) as z:
+        largest = max(i.file_size for i in z.infolist())
+    monkeypatch.setattr(package, "MAX_PART_BYTES", largest)
+    pivot = tmp_path / "pivot.xlsx"
+    pivot.write_bytes(_rezip(sheet, {"xl/pivotCache/pivotCacheRecords1.xml": b"<r/>" * largest,
+                                     "xl/media/image1.png": b"\0" * largest * 2}))
+    assert "地区：华东；营收：12亿元" in read_file(pivot).documents[0].text
+
+
 def test_an_office_file_that_unpacks_past_the_package_limit_is_refused(tmp_path, monkeypatch):
     import index.readers.package as package
 
@@ -122,14 +156,18 @@ def test_a_sheet_that_declares_the_largest_size_is_read_at_the_pace_of_its_cells
     assert "地区：华东；营收：12亿元" in done.stdout and "末行" in done.stdout
 
 
-def test_cells_past_the_column_limit_are_not_read(tmp_path, monkeypatch):
+def test_cells_past_the_column_limit_are_not_read_and_say_so(tmp_path, monkeypatch):
     import index.readers.sheets as sheets
 
     monkeypatch.setattr(sheets, "MAX_COLUMNS", 2)
     p = tmp_path / "wide.xlsx"
     p.write_bytes(_xlsx_bytes([["地区", "营收", "备注"], ["华东", "12亿元", "远处的格子"]]))
-    text = read_file(p).documents[0].text
-    assert "营收：12亿元" in text and "远处的格子" not in text
+    res = read_file(p)
+    assert "营收：12亿元" in res.documents[0].text and "远处的格子" not in res.documents[0].text
+    assert [n.reason for n in res.notes] == ["cells past column 2 are not indexed"]
+    narrow = tmp_path / "narrow.csv"
+    narrow.write_text("地区,营收,\n华东,12亿元,\n", encoding="utf-8")   # empty cells past the limit: no note
+    assert not read_file(narrow).notes
 
 
 # ---------------------------------------------------------------- web pages
@@ -188,14 +226,19 @@ def test_another_format_under_a_text_suffix_is_named(tmp_path, name):
     assert res.skipped[0].reason == "the file is a PDF (.pdf), not text: give it its format's suffix"
 
 
-def test_a_csv_of_utf8_rows_then_gbk_rows_reads_both(tmp_path):
+@pytest.mark.parametrize("utf8_first", [True, False])
+def test_a_csv_of_utf8_rows_and_gbk_rows_reads_both_in_either_order(tmp_path, utf8_first):
+    """GBK rows first fill the sample a decoding is judged on, where both readings agree: the lines where
+    they differ must decide, however far down they are."""
+    utf8 = "300,中国银行A,人民B\n上海分行,营收12亿元,\n".encode("utf-8")
+    gbk = "".join(f"华东{i},{i}亿元,北京市朝阳区\n" for i in range(300)).encode("gbk")
     p = tmp_path / "appended.csv"
-    p.write_bytes("地区,营收\n华东,12亿元\n".encode("utf-8") + "华南,8亿元\n".encode("gbk"))
+    p.write_bytes(b"a,b,c\n" + (utf8 + gbk if utf8_first else gbk + utf8))
     text = read_file(p).documents[0].text
-    assert "地区：华东；营收：12亿元" in text and "地区：华南；营收：8亿元" in text
+    assert "中国银行A" in text and "营收12亿元" in text and "北京市朝阳区" in text
 
 
-@pytest.mark.parametrize("start", ["1e400", "Infinity", "NaN", '"abc"', "2.5", "true"])
+@pytest.mark.parametrize("start", ["1e400", "Infinity", "-Infinity", "NaN"])
 def test_squad_json_whose_offsets_are_not_whole_numbers_still_gives_its_paragraphs(tmp_path, start):
     p = tmp_path / "set.json"
     p.write_text('{"data": [{"title": "t", "paragraphs": [{"context": "%s", "qas": [{"id": "q", "question": "?",'
@@ -224,6 +267,19 @@ def test_a_tiff_page_over_the_pixel_limit_is_named_and_the_pages_after_it_are_re
     assert pages == [(200, 100), (300, 100)]
     assert "第1页的文字" in res.documents[0].text and "第2页的文字" in res.documents[0].text
     assert [n.reason for n in res.notes] == ["page 2 is 500×500 (0 megapixels), over the 0-megapixel limit: not read"]
+
+
+def test_a_tiny_cover_page_is_named_and_the_pages_after_it_are_read(tmp_path, monkeypatch):
+    from PIL import Image
+
+    import index.readers.image as image
+
+    monkeypatch.setattr(image, "ocr_image", lambda img: [image.OcrLine("正文页", (0.0, 0.0, 40.0, 10.0), 0.99)])
+    p = tmp_path / "cover.tif"
+    Image.new("L", (1, 1), 255).save(p, save_all=True, append_images=[Image.new("L", (200, 100), 255)])
+    res = read_file(p)
+    assert "正文页" in res.documents[0].text
+    assert [n.reason for n in res.notes] == ["page 1 is 1×1 pixels, too small to hold a line of text: not read"]
 
 
 def test_an_image_too_thin_for_text_is_named_and_pil_s_bomb_warning_stays_quiet(tmp_path):
@@ -267,6 +323,10 @@ def test_names_are_shown_on_one_line_and_writable_as_utf8():
     assert shown_name("bad\nskipped fake.pdf") == "bad\\nskipped fake.pdf"
     assert shown_name("red\x1b[31m.txt") == "red\\x1b[31m.txt"
     assert shown_name(os.fsdecode(b"\xff\xfe\xb0\xa1.txt")) == "\\xff\\xfe\\xb0\\xa1.txt"
+    assert shown_name("a\ud800b") == "a\\ud800b"   # a lone surrogate that is no escaped byte
+    assert shown_name("evil\u202etxt.exe") == "evil\\u202etxt.exe"   # a bidi override reorders what follows
+    for kept in ("年报\u3000全文.txt", "👨\u200d👩\u200d👧.png", "e\u0301.txt", "a\u00a0b"):
+        assert shown_name(kept) == kept
     s = Skipped("a\u2028b.pdf", "file is empty\nreally")
     assert (s.source, s.reason) == ("a\\u2028b.pdf", "file is empty\\nreally")
     json.dumps([s.source, s.reason], ensure_ascii=False).encode("utf-8")

@@ -89,6 +89,12 @@ def _mixed_lines(data: bytes) -> str | None:
     return "\n".join(out)
 
 
+def _differing_lines(text: str, other: str) -> str:
+    """The lines of ``text`` that differ from ``other``'s (the same file read two ways: a newline byte is
+    never part of a GB18030 or Big5 character, so their lines pair up)."""
+    return "\n".join(a for a, b in zip(text.split("\n"), other.split("\n")) if a != b)
+
+
 def decode_bytes(data: bytes) -> str:
     """Decode with BOM sniffing, then UTF-8, else the most plausible of GB18030 / Big5 / UTF-16; refuse binary,
     naming the format of a file that is another kind under a text suffix."""
@@ -119,7 +125,11 @@ def decode_bytes(data: bytes) -> str:
             return text
         raise DecodeError("binary file (control characters in the text)")
     best, best_score = None, 0.0
-    for text in (_gb_or_big5(data), _mixed_lines(data), _decoded(data, "utf-16-le"), _decoded(data, "utf-16-be")):
+    gb, mixed = _gb_or_big5(data), _mixed_lines(data)
+    if gb is not None and mixed is not None:   # judged on the lines where they differ, wherever those are
+        gb, mixed = (None, mixed) if _plausibility(_differing_lines(mixed, gb)) >= \
+            _plausibility(_differing_lines(gb, mixed)) else (gb, None)
+    for text in (gb, mixed, _decoded(data, "utf-16-le"), _decoded(data, "utf-16-be")):
         if text is None:
             continue
         score = _plausibility(text)

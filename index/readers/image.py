@@ -238,9 +238,6 @@ def open_image(path: Path):
         image.close()
         raise UnreadableFile(f"image is {w}×{h} ({w * h / 1e6:.0f} megapixels), over the "
                              f"{MAX_PIXELS // 1_000_000}-megapixel limit")
-    if min(w, h) < MIN_SIDE:
-        image.close()
-        raise UnreadableFile(f"image is {w}×{h} pixels, too small to hold a line of text")
     return image
 
 
@@ -255,6 +252,8 @@ def _page_problem(image, number: int) -> str | None:
         if fw * fh > MAX_PIXELS:
             return (f"is {fw}×{fh} ({fw * fh / 1e6:.0f} megapixels), over the {MAX_PIXELS // 1_000_000}-megapixel "
                     "limit")
+        if min(fw, fh) < MIN_SIDE:   # OCR cannot scale it (OpenVINO failed on such a page, for the process)
+            return f"is {fw}×{fh} pixels, too small to hold a line of text"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image.load()

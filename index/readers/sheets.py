@@ -38,11 +38,18 @@ def row_text(header: list[str], row: list[str]) -> str:
     return "；".join(parts)
 
 
-def _add_table(rows, out: LocatedText, page: int | None, budget: list[int], sheet: str | None) -> None:
+def _add_table(rows, out: LocatedText, page: int | None, budget: list[int], sheet: str | None,
+               wide: list[bool] | None = None) -> None:
+    """Rows as lines after the first non-empty one, the header; ``budget[0]`` rows at most (a marker is
+    appended to ``budget`` when rows are cut), ``MAX_COLUMNS`` cells a row (``wide[0]`` set when a cell
+    further right held something)."""
     header: list[str] | None = None
     first = True
     for raw in rows:
-        raw = raw[:MAX_COLUMNS]
+        if len(raw) > MAX_COLUMNS:
+            if wide is not None and any(v is not None and v != "" for v in raw[MAX_COLUMNS:]):
+                wide[0] = True
+            raw = raw[:MAX_COLUMNS]
         if not any(v is not None and v != "" for v in raw):
             continue
         cells = [cell_text(v) for v in raw]
@@ -74,18 +81,22 @@ def read_xlsx(path: Path) -> tuple[LocatedText, list[str]]:
         raise UnreadableFile(f"not an Excel .xlsx workbook ({type(exc).__name__})") from None
     except Exception as exc:
         raise UnreadableFile(f"damaged Excel workbook ({type(exc).__name__})") from None
-    out, budget = LocatedText(), [MAX_ROWS]
+    out, budget, wide = LocatedText(), [MAX_ROWS], [False]
     try:
         for number, sheet in enumerate(book.worksheets, 1):
             if hasattr(sheet, "reset_dimensions"):   # read-only: rows are as wide as their last cell, not
                 sheet.reset_dimensions()             # as wide as the size the sheet declares (up to 16,384)
-            _add_table(sheet.iter_rows(values_only=True), out, number, budget, sheet.title)
+            _add_table(sheet.iter_rows(values_only=True), out, number, budget, sheet.title, wide)
             if len(budget) > 1:
                 break
     finally:
         book.close()
+    return out, _notes(budget, wide)
+
+
+def _notes(budget: list[int], wide: list[bool]) -> list[str]:
     notes = [f"cut at {MAX_ROWS:,} rows (the rest is not indexed)"] if len(budget) > 1 else []
-    return out, notes
+    return notes + ([f"cells past column {MAX_COLUMNS:,} are not indexed"] if wide[0] else [])
 
 
 def read_csv_text(text: str) -> tuple[LocatedText, list[str]]:
@@ -95,10 +106,9 @@ def read_csv_text(text: str) -> tuple[LocatedText, list[str]]:
         dialect = csv.Sniffer().sniff(sample, delimiters=",\t;|")
     except csv.Error:
         dialect = csv.excel
-    out, budget = LocatedText(), [MAX_ROWS]
+    out, budget, wide = LocatedText(), [MAX_ROWS], [False]
     try:
-        _add_table(csv.reader(io.StringIO(text), dialect), out, None, budget, None)
+        _add_table(csv.reader(io.StringIO(text), dialect), out, None, budget, None, wide)
     except csv.Error as exc:
         raise UnreadableFile(f"malformed CSV ({exc})") from None
-    notes = [f"cut at {MAX_ROWS:,} rows (the rest is not indexed)"] if len(budget) > 1 else []
-    return out, notes
+    return out, _notes(budget, wide)

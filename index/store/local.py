@@ -36,6 +36,7 @@ from index.store.vectors import VectorRows, top_inner_product
 from index.store.segments import fsync_path as _fsync
 from index.store.segments import sha256_file as _sha256
 from index.store import verified
+from index.store.verified import plain_file_name
 
 FORMAT_VERSION = 2                 # 2: segments (index/store/segments.py); 1 (one SQLite + FAISS file) still loads
 MANIFEST = "manifest.json"
@@ -64,13 +65,12 @@ def _mtime(path: Path) -> float:
 
 def _complete_generation(folder: Path) -> int | None:
     """The generation of a complete saved index in ``folder`` (manifest and every file it lists), else None."""
-    try:
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-        if not all((folder / name).is_file() for name in manifest.get("files", {})):
-            return None
-        return int(manifest.get("generation", 0))
-    except (OSError, ValueError, TypeError, AttributeError):
+    manifest = _peek(folder)
+    files = manifest.get("files", {}) if isinstance(manifest, dict) else None
+    if not isinstance(files, dict) or not all(plain_file_name(n) and (folder / n).is_file() for n in files):
         return None
+    generation = manifest.get("generation", 0)
+    return generation if _whole(generation) else None
 
 
 def _set_aside(target: Path) -> list[tuple[int, Path]]:
@@ -166,7 +166,7 @@ def _peek(path: str | Path, *keys: str):
         for key in keys:
             value = value[key]
         return value
-    except (OSError, ValueError, KeyError, TypeError, IndexError, RecursionError):
+    except (OSError, ValueError, KeyError, TypeError, IndexError, RecursionError, MemoryError):
         return None
 
 
@@ -196,11 +196,6 @@ def _whole(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _names_a_file_here(name) -> bool:
-    """A plain file name inside the index folder: no folder part, no ``..``, not absolute."""
-    return isinstance(name, str) and name not in ("", ".", "..") and "/" not in name and "\\" not in name
-
-
 def manifest_shape_problem(manifest: dict) -> str | None:
     """What is wrong with the manifest's structure (the types of the fields a load reads, the files it
     names), or None. A hand-edited or damaged manifest is refused here, in one line, instead of failing
@@ -217,7 +212,7 @@ def manifest_shape_problem(manifest: dict) -> str | None:
     files = manifest.get("files", {})
     if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
         return "'files' is not a map of file names to checksums"
-    bad = next((n for n in files if not _names_a_file_here(n)), None)
+    bad = next((n for n in files if not plain_file_name(n)), None)
     if bad is not None:
         return f"it names {bad!r}, which is not a file of the index folder"
     chunking = manifest.get("chunking", {})
@@ -228,14 +223,18 @@ def manifest_shape_problem(manifest: dict) -> str | None:
         return "'removed' is not a map of segment names to document ids"
     if "generation" in manifest and not _whole(manifest["generation"]):
         return "'generation' is not a whole number"
+    if version == 1 and not {DB_FILE, FAISS_FILE} <= set(files):
+        return f"its checksums of {DB_FILE} and {FAISS_FILE} are not listed in 'files'"
     segments = manifest.get("segments")
     if segments is None:
         return None
     if not isinstance(segments, list):
         return "'segments' is not a list"
     for seg in segments:
-        if not isinstance(seg, dict) or not isinstance(seg.get("name"), str) or not isinstance(seg.get("files"), dict):
-            return "a segment is not a map with a name and its files"
+        if not isinstance(seg, dict) or not plain_file_name(seg.get("name")) or not isinstance(seg.get("files"), dict):
+            return "a segment is not a map with a file name and its files"
+        if not {f"{seg['name']}.sqlite", f"{seg['name']}.npy"} <= set(seg["files"]):
+            return f"segment {seg['name']} does not list its own files"
         if not all(_whole(seg.get(k)) and seg[k] >= 0 for k in ("documents", "chunks")):
             return f"segment {seg['name']}'s document and chunk counts are not whole numbers of 0 or more"
         unchecked = [n for n in seg["files"] if files.get(n) != seg["files"][n]]
@@ -258,8 +257,8 @@ def read_manifest(root: Path, encoder_name: str | None = None, dimension: int | 
         manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
         if not isinstance(manifest, dict):
             raise ValueError("not a JSON object")
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise StoreError(f"{root / MANIFEST} is corrupt: {str(exc)[:200]}") from exc
+    except (ValueError, UnicodeDecodeError, RecursionError, MemoryError) as exc:
+        raise StoreError(f"{root / MANIFEST} is corrupt: {str(exc)[:200] or type(exc).__name__}") from exc
     problem = manifest_shape_problem(manifest)
     if problem is not None:
         raise StoreError(f"{root / MANIFEST} is corrupt: {problem}; rebuild the index")
@@ -748,7 +747,7 @@ class IndexStore:
             else:
                 index = store._read_segments(root, manifest)
         except (sqlite3.DatabaseError, RuntimeError, ValueError, KeyError, TypeError, OSError, EOFError,
-                AttributeError, IndexError, MemoryError) as exc:
+                AttributeError, IndexError, MemoryError, OverflowError) as exc:
             raise StoreError(f"{root}: cannot read the index ({_load_reason(exc)}); rebuild it") from exc
         if index is not None:
             if index.ntotal != len(store.chunks) or index.d != store.dimension:

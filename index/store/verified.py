@@ -71,10 +71,16 @@ def hash_every_open() -> bool:
     return raw == "always"
 
 
+def plain_file_name(name) -> bool:
+    """A file name inside the folder: text, no folder part, no ``..``, not absolute."""
+    return isinstance(name, str) and name not in ("", ".", "..") and "/" not in name and "\\" not in name
+
+
 def mismatched_files(root: Path, expected: dict[str, str]) -> list[str]:
     """The names of ``expected`` ({file name in ``root``: sha256}) whose file does not hash to its
     checksum, hashing only files not verified unchanged before (all of them with
-    ``ZHQA_VERIFY_INDEX=always``). Missing files count as mismatched."""
+    ``ZHQA_VERIFY_INDEX=always``). Missing files, and names that are not regular files of ``root``, count
+    as mismatched."""
     always = hash_every_open()
     record = _record_path(root)
     with _LOCK:
@@ -83,6 +89,9 @@ def mismatched_files(root: Path, expected: dict[str, str]) -> list[str]:
     bad = []
     for name, digest in expected.items():
         f = root / name
+        if not plain_file_name(name) or not f.is_file():   # outside the folder, or a FIFO or device: never read
+            bad.append(name)
+            continue
         try:
             before = _stamp(f.stat())
             entry = known.get(name)
