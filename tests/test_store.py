@@ -1,3 +1,4 @@
+import hashlib
 import json
 
 import numpy as np
@@ -228,7 +229,9 @@ def test_an_index_of_format_1_still_loads_and_is_rewritten_on_save(tiny_encoder,
     flat.add(store.vectors)
     faiss.write_index(flat, str(old / "dense.faiss"))
     manifest = {**store.manifest(), "format_version": 1, "generation": 4,
-                "documents": {d: sd.checksum for d, sd in store.documents.items()}}
+                "documents": {d: sd.checksum for d, sd in store.documents.items()},
+                "files": {name: hashlib.sha256((old / name).read_bytes()).hexdigest()   # as format 1 wrote them
+                          for name in ("chunks.sqlite", "dense.faiss")}}
     (old / MANIFEST).write_text(json.dumps(manifest))
     loaded = IndexStore.load(old)
     assert sorted(loaded.documents) == ["d1", "d2", "d3"] and loaded.generation == 4
