@@ -106,6 +106,22 @@ def tiny_encoder(tiny_encoder_path):
     return Encoder(str(tiny_encoder_path))
 
 
+TWO_FACTS = (("d1", "公益", "2023财年，阿里活跃的公益幸福团超 110个。"),
+             ("d2", "钉钉", "截至2023年3月31日，钉钉用户超6亿，服务企业组织超2300万。"))
+
+
+@pytest.fixture
+def saved(tiny_encoder, tmp_path, monkeypatch):
+    """A small segmented index of two documents saved at ``tmp_path / "idx"``, with its own user cache."""
+    from index.documents import Document
+    from index.store import IndexStore
+
+    monkeypatch.setenv("ZHQA_CACHE_DIR", str(tmp_path / "cache"))
+    store = IndexStore(tiny_encoder.name, tiny_encoder.info.dimension, chunk_size=30, chunk_overlap=5)
+    store.add_documents([Document(i, title, text, "mem") for i, title, text in TWO_FACTS], tiny_encoder)
+    return store.save(tmp_path / "idx")
+
+
 def pytest_collection_modifyitems(config, items):
     # Unit tests first, end-to-end tests after (they load the real models).
     items.sort(key=lambda it: 1 if it.get_closest_marker("e2e") else 0)

@@ -18,16 +18,6 @@ from index.documents import Document
 from index.store import IndexStore, StoreError
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = [Document("d1", "公益", "2023财年，阿里活跃的公益幸福团超 110个。", "mem"),
-        Document("d2", "钉钉", "截至2023年3月31日，钉钉用户超6亿，服务企业组织超2300万。", "mem")]
-
-
-@pytest.fixture
-def saved(tiny_encoder, tmp_path, monkeypatch):
-    monkeypatch.setenv("ZHQA_CACHE_DIR", str(tmp_path / "cache"))
-    store = IndexStore(tiny_encoder.name, tiny_encoder.info.dimension, chunk_size=30, chunk_overlap=5)
-    store.add_documents(DOCS, tiny_encoder)
-    return store.save(tmp_path / "idx")
 
 
 def _manifest(path) -> dict:
@@ -133,7 +123,8 @@ def test_a_faiss_file_of_another_dimension_is_named_by_its_dimensions(tiny_encod
     monkeypatch.setenv("ZHQA_CACHE_DIR", str(tmp_path / "cache"))
     store = IndexStore(tiny_encoder.name, tiny_encoder.info.dimension, chunk_size=30, chunk_overlap=5,
                        faiss_kind="hnsw")
-    store.add_documents(DOCS, tiny_encoder)
+    store.add_documents([Document("d1", "公益", "2023财年，阿里活跃的公益幸福团超 110个。", "mem"),
+                         Document("d2", "钉钉", "钉钉用户超6亿。", "mem")], tiny_encoder)
     path = store.save(tmp_path / "hnsw")
     other = faiss.IndexHNSWFlat(tiny_encoder.info.dimension * 2, 16, faiss.METRIC_INNER_PRODUCT)
     other.add(np.zeros((len(store.chunks), tiny_encoder.info.dimension * 2), dtype="float32"))

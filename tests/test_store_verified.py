@@ -4,19 +4,7 @@ import os
 import pytest
 
 import index.store.verified as verified
-from index.documents import Document
 from index.store import IndexStore, StoreError
-
-DOCS = [Document("d1", "公益", "2023财年，阿里活跃的公益幸福团超 110个。", "mem"),
-        Document("d2", "钉钉", "截至2023年3月31日，钉钉用户超6亿，服务企业组织超2300万。", "mem")]
-
-
-@pytest.fixture
-def saved(tiny_encoder, tmp_path, monkeypatch):
-    monkeypatch.setenv("ZHQA_CACHE_DIR", str(tmp_path / "cache"))
-    store = IndexStore(tiny_encoder.name, tiny_encoder.info.dimension, chunk_size=30, chunk_overlap=5)
-    store.add_documents(DOCS, tiny_encoder)
-    return store.save(tmp_path / "idx")
 
 
 def _count_hashes(monkeypatch) -> list:
