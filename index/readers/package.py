@@ -11,7 +11,7 @@ from pathlib import Path
 
 from index.readers.located import UnreadableFile
 
-MAX_PART_BYTES = 64 * 2**20      # one XML part parsed whole: ~1 GB of memory at this size
+MAX_PART_BYTES = 64 * 2**20      # one part parsed whole: ~1 GB of memory for XML of this size
 MAX_PACKAGE_BYTES = 1024 * 2**20   # everything the package unpacks to
 # parts no reader here parses (pictures, embedded files, an .xlsx's pivot caches): held only to the total
 UNPARSED_FOLDERS = ("/media/", "/embeddings/")
@@ -21,8 +21,8 @@ UNPARSED = ("xl/pivotCache/", "docProps/thumbnail")
 def check_package(path: Path, streamed: tuple[str, ...] = ()) -> None:
     """Refuse (:class:`UnreadableFile`) a package whose parts unpack past ``MAX_PART_BYTES`` each or past
     ``MAX_PACKAGE_BYTES`` together. Pictures and other parts no reader parses, and parts under a prefix in
-    ``streamed`` (an .xlsx's worksheets, which openpyxl reads row by row), are held only to the total. A file that is not
-    a zip is left to the format's own reader, which names what is wrong with it."""
+    ``streamed`` (an .xlsx's worksheets, which openpyxl reads row by row), are held only to the total.
+    A file that is not a zip is left to the format's own reader, which names what is wrong with it."""
     try:
         with zipfile.ZipFile(path) as package:
             parts = package.infolist()

@@ -13,7 +13,6 @@ below it. pdfplumber parses a page in Python (about 15–100 ms), so pages witho
 from __future__ import annotations
 
 import re
-
 from pathlib import Path
 from typing import Callable
 

@@ -50,6 +50,7 @@ def _offset(value) -> int:
         return -1
     return number if number >= 0 and (not isinstance(value, float) or value == number) else -1
 
+
 def is_squad_json(obj: object) -> bool:
     return isinstance(obj, dict) and isinstance(obj.get("data"), list) and all(
         isinstance(d, dict) and "paragraphs" in d for d in obj["data"][:5])
