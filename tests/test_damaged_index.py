@@ -117,6 +117,21 @@ def test_a_damaged_segment_whose_checksum_was_rewritten_is_named(saved, damage, 
         IndexStore.load(saved)
 
 
+def test_a_segment_sqlite_cannot_open_is_named_once(saved, monkeypatch):
+    import sqlite3
+
+    import index.store.rows as rows
+
+    def refuse(*args, **kwargs):
+        raise sqlite3.OperationalError("unable to open database file")
+    monkeypatch.setattr(rows.sqlite3, "connect", refuse)
+    with pytest.raises(StoreError) as caught:
+        IndexStore.load(saved)
+    message = str(caught.value)
+    assert "cannot open the segment (unable to open database file); rebuild the index" in message
+    assert message.count("rebuild") == 1, message
+
+
 def test_a_faiss_file_of_another_dimension_is_named_by_its_dimensions(tiny_encoder, tmp_path, monkeypatch):
     import faiss
 

@@ -746,6 +746,8 @@ class IndexStore:
                 index = faiss.read_index(str(root / FAISS_FILE))
             else:
                 index = store._read_segments(root, manifest)
+        except StoreError:   # says what to do already (a segment that cannot be opened)
+            raise
         except (sqlite3.DatabaseError, RuntimeError, ValueError, KeyError, TypeError, OSError, EOFError,
                 AttributeError, IndexError, MemoryError, OverflowError) as exc:
             raise StoreError(f"{root}: cannot read the index ({_load_reason(exc)}); rebuild it") from exc
