@@ -263,7 +263,9 @@ def run(args: argparse.Namespace) -> int:
         return handlers[args.command](args)
     except (QuestionError, StoreError, ReaderLoadError, EncoderLoadError, ValueError) as exc:
         message = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())   # one line,
-        print(f"error: {message}", file=sys.stderr)   # also for a library's several (Hugging Face's)
+        if isinstance(exc, EncoderLoadError):                  # also for a library's several (Hugging Face's)
+            message = _index_encoder_context(args) + message
+        print(f"error: {message}", file=sys.stderr)
         return 2
     except OSError as exc:   # a file or folder that cannot be read or written: permission, a full disk
         where = f"{exc.filename}: " if exc.filename else ""
@@ -275,6 +277,18 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _index_encoder_context(args) -> str:
+    """When the encoder that failed to load is the one a local index names (no --encoder or ZHQA_ENCODER
+    asked for another), a prefix that says so: the library's own message speaks of the network only."""
+    from index.store import index_encoder_name
+
+    index = getattr(args, "index", None)
+    if not index or getattr(args, "encoder", None) or os.environ.get("ZHQA_ENCODER"):
+        return ""
+    name = index_encoder_name(index)
+    return f"{index} was built with the encoder '{name}', which cannot be loaded here; " if name else ""
 
 
 def quiet_libraries() -> None:

@@ -204,3 +204,18 @@ def test_an_index_folder_that_is_not_writable_is_refused_before_embedding(saved,
     assert cli.main(["index", "--index", str(saved), "--list"]) == 0   # reading a read-only index is fine
     assert "d1" in capsys.readouterr().out
     assert sorted(IndexStore.load(saved).documents) == ["d1", "d2"]
+
+
+def test_an_index_whose_encoder_cannot_be_loaded_says_it_is_the_index_s(saved, capsys, monkeypatch):
+    from qa.cli import main
+
+    m = _manifest(saved)
+    m["encoder"]["name"] = "someone/a-model-nobody-has-cached"
+    _write_manifest(saved, m)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv("ZHQA_ENCODER", raising=False)
+    assert main(["ask", "钉钉用户有多少？", "--index", str(saved)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {saved} was built with the encoder 'someone/a-model-nobody-has-cached', "
+                          "which cannot be loaded here; cannot load the encoder"), err
+    assert err.count("\n") == 1 and "Traceback" not in err
