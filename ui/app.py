@@ -23,6 +23,7 @@ from index.ingest import PAGED_SUFFIXES, SUPPORTED_SUFFIXES, read_paths
 from qa.answer import NO_ANSWER_ZH, Answer
 from qa.reader.answer_type import MEASURE_NAMES
 from qa.bot import QABot, QuestionError
+from qa.config import check_top_k
 from qa.question_text import showable, without_blank_ends
 from qa.retrieve import MODES
 
@@ -254,10 +255,13 @@ class ChatUI:
         abstained (True: the documents hold no answer), doc_id, title, passage, passages, ..."""
         if mode is not None and mode not in MODES:
             raise gr.Error(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
-        if isinstance(top_k, float) and top_k.is_integer():   # 3.0 from a JSON client
-            top_k = int(top_k)
-        if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= MAX_TOP_K):
-            raise gr.Error(f"top_k must be a whole number from 1 to {MAX_TOP_K}, not {top_k!r}")
+        if top_k is not None:   # the bot's own check (qa.config), and this server's upper bound
+            try:
+                top_k = check_top_k(int(top_k) if isinstance(top_k, float) and top_k.is_integer() else top_k)
+                if top_k > MAX_TOP_K:
+                    raise ValueError(top_k)
+            except ValueError:   # 3.0 from a JSON client is taken as 3
+                raise gr.Error(f"top_k must be a whole number from 1 to {MAX_TOP_K}, not {top_k!r}") from None
         try:
             return self.bot.ask(question, top_k=top_k or self.default_top_k,
                                 mode=mode or self.bot.config.mode).to_dict()

@@ -50,8 +50,6 @@ def _add_table(rows, out: LocatedText, page: int | None, budget: list[int], shee
             if wide is not None and any(v is not None and v != "" for v in raw[MAX_COLUMNS:]):
                 wide[0] = True
             raw = raw[:MAX_COLUMNS]
-        if not any(v is not None and v != "" for v in raw):
-            continue
         cells = [cell_text(v) for v in raw]
         if not any(cells):
             continue
