@@ -10,6 +10,7 @@ import json
 import os
 import sqlite3
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from qa.options import add_backend_options, add_eval_arguments, add_model_options, check_backend, config_from_args
@@ -125,11 +126,12 @@ def _index_locked(args, config, target: Path, ingest) -> int:
         encoder = get_encoder(config.encoder)
         store = IndexStore(config.encoder, encoder.info.dimension, config.chunk_size, config.chunk_overlap,
                            config.faiss)
-    changed = _apply_changes(args, store, encoder, ingest)
-    if changed is None:
+    applied = _apply_changes(args, store, encoder, ingest)
+    if applied is None:
         return 2
-    if changed or not (target / "manifest.json").exists():
+    if applied.changed or not (target / "manifest.json").exists():
         store.save(target)
+    applied.report()   # only once saved: a save that fails (a full disk) has removed and added nothing
     _print_index(args, store, str(target))
     return 0
 
@@ -144,7 +146,7 @@ def _index_milvus(args, config, ingest) -> int:
                              create=bool(args.paths), chunk_size=config.chunk_size,
                              chunk_overlap=config.chunk_overlap)
     try:
-        if _apply_changes(args, store, encoder, ingest) is None:
+        if _apply_changes(args, store, encoder, ingest, say_now=True) is None:
             return 2
         store.save()
         _print_index(args, store, f"{config.milvus_uri} (Milvus, collection {config.milvus_collection})")
@@ -153,24 +155,44 @@ def _index_milvus(args, config, ingest) -> int:
     return 0
 
 
-def _apply_changes(args, store, encoder, ingest) -> bool | None:
-    """Remove, then add what was read; True if the index changed, None when there was nothing to index."""
-    changed = False
+@dataclass
+class AppliedChanges:
+    """What ``qa index`` removed and added. A local index says it only once saved (a save that fails, on a
+    full disk, has removed and added nothing); Milvus writes as it goes, so it is said at once (``say_now``)."""
+    say_now: bool = False
+    changed: bool = False
+    lines: list[str] = field(default_factory=list)
+
+    def say(self, line: str) -> None:
+        if self.say_now:
+            print(line)
+        else:
+            self.lines.append(line)
+
+    def report(self) -> None:
+        for line in self.lines:
+            print(line)
+        self.lines.clear()
+
+
+def _apply_changes(args, store, encoder, ingest, say_now: bool = False) -> AppliedChanges | None:
+    """Remove, then add what was read; None when there was nothing to index."""
+    applied = AppliedChanges(say_now)
     if args.remove:
         asked = list(dict.fromkeys(args.remove))
         missing = [d for d in asked if d not in store.documents]
         n = store.remove_documents(asked)
-        print(f"removed {n} document(s)" + (f"; not found: {', '.join(missing)}" if missing else ""))
-        changed = changed or n > 0
+        applied.say(f"removed {n} document(s)" + (f"; not found: {', '.join(missing)}" if missing else ""))
+        applied.changed = n > 0
     if ingest is not None:
         if not ingest.documents and not args.remove:
             print("error: nothing to index", file=sys.stderr)
             return None
         report = store.add_documents(ingest.documents, encoder, progress=True)
-        print(f"added {len(report.added)}, updated {len(report.replaced)}, unchanged {len(report.unchanged)} "
-              f"document(s); {report.chunks} new chunk(s)")
-        changed = changed or bool(report.added or report.replaced)
-    return changed
+        applied.say(f"added {len(report.added)}, updated {len(report.replaced)}, "
+                    f"unchanged {len(report.unchanged)} document(s); {report.chunks} new chunk(s)")
+        applied.changed = applied.changed or bool(report.added or report.replaced)
+    return applied
 
 
 def _print_index(args, store, where: str) -> None:

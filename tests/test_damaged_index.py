@@ -206,6 +206,30 @@ def test_an_index_folder_that_is_not_writable_is_refused_before_embedding(saved,
     assert sorted(IndexStore.load(saved).documents) == ["d1", "d2"]
 
 
+def test_a_removal_whose_save_fails_says_nothing_was_removed(saved, tiny_encoder_path, capsys, monkeypatch):
+    """A full disk at save: one error line, no "removed" before it, and the index as it was."""
+    import errno
+
+    import qa.cli as cli
+    from index.store import IndexStore
+    from index.store.update import IndexUpdate
+
+    def full_disk(self, path=None):
+        raise OSError(errno.ENOSPC, "No space left on device", str(saved / "segments"))
+
+    monkeypatch.setattr(IndexUpdate, "save", full_disk)
+    assert cli.main(["index", "--remove", "d1", "--index", str(saved)]) == 2
+    out = capsys.readouterr()
+    assert out.err.strip() == f"error: {saved / 'segments'}: No space left on device"
+    assert "removed" not in out.out
+    assert sorted(IndexStore.load(saved).documents) == ["d1", "d2"]
+    monkeypatch.undo()
+    monkeypatch.setenv("ZHQA_CACHE_DIR", str(saved.parent / "cache"))
+    assert cli.main(["index", "--remove", "d1", "--index", str(saved)]) == 0
+    assert capsys.readouterr().out.startswith("removed 1 document(s)\n")
+    assert sorted(IndexStore.load(saved).documents) == ["d2"]
+
+
 def test_an_index_whose_encoder_cannot_be_loaded_says_it_is_the_index_s(saved, capsys, monkeypatch):
     from qa.cli import main
 
