@@ -370,7 +370,12 @@ def test_a_budget_sizes_a_real_run_and_its_resume_needs_the_budget(squad_file, t
     assert state["step"] == state["total_steps"] and state["time_budget"] is True
     with pytest.raises(CheckpointMismatch, match="resume it with --time-budget"):
         train([str(squad_file)], out, cfg, None, str(tiny_qa_model))
-    train([str(squad_file)], out, cfg, None, str(tiny_qa_model), time_budget_s=60.0)   # accepted: nothing left
+    from qa.training.reader import RunComplete
+
+    written = {f.name: f.stat().st_mtime_ns for f in (out / "final").iterdir()}
+    with pytest.raises(RunComplete, match="finished at step"):   # the same command again: nothing left to do
+        train([str(squad_file)], out, cfg, None, str(tiny_qa_model), time_budget_s=60.0)
+    assert {f.name: f.stat().st_mtime_ns for f in (out / "final").iterdir()} == written
 
 
 def test_training_files_without_questions_are_a_clear_error(tmp_path, tiny_qa_model):

@@ -62,30 +62,48 @@ def paragraph_id(title: str, para: dict, n: int) -> str:
     return str(para.get("id") or f"{title or 'paragraph'}#{n}")
 
 
+def _list_at(value, where: str, source: str) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise SquadFormatError(f"{source or 'input'}: {where} is not a list")
+    return value
+
+
 def parse_squad(obj: dict, source: str = "") -> SquadSet:
-    """Parse a loaded SQuAD object; paragraph ids default to ``<title>#<n>`` when absent."""
+    """Parse a loaded SQuAD object; paragraph ids default to ``<title>#<n>`` when absent. A question is
+    unanswerable when it says so (``is_impossible``) or its ``answers`` list is empty; one without an
+    ``answers`` list has no answers and is not marked unanswerable (training drops it)."""
     if not is_squad_json(obj):
         raise SquadFormatError(f"{source or 'input'}: not SQuAD-style JSON (expected data[].paragraphs[])")
     out = SquadSet()
     n = 0
-    for article in obj["data"]:
+    for i, article in enumerate(obj["data"]):
+        if not isinstance(article, dict):
+            raise SquadFormatError(f"{source or 'input'}: data[{i}] is not an object")
         title = str(article.get("title", "")).strip()
-        for para in article.get("paragraphs", []):
+        for j, para in enumerate(_list_at(article.get("paragraphs"), f"data[{i}].paragraphs", source)):
+            if not isinstance(para, dict):
+                raise SquadFormatError(f"{source or 'input'}: data[{i}].paragraphs[{j}] is not an object")
             context = para.get("context")
             if not isinstance(context, str):
                 continue
             pid = paragraph_id(title, para, n)
             n += 1
             out.paragraphs.append(SquadParagraph(pid, title, context))
-            for qa in para.get("qas", []):
-                answers = [a for a in qa.get("answers", []) if isinstance(a, dict) and a.get("text")]
+            where = f"data[{i}].paragraphs[{j}].qas"
+            for k, qa in enumerate(_list_at(para.get("qas"), where, source)):
+                if not isinstance(qa, dict):
+                    raise SquadFormatError(f"{source or 'input'}: {where}[{k}] is not an object")
+                given = qa.get("answers")
+                answers = [a for a in given if isinstance(a, dict) and a.get("text")] if isinstance(given, list) else []
                 out.questions.append(SquadQuestion(
                     id=str(qa.get("id")),
                     question=str(qa.get("question", "")),
                     answers=tuple(str(a["text"]) for a in answers),
                     answer_starts=tuple(_offset(a.get("answer_start")) for a in answers),
                     paragraph_id=pid,
-                    is_impossible=bool(qa.get("is_impossible", False)) or not answers,
+                    is_impossible=qa.get("is_impossible") is True or given == [],
                 ))
     return out
 

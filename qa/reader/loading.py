@@ -26,6 +26,8 @@ def save_reader(model, out_dir: str | Path, meta: dict) -> Path:
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    # a threshold calibrated for the weights being replaced would be read as these weights' own
+    (out / "calibration.json").unlink(missing_ok=True)
     state = {k: v.detach().to(torch.float16).cpu().contiguous() for k, v in model.state_dict().items()
              if k not in _SKIPPED}
     tmp = out / "model.safetensors.tmp"
@@ -40,6 +42,18 @@ def _is_compact_reader(path: Path) -> bool:
     return (path / MARKER_FILE).exists() and (path / "model.safetensors").exists()
 
 
+def _read_weights(path: Path) -> dict:
+    """The folder's ``model.safetensors`` as fp32 tensors; ReaderLoadError when it is damaged or unreadable."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return {k: v.float() for k, v in load_file(str(path / "model.safetensors")).items()}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ReaderLoadError(f"{path / 'model.safetensors'} cannot be read ({exc}); "
+                              "export or copy the reader again") from exc
+
+
 def _load_compact(path: Path, lean: bool = False):
     """A compact reader with the encoder's shared table and tokenizer. ``lean``: as index/bert.py's
     ``BertForSpans`` with the SentencePiece tokenizer (answering: no transformers import), else
@@ -47,16 +61,22 @@ def _load_compact(path: Path, lean: bool = False):
     if lean:
         return _load_compact_lean(path)
     import torch
-    from safetensors.torch import load_file
     from transformers import AutoConfig, AutoModelForQuestionAnswering
 
     from index.e5_convert import shared_tokenizer, shared_word_embeddings, without_weight_init
 
-    config = AutoConfig.from_pretrained(str(path))
-    with without_weight_init():  # every weight is loaded below: no random initialisation (about 1 s)
-        model = AutoModelForQuestionAnswering.from_config(config)
-    state = {k: v.float() for k, v in load_file(str(path / "model.safetensors")).items()}
-    missing, unexpected = model.load_state_dict(state, strict=False)
+    try:
+        config = AutoConfig.from_pretrained(str(path))
+        with without_weight_init():  # every weight is loaded below: no random initialisation (about 1 s)
+            model = AutoModelForQuestionAnswering.from_config(config)
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise ReaderLoadError(f"{path / 'config.json'} is not a usable model config ({exc})") from exc
+    state = _read_weights(path)
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as exc:   # tensors of other shapes than the config says
+        first = next((ln.strip() for ln in str(exc).splitlines() if "size mismatch" in ln), str(exc))
+        raise ReaderLoadError(f"{path}: reader weights do not match its config ({first})") from exc
     missing = [m for m in missing if not m.endswith("position_ids") and m != _SKIPPED[0]]
     # the word embeddings are the encoder's own table, held once a process (never trained)
     table = shared_word_embeddings()
@@ -71,15 +91,13 @@ def _load_compact(path: Path, lean: bool = False):
 
 
 def _load_compact_lean(path: Path):
-    from safetensors.torch import load_file
-
     from index.bert import BertForSpans, load_bert
     from index.e5_convert import shared_lean_tokenizer, shared_word_embeddings
 
-    state = {k: v.float() for k, v in load_file(str(path / "model.safetensors")).items()}
+    state = _read_weights(path)
     try:
         model = load_bert(BertForSpans, path, state, table=shared_word_embeddings(half=True), skip=_SKIPPED[0])
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, OSError) as exc:
         raise ReaderLoadError(f"{path}: reader weights do not match its config ({exc})") from exc
     try:
         return model, shared_lean_tokenizer()

