@@ -77,3 +77,61 @@ def test_pack_names_a_missing_or_malformed_file_in_one_line(tmp_path, capsys):
     assert main(["pack", str(tmp_path / "b"), "--data", f"{bad}@5", "--no-size-check"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "not SQuAD" in err and "\n" not in err
+
+
+def _small_reader(folder):
+    import torch
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True)
+    save_file({f"layer{i}.weight": torch.full((256, 256), float(i)) for i in range(3)},
+              str(folder / "model.safetensors"), metadata={"format": "pt"})
+    (folder / "zhqa_reader.json").write_text(json.dumps({"steps": 1}))
+    return folder
+
+
+def test_unshard_joins_only_every_part_and_keeps_the_reader_it_would_replace(tmp_path, capsys):
+    from safetensors.torch import load_file
+
+    from qa.training.gpu_bundle import BundleError, main, shard, unshard
+
+    shard(_small_reader(tmp_path / "trained"), tmp_path / "parts", max_mb=0.3)   # 256 KiB a tensor: 3 parts
+    assert sorted(p.name for p in (tmp_path / "parts").glob("reader-part*")) == [
+        f"reader-part{i}.safetensors" for i in range(3)]
+    target = _small_reader(tmp_path / "shipped")
+    (target / "calibration.json").write_text("{}")
+    before = (target / "model.safetensors").read_bytes()
+    for gone in (1, 2):   # a middle part, and the last one (only the parts' own count tells)
+        moved = tmp_path / f"part{gone}"
+        (tmp_path / "parts" / f"reader-part{gone}.safetensors").rename(moved)
+        with pytest.raises(BundleError, match=f"lacks part\\(s\\) {gone} of 3"):
+            unshard(tmp_path / "parts", target)
+        assert main(["unshard", str(tmp_path / "parts"), str(target)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1
+        assert (target / "model.safetensors").read_bytes() == before
+        moved.rename(tmp_path / "parts" / f"reader-part{gone}.safetensors")
+    (tmp_path / "parts" / "reader-part0.safetensors").write_bytes(b"\0" * 50)
+    assert main(["unshard", str(tmp_path / "parts"), str(target)]) == 2
+    assert "reader-part0.safetensors cannot be read" in capsys.readouterr().err
+    shard(tmp_path / "trained", tmp_path / "parts", max_mb=0.3)
+    unshard(tmp_path / "parts", target)
+    assert sorted(load_file(str(target / "model.safetensors"))) == ["layer0.weight", "layer1.weight", "layer2.weight"]
+    assert not (target / "calibration.json").exists(), "it calibrated the weights just replaced"
+
+
+def test_pack_and_assemble_refuse_folders_that_are_not_bundles(tmp_path, capsys):
+    from qa.training.gpu_bundle import main
+
+    data = tmp_path / "tiny.json"
+    data.write_text(json.dumps({"data": []}), encoding="utf-8")
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("mine")
+    assert main(["pack", str(precious), "--data", str(data), "--no-size-check"]) == 2
+    assert "is a folder of other files, not a bundle" in capsys.readouterr().err
+    assert (precious / "notes.txt").read_text() == "mine" and len(list(precious.iterdir())) == 1
+    assert main(["assemble", str(precious), str(tmp_path / "work")]) == 2
+    assert "is not a bundle" in capsys.readouterr().err
+    assert main(["shard", str(tmp_path / "nothing"), str(tmp_path / "out")]) == 2
+    assert "cannot be read" in capsys.readouterr().err

