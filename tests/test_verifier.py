@@ -364,6 +364,59 @@ def test_threshold_sweep_weighs_each_set_the_same(tmp_path):
     assert calibrate(["sweep", str(tmp_path / "bad.jsonl")]) == 2
 
 
+@pytest.mark.parametrize("line, message", [
+    ('5', "holds no scored rows"),
+    ('{"id": "q", "question": "问？", "score": "abc", "best_span": "x", "best_f1": 1, "answers": []}',
+     "row 1: score is 'abc', not a number"),
+    ('{"id": "q", "question": "问？", "score": null, "best_span": "x", "best_f1": 1, "answers": []}',
+     "row 1: score is None, not a number"),
+    ('{"id": "q", "question": "问？", "score": 0.5, "best_span": "x", "best_f1": 1, "answers": [], "answerable": "x"}',
+     "row 1: answerable is 'x', not a number"),
+])
+def test_a_sweep_over_damaged_rows_is_one_error_line(tmp_path, capsys, line, message):
+    from qa.training.calibrate import main as calibrate
+
+    bad = tmp_path / "set.jsonl"
+    bad.write_text(line + "\n", encoding="utf-8")
+    assert calibrate(["sweep", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and message in err
+
+
+def test_a_sweep_refuses_two_files_of_one_set_and_says_when_out_cannot_be_written(tmp_path, capsys):
+    from qa.training.calibrate import main as calibrate
+
+    rows = [{"id": f"q{i}", "question": "问题？", "score": i / 10, "best_span": "x", "best_f1": 1.0,
+             "answers": ["x"]} for i in range(5)]
+    first = _write_rows(tmp_path, news=rows)[0]
+    (tmp_path / "other").mkdir()
+    second = _write_rows(tmp_path / "other", news=rows)[0]
+    assert calibrate(["sweep", first, second]) == 2
+    assert "two files are named as the set 'news'" in capsys.readouterr().err
+    assert calibrate(["sweep", first, "--out", str(tmp_path / "missing" / "c.json")]) == 2
+    out = capsys.readouterr()
+    assert '"threshold"' in out.out and "the result above was not written" in out.err and "Traceback" not in out.err
+
+
+def test_calibrating_on_a_damaged_dev_file_fails_before_the_reader_loads(tmp_path, capsys, monkeypatch):
+    from qa.training.calibrate import main as calibrate
+
+    monkeypatch.setattr("qa.reader.extractive.ExtractiveReader.__init__",
+                        lambda *a, **k: (_ for _ in ()).throw(AssertionError("the reader loaded")))
+    (tmp_path / "notjson.json").write_text("{", encoding="utf-8")
+    (tmp_path / "short.json").write_text(json.dumps({"data": [{"paragraphs": [{"context": "钉钉用户超6亿。", "qas": [
+        {"id": "a", "question": "钉钉用户有多少？", "answers": [{"text": "超6亿", "answer_start": 4}]}]}]}]}),
+        encoding="utf-8")
+    for args, message in ((["--dev", str(tmp_path / "notjson.json")], "cannot be read as JSON"),
+                          (["--dev", str(tmp_path)], "cannot be read"),
+                          (["--dev", str(tmp_path / "short.json")], "--start 2900 --n 300 take no question"),
+                          (["--dev", str(tmp_path / "short.json"), "--start", "0", "--out",
+                            str(tmp_path / "missing" / "c.json")], "its folder does not exist")):
+        assert calibrate(args) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1 and message in err, err
+
+
 def test_sweep_of_rows_scored_with_the_verifier_also_writes_the_span_only_thresholds(tmp_path):
     from qa.training.calibrate import main as calibrate
 

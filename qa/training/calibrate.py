@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -180,10 +181,20 @@ def _sweep_main(argv: list[str]) -> int:
         except (OSError, ValueError) as exc:
             print(f"error: cannot read {path}: {exc}", file=sys.stderr)
             return 2
-        if not rows or not all({"id", "question", "score", "best_span", "best_f1", "answers"} <= set(r) for r in rows):
+        if not rows or not all(isinstance(r, dict) and {"id", "question", "score", "best_span", "best_f1", "answers"} <= set(r)
+                               for r in rows):
             print(f"error: {path} holds no scored rows (write them with eval_sets.py --details)", file=sys.stderr)
             return 2
-        rows_by_set[Path(path).name.split(".")[0]] = rows
+        bad = next((k for k, r in enumerate(rows, 1) if _row_problem(r)), None)
+        if bad is not None:
+            print(f"error: {path}: row {bad}: {_row_problem(rows[bad - 1])}", file=sys.stderr)
+            return 2
+        name = Path(path).name.split(".")[0]
+        if name in rows_by_set:
+            print(f"error: two files are named as the set {name!r} ({path} and one before it); "
+                  "give each set once", file=sys.stderr)
+            return 2
+        rows_by_set[name] = rows
     english = {n: rows for n, rows in rows_by_set.items()
                if sum(is_english_question(r["question"]) for r in rows) > len(rows) / 2}
     chinese = {n: rows for n, rows in rows_by_set.items() if n not in english}
@@ -204,7 +215,30 @@ def _sweep_main(argv: list[str]) -> int:
                    "sets": sorted(rows_by_set), "dtype": args.dtype, "answer_types": True})
     print(json.dumps(result, indent=2, ensure_ascii=False))
     if args.out:
-        write_calibration(Path(args.out), result)
+        return _write_or_say(Path(args.out), result)
+    return 0
+
+
+def _row_problem(row: dict) -> str | None:
+    """What makes a scored row unusable for the sweep, or None."""
+    for key in ("score", "best_f1") + (("answerable",) if row.get("answerable") is not None else ()):
+        value = row[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            return f"{key} is {value!r}, not a number"
+    if not isinstance(row["best_span"], str) or not isinstance(row["question"], str):
+        return "best_span and question must be text"
+    if not isinstance(row["answers"], list):
+        return "answers is not a list"
+    return None
+
+
+def _write_or_say(out: Path, result: dict) -> int:
+    """Write calibration.json; one error line (the result was printed) when it cannot be written."""
+    try:
+        write_calibration(out, result)
+    except OSError as exc:
+        print(f"error: {out}: {exc.strerror or exc} (the result above was not written)", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -223,8 +257,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--answer-types", action=argparse.BooleanOptionalAction, default=True,
                     help="drop spans of another measure than the question asks for, as the bot does (default: on)")
     args = ap.parse_args(argv)
-    if not Path(args.dev).exists():
+    from index.readers.squad import SquadFormatError
+
+    try:
+        questions = len(load_squad(args.dev).questions)
+    except FileNotFoundError:
         print(f"error: {args.dev} not found", file=sys.stderr)
+        return 2
+    except SquadFormatError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as exc:
+        print(f"error: {args.dev}: cannot be read as JSON ({getattr(exc, 'strerror', None) or exc})", file=sys.stderr)
+        return 2
+    if not 0 <= args.start < questions or args.n < 1:
+        print(f"error: --start {args.start} --n {args.n} take no question of {args.dev}'s {questions}",
+              file=sys.stderr)
         return 2
     from qa.reader.extractive import ExtractiveReader
 
@@ -232,6 +280,13 @@ def main(argv: list[str] | None = None) -> int:
     from qa.reader.verifier import has_verifier
 
     folder = reader_folder(args.reader)
+    if not args.out and folder is None:
+        print(f"error: {args.reader} is not a local reader folder: give --out", file=sys.stderr)
+        return 2
+    out = Path(args.out) if args.out else folder / "calibration.json"
+    if out.is_dir() or not out.parent.is_dir():
+        print(f"error: --out {out}: {'a folder' if out.is_dir() else 'its folder does not exist'}", file=sys.stderr)
+        return 2
     try:
         reader = ExtractiveReader(args.reader, dtype=args.dtype,
                                   verifier=folder is not None and has_verifier(folder), answer_types=args.answer_types)
@@ -253,13 +308,8 @@ def main(argv: list[str] | None = None) -> int:
                    "passages_per_question": 5})
     result["dtype"] = args.dtype
     result["answer_types"] = args.answer_types
-    if not args.out and folder is None:
-        print(f"error: {args.reader} is not a local reader folder: give --out", file=sys.stderr)
-        return 2
-    out = Path(args.out) if args.out else folder / "calibration.json"
-    write_calibration(out, result)
     print(json.dumps(result, indent=2))
-    return 0
+    return _write_or_say(out, result)
 
 
 if __name__ == "__main__":

@@ -345,9 +345,16 @@ def main(argv: list[str] | None = None) -> int:
         if not 1 <= args.layers <= 12:
             print("error: --layers must be between 1 and 12", file=sys.stderr)
             return 2
+        from qa.training.reader import BadTrainConfig, load_training_file
+
         for path in args.data:
             if not Path(path).exists():
                 print(f"error: {path} not found", file=sys.stderr)
+                return 2
+            try:   # read now, not after the reader loads (read again, drawn, per file below)
+                load_training_file(path)
+            except BadTrainConfig as exc:
+                print(f"error: {exc}", file=sys.stderr)
                 return 2
         kinds = tuple(k.strip() for k in args.kinds.split(",") if k.strip())
         unknown = set(kinds) - set(BUILT_KINDS)
