@@ -54,10 +54,18 @@ def _pieces(spans: list[tuple[int, int]], size: int) -> list[tuple[int, int]]:
     return out
 
 
+def chunking_problem(size: int, overlap: int) -> str | None:
+    """Why chunks cannot be ``size`` characters overlapping by ``overlap``, or None."""
+    if size < 20 or overlap < 0 or overlap >= size:
+        return f"chunk size must be >= 20 and overlap in [0, size), not {size} and {overlap}"
+    return None
+
+
 def chunk_document(doc: Document, norm: NormalizedText, size: int = 250, overlap: int = 60) -> list[Chunk]:
     """Greedy packing of sentences up to ``size`` chars; each chunk repeats up to ``overlap`` chars."""
-    if size < 20 or overlap < 0 or overlap >= size:
-        raise ValueError("chunk size must be >= 20 and overlap in [0, size)")
+    problem = chunking_problem(size, overlap)
+    if problem:
+        raise ValueError(problem)
     text = norm.text
     pieces = _pieces(split_sentences(text), size)
     chunks: list[Chunk] = []

@@ -26,7 +26,7 @@ from index.store import FORMAT_VERSION, MANIFEST, IndexStore, Store, StoreError
 from index.store.local import recover_index_dir
 from index.store.locking import disk_generation, index_write_lock
 from qa.answer import Answer, Candidate, Passage
-from qa.config import SAMPLE_ARTICLE, Config, check_threshold, check_top_k
+from qa.config import SAMPLE_ARTICLE, Config, check_threshold, check_top_k, local_backend_problem
 from qa.language import is_english_question
 from qa.locking import ReadWriteLock
 from qa.question_text import SURROGATES, without_blank_ends
@@ -206,6 +206,9 @@ class QABot:
         """A bot over the Milvus index ``config.milvus_collection`` at ``config.milvus_uri``."""
         from index.store.milvus import MilvusStore
 
+        if not config.milvus_uri:
+            raise StoreError("the Milvus backend needs a URI (./x.db or http://HOST:19530): Config(milvus_uri=...), "
+                             "--milvus-uri or ZHQA_MILVUS_URI")
         # opened before the models load, so a wrong URI fails at once; __init__ checks the dimension
         return cls(MilvusStore.open(config.milvus_uri, config.milvus_collection, config.encoder), config, reader)
 
@@ -394,6 +397,9 @@ def get_bot(index: str | Path | None = None, corpus: list[str | Path] | None = N
             config: Config | None = None) -> QABot:
     """Process-wide bot cache keyed by index/corpus/config."""
     config = config or Config.from_env()
+    problem = local_backend_problem(config, index, corpus)
+    if problem:
+        raise StoreError(problem)
     corpus = path_list(corpus) if corpus is not None else None
     key = (str(index) if index else None, tuple(map(str, corpus)) if corpus else None, config)
     with _BOTS_LOCK:

@@ -141,10 +141,16 @@ def _index_milvus(args, config, ingest) -> int:
     from index.embed import get_encoder
     from index.store.milvus import MilvusStore
 
+    if ingest is not None and not ingest.documents and not args.remove:
+        print("error: nothing to index", file=sys.stderr)   # and no empty index made
+        return 2
     encoder = get_encoder(config.encoder)
     store = MilvusStore.open(config.milvus_uri, config.milvus_collection, config.encoder, encoder.info.dimension,
-                             create=bool(args.paths), chunk_size=config.chunk_size,
+                             create=bool(ingest and ingest.documents), chunk_size=config.chunk_size,
                              chunk_overlap=config.chunk_overlap)
+    if args.chunk_size and args.chunk_size != store.chunk_size:
+        print(f"note: {config.milvus_uri} keeps its chunk size {store.chunk_size}; --chunk-size applies to new "
+              "indexes", file=sys.stderr)
     try:
         if _apply_changes(args, store, encoder, ingest, say_now=True) is None:
             return 2

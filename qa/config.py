@@ -108,3 +108,12 @@ def _parse_bool(name: str, raw: str) -> bool:
     if low in ("0", "false", "no", "off"):
         return False
     raise ValueError(f"{name} must be 1/0, true/false, yes/no or on/off, not {raw!r}")
+
+
+def local_backend_problem(config, index, corpus) -> str | None:
+    """A Milvus URI set (ZHQA_MILVUS_URI, Config.milvus_uri) with the local backend and nothing else to read:
+    the bundled sample article would answer instead of the index meant."""
+    if config.backend != "milvus" and config.milvus_uri and not index and not corpus:
+        return (f"a Milvus URI is set ({config.milvus_uri}) but the backend is '{config.backend}'; "
+                "set ZHQA_BACKEND=milvus (or --backend milvus, Config(backend='milvus')) to use it")
+    return None

@@ -59,6 +59,12 @@ def check_backend(config, args: argparse.Namespace) -> str | None:
             return "--backend milvus needs --milvus-uri (./x.db or http://HOST:19530) or ZHQA_MILVUS_URI"
     elif getattr(args, "milvus_uri", None):
         return "--milvus-uri is for --backend milvus (or ZHQA_BACKEND=milvus)"
+    elif getattr(args, "milvus_collection", None):
+        return "--milvus-collection is for --backend milvus (or ZHQA_BACKEND=milvus)"
+    else:
+        from qa.config import local_backend_problem
+
+        return local_backend_problem(config, getattr(args, "index", None), getattr(args, "corpus", None))
     return None
 
 

@@ -243,3 +243,13 @@ def test_an_index_whose_encoder_cannot_be_loaded_says_it_is_the_index_s(saved, c
     assert err.startswith(f"error: {saved} was built with the encoder 'someone/a-model-nobody-has-cached', "
                           "which cannot be loaded here; cannot load the encoder"), err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_the_ui_opens_an_index_with_the_encoder_it_was_built_with(saved, monkeypatch):
+    """As ``qa ask`` does: an index built with another encoder than the default is served, not refused."""
+    from ui import _config_from_args
+    from ui.cli import build_ui_parser
+
+    monkeypatch.delenv("ZHQA_ENCODER", raising=False)
+    args = build_ui_parser().parse_args(["ui", "--index", str(saved)])
+    assert _config_from_args(args).encoder == _manifest(saved)["encoder"]["name"]

@@ -270,6 +270,81 @@ def test_milvus_errors_are_one_line(tmp_path, tiny_encoder):
         store.close()
 
 
+def test_a_milvus_index_is_not_made_with_chunking_it_cannot_keep(tmp_path, tiny_encoder):
+    from index.store.milvus import MilvusStore
+
+    for size, overlap, message in ((5, 0, "chunk size must be >= 20"), (250, 500, "overlap in \\[0, size\\)"),
+                                   (100_000, 60, "at most 16,000 characters")):
+        with pytest.raises(StoreError, match=message):
+            MilvusStore.open(str(tmp_path / "cs.db"), "t", tiny_encoder.name, tiny_encoder.info.dimension,
+                             create=True, chunk_size=size, chunk_overlap=overlap)
+        assert not (tmp_path / "cs.db").exists(), "nothing made: the next run with a good size starts afresh"
+    with pytest.raises(StoreError, match="at most 201 characters"):
+        MilvusStore.open(str(tmp_path / "x.db"), "a" * 202)
+
+
+def test_a_milvus_index_whose_first_write_stopped_half_way_is_completed(tmp_path, tiny_encoder):
+    """A first ``qa index`` killed between creating the two collections, or before the manifest: the
+    next one finishes the index instead of failing with 'already exists' for ever."""
+    from pymilvus import MilvusClient
+
+    from index.store.milvus import MilvusStore
+
+    real = MilvusClient.create_collection
+    made = []
+
+    def die_on_the_second(self, name, *a, **k):
+        if made:
+            raise KeyboardInterrupt
+        made.append(name)
+        return real(self, name, *a, **k)
+
+    MilvusClient.create_collection = die_on_the_second
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            MilvusStore.open(str(tmp_path / "k.db"), "t", tiny_encoder.name, tiny_encoder.info.dimension, create=True)
+    finally:
+        MilvusClient.create_collection = real
+    with pytest.raises(StoreError, match="no zhqa index 't'"):   # asking: nothing half-made is taken as an index
+        MilvusStore.open(str(tmp_path / "k.db"), "t")
+    store = MilvusStore.open(str(tmp_path / "k.db"), "t", tiny_encoder.name, tiny_encoder.info.dimension,
+                             create=True, chunk_size=60, chunk_overlap=10)
+    try:
+        store.add_documents(DOCS[:1], tiny_encoder)
+        assert list(store.documents) == ["d1"]
+    finally:
+        store.close()
+
+
+def test_collections_made_by_something_else_are_named_not_used(tmp_path, tiny_encoder):
+    from pymilvus import MilvusClient
+
+    from index.store.milvus import MilvusStore
+
+    client = MilvusClient(str(tmp_path / "f.db"))
+    client.create_collection("t_docs", dimension=4)   # pymilvus' quick form: id and vector fields
+    client.close()
+    for create in (False, True):
+        with pytest.raises(StoreError, match="'t_docs' exists and was not made by zhqa.*another --milvus-collection"):
+            MilvusStore.open(str(tmp_path / "f.db"), "t", tiny_encoder.name, tiny_encoder.info.dimension,
+                             create=create)
+
+
+def test_milvus_configuration_mistakes_are_named(tmp_path, monkeypatch):
+    from qa.bot import ask
+    from qa.config import Config
+
+    with pytest.raises(StoreError, match="a Milvus URI is set .* but the backend is 'local'"):
+        ask("钉钉用户有多少？", config=Config(milvus_uri=str(tmp_path / "x.db")))
+    with pytest.raises(StoreError, match="the Milvus backend needs a URI"):
+        ask("钉钉用户有多少？", config=Config(backend="milvus"))
+    monkeypatch.setenv("ZHQA_MILVUS_TIMEOUT", "abc")
+    from index.store.milvus import connect
+
+    with pytest.raises(StoreError, match="^ZHQA_MILVUS_TIMEOUT must be a number of seconds"):
+        connect("http://127.0.0.1:9")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -37,13 +37,10 @@ def add_ui_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser
 
 
 def _config_from_args(args: argparse.Namespace):
-    """``Config.from_env()`` plus any option whose name matches a Config field (e.g. --reader, --top-k)."""
-    from dataclasses import fields
+    """The options and ZHQA_* variables as ``qa ask`` reads them: an index's own encoder included."""
+    from qa.options import config_from_args
 
-    from qa.config import Config
-
-    overrides = {f.name: getattr(args, f.name) for f in fields(Config) if hasattr(args, f.name)}
-    return Config.from_env(**overrides)
+    return config_from_args(args)
 
 
 def build_bot(index=None, corpus=None, config=None):

@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from index.bm25 import BM25_TOKENIZER_VERSION, known_terms, tokenize
-from index.chunk import Chunk
+from index.chunk import Chunk, chunking_problem
 from index.documents import Document, Region
 from index.normalize import NORMALIZER_VERSION, NormalizedText
 from index.store.prepare import AddReport, DocumentInfo, StoredDocument, StoreError, prepare_documents
@@ -68,6 +68,9 @@ CHUNK_FIELDS = ["row", "chunk_id", "doc_id", "version", "title", "text", "norm_s
 HIT_FIELDS = ["row", "doc_id", "version"]   # a search returns these; the few chunks read are fetched by row
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_VARCHAR = 65_535
+CHUNKS_SCHEMA = (*CHUNK_FIELDS, "bm25_text", "sparse", "vector")
+DOCS_SCHEMA = ("key", "kind", "doc_id", "version", "seq", "content", "placeholder")
+MAX_COLLECTION_CHARS = 201        # Milvus takes 255; the collections' names add "_chunks"
 MAX_LIMIT = 16_384                # Milvus' largest search or query limit
 INSERT_BYTES = 8 << 20            # text per insert call, well under gRPC's message limit
 log = logging.getLogger(__name__)
@@ -132,11 +135,19 @@ def _explain(uri: str, exc: BaseException) -> str:
         seen.add(id(link))
         text += f" {link}"
         link = link.__cause__ or link.__context__
+    if is_local_uri(uri) and Path(uri).is_dir() and not _writable(Path(uri)):
+        return (f"{uri} is not writable here: milvus-lite needs write access to the .db folder and its "
+                "files even to read it (copy it somewhere writable, or serve it with 'milvus-lite server')")
     if "another process holds the lock" in text or "DataDirLocked" in text or _held_by_another(uri):
         return (f"{uri} is open in another process (milvus-lite serves one process at a time): stop it, or "
                 f"serve the data with 'milvus-lite server --data-dir DIR --port 19530' and use "
                 f"--milvus-uri http://127.0.0.1:19530")
     return f"cannot reach Milvus at {uri}: {_message(exc)}"
+
+
+def _writable(folder: Path) -> bool:
+    lock = folder / "LOCK"
+    return os.access(folder, os.W_OK | os.X_OK) and (not lock.exists() or os.access(lock, os.W_OK))
 
 
 def _held_by_another(uri: str) -> bool:
@@ -149,7 +160,11 @@ def _held_by_another(uri: str) -> bool:
         import fcntl
     except ImportError:   # Windows: milvus-lite locks with msvcrt there
         return False
-    with open(lock, "a") as fh:
+    try:
+        fh = open(lock, "a")
+    except OSError:   # not ours to write: milvus-lite could not open it either (see _explain)
+        return False
+    with fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -183,8 +198,10 @@ def connect(uri: str, token: str | None = None, must_exist: bool = False):
         from pymilvus import MilvusClient
     except ImportError as exc:
         raise StoreError("the Milvus backend needs pymilvus and milvus-lite: pip install 'zhqa[milvus]'") from exc
-    # pymilvus logs each failed call with a traceback; the StoreError below says it in one line
-    logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
+    # pymilvus and milvus-lite log each failure with a traceback; the StoreError below says it in one line
+    for name in ("pymilvus", "milvus_lite"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    timeout = _timeout()   # a bad setting is the setting's fault, not the server's (and is not remembered)
     if is_local_uri(uri):
         path = Path(uri).expanduser()
         if path.suffix != ".db":
@@ -195,13 +212,16 @@ def connect(uri: str, token: str | None = None, must_exist: bool = False):
         if must_exist and not path.exists():
             raise StoreError(f"no zhqa index at {path}; build one with "
                              f"'qa index PATHS --backend milvus --milvus-uri {uri}'")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:   # made here, so that a folder that cannot be made says why (milvus-lite: "open failed")
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the milvus-lite database {path}: {exc.strerror or exc}") from None
         uri = str(path)
     elif uri in _UNREACHABLE and time.monotonic() - _UNREACHABLE[uri][0] < RETRY_AFTER_S:
         raise StoreError(_UNREACHABLE[uri][1])
     try:
         return MilvusClient(uri=uri, token=token if token is not None else os.environ.get(TOKEN_ENV, ""),
-                            timeout=_timeout())
+                            timeout=timeout)
     except Exception as exc:   # pymilvus raises its own and grpc's errors
         message = _explain(uri, exc)
         if not is_local_uri(uri):
@@ -287,8 +307,18 @@ class MilvusStore:
              chunk_overlap: int = 60, token: str | None = None) -> "MilvusStore":
         """Open the index ``collection`` at ``uri``; with ``create`` (and the encoder's name and
         dimension) make it when it is not there. The encoder must match the index's own."""
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,200}", collection):
-            raise StoreError(f"Milvus collection name must be letters, digits and _, not {collection!r}")
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", collection):
+            raise StoreError(f"Milvus collection name must be letters, digits and _, not starting with a digit, "
+                             f"not {collection!r}")
+        if len(collection) > MAX_COLLECTION_CHARS:
+            raise StoreError(f"Milvus collection name must be at most {MAX_COLLECTION_CHARS} characters "
+                             f"(the collections add '_chunks'), not {len(collection)}")
+        if create:   # before anything is made: a new index keeps its chunking for good
+            problem = chunking_problem(chunk_size, chunk_overlap)
+            if problem is None and chunk_size > PART_CHARS:
+                problem = f"chunk size must be at most {PART_CHARS:,} characters for Milvus' text field, not {chunk_size}"
+            if problem:
+                raise StoreError(problem)
         client = connect(uri, token, must_exist=not create)
         try:
             manifest = cls._read_manifest(client, collection)
@@ -296,7 +326,14 @@ class MilvusStore:
                 if not create or encoder_name is None or dimension is None:
                     raise StoreError(f"no zhqa index '{collection}' at {uri}; build one with "
                                      f"'qa index PATHS --backend milvus --milvus-uri {uri}'")
-                manifest = cls._create(client, collection, encoder_name, dimension, chunk_size, chunk_overlap)
+                try:
+                    manifest = cls._create(client, collection, encoder_name, dimension, chunk_size, chunk_overlap)
+                except StoreError:
+                    raise
+                except Exception:   # another writer made it meanwhile (a server): use theirs
+                    manifest = cls._read_manifest(client, collection)
+                    if manifest is None:
+                        raise
             cls._check(manifest, uri, encoder_name, dimension)
             store = cls(client, uri, collection, manifest)
             store._load_live()
@@ -309,11 +346,24 @@ class MilvusStore:
             raise StoreError(f"Milvus at {uri}: {_message(exc)}") from exc
 
     @staticmethod
+    def _check_made_here(client, name: str) -> None:
+        """StoreError when the collection ``name`` exists without the fields zhqa gives it."""
+        fields = {f.get("name") for f in client.describe_collection(name).get("fields", [])}
+        expected = CHUNKS_SCHEMA if name.endswith("_chunks") else DOCS_SCHEMA
+        if fields != set(expected):
+            raise StoreError(f"the Milvus collection '{name}' exists and was not made by zhqa (its fields are "
+                             f"{', '.join(sorted(map(str, fields)))}); choose another --milvus-collection")
+
+    @staticmethod
     def _read_manifest(client, collection: str) -> dict | None:
-        docs = f"{collection}_docs"
-        if not client.has_collection(docs) or not client.has_collection(f"{collection}_chunks"):
+        """The index's manifest; None when there is none yet, or a first write stopped before writing it."""
+        docs, chunks = f"{collection}_docs", f"{collection}_chunks"
+        present = [name for name in (docs, chunks) if client.has_collection(name)]
+        for name in present:
+            MilvusStore._check_made_here(client, name)
+        if len(present) < 2:
             return None
-        for name in (docs, f"{collection}_chunks"):
+        for name in present:
             client.load_collection(name)
         rows = client.query(docs, ids=["manifest"], output_fields=["content"])
         if not rows:
@@ -343,6 +393,8 @@ class MilvusStore:
                 chunk_overlap: int) -> dict:
         from pymilvus import DataType, Function, FunctionType
 
+        # a first write that stopped half way made one of them, or both without the manifest: made once
+        have = {name for name in (f"{collection}_chunks", f"{collection}_docs") if client.has_collection(name)}
         s = client.create_schema(auto_id=False, enable_dynamic_field=False)
         s.add_field("row", DataType.INT64, is_primary=True)
         s.add_field("chunk_id", DataType.VARCHAR, max_length=MAX_ID_BYTES + 32)
@@ -362,7 +414,8 @@ class MilvusStore:
         ip.add_index("vector", index_type="HNSW", metric_type="IP", params={"M": 16, "efConstruction": 200})
         ip.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params=BM25_PARAMS)
         ip.add_index("doc_id", index_type="INVERTED")   # writes filter by document
-        client.create_collection(f"{collection}_chunks", schema=s, index_params=ip, consistency_level="Strong")
+        if f"{collection}_chunks" not in have:
+            client.create_collection(f"{collection}_chunks", schema=s, index_params=ip, consistency_level="Strong")
 
         d = client.create_schema(auto_id=False, enable_dynamic_field=False)
         d.add_field("key", DataType.VARCHAR, is_primary=True, max_length=128)
@@ -375,7 +428,10 @@ class MilvusStore:
         dp = client.prepare_index_params()
         dp.add_index("placeholder", index_type="FLAT", metric_type="L2")
         dp.add_index("doc_id", index_type="INVERTED")
-        client.create_collection(f"{collection}_docs", schema=d, index_params=dp, consistency_level="Strong")
+        if f"{collection}_docs" not in have:
+            client.create_collection(f"{collection}_docs", schema=d, index_params=dp, consistency_level="Strong")
+        for name in have:
+            client.load_collection(name)
         manifest = {"format_version": FORMAT_VERSION, "backend": "milvus",
                     "encoder": {"name": encoder_name, "dimension": dimension},
                     "chunking": {"size": chunk_size, "overlap": chunk_overlap},
