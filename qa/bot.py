@@ -397,9 +397,6 @@ def get_bot(index: str | Path | None = None, corpus: list[str | Path] | None = N
             config: Config | None = None) -> QABot:
     """Process-wide bot cache keyed by index/corpus/config."""
     config = config or Config.from_env()
-    problem = local_backend_problem(config, index, corpus)
-    if problem:
-        raise StoreError(problem)
     corpus = path_list(corpus) if corpus is not None else None
     key = (str(index) if index else None, tuple(map(str, corpus)) if corpus else None, config)
     with _BOTS_LOCK:
@@ -417,5 +414,9 @@ def get_bot(index: str | Path | None = None, corpus: list[str | Path] | None = N
 
 def ask(question: str, top_k: int | None = None, index: str | Path | None = None,
         corpus: list[str | Path] | None = None, config: Config | None = None) -> Answer:
-    """Answer a question; with no index or corpus, over the bundled sample article."""
+    """Answer a question; with no index or corpus, over the bundled sample article (StoreError when a
+    Milvus URI is configured for the local backend: that index was surely meant)."""
+    problem = local_backend_problem(config or Config.from_env(), index, corpus)
+    if problem:
+        raise StoreError(problem)
     return get_bot(index, corpus, config).ask(question, top_k=top_k)

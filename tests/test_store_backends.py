@@ -278,7 +278,19 @@ def test_a_milvus_index_is_not_made_with_chunking_it_cannot_keep(tmp_path, tiny_
         with pytest.raises(StoreError, match=message):
             MilvusStore.open(str(tmp_path / "cs.db"), "t", tiny_encoder.name, tiny_encoder.info.dimension,
                              create=True, chunk_size=size, chunk_overlap=overlap)
-        assert not (tmp_path / "cs.db").exists(), "nothing made: the next run with a good size starts afresh"
+        with pytest.raises(StoreError, match="no zhqa index 't'"):   # no index was made
+            MilvusStore.open(str(tmp_path / "cs.db"), "t")
+    store = MilvusStore.open(str(tmp_path / "cs.db"), "t", tiny_encoder.name, tiny_encoder.info.dimension,
+                             create=True, chunk_size=60, chunk_overlap=10)
+    store.close()
+    # an existing index keeps its own chunking, whatever a later run asks for
+    store = MilvusStore.open(str(tmp_path / "cs.db"), "t", tiny_encoder.name, tiny_encoder.info.dimension,
+                             create=True, chunk_size=5, chunk_overlap=0)
+    try:
+        store.add_documents(DOCS[:1], tiny_encoder)
+        assert store.chunk_size == 60 and list(store.documents) == ["d1"]
+    finally:
+        store.close()
     with pytest.raises(StoreError, match="at most 201 characters"):
         MilvusStore.open(str(tmp_path / "x.db"), "a" * 202)
 
@@ -307,6 +319,15 @@ def test_a_milvus_index_whose_first_write_stopped_half_way_is_completed(tmp_path
         MilvusClient.create_collection = real
     with pytest.raises(StoreError, match="no zhqa index 't'"):   # asking: nothing half-made is taken as an index
         MilvusStore.open(str(tmp_path / "k.db"), "t")
+    from index.store.milvus import _vector_dimension, connect
+
+    # the next run may bring another encoder: the empty half-made collection is made again for its vectors
+    MilvusStore.open(str(tmp_path / "k.db"), "t", "another-encoder", tiny_encoder.info.dimension + 2,
+                     create=True).close()
+    client = connect(str(tmp_path / "k.db"))
+    assert _vector_dimension(client, "t_chunks") == tiny_encoder.info.dimension + 2
+    client.drop_collection("t_docs")   # stopped half way again, this time after the chunks collection
+    client.close()
     store = MilvusStore.open(str(tmp_path / "k.db"), "t", tiny_encoder.name, tiny_encoder.info.dimension,
                              create=True, chunk_size=60, chunk_overlap=10)
     try:
@@ -336,6 +357,13 @@ def test_milvus_configuration_mistakes_are_named(tmp_path, monkeypatch):
 
     with pytest.raises(StoreError, match="a Milvus URI is set .* but the backend is 'local'"):
         ask("钉钉用户有多少？", config=Config(milvus_uri=str(tmp_path / "x.db")))
+    from qa.cli import build_parser
+    from qa.options import check_backend
+
+    config = Config(milvus_uri=str(tmp_path / "x.db"))
+    for argv, refused in ((["ask", "问题"], True), (["ask", "问题", "--index", str(tmp_path)], False),
+                          (["eval", str(tmp_path / "set.json")], False)):
+        assert bool(check_backend(config, build_parser().parse_args(argv))) is refused, argv
     with pytest.raises(StoreError, match="the Milvus backend needs a URI"):
         ask("钉钉用户有多少？", config=Config(backend="milvus"))
     monkeypatch.setenv("ZHQA_MILVUS_TIMEOUT", "abc")

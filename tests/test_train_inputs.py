@@ -19,10 +19,9 @@ def files(tmp_path):
     good = tmp_path / "good.json"
     good.write_text(json.dumps(GOOD, ensure_ascii=False), encoding="utf-8")
     (tmp_path / "notjson.json").write_text("{not json", encoding="utf-8")
-    qas_null = {"data": [{"title": "t", "paragraphs": [{"context": "c", "qas": None}]}]}
-    (tmp_path / "qasnull.json").write_text(json.dumps({"data": [{"paragraphs": [{"context": "c", "qas": 5}]}]}))
+    (tmp_path / "qas5.json").write_text(json.dumps({"data": [{"paragraphs": [{"context": "c", "qas": 5}]}]}))
     (tmp_path / "qasint.json").write_text(json.dumps({"data": [{"paragraphs": [{"context": "c", "qas": [1]}]}]}))
-    (tmp_path / "empty_qas.json").write_text(json.dumps(qas_null))
+    (tmp_path / "qasnull.json").write_text(json.dumps({"data": [{"paragraphs": [{"context": "c", "qas": None}]}]}))
     (tmp_path / "adir").mkdir()
     (tmp_path / "afile").write_text("x")
     return tmp_path
@@ -31,9 +30,9 @@ def files(tmp_path):
 CASES = {
     "a folder as training file": (["--train", "{d}/adir"], "adir: cannot be read"),
     "training file not JSON": (["--train", "{d}/notjson.json"], "notjson.json: not JSON"),
-    "qas not a list": (["--train", "{d}/qasnull.json"], "data[0].paragraphs[0].qas is not a list"),
+    "qas not a list": (["--train", "{d}/qas5.json"], "data[0].paragraphs[0].qas is not a list"),
     "a question not an object": (["--train", "{d}/qasint.json"], "qas[0] is not an object"),
-    "no question at all": (["--train", "{d}/empty_qas.json"], "no question to train on"),
+    "no question at all": (["--train", "{d}/qasnull.json"], "no question to train on"),
     "@0": (["--train", "{d}/good.json@0"], "N in PATH@N must be a whole number of 1 or more, not '0'"),
     "@-1": (["--train", "{d}/good.json@-1"], "not '-1'"),
     "batch size 0": (["--train", "{d}/good.json", "--batch-size", "0"], "--batch-size must be 1 or more"),
@@ -71,7 +70,7 @@ def test_bad_training_input_is_one_error_line_before_any_model_loads(case, files
     lines = [ln for ln in err.splitlines() if ln.startswith("error:")]
     assert len(lines) == 1 and message.format(d=files) in lines[0], err
     assert "Traceback" not in err
-    assert not (files / "run" / "final").exists()
+    assert not (files / "run").exists(), "nothing written"
 
 
 def test_a_missing_answers_list_is_dropped_not_taught_as_unanswerable(tmp_path):
@@ -83,12 +82,16 @@ def test_a_missing_answers_list_is_dropped_not_taught_as_unanswerable(tmp_path):
     data = {"data": [{"title": "t", "paragraphs": [{"context": "钉钉用户超6亿。", "qas": [
         {"id": "a", "question": "钉钉用户有多少？"},                                   # damaged: no answers
         {"id": "b", "question": "钉钉的创始人是谁？", "answers": []},                   # unanswerable
-        {"id": "c", "question": "钉钉的老板是谁？", "answers": [], "is_impossible": "false"}]}]}]}
+        {"id": "c", "question": "钉钉的老板是谁？", "answers": [], "is_impossible": "false"},
+        {"id": "d", "question": "钉钉的总部在哪？", "answers": [{"text": "", "answer_start": -1}]},   # converted sets
+        {"id": "e", "question": "钉钉有多少员工？", "answers": None, "is_impossible": True}]}]}]}
     path = tmp_path / "set.json"
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    assert [q.is_impossible for q in load_squad(path).questions] == [False, True, True]
+    assert [q.is_impossible for q in load_squad(path).questions] == [False, True, True, True, True]
     examples = build_examples([str(path)], TrainConfig(cross_paragraph_negatives=0.0), random.Random(0))
-    assert sorted(e.question for e in examples) == ["钉钉的创始人是谁？", "钉钉的老板是谁？"]
+    assert sorted(e.question for e in examples) == ["钉钉有多少员工？", "钉钉的创始人是谁？", "钉钉的总部在哪？",
+                                                    "钉钉的老板是谁？"]
+    assert all(e.answer_start == -1 for e in examples)
 
 
 def test_a_question_too_long_for_its_window_is_skipped_not_fatal(tiny_qa_model, capsys):
@@ -100,11 +103,13 @@ def test_a_question_too_long_for_its_window_is_skipped_not_fatal(tiny_qa_model, 
 
     tokenizer = AutoTokenizer.from_pretrained(str(tiny_qa_model))
     cfg = TrainConfig(max_length=40, stride=8)
-    examples = [TrainExample("钉" * 30, "钉钉用户超6亿。" * 5, 4, "超6亿"),
+    examples = [TrainExample("钉" * 30, "钉钉用户超6亿。" * 5, 4, "超6亿"),     # split: no room beside it
+                TrainExample("钉" * 30, "超6亿。", 0, "超6亿"),                  # fits in one window whole
                 TrainExample("钉钉用户有多少？", "钉钉用户超6亿。" * 5, 4, "超6亿")]
     feats = build_features(examples, tokenizer, cfg, random.Random(0))
     assert feats and all(len(f.ids) <= 40 for f in feats)
-    assert "skipped 1 questions of more than" in capsys.readouterr().err
+    assert sum(1 for f in feats if f.context_start > 30) == 1, "the long question over its short paragraph is kept"
+    assert "skipped 1 examples whose question of more than 28 tokens" in capsys.readouterr().err
 
 
 def test_rerunning_a_finished_run_or_resuming_on_other_data_keeps_its_reader(files, tiny_qa_model, capsys):
@@ -173,6 +178,10 @@ def test_saving_new_weights_drops_the_old_weights_calibration(tmp_path, tiny_qa_
 
     folder = tmp_path / "reader"
     folder.mkdir()
+    model = BertForQuestionAnswering.from_pretrained(str(tiny_qa_model))
     (folder / "calibration.json").write_text(json.dumps({"threshold": 0.5}))
-    save_reader(BertForQuestionAnswering.from_pretrained(str(tiny_qa_model)), folder, {"steps": 1})
+    save_reader(model, folder, {"steps": 1})
     assert not (folder / "calibration.json").exists() and (folder / "model.safetensors").exists()
+    (folder / "calibration.json").write_text(json.dumps({"threshold": 0.5, "span_length_prior": {"k": 1}}))
+    save_reader(model, folder, {"steps": 2})
+    assert json.loads((folder / "calibration.json").read_text()) == {"span_length_prior": {"k": 1}}

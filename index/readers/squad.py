@@ -72,8 +72,8 @@ def _list_at(value, where: str, source: str) -> list:
 
 def parse_squad(obj: dict, source: str = "") -> SquadSet:
     """Parse a loaded SQuAD object; paragraph ids default to ``<title>#<n>`` when absent. A question is
-    unanswerable when it says so (``is_impossible``) or its ``answers`` list is empty; one without an
-    ``answers`` list has no answers and is not marked unanswerable (training drops it)."""
+    unanswerable when it says so (``is_impossible: true``) or its ``answers`` list holds no answer text;
+    one without an ``answers`` list is neither (training drops it)."""
     if not is_squad_json(obj):
         raise SquadFormatError(f"{source or 'input'}: not SQuAD-style JSON (expected data[].paragraphs[])")
     out = SquadSet()
@@ -103,7 +103,7 @@ def parse_squad(obj: dict, source: str = "") -> SquadSet:
                     answers=tuple(str(a["text"]) for a in answers),
                     answer_starts=tuple(_offset(a.get("answer_start")) for a in answers),
                     paragraph_id=pid,
-                    is_impossible=qa.get("is_impossible") is True or given == [],
+                    is_impossible=qa.get("is_impossible") is True or (isinstance(given, list) and not answers),
                 ))
     return out
 

@@ -191,6 +191,15 @@ def _timeout() -> float:
         raise StoreError(f"{TIMEOUT_ENV} must be a number of seconds, not {raw!r}") from None
 
 
+def _vector_dimension(client, name: str) -> int | None:
+    """The ``vector`` field's dimension of the collection ``name``."""
+    for f in client.describe_collection(name).get("fields", []):
+        if f.get("name") == "vector":
+            dim = (f.get("params") or {}).get("dim")
+            return int(dim) if dim is not None else None
+    return None
+
+
 def connect(uri: str, token: str | None = None, must_exist: bool = False):
     """A ``MilvusClient`` for a milvus-lite path ending in ``.db`` or a server URI; errors are one line.
     With ``must_exist`` a local path that is not there is refused without creating it."""
@@ -313,12 +322,6 @@ class MilvusStore:
         if len(collection) > MAX_COLLECTION_CHARS:
             raise StoreError(f"Milvus collection name must be at most {MAX_COLLECTION_CHARS} characters "
                              f"(the collections add '_chunks'), not {len(collection)}")
-        if create:   # before anything is made: a new index keeps its chunking for good
-            problem = chunking_problem(chunk_size, chunk_overlap)
-            if problem is None and chunk_size > PART_CHARS:
-                problem = f"chunk size must be at most {PART_CHARS:,} characters for Milvus' text field, not {chunk_size}"
-            if problem:
-                raise StoreError(problem)
         client = connect(uri, token, must_exist=not create)
         try:
             manifest = cls._read_manifest(client, collection)
@@ -326,6 +329,13 @@ class MilvusStore:
                 if not create or encoder_name is None or dimension is None:
                     raise StoreError(f"no zhqa index '{collection}' at {uri}; build one with "
                                      f"'qa index PATHS --backend milvus --milvus-uri {uri}'")
+                # before anything is made: a new index keeps its chunking for good (an existing one its own)
+                problem = chunking_problem(chunk_size, chunk_overlap)
+                if problem is None and chunk_size > PART_CHARS:
+                    problem = (f"chunk size must be at most {PART_CHARS:,} characters for Milvus' text field, "
+                               f"not {chunk_size}")
+                if problem:
+                    raise StoreError(problem)
                 try:
                     manifest = cls._create(client, collection, encoder_name, dimension, chunk_size, chunk_overlap)
                 except StoreError:
@@ -393,8 +403,17 @@ class MilvusStore:
                 chunk_overlap: int) -> dict:
         from pymilvus import DataType, Function, FunctionType
 
-        # a first write that stopped half way made one of them, or both without the manifest: made once
+        # a first write that stopped half way made one of them, or both without the manifest: made once.
+        # Chunks are only written once the manifest is, so such a collection holds none of them: one made
+        # for another encoder's vectors is made again
         have = {name for name in (f"{collection}_chunks", f"{collection}_docs") if client.has_collection(name)}
+        chunks_name = f"{collection}_chunks"
+        if chunks_name in have and _vector_dimension(client, chunks_name) != dimension:
+            if int(client.get_collection_stats(chunks_name).get("row_count", 0)):
+                raise StoreError(f"the Milvus collection '{chunks_name}' holds vectors of another dimension than "
+                                 f"the encoder's {dimension}; choose another --milvus-collection")
+            client.drop_collection(chunks_name)
+            have.discard(chunks_name)
         s = client.create_schema(auto_id=False, enable_dynamic_field=False)
         s.add_field("row", DataType.INT64, is_primary=True)
         s.add_field("chunk_id", DataType.VARCHAR, max_length=MAX_ID_BYTES + 32)

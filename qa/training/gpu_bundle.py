@@ -318,6 +318,8 @@ def unshard(parts_dir: Path, reader_dir: Path) -> None:
     (the weights it replaces stay until then)."""
     from safetensors.torch import save_file
 
+    from qa.reader.loading import drop_thresholds
+
     files = sorted(parts_dir.glob("reader-part*.safetensors"))
     if not files:
         raise BundleError(f"no reader-part*.safetensors in {parts_dir}")
@@ -338,7 +340,7 @@ def unshard(parts_dir: Path, reader_dir: Path) -> None:
     tmp = reader_dir / "model.safetensors.tmp"
     save_file(state, str(tmp), metadata={"format": "pt"})
     tmp.replace(reader_dir / "model.safetensors")
-    (reader_dir / "calibration.json").unlink(missing_ok=True)   # it calibrated the weights just replaced
+    drop_thresholds(reader_dir / "calibration.json")   # they calibrated the weights just replaced
     for f in parts_dir.glob("*.json"):
         if f.name not in ("calibration.json", "verifier.json"):  # both belong to the old weights
             shutil.copy(f, reader_dir / f.name)
@@ -368,7 +370,13 @@ def main(argv: list[str] | None = None) -> int:
         from index.readers.squad import SquadFormatError
         from qa.training.reader import parse_train_spec
 
-        missing = [spec for spec in a.data if not Path(parse_train_spec(spec)[0]).is_file()]
+        from qa.training.reader import BadTrainConfig
+
+        try:
+            missing = [spec for spec in a.data if not Path(parse_train_spec(spec)[0]).is_file()]
+        except BadTrainConfig as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         if missing:
             print(f"error: training file not found: {missing[0]}", file=sys.stderr)
             return 2

@@ -106,7 +106,8 @@ def config_problem(cfg: TrainConfig) -> str | None:
         return f"--checkpoint-every must be 1 or more, not {cfg.checkpoint_every}"
     if cfg.freeze_layers < 0:
         return f"--freeze-layers must be 0 or more, not {cfg.freeze_layers}"
-    if cfg.distill < 0 or cfg.distill_temperature <= 0:
+    if not (math.isfinite(cfg.distill) and math.isfinite(cfg.distill_temperature)) or cfg.distill < 0 \
+            or cfg.distill_temperature <= 0:
         return (f"--distill must be 0 or more and --distill-temperature above 0, not "
                 f"{cfg.distill} and {cfg.distill_temperature}")
     return None
@@ -225,7 +226,7 @@ def build_examples(paths: list[str], cfg: TrainConfig, rng: random.Random,
             if not q.answers:
                 if q.is_impossible and q.question.strip():
                     examples.append(TrainExample(q.question, contexts[q.paragraph_id], -1, ""))
-                else:   # no answers list at all: a damaged entry, not an unanswerable question
+                elif not q.is_impossible:   # no answers list at all: a damaged entry, not an unanswerable one
                     unanswered += 1
                 continue
             ctx = contexts[q.paragraph_id]
@@ -355,15 +356,20 @@ def build_features(examples: list[TrainExample], tokenizer, cfg: TrainConfig, rn
     question_ids: dict[str, list[int]] = {}   # a Chinese question's tokens, for its windows' teacher views
     batch = 256
     too_long = 0
-    # a window must move on by MIN_CONTEXT_TOKENS at least: a longer question leaves no room for its paragraph
-    # (the tokenizer panics when the stride is not below what the question leaves)
-    room = cfg.max_length - cfg.stride - 3 - MIN_CONTEXT_TOKENS
+    # the tokenizer panics on a pair it must split when the question leaves the stride no room beside it
+    room = cfg.max_length - cfg.stride - 4
     for i in range(0, len(examples), batch):
         chunk = examples[i:i + batch]
         with tokenizer_lock(tokenizer):
             lengths = [len(ids) for ids in tokenizer([e.question for e in chunk], add_special_tokens=False)["input_ids"]]
-        too_long += sum(n > room for n in lengths)
-        chunk = [e for e, n in zip(chunk, lengths) if n <= room]
+            over = [k for k, n in enumerate(lengths) if n > room]
+            if over:   # rare: fine when the paragraph fits beside the question in one window
+                contexts = tokenizer([chunk[k].context for k in over], add_special_tokens=False)["input_ids"]
+                unfit = {k for k, ids in zip(over, contexts) if lengths[k] + len(ids) + 3 > cfg.max_length}
+            else:
+                unfit = set()
+        too_long += len(unfit)
+        chunk = [e for k, e in enumerate(chunk) if k not in unfit]
         if not chunk:
             continue
         with tokenizer_lock(tokenizer):   # it may be the encoder's, shared (index/e5_convert.py)
@@ -401,8 +407,8 @@ def build_features(examples: list[TrainExample], tokenizer, cfg: TrainConfig, rn
             distilled = s_tok > 0 and (not viewed or teacher is not None)
             feats.append(Window(list(ids), s_tok, e_tok, c0, n_ctx, teacher, distilled))
     if too_long:
-        print(f"skipped {too_long} questions of more than {room} tokens (--max-length {cfg.max_length}, "
-              f"--stride {cfg.stride})", file=sys.stderr)
+        print(f"skipped {too_long} examples whose question of more than {room} tokens leaves its paragraph no "
+              f"room (--max-length {cfg.max_length}, --stride {cfg.stride})", file=sys.stderr)
     return feats
 
 
@@ -515,7 +521,8 @@ def _finished_run(out_dir: Path, cfg: TrainConfig, data: list, budgeted: bool, m
     if (_saved_config(saved) == cfg.__dict__ and saved.get("data", data) == data
             and bool(saved.get("time_budget")) == budgeted and isinstance(total, int) and saved["step"] >= total):
         return (f"{out_dir} holds this run, finished at step {saved['step']} of {total}; its reader is "
-                f"{out_dir / 'final'}. Nothing was trained or written: use a new --out to train again")
+                f"{out_dir / 'final'}. Nothing was trained or written: use a new --out to train again "
+                f"(or copy that folder where --export pointed)")
     return None
 
 
@@ -853,6 +860,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.add_argument("--depth", type=int, default=8)
         a = ap.parse_args(argv[1:])
         try:
+            if not Path(a.out).parent.is_dir():
+                raise BadTrainConfig(f"--out {a.out}: the folder {Path(a.out).parent} does not exist")
             _check_writable_folder(Path(a.out).parent, "--out's folder")
             if Path(a.out).is_dir():
                 raise BadTrainConfig(f"--out {a.out} is a folder; give a file name")
@@ -954,8 +963,12 @@ def device_problem(device: str) -> str | None:
         return f"--device {device!r} is not a device (cpu, cuda, cuda:1, auto)"
     if kind == "cuda" and not torch.cuda.is_available():
         return f"--device {device}: this machine has no CUDA GPU that PyTorch can use"
-    if kind not in ("cpu", "cuda"):
-        return f"--device {device}: training runs on cpu or cuda"
+    if kind == "cuda" and (torch.device(device).index or 0) >= torch.cuda.device_count():
+        return f"--device {device}: this machine has {torch.cuda.device_count()} CUDA GPU(s), numbered from 0"
+    if kind == "mps" and not torch.backends.mps.is_available():
+        return f"--device {device}: this machine has no Apple GPU that PyTorch can use"
+    if kind not in ("cpu", "cuda", "mps"):
+        return f"--device {device}: training runs on cpu, cuda or mps"
     return None
 
 

@@ -79,7 +79,7 @@ def build_examples(path: str, limit: int, rng: random.Random, bm25_depth: int = 
     questions = [q for q in data.questions if q.answers and not q.is_impossible]
     rng.shuffle(questions)
     questions = questions[:limit]
-    unanswerable = [q for q in data.questions if q.is_impossible or not q.answers] if "real" in kinds else []
+    unanswerable = [q for q in data.questions if q.is_impossible] if "real" in kinds else []
     rng.shuffle(unanswerable)
     unanswerable = unanswerable[:limit]
     bm25 = BM25Index([tokenize(contexts[i]) for i in ids])
