@@ -254,6 +254,13 @@ def test_milvus_errors_are_one_line(tmp_path, tiny_encoder):
     assert not (tmp_path / "none.db").exists()   # asking never creates an index
     with pytest.raises(StoreError, match="ending in .db"):
         MilvusStore.open(str(tmp_path / "x.sqlite"))
+    (tmp_path / "notes.db").mkdir()
+    (tmp_path / "notes.db" / "notes.txt").write_text("mine")
+    for create in (False, True):   # a folder of the user's files is neither read nor written into
+        with pytest.raises(StoreError, match="a folder of other files, not a milvus-lite database"):
+            MilvusStore.open(str(tmp_path / "notes.db"), "t", tiny_encoder.name, tiny_encoder.info.dimension,
+                             create=create)
+    assert [p.name for p in (tmp_path / "notes.db").iterdir()] == ["notes.txt"]
     with pytest.raises(StoreError, match="collection name"):
         MilvusStore.open(str(tmp_path / "x.db"), "bad-name")
     with pytest.raises(StoreError, match="cannot reach Milvus"):

@@ -70,6 +70,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_VARCHAR = 65_535
 CHUNKS_SCHEMA = (*CHUNK_FIELDS, "bm25_text", "sparse", "vector")
 DOCS_SCHEMA = ("key", "kind", "doc_id", "version", "seq", "content", "placeholder")
+LITE_MARKS = ("LOCK", "collections")   # what milvus-lite makes in a database folder at once
 MAX_COLLECTION_CHARS = 201        # Milvus takes 255; the collections' names add "_chunks"
 MAX_LIMIT = 16_384                # Milvus' largest search or query limit
 INSERT_BYTES = 8 << 20            # text per insert call, well under gRPC's message limit
@@ -218,6 +219,9 @@ def connect(uri: str, token: str | None = None, must_exist: bool = False):
                              "for a server give http://HOST:19530")
         if path.exists() and not path.is_dir():
             raise StoreError(f"{path} exists and is not a milvus-lite database (a directory)")
+        if path.is_dir() and not any((path / mark).exists() for mark in LITE_MARKS) and any(path.iterdir()):
+            raise StoreError(f"{path} is a folder of other files, not a milvus-lite database; give a new "
+                             "or empty .db path")
         if must_exist and not path.exists():
             raise StoreError(f"no zhqa index at {path}; build one with "
                              f"'qa index PATHS --backend milvus --milvus-uri {uri}'")

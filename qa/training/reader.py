@@ -526,6 +526,19 @@ def _finished_run(out_dir: Path, cfg: TrainConfig, data: list, budgeted: bool, m
     return None
 
 
+def _check_resumable(ckpt: Path, cfg: TrainConfig, data: list) -> None:
+    """CheckpointMismatch, before anything loads, when ``ckpt`` is of a run with other settings or data."""
+    saved = _read_state(ckpt)
+    if saved is None:
+        return
+    if _saved_config(saved) != cfg.__dict__:
+        raise CheckpointMismatch(f"{ckpt} belongs to a run with other settings ({saved.get('total_steps')} "
+                                 "steps); use a new --out directory")
+    if saved.get("data") is not None and saved["data"] != data:   # older checkpoints did not record it
+        raise CheckpointMismatch(f"{ckpt} belongs to a run on other training data (files, sizes or draws "
+                                 f"{saved['data']}); use a new --out directory")
+
+
 def _check_writable_folder(path: Path, flag: str) -> None:
     """BadTrainConfig now, rather than after the run, when ``path`` cannot become or take a folder's files."""
     import os
@@ -643,6 +656,7 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
     finished = _finished_run(out_dir, cfg, data, time_budget_s is not None, max_steps)
     if finished is not None:
         raise RunComplete(finished)
+    _check_resumable(out_dir / "checkpoint", cfg, data)   # the rest of the check needs the windows counted
     if eval_path:
         load_training_file(eval_path)   # a dev file that cannot be read fails now, not after the run
     torch.manual_seed(cfg.seed)
@@ -716,12 +730,9 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
         if saved_cfg == cfg.__dict__ and not fits and time_budget_s is None and saved.get("time_budget"):
             raise CheckpointMismatch(f"{ckpt} belongs to a run sized by --time-budget ({saved_total} steps); "
                                      "resume it with --time-budget")
-        if saved_cfg != cfg.__dict__ or not fits:
+        if not fits:
             raise CheckpointMismatch(f"{ckpt} belongs to a run with other settings "
                                      f"({saved_total} steps); use a new --out directory")
-        if saved.get("data") is not None and saved["data"] != data:   # older checkpoints did not record it
-            raise CheckpointMismatch(f"{ckpt} belongs to a run on other training data (files, sizes or draws "
-                                     f"{saved['data']}); use a new --out directory")
         plan.total = saved_total
         step = _load_checkpoint(ckpt, model, optimizer)
         # the schedule replayed to the saved step: torch warns of scheduler steps before an optimizer step
