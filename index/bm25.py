@@ -27,6 +27,19 @@ _jieba = None
 _JIEBA_LOCK = threading.Lock()
 
 
+def _use_own_cache_folder(dt) -> None:
+    """jieba's dictionary cache in zhqa's cache folder, not the shared /tmp/jieba.cache: one another user
+    made cannot be replaced, and jieba logs a traceback each time it tries."""
+    from index.cache import cache_dir
+
+    folder = cache_dir() / "jieba"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:   # an unwritable cache: jieba's own default, as before
+        return
+    dt.tmp_dir = str(folder)
+
+
 def _get_jieba(whole: bool = True):
     """jieba with its dictionary loaded: in memory (``whole``: documents), or for questions, while no
     document has been segmented in this process, read word by word from a copy on disk
@@ -40,6 +53,7 @@ def _get_jieba(whole: bool = True):
             import jieba
 
             jieba.setLogLevel(logging.WARNING)
+            _use_own_cache_folder(jieba.dt)
             _jieba = jieba
         dt = _jieba.dt
         dictionary = _dictionary_path(_jieba)

@@ -308,15 +308,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _index_encoder_context(args) -> str:
-    """When the encoder that failed to load is the one a local index names (no --encoder or ZHQA_ENCODER
-    asked for another), a prefix that says so: the library's own message speaks of the network only."""
+    """When the encoder that failed to load is the one a local or Milvus index names (no --encoder or
+    ZHQA_ENCODER asked for another), a prefix that says so: the library's own message speaks of the network only."""
     from index.store import index_encoder_name
 
     index = getattr(args, "index", None)
-    if not index or getattr(args, "encoder", None) or os.environ.get("ZHQA_ENCODER"):
+    if getattr(args, "encoder", None) or os.environ.get("ZHQA_ENCODER"):
         return ""
-    name = index_encoder_name(index)
-    return f"{index} was built with the encoder '{name}', which cannot be loaded here; " if name else ""
+    if index:
+        name = index_encoder_name(index)
+    else:   # a Milvus index: qa.options.config_from_args peeked at its encoder
+        name = getattr(args, "_milvus_index_encoder", None)
+        index = getattr(args, "milvus_uri", None) or os.environ.get("ZHQA_MILVUS_URI")
+    return f"{index} was built with the encoder '{name}', which cannot be loaded here; " if name and index else ""
 
 
 def quiet_libraries() -> None:

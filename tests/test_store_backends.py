@@ -437,3 +437,18 @@ def test_two_processes_write_one_server_and_a_reader_sees_both(milvus_server, tm
     top = reader.bm25_search("来自写入者b", 3)
     assert top and reader.chunks[top[0][0]].doc_id.startswith("b")
     reader.close()
+
+
+def test_a_milvus_index_whose_encoder_cannot_be_loaded_says_it_is_the_index_s(tmp_path, capsys, monkeypatch):
+    from index.store.milvus import MilvusStore
+    from qa.cli import main
+
+    uri = str(tmp_path / "e.db")
+    MilvusStore.open(uri, "zhqa", "someone/a-model-nobody-has-cached", 8, create=True).close()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv("ZHQA_ENCODER", raising=False)
+    assert main(["ask", "钉钉用户有多少？", "--backend", "milvus", "--milvus-uri", uri]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {uri} was built with the encoder 'someone/a-model-nobody-has-cached', "
+                          "which cannot be loaded here; "), err
+    assert err.count("\n") == 1 and "Traceback" not in err
