@@ -80,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from qa.config import Config
+    from index.embed import EncoderLoadError
+    from index.store import StoreError
+    from qa.evaluation.datasets import describe_skipped
     from qa.evaluation.runner import DatasetError, evaluate, load_eval_set, make_bot, make_reader
 
     if args.limit is not None and args.limit < 1:
@@ -90,8 +93,23 @@ def main(argv: list[str] | None = None) -> int:
     except DatasetError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    config = Config.from_env(reader=args.reader, encoder=args.encoder, mode=args.mode, top_k=args.top_k,
-                             threshold=args.threshold)
+    stems = [Path(s.name).stem for s in sets]
+    twice = sorted({n for n in stems if stems.count(n) > 1})
+    if twice:   # their rows would go to one --details file, and their rows in the table look alike
+        print(f"error: two sets are named {twice[0]!r}; give each set a name of its own", file=sys.stderr)
+        return 2
+    if args.details and Path(args.details).exists() and not Path(args.details).is_dir():
+        print(f"error: --details {args.details} is a file; give a folder", file=sys.stderr)
+        return 2
+    for s in sets:
+        if s.skipped:
+            print(f"note: {s.name}: {describe_skipped(s)}", file=sys.stderr)
+    try:
+        config = Config.from_env(reader=args.reader, encoder=args.encoder, mode=args.mode, top_k=args.top_k,
+                                 threshold=args.threshold)
+    except ValueError as exc:   # --top-k 0, a negative --threshold
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
         reader = make_reader(config)
     except (OSError, RuntimeError, ValueError) as exc:
@@ -108,10 +126,19 @@ def main(argv: list[str] | None = None) -> int:
             except KeyboardInterrupt:
                 interrupted = True
                 break
+            except (StoreError, EncoderLoadError, OSError, ValueError, RuntimeError) as exc:
+                print("error: cannot set up the bot: "
+                      + " ".join(ln.strip() for ln in str(exc).splitlines() if ln.strip()), file=sys.stderr)
+                return 2
             details = None
             if args.details:
-                Path(args.details).mkdir(parents=True, exist_ok=True)
-                details = open(Path(args.details) / f"{Path(s.name).stem}.{mode}.jsonl", "w", encoding="utf-8")
+                target = Path(args.details) / f"{Path(s.name).stem}.{mode}.jsonl"
+                try:
+                    Path(args.details).mkdir(parents=True, exist_ok=True)
+                    details = open(target, "w", encoding="utf-8")
+                except OSError as exc:
+                    print(f"error: cannot write {target}: {exc.strerror or exc}", file=sys.stderr)
+                    return 2
             try:
                 res = evaluate(s, config, bot=bot, reader=reader, reader_only=mode == "reader-only",
                                limit=args.limit, no_abstain=args.no_abstain, progress=not args.no_progress,

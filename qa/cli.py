@@ -344,8 +344,12 @@ def quiet_libraries() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    quiet_libraries()
-    return run(args)
+    try:   # Ctrl-C while the libraries import, before run() handles it
+        quiet_libraries()
+        return run(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import re
 from pathlib import Path
 from types import SimpleNamespace
@@ -236,6 +237,13 @@ GOOD_LINE = '{"id": "ok", "question": "谁？", "answers": ["甲"]}\n'
     ('["not", "an", "object"]\n', "expected a JSON object", "not a JSON object"),
     ('{"id": "a", "question": "谁？", "answers": []}\n{"id": "a", "question": "何时？", "answers": []}\n',
      "occurs more than once", "duplicate id"),
+    ('{"id": "a", "question": "谁？", "answers": ["  "]}\n', "every answer is blank", "empty answer"),
+    ('{"id": "a", "question": "谁\\ud800？", "answers": []}\n', "unpaired UTF-16 surrogate", "invalid text"),
+    ('{"id": "a\\udc00", "question": "谁？", "answers": []}\n', "unpaired UTF-16 surrogate", "invalid text"),
+    ('{"id": "a", "question": "谁？", "answers": ["甲\\ud800"]}\n', "unpaired UTF-16 surrogate", "invalid text"),
+    ('{"id": true, "question": "谁？", "answers": []}\n', '"id" must be a string or a number', "bad id"),
+    ('{"id": "a", "question": "谁？", "answers": [], "context": "' + "长" * 200_001 + '"}\n',
+     "the limit is 200,000", "context too long"),
 ])
 def test_bad_rows_are_skipped_and_counted_or_refused_when_strict(tmp_path, content, message, reason):
     p = tmp_path / "bad.jsonl"
@@ -366,6 +374,73 @@ def test_an_output_that_is_an_input_is_refused_before_anything_is_written(tmp_pa
     assert data.read_text(encoding="utf-8") == SEED_JSONL
     assert (tmp_path / "doc.txt").read_text(encoding="utf-8") == "阿里巴巴发布了报告。"
     assert not (tmp_path / "o.json").exists()
+
+
+def test_squad_answers_missing_or_without_text_are_skipped_and_repeated_paragraph_ids_kept_apart(tmp_path):
+    from index.readers.squad import load_squad
+
+    data = {"data": [{"title": "t", "paragraphs": [
+        {"id": "p", "context": "甲地在北方。", "qas": [
+            {"id": "a", "question": "甲地在哪？", "answers": [{"text": "北方", "answer_start": 3}]},
+            {"id": "b", "question": "乙地在哪？"},                                   # no answers at all
+            {"id": "c", "question": "丙地在哪？", "answers": [{"answer_start": 0}]},   # an answer without text
+            {"id": "d", "question": "丁地在哪？", "answers": [], "is_impossible": True}]},
+        {"id": "p", "context": "乙地在南方。", "qas": [
+            {"id": "e", "question": "乙地在哪？", "answers": [{"text": "南方", "answer_start": 3}]}]}]}]}
+    path = tmp_path / "set.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    s = ev.load_eval_set(path)
+    assert [q.id for q in s.questions] == ["a", "d", "e"]
+    assert s.skipped == {"answers missing": 1, "answers not strings": 1}
+    assert {q.id: q.gold_doc_id for q in s.questions} == {"a": "p", "d": "p", "e": "p~2"}
+    # the corpus made from the same file holds both paragraphs, under the same ids
+    assert {p.id: p.context for p in load_squad(path).paragraphs} == {"p": "甲地在北方。", "p~2": "乙地在南方。"}
+
+
+def test_a_set_that_is_not_a_regular_file_is_refused_without_reading(tmp_path, no_models):
+    fifo = tmp_path / "set.jsonl"
+    os.mkfifo(fifo)
+    rc, out, err = run([str(fifo)])   # would block for ever if read
+    assert rc == 2 and "is not a regular file" in err
+
+
+def test_setup_that_fails_leaves_an_earlier_details_file_and_outputs_fail_after_the_figures(tmp_path, monkeypatch):
+    data = tmp_path / "s.jsonl"
+    data.write_text(SEED_JSONL, encoding="utf-8")
+    kept = tmp_path / "d.jsonl"
+    kept.write_text('{"precious": 1}\n', encoding="utf-8")
+
+    def no_bot(*a, **k):
+        raise ValueError("the encoder cannot be loaded\nsecond line of a library's message")
+
+    monkeypatch.setattr(ev, "make_bot", no_bot)
+    rc, out, err = run([str(data), "--details", str(kept)])
+    assert rc == 2 and "cannot set up the bot: the encoder cannot be loaded second line" in err
+    assert err.count("\n") == 1
+    assert kept.read_text(encoding="utf-8") == '{"precious": 1}\n'
+    monkeypatch.setattr(ev, "make_bot", lambda *a, **k: fake_bot())
+    data = write_squad(tmp_path / "set.json")
+    blocked = tmp_path / "rep"
+    blocked.mkdir()
+    (blocked / "index.html").mkdir()   # the report cannot be written: the figures are still printed
+    preds = tmp_path / "p.json"
+    preds.write_text('{"q1": "last run"}', encoding="utf-8")
+    rc, out, err = run([str(data), "--report", str(blocked), "--predictions", str(preds), "--no-progress"])
+    assert rc == 2 and "cannot write the report" in err and "F1" in out
+    assert json.loads(preds.read_text(encoding="utf-8")).keys() != {"q1"}, "the predictions were written"
+    assert not (tmp_path / "p.json.tmp").exists()
+
+
+def test_a_set_of_unanswerable_questions_only_has_no_answerable_figures(tmp_path, monkeypatch):
+    monkeypatch.setattr(ev, "make_bot", lambda *a, **k: fake_bot())
+    data = tmp_path / "s.jsonl"
+    data.write_text('{"id": "u1", "question": "青海湖的湖水面积是多少平方公里？", "answers": []}\n', encoding="utf-8")
+    rc, out, err = run([str(data), "--json", "--no-progress"])
+    assert rc == 0, err
+    s = last_json(out)
+    assert s["n_unanswerable"] == 1 and s["has_answer_em"] is None and s["has_answer_f1"] is None
+    line = next(ln for ln in out.splitlines() if "answerable only" in ln)
+    assert line.rstrip().endswith("– / –"), line
 
 
 def test_a_refused_option_leaves_an_earlier_output_file_as_it_was(tmp_path, no_models):
@@ -656,3 +731,20 @@ def test_open_domain_over_a_squad_set(tmp_path):
     assert 0 < s["mrr@10"] <= 1
     rows = read_jsonl(tmp_path / "d.jsonl")
     assert all(set(r["retrieved_doc_ids"]) <= {pid for pid, _, _, _ in PARAGRAPHS} for r in rows)
+
+
+def test_the_eval_sets_benchmark_refuses_sets_of_one_name_and_bad_settings(tmp_path, capsys):
+    """Two sets named q.jsonl would write one --details file; a refused setting is one line."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("eval_sets", Path(__file__).parents[1] / "benchmarks" / "eval_sets.py")
+    eval_sets = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(eval_sets)
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "q.jsonl").write_text(GOOD_LINE, encoding="utf-8")
+    assert eval_sets.main([str(tmp_path / "a" / "q.jsonl"), str(tmp_path / "b" / "q.jsonl")]) == 2
+    assert "two sets are named 'q'" in capsys.readouterr().err
+    assert eval_sets.main([str(tmp_path / "a" / "q.jsonl"), "--top-k", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "--top-k" in err and "Traceback" not in err

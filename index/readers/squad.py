@@ -70,6 +70,27 @@ def _list_at(value, where: str, source: str) -> list:
     return value
 
 
+class ParagraphIds:
+    """Unique paragraph ids, in file order: a repeated id (two paragraphs both ``"id": "p"``) gets ``~2``,
+    ``~3``, ... so that neither paragraph replaces the other in a corpus. The corpus reader and the
+    evaluation loader both number through it, so their ids agree."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, int] = {}
+
+    def take(self, pid: str) -> str:
+        count = self._seen.get(pid, 0) + 1
+        self._seen[pid] = count
+        if count == 1:
+            return pid
+        unique = f"{pid}~{count}"
+        while unique in self._seen:
+            count += 1
+            unique = f"{pid}~{count}"
+        self._seen[unique] = 1
+        return unique
+
+
 def parse_squad(obj: dict, source: str = "") -> SquadSet:
     """Parse a loaded SQuAD object; paragraph ids default to ``<title>#<n>`` when absent. A question is
     unanswerable when it says so (``is_impossible: true``) or its ``answers`` list holds no answer text;
@@ -78,6 +99,7 @@ def parse_squad(obj: dict, source: str = "") -> SquadSet:
         raise SquadFormatError(f"{source or 'input'}: not SQuAD-style JSON (expected data[].paragraphs[])")
     out = SquadSet()
     n = 0
+    ids = ParagraphIds()
     for i, article in enumerate(obj["data"]):
         if not isinstance(article, dict):
             raise SquadFormatError(f"{source or 'input'}: data[{i}] is not an object")
@@ -88,7 +110,7 @@ def parse_squad(obj: dict, source: str = "") -> SquadSet:
             context = para.get("context")
             if not isinstance(context, str):
                 continue
-            pid = paragraph_id(title, para, n)
+            pid = ids.take(paragraph_id(title, para, n))
             n += 1
             out.paragraphs.append(SquadParagraph(pid, title, context))
             where = f"data[{i}].paragraphs[{j}].qas"

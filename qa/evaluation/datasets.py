@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from index.readers.squad import paragraph_id
-from qa.question_text import without_blank_ends
+from index.readers.squad import ParagraphIds, paragraph_id
+from qa.question_text import SURROGATES, without_blank_ends
 
 # Question types, checked in this order (the first whose pattern matches wins), with simplified and
 # traditional spellings: (name, cue words shown in the report, pattern).
@@ -89,6 +89,22 @@ class RowError(DatasetError):
 
 
 # ---------------------------------------------------------------- loading question sets
+MAX_CONTEXT_CHARS = 200_000   # a gold paragraph longer than this is not read (hundreds of reader windows)
+
+
+def _check_text(where: str, ref: str, *texts: Any) -> None:
+    """RowError for text no UTF-8 can carry (lone surrogates, from JSON ``\ud800`` escapes): the bot
+    refuses such questions, and the predictions, details and report could not be written."""
+    if any(isinstance(t, str) and SURROGATES.search(t) for t in texts):
+        raise RowError("invalid text", f"{where}: holds unpaired UTF-16 surrogate characters", ref)
+
+
+def _check_context(context: Any, where: str, ref: str) -> None:
+    if isinstance(context, str) and len(context) > MAX_CONTEXT_CHARS:
+        raise RowError("context too long", f"{where}: the paragraph is {len(context):,} characters long; "
+                       f"the limit is {MAX_CONTEXT_CHARS:,}", ref)
+
+
 def _check_question(question: Any, where: str, ref: str, max_chars: int | None) -> str:
     if question is None:
         raise RowError("question missing", f"{where}: \"question\" is missing", ref)
@@ -111,7 +127,10 @@ def _question_from_obj(obj: Any, where: str, default_id: str, max_chars: int | N
     qid = obj.get("id")
     if qid is not None and not isinstance(qid, (str, int)):
         raise RowError("bad id", f"{where}: \"id\" must be a string or a number", where)
+    if isinstance(qid, bool):
+        raise RowError("bad id", f"{where}: \"id\" must be a string or a number, not {qid}", where)
     qid = default_id if qid is None or str(qid).strip() == "" else str(qid)
+    _check_text(where, where, qid)
     question = _check_question(obj.get("question"), where, qid, max_chars)
     if "answers" not in obj:
         raise RowError("answers missing",
@@ -119,17 +138,23 @@ def _question_from_obj(obj: Any, where: str, default_id: str, max_chars: int | N
     answers = obj["answers"]
     if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
         raise RowError("answers not strings", f"{where}: \"answers\" must be a list of strings", qid)
+    if answers and not any(a.strip() for a in answers):
+        raise RowError("empty answer", f"{where}: every answer is blank (use [] for a question the documents "
+                       "do not answer)", qid)
     doc_id, context = obj.get("doc_id"), obj.get("context")
     if doc_id is not None and not isinstance(doc_id, str):
         raise RowError("bad doc_id", f"{where}: \"doc_id\" must be a string", qid)
     if context is not None and not isinstance(context, str):
         raise RowError("paragraph without context", f"{where}: \"context\" must be a string", qid)
+    _check_text(where, qid, question, doc_id, context, *answers)
+    _check_context(context, where, qid)
     return EvalQuestion(qid, question, tuple(a for a in answers if a.strip()), doc_id, context)
 
 
 def _squad_rows(whole: dict, p: Path, out: EvalSet, max_chars: int | None, keep) -> None:
     """The questions of a SQuAD-style object, each row checked on its own (``keep`` takes or skips it)."""
     n = 0
+    ids = ParagraphIds()   # as index.readers.squad makes repeated paragraph ids unique
     for ai, article in enumerate(whole["data"]):
         if not isinstance(article, dict) or not isinstance(article.get("paragraphs"), list):
             keep(RowError("article without paragraphs", f"{p}: data[{ai}] has no \"paragraphs\" list",
@@ -144,6 +169,7 @@ def _squad_rows(whole: dict, p: Path, out: EvalSet, max_chars: int | None, keep)
             context = para.get("context")
             pid = paragraph_id(title, para, n)
             if isinstance(context, str):     # numbered as index.readers.squad numbers the corpus' paragraphs
+                pid = ids.take(pid)
                 n += 1
                 out.paragraphs += 1
             qas = para.get("qas", [])
@@ -156,7 +182,7 @@ def _squad_rows(whole: dict, p: Path, out: EvalSet, max_chars: int | None, keep)
                     keep(RowError("not a JSON object", f"{qwhere} is not a JSON object", qwhere))
                     continue
                 qid = qa.get("id")
-                if qid is None or not isinstance(qid, (str, int)) or str(qid).strip() == "":
+                if qid is None or isinstance(qid, bool) or not isinstance(qid, (str, int)) or str(qid).strip() == "":
                     keep(RowError("missing id", f"{qwhere}: \"id\" is missing or not a string", qwhere))
                     continue
                 qid = str(qid)
@@ -165,12 +191,18 @@ def _squad_rows(whole: dict, p: Path, out: EvalSet, max_chars: int | None, keep)
                                   f"(question {qid!r})", qid))
                     continue
                 try:
+                    _check_text(qwhere, qwhere, qid)
                     question = _check_question(qa.get("question"), qwhere, qid, max_chars)
-                    answers = qa.get("answers", [])
+                    if "answers" not in qa and qa.get("is_impossible") is not True:
+                        raise RowError("answers missing", f"{qwhere}: \"answers\" is missing (use [] or "
+                                       '"is_impossible": true for a question the paragraph does not answer)', qid)
+                    answers = qa.get("answers") or []
                     if not isinstance(answers, list) or not all(
-                            isinstance(a, dict) and isinstance(a.get("text", ""), str) for a in answers):
+                            isinstance(a, dict) and isinstance(a.get("text"), str) for a in answers):
                         raise RowError("answers not strings", f"{qwhere}: \"answers\" must be a list of "
                                        '{"text": "...", "answer_start": N} objects', qid)
+                    _check_text(qwhere, qid, question, context, *(a["text"] for a in answers))
+                    _check_context(context, where, qid)
                 except RowError as exc:
                     keep(exc)
                     continue
@@ -192,6 +224,8 @@ def load_eval_set(path: str | Path, *, strict: bool = False, max_question_chars:
         raise DatasetError(f"{p}: no such file")
     if p.is_dir():
         raise DatasetError(f"{p} is a directory; give a SQuAD-style .json or a .jsonl question file")
+    if not p.is_file():   # a FIFO would block, a device (/dev/zero) never ends
+        raise DatasetError(f"{p} is not a regular file; give a SQuAD-style .json or a .jsonl question file")
     try:
         raw = p.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:

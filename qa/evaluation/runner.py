@@ -390,7 +390,7 @@ def run_eval(args: argparse.Namespace) -> int:
             except OSError as exc:
                 raise EvalOptionError(f"cannot create the report folder {args.report}: {exc.strerror or exc}") from None
         if getattr(args, "details", None):
-            details_fh = _open_output(args.details, "details")
+            _check_writable(args.details, "details")   # emptied only once the models have loaded
     except EvalOptionError as exc:
         _err(str(exc))
         return 2
@@ -406,8 +406,14 @@ def run_eval(args: argparse.Namespace) -> int:
             _err("interrupted while loading models")
             return 130
         except (StoreError, OSError, ValueError, RuntimeError) as exc:
-            _err(f"cannot set up the bot: {exc}")
+            _err("cannot set up the bot: " + " ".join(ln.strip() for ln in str(exc).splitlines() if ln.strip()))
             return 2
+        if getattr(args, "details", None):
+            try:
+                details_fh = _open_output(args.details, "details")
+            except EvalOptionError as exc:
+                _err(str(exc))
+                return 2
         try:
             result = evaluate(eval_set, config, bot=bot, reader=reader, reader_only=reader_only,
                               no_abstain=getattr(args, "no_abstain", False), limit=limit, details=details_fh,
@@ -429,26 +435,46 @@ def run_eval(args: argparse.Namespace) -> int:
             "abstention": not getattr(args, "no_abstain", False)}
     result.summary.update(interrupted=result.interrupted, total=result.total, skipped=dict(eval_set.skipped),
                           skipped_examples=dict(eval_set.skipped_examples))
+    # the figures first: an output that cannot be written (a full disk) must not take them with it
+    mode = "" if reader_only else f" · {config.mode} retrieval, top-k {config.top_k}, rank decay {config.rank_decay:g}"
+    title = f"qa eval: {eval_set.name} ({kind}) · {corpus_desc}{mode} · reader {config.reader}"
+    print(format_summary(result, title), flush=True)
+    failed = False
     if getattr(args, "predictions", None):
-        with _open_output(args.predictions, "predictions") as fh:
-            json.dump({r["id"]: r["prediction"] for r in result.rows}, fh, ensure_ascii=False, indent=1)
-            fh.write("\n")
-    report_path = None
+        predictions = json.dumps({r["id"]: r["prediction"] for r in result.rows}, ensure_ascii=False, indent=1)
+        failed |= not _write_whole(Path(args.predictions).expanduser(), predictions + "\n", "predictions")
     if getattr(args, "report", None):
         from qa.evaluation.report import write_report
 
         try:
             report_path = write_report(args.report, result, meta)
         except OSError as exc:
-            _err(f"cannot write the report: {exc}")
-    mode = "" if reader_only else f" · {config.mode} retrieval, top-k {config.top_k}, rank decay {config.rank_decay:g}"
-    title = f"qa eval: {eval_set.name} ({kind}) · {corpus_desc}{mode} · reader {config.reader}"
-    print(format_summary(result, title))
-    if report_path is not None:
-        print(f"  report: {report_path}")
-    if getattr(args, "json", False):
+            _err(f"cannot write the report {exc.filename or args.report}: {exc.strerror or exc}")
+            failed = True
+        else:
+            print(f"  report: {report_path}")
+    if getattr(args, "json", False):   # last, as a script reading the output expects
         print(json.dumps({**result.summary, **meta}, ensure_ascii=False), flush=True)
-    return 130 if result.interrupted else 0
+    return 130 if result.interrupted else 2 if failed else 0
+
+
+def _write_whole(path: Path, text: str, what: str) -> bool:
+    """Write ``text`` to a temporary file beside ``path``, then replace ``path``: a failed write leaves the
+    old file whole. False (and one error line) when it cannot be written."""
+    # a link, a device or a FIFO is written through, as named: replacing it would replace the link or node
+    whole = not path.is_symlink() and (path.is_file() or not path.exists())
+    tmp = path.with_name(path.name + ".tmp") if whole else path
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        if whole:
+            os.replace(tmp, path)
+    except OSError as exc:
+        if whole:
+            tmp.unlink(missing_ok=True)
+        _err(f"cannot write the {what} file {path}: {exc.strerror or exc}")
+        return False
+    return True
 
 
 def build_parser() -> argparse.ArgumentParser:

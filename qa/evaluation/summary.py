@@ -48,8 +48,9 @@ def summarize(rows: list[dict], wall_s: float, retrieval: bool) -> dict:
         has = [r for r in rows if r["answers"]]
         s["n_unanswerable"] = len(unans)
         s["no_answer_accuracy"] = pct(1.0 if r["abstained"] else 0.0 for r in unans)
-        s["has_answer_em"] = pct(r["em"] for r in has)
-        s["has_answer_f1"] = pct(r["f1"] for r in has)
+        # None, not 0, for a set of unanswerable questions only: nothing was measured
+        s["has_answer_em"] = pct(r["em"] for r in has) if has else None
+        s["has_answer_f1"] = pct(r["f1"] for r in has) if has else None
     ranks = [r["gold_rank"] for r in rows if r.get("gold_in_index")]
     if retrieval and ranks:
         s["n_retrieval"] = len(ranks)
