@@ -201,12 +201,15 @@ def list_files(paths: list[str | Path]) -> tuple[list[tuple[Path, bool]], list[S
                     folder = Path(root) / d
                     if d.startswith("."):   # hidden (.git, .cache): left out, as hidden files are
                         continue
-                    if folder.is_symlink():   # not followed (a link may loop back): named, so it is not missed
-                        skipped.append(Skipped(str(folder), "a link to a folder, not followed (give its target)"))
-                    elif _is_index_folder(folder):
-                        skipped.append(Skipped(str(folder), "an index, not documents"))
-                    else:
-                        kept.append(d)
+                    try:
+                        if folder.is_symlink():   # not followed (a link may loop back): named, so it is not missed
+                            skipped.append(Skipped(str(folder), "a link to a folder, not followed (give its target)"))
+                        elif _is_index_folder(folder):
+                            skipped.append(Skipped(str(folder), "an index, not documents"))
+                        else:
+                            kept.append(d)
+                    except OSError as exc:   # a path too long to open: the rest of the folder is still read
+                        skipped.append(Skipped(str(folder), f"cannot read: {exc.strerror or exc}"))
                 dirs[:] = kept
                 for name in files:
                     f = Path(root) / name

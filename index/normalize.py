@@ -16,6 +16,7 @@ NORMALIZER_VERSION = 2
 _SENTENCE_END = set("。！？!?…")
 _CLOSERS = set("”」』）)\"'")
 # a byline or dateline is a paragraph of its own: 「■ 本报记者 皮磊」 must not run into the headline
+BYLINE_MAX_CHARS = 30
 _BYLINE_RE = re.compile(r"^\s*(?:[■□●◆▲★]|本报记者|本报讯|通讯员|特约撰稿人)")
 _FOLD = {0x3000: " ", 0x00A0: " ", 0x0009: " ", 0x000C: " ", 0x000B: " ",
          0xFF05: "%", 0xFF0B: "+", 0xFE6A: "%"}
@@ -69,9 +70,12 @@ def _ends_sentence(chars: list[tuple[str, int]]) -> bool:
 
 
 def _line_before(out: list[tuple[str, int]]) -> str:
-    k = len(out)
-    while k > 0 and out[k - 1][0] != "\n":
+    """The line ``out`` ends with, or enough of its end to tell it is no byline: lines joined into one
+    paragraph make it long, and reading it whole at every break made many short lines quadratic."""
+    k, seen = len(out), 0
+    while k > 0 and out[k - 1][0] != "\n" and seen <= BYLINE_MAX_CHARS:
         k -= 1
+        seen += not out[k][0].isspace()
     return "".join(c for c, _ in out[k:])
 
 
@@ -84,7 +88,7 @@ def _line_after(chars: list[tuple[str, int]], j: int) -> str:
 
 def _is_byline(line: str) -> bool:
     line = line.strip()
-    return len(line) <= 30 and not any(p in line for p in "，,。：:；;") and bool(_BYLINE_RE.match(line))
+    return len(line) <= BYLINE_MAX_CHARS and not any(p in line for p in "，,。：:；;") and bool(_BYLINE_RE.match(line))
 
 
 def normalize(text: str) -> NormalizedText:

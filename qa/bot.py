@@ -113,14 +113,14 @@ def cached_index(paths: list[str | Path], config: Config, progress: bool = False
     paths = path_list(paths)
     h = hashlib.sha256()
     for p in sorted(str(Path(x).expanduser().resolve()) for x in paths):
-        h.update(p.encode())
+        h.update(os.fsencode(p))   # a name that is not UTF-8 is hashed by its bytes
         files, _ = list_files([p])   # what read_paths reads: the cache key follows each file's size and time
         for f, _ in files:
             try:
                 st = f.stat()
             except OSError:   # gone or unreadable: read_paths names it
                 continue
-            h.update(f"{f}:{st.st_size}:{st.st_mtime_ns}".encode())
+            h.update(os.fsencode(f"{f}:{st.st_size}:{st.st_mtime_ns}"))
     h.update(f"{config.encoder}|{config.chunk_size}|{config.chunk_overlap}|{config.faiss}|"
              f"{NORMALIZER_VERSION}|{FORMAT_VERSION}|{INGEST_VERSION}|{BM25_TOKENIZER_VERSION}".encode())
     target = cache_dir() / "indexes" / h.hexdigest()[:24]

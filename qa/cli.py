@@ -188,16 +188,29 @@ def _apply_changes(args, store, encoder, ingest, say_now: bool = False) -> Appli
         asked = list(dict.fromkeys(args.remove))
         missing = [d for d in asked if d not in store.documents]
         n = store.remove_documents(asked)
-        applied.say(f"removed {n} document(s)" + (f"; not found: {', '.join(missing)}" if missing else ""))
+        from index.documents import shown_name
+
+        applied.say(f"removed {n} document(s)"
+                    + (f"; not found: {', '.join(shown_name(m) for m in missing)}" if missing else ""))
         applied.changed = n > 0
     if ingest is not None:
         if not ingest.documents and not args.remove:
             print("error: nothing to index", file=sys.stderr)
             return None
+        # a file indexed again replaces what it gave before: a document's id holds a hash of its text, so
+        # the file's old version (or a SQuAD file's old paragraphs) would otherwise stay beside the new one
+        source_of = {d.id: d.source for d in ingest.documents}
+        sources = set(source_of.values())
+        stale = [i for i in store.document_infos() if i.source in sources and i.id not in source_of]
         report = store.add_documents(ingest.documents, encoder, progress=True)
-        applied.say(f"added {len(report.added)}, updated {len(report.replaced)}, "
-                    f"unchanged {len(report.unchanged)} document(s); {report.chunks} new chunk(s)")
-        applied.changed = applied.changed or bool(report.added or report.replaced)
+        if stale:
+            store.remove_documents([i.id for i in stale])
+        stale_sources = {i.source for i in stale}
+        moved = [d for d in report.added if source_of.get(d) in stale_sources]
+        applied.say(f"added {len(report.added) - len(moved)}, updated {len(report.replaced) + len(moved)}, "
+                    f"unchanged {len(report.unchanged)} document(s); {report.chunks} new chunk(s)"
+                    + (f"; {len(stale)} earlier version(s) removed" if stale else ""))
+        applied.changed = applied.changed or bool(report.added or report.replaced or stale)
     return applied
 
 
@@ -206,8 +219,10 @@ def _print_index(args, store, where: str) -> None:
     print(f"index {where}: {len(store.documents)} document(s), {chunks} chunk(s), "
           f"encoder {store.encoder_name}")
     if args.list:
-        for info in store.document_infos():
-            print(f"{info.id}\t{info.title}\t{info.source}")
+        from index.documents import shown_name
+
+        for info in store.document_infos():   # a name with a newline, tab or escape must not split or colour the row
+            print("\t".join(shown_name(v) for v in (info.id, info.title, info.source)))
 
 
 def _make_bot(args):

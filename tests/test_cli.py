@@ -369,3 +369,53 @@ def test_an_empty_corpus_path_is_refused_not_taken_for_the_working_folder():
         path_list("")
     with pytest.raises(ValueError, match="a path is empty"):
         path_list(["docs", " "])
+
+
+def test_a_file_indexed_again_replaces_its_earlier_version(tmp_path, tiny_encoder_path, capsys):
+    """A document's id holds a hash of its text: without matching by file, an edited file was added
+    beside its old version, and questions found the old figures too."""
+    from index.store import IndexStore
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    f = docs / "dingtalk.txt"
+    f.write_text("钉钉用户统计\n截至2023年3月31日，钉钉用户超过6亿。\n", encoding="utf-8")
+    (docs / "other.txt").write_text("星河公司的创始人是李明远。\n", encoding="utf-8")
+    idx = tmp_path / "idx"
+    args = ["index", str(docs), "--index", str(idx), "--encoder", str(tiny_encoder_path)]
+    assert main(args) == 0
+    capsys.readouterr()
+    f.write_text("钉钉用户统计\n截至2024年3月31日，钉钉用户超过7亿。\n", encoding="utf-8")
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "added 0, updated 1, unchanged 1 document(s)" in out and "1 earlier version(s) removed" in out
+    store = IndexStore.load(idx)
+    texts = [store.documents[d].document.text for d in store.documents]
+    assert len(texts) == 2 and not any("6亿" in t for t in texts) and any("7亿" in t for t in texts)
+
+
+def test_the_document_list_escapes_names_that_would_split_or_colour_its_rows(tmp_path, tiny_encoder_path, capsys):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a\tb\x1b[31m.txt").write_text("星河公司的创始人是李明远。\n", encoding="utf-8")
+    idx = tmp_path / "idx"
+    assert main(["index", str(docs), "--index", str(idx), "--encoder", str(tiny_encoder_path), "--list"]) == 0
+    rows = [ln for ln in capsys.readouterr().out.splitlines() if "\t" in ln]
+    assert len(rows) == 1 and len(rows[0].split("\t")) == 3 and "\x1b" not in rows[0] and "\\x1b[31m" in rows[0]
+
+
+def test_a_corpus_folder_with_a_file_name_that_is_not_utf8_is_read_without_it(tmp_path, tiny_encoder_path,
+                                                                               tiny_qa_model, capsys, monkeypatch):
+    import os
+
+    monkeypatch.setenv("ZHQA_CACHE_DIR", str(tmp_path / "cache"))
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "ok.txt").write_text("星河公司的创始人是李明远。\n", encoding="utf-8")
+    with open(os.path.join(os.fsencode(docs), b"bad\xff.txt"), "wb") as fh:
+        fh.write("钉钉用户超过6亿。\n".encode("utf-8"))
+    rc = main(["ask", "星河公司的创始人是谁？", "--corpus", str(docs), "--json", "--threshold", "0",
+               "--encoder", str(tiny_encoder_path), "--reader", str(tiny_qa_model)])
+    out = capsys.readouterr()
+    assert rc == 0, out.err
+    assert "bad\\xff.txt" in out.err and "Traceback" not in out.err

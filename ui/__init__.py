@@ -8,6 +8,7 @@ only imported (through :mod:`ui.app`) once the bot has been built.
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 
 DEFAULT_HOST = "127.0.0.1"
@@ -107,7 +108,13 @@ def serve(args: argparse.Namespace) -> int:
     try:
         bot = build_bot(args.index, args.corpus, config)
     except (StoreError, ReaderLoadError, EncoderLoadError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print("error: " + " ".join(ln.strip() for ln in str(exc).splitlines() if ln.strip()), file=sys.stderr)
+        return 2
+    except OSError as exc:   # a file or folder that cannot be read or written, as qa's commands say it
+        print(f"error: {f'{exc.filename}: ' if exc.filename else ''}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except sqlite3.Error as exc:
+        print(f"error: the index could not be written or read: {exc}", file=sys.stderr)
         return 2
 
     from ui.app import launch
