@@ -32,10 +32,10 @@ def _use_own_cache_folder(dt) -> None:
     made cannot be replaced, and jieba logs a traceback each time it tries."""
     from index.cache import cache_dir
 
-    folder = cache_dir() / "jieba"
     try:
+        folder = cache_dir() / "jieba"
         folder.mkdir(parents=True, exist_ok=True)
-    except OSError:   # an unwritable cache: jieba's own default, as before
+    except OSError:   # a cache that cannot be made: jieba's own default, as before
         return
     dt.tmp_dir = str(folder)
 
