@@ -218,6 +218,10 @@ def list_files(paths: list[str | Path]) -> tuple[list[tuple[Path, bool]], list[S
                     try:
                         if f.is_file():
                             found.append(f)
+                        elif f.is_symlink() and not f.exists():
+                            skipped.append(Skipped(str(f), "a link to nothing (its target is gone)"))
+                        elif not f.is_dir():   # a FIFO, socket or device: never read (a FIFO would block)
+                            skipped.append(Skipped(str(f), "not a regular file (a FIFO, socket or device)"))
                     except OSError as exc:   # a link into a folder without permission
                         skipped.append(Skipped(str(f), f"cannot read: {exc.strerror or exc}"))
             if not found and len(skipped) == named:

@@ -167,3 +167,21 @@ def test_an_empty_folder_is_named(tmp_path):
     res = read_paths([tmp_path / "empty"])
     assert not res.documents and [(s.source, s.reason) for s in res.skipped] == [
         (str(tmp_path / "empty"), "the folder holds no files")]
+
+
+def test_fifos_and_dangling_links_in_a_folder_are_named_not_dropped(tmp_path):
+    import os
+    from pathlib import Path
+
+    from index.ingest import read_paths
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "ok.txt").write_text("星河公司的创始人是李明远。\n", encoding="utf-8")
+    os.mkfifo(docs / "pipe.txt")
+    (docs / "gone.txt").symlink_to(tmp_path / "nowhere.txt")
+    result = read_paths([docs])
+    assert [d.source for d in result.documents] == [str(docs / "ok.txt")]
+    reasons = {Path(s.source).name: s.reason for s in result.skipped}
+    assert reasons == {"pipe.txt": "not a regular file (a FIFO, socket or device)",
+                       "gone.txt": "a link to nothing (its target is gone)"}
