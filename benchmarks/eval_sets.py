@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     from index.embed import EncoderLoadError
     from index.store import StoreError
     from qa.evaluation.datasets import describe_skipped
+    from qa.messages import one_line
     from qa.evaluation.runner import DatasetError, evaluate, load_eval_set, make_bot, make_reader
 
     if args.limit is not None and args.limit < 1:
@@ -127,8 +128,7 @@ def main(argv: list[str] | None = None) -> int:
                 interrupted = True
                 break
             except (StoreError, EncoderLoadError, OSError, ValueError, RuntimeError) as exc:
-                print("error: cannot set up the bot: "
-                      + " ".join(ln.strip() for ln in str(exc).splitlines() if ln.strip()), file=sys.stderr)
+                print(f"error: cannot set up the bot: {one_line(exc)}", file=sys.stderr)
                 return 2
             details = None
             if args.details:

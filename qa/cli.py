@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qa.messages import one_line, os_error_line
 from qa.options import add_backend_options, add_eval_arguments, add_model_options, check_backend, config_from_args
 
 DEMO_QUESTIONS = [
@@ -305,14 +306,13 @@ def run(args: argparse.Namespace) -> int:
             return run_eval(args)
         return handlers[args.command](args)
     except (QuestionError, StoreError, ReaderLoadError, EncoderLoadError, ValueError) as exc:
-        message = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())   # one line,
-        if isinstance(exc, EncoderLoadError):                  # also for a library's several (Hugging Face's)
+        message = one_line(exc)   # also for a library's several lines (Hugging Face's)
+        if isinstance(exc, EncoderLoadError):
             message = _index_encoder_context(args) + message
         print(f"error: {message}", file=sys.stderr)
         return 2
     except OSError as exc:   # a file or folder that cannot be read or written: permission, a full disk
-        where = f"{exc.filename}: " if exc.filename else ""
-        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        print(f"error: {os_error_line(exc)}", file=sys.stderr)
         return 2
     except sqlite3.Error as exc:   # an index file SQLite cannot open or write (not an OSError)
         print(f"error: the index could not be written or read: {exc}", file=sys.stderr)

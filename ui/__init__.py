@@ -63,6 +63,7 @@ def serve(args: argparse.Namespace) -> int:
     """Build the bot, then serve the UI until interrupted. Returns the process exit status."""
     from index.embed import EncoderLoadError
     from index.store import StoreError
+    from qa.messages import one_line, os_error_line
     from qa.reader.loading import ReaderLoadError
 
     from ui.access import AccessError, check_exposure, read_auth
@@ -108,10 +109,10 @@ def serve(args: argparse.Namespace) -> int:
     try:
         bot = build_bot(args.index, args.corpus, config)
     except (StoreError, ReaderLoadError, EncoderLoadError, ValueError) as exc:
-        print("error: " + " ".join(ln.strip() for ln in str(exc).splitlines() if ln.strip()), file=sys.stderr)
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         return 2
     except OSError as exc:   # a file or folder that cannot be read or written, as qa's commands say it
-        print(f"error: {f'{exc.filename}: ' if exc.filename else ''}{exc.strerror or exc}", file=sys.stderr)
+        print(f"error: {os_error_line(exc)}", file=sys.stderr)
         return 2
     except sqlite3.Error as exc:
         print(f"error: the index could not be written or read: {exc}", file=sys.stderr)

@@ -35,6 +35,7 @@ from qa.evaluation.datasets import (DatasetError, EvalQuestion, EvalSet, describ
                                     load_eval_set, question_type)
 from qa.evaluation.metrics import gold_rank, score_answer
 from qa.evaluation.summary import RECALL_KS, RETRIEVAL_DEPTH, EvalResult, mean_of, summarize
+from qa.messages import one_line
 
 
 class EvalOptionError(ValueError):
@@ -406,7 +407,7 @@ def run_eval(args: argparse.Namespace) -> int:
             _err("interrupted while loading models")
             return 130
         except (StoreError, OSError, ValueError, RuntimeError) as exc:
-            _err("cannot set up the bot: " + " ".join(ln.strip() for ln in str(exc).splitlines() if ln.strip()))
+            _err(f"cannot set up the bot: {one_line(exc)}")
             return 2
         if getattr(args, "details", None):
             try:

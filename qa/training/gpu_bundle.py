@@ -387,6 +387,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         return 0
+    from qa.messages import os_error_line
+
     try:
         if a.cmd == "assemble":
             assemble(a.bundle, a.work)
@@ -398,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"error: {exc.filename or ''}{': ' if exc.filename else ''}{exc.strerror or exc}", file=sys.stderr)
+        print(f"error: {os_error_line(exc)}", file=sys.stderr)
         return 2
     except (ValueError, EOFError, tarfile.TarError, lzma.LZMAError) as exc:   # a damaged bundle's archives
         print(f"error: the bundle cannot be unpacked ({exc}); pack it again", file=sys.stderr)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index.readers.squad import load_squad, locate_answer
+from qa.messages import os_error_line
 from qa.reader.loading import ReaderLoadError
 
 
@@ -508,11 +509,11 @@ def data_record(train_paths: list[str], negatives_path: str | None) -> list:
     return record
 
 
-def _finished_run(out_dir: Path, cfg: TrainConfig, data: list, budgeted: bool, max_steps: int | None) -> str | None:
-    """A message when ``out_dir`` holds this run (the same settings, data and sizing), finished, with its
-    reader: rerunning the command that made it must not overwrite it (an ``--eval`` run's final reader is
-    its best epoch, not the last checkpoint)."""
-    saved = _read_state(out_dir / "checkpoint")
+def _finished_run(saved: dict | None, out_dir: Path, cfg: TrainConfig, data: list, budgeted: bool,
+                  max_steps: int | None) -> str | None:
+    """A message when ``out_dir`` (its checkpoint's state ``saved``) holds this run (the same settings, data
+    and sizing), finished, with its reader: rerunning the command that made it must not overwrite it (an
+    ``--eval`` run's final reader is its best epoch, not the last checkpoint)."""
     if saved is None or not (out_dir / "final").is_dir():
         return None
     total = saved.get("total_steps")
@@ -526,9 +527,9 @@ def _finished_run(out_dir: Path, cfg: TrainConfig, data: list, budgeted: bool, m
     return None
 
 
-def _check_resumable(ckpt: Path, cfg: TrainConfig, data: list) -> None:
-    """CheckpointMismatch, before anything loads, when ``ckpt`` is of a run with other settings or data."""
-    saved = _read_state(ckpt)
+def _check_resumable(saved: dict | None, ckpt: Path, cfg: TrainConfig, data: list) -> None:
+    """CheckpointMismatch, before anything loads, when ``ckpt`` (its state ``saved``) is of a run with other
+    settings or data."""
     if saved is None:
         return
     if _saved_config(saved) != cfg.__dict__:
@@ -554,11 +555,11 @@ def _check_writable_folder(path: Path, flag: str) -> None:
         raise BadTrainConfig(f"{flag} {path}: {probe} is not writable")
 
 
-def _check_start(ckpt: Path, init_from: str | None) -> str | None:
-    """What the run in ``ckpt`` started from ("" = the bare encoder; None when there is no checkpoint or it
-    is older than the record); CheckpointMismatch when ``init_from`` is given and differs from it. The
-    frozen parameters are not in a checkpoint, so resume and export must start where the run did."""
-    saved = _read_state(ckpt)
+def _check_start(saved: dict | None, ckpt: Path, init_from: str | None) -> str | None:
+    """What the run in ``ckpt`` (its state ``saved``) started from ("" = the bare encoder; None when there
+    is no checkpoint or it is older than the record); CheckpointMismatch when ``init_from`` is given and
+    differs from it. The frozen parameters are not in a checkpoint, so resume and export must start where
+    the run did."""
     recorded = saved.get("init_from") if saved is not None else None
     if recorded is not None and init_from is not None and init_from != recorded:
         raise CheckpointMismatch(f"{ckpt.parent} continues {recorded or 'the bare encoder'}, not "
@@ -584,7 +585,7 @@ def _copy_trained(ckpt: Path, model) -> dict:
     return named
 
 
-def _load_checkpoint(ckpt: Path, model, optimizer) -> int:
+def _load_checkpoint(ckpt: Path, model, optimizer) -> None:
     named = _copy_trained(ckpt, model)
     opt = _read_tensors(ckpt / "optimizer.safetensors")
     try:
@@ -596,7 +597,6 @@ def _load_checkpoint(ckpt: Path, model, optimizer) -> int:
     except (KeyError, RuntimeError) as exc:
         raise BadCheckpoint(f"{ckpt / 'optimizer.safetensors'} does not match the model ({exc}); delete "
                             f"{ckpt} to start over, or train into a new --out") from None
-    return int(_read_state(ckpt)["step"])
 
 
 def evaluate_model(model, tokenizer, dev_path: str, limit: int | None, device: str,
@@ -639,7 +639,9 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
     from qa.training.schedule import StepPlan
     from qa.training.step import training_step
 
-    _check_start(out_dir / "checkpoint", init_from or "")   # before minutes of loading and tokenizing
+    ckpt = out_dir / "checkpoint"
+    saved = _read_state(ckpt)   # read once: what the checks below and the resume compare with
+    _check_start(saved, ckpt, init_from or "")   # before minutes of loading and tokenizing
     problem = config_problem(cfg)
     if problem:
         raise BadTrainConfig(problem)
@@ -653,10 +655,10 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
     if export is not None:
         _check_writable_folder(export, "--export")
     data = data_record(train_paths, negatives_path)
-    finished = _finished_run(out_dir, cfg, data, time_budget_s is not None, max_steps)
+    finished = _finished_run(saved, out_dir, cfg, data, time_budget_s is not None, max_steps)
     if finished is not None:
         raise RunComplete(finished)
-    _check_resumable(out_dir / "checkpoint", cfg, data)   # the rest of the check needs the windows counted
+    _check_resumable(saved, ckpt, cfg, data)   # the rest of the check needs the windows counted
     if eval_path:
         load_training_file(eval_path)   # a dev file that cannot be read fails now, not after the run
     torch.manual_seed(cfg.seed)
@@ -718,23 +720,21 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
                                    {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(optimizer, plan.lr_factor)   # follows plan.total as it is re-sized
-    ckpt = out_dir / "checkpoint"
     step = 0
-    saved = _read_state(ckpt)
-    if saved is not None:
-        saved_cfg = _saved_config(saved)
+    if saved is not None:   # its settings and data were checked against this run's above
         saved_total = saved.get("total_steps")
         # a run sized by a time budget resumes with the total it had come to, within the same ceiling
         fits = (saved_total == plan.ceiling if time_budget_s is None
                 else isinstance(saved_total, int) and 0 < saved_total <= plan.ceiling)
-        if saved_cfg == cfg.__dict__ and not fits and time_budget_s is None and saved.get("time_budget"):
+        if not fits and time_budget_s is None and saved.get("time_budget"):
             raise CheckpointMismatch(f"{ckpt} belongs to a run sized by --time-budget ({saved_total} steps); "
                                      "resume it with --time-budget")
         if not fits:
             raise CheckpointMismatch(f"{ckpt} belongs to a run with other settings "
                                      f"({saved_total} steps); use a new --out directory")
         plan.total = saved_total
-        step = _load_checkpoint(ckpt, model, optimizer)
+        _load_checkpoint(ckpt, model, optimizer)
+        step = int(saved["step"])
         # the schedule replayed to the saved step: torch warns of scheduler steps before an optimizer step
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler.step\(\)` before")
@@ -834,10 +834,10 @@ def export_checkpoint(run_dir: Path, out: Path, init_from: str | None = None) ->
     ckpt = run_dir / "checkpoint"
     if not (ckpt / "state.json").exists():
         raise FileNotFoundError(f"no checkpoint in {run_dir}")
-    recorded = _check_start(ckpt, init_from)
+    state = _read_state(ckpt)
+    recorded = _check_start(state, ckpt, init_from)
     if init_from is None and recorded is not None:
         init_from = recorded or None
-    state = _read_state(ckpt)
     _check_writable_folder(out, "the export folder")
     model = (load_reader_model(init_from)[0] if init_from
              else AutoModelForQuestionAnswering.from_pretrained(str(embedded_e5_path())))
@@ -882,7 +882,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         except OSError as exc:
-            print(f"error: {exc.filename or a.out}: {exc.strerror or exc}", file=sys.stderr)
+            print(f"error: {os_error_line(exc, a.out)}", file=sys.stderr)
             return 2
         print(f"hard negatives for {len(mined)} questions written to {a.out}")
         return 0
@@ -958,7 +958,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:   # a full disk while saving
-        print(f"error: {exc.filename or args.out}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"error: {os_error_line(exc, args.out)}", file=sys.stderr)
         return 2
     print(f"reader saved to {path}")
     return 0
