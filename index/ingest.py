@@ -176,6 +176,9 @@ def path_list(paths) -> list[str | Path]:
     return paths
 
 
+UNSUPPORTED_IN_FOLDER = "unsupported file type"   # a folder's file of another kind: skipped, counted by kind
+
+
 def list_files(paths: list[str | Path]) -> tuple[list[tuple[Path, bool]], list[Skipped]]:
     """The files ``paths`` name, folders walked recursively (hidden files and folders left out), each with whether it
     was found in a folder; and, as skipped, the paths that do not exist or cannot be read (a folder
@@ -250,7 +253,7 @@ def read_paths(paths: list[str | Path], keep_all_html: bool = False, progress: b
     try:
         for f, in_folder in todo:
             if in_folder and f.suffix.lower() not in SUPPORTED_SUFFIXES:
-                res.skipped.append(Skipped(str(f), f"unsupported file type '{f.suffix or f.name}'"))
+                res.skipped.append(Skipped(str(f), f"{UNSUPPORTED_IN_FOLDER} '{f.suffix or f.name}'"))
             else:
                 paged = bar is not None and f.suffix.lower() in PAGED_SUFFIXES
                 one = read_file(f, keep_all_html, _page_reporter(bar, f.name) if paged else None)

@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qa.messages import one_line, os_error_line
+from qa.messages import one_line, os_error_line, skipped_lines
 from qa.options import add_backend_options, add_eval_arguments, add_model_options, check_backend, config_from_args
 
 DEMO_QUESTIONS = [
@@ -37,8 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
                                      "into a directory")
     p.add_argument("paths", nargs="*", help="files or folders to add")
     p.add_argument("--index", help="index directory (created or updated); or --backend milvus --milvus-uri URI")
-    p.add_argument("--remove", nargs="+", metavar="DOC_ID", default=[], help="remove documents by id")
+    p.add_argument("--remove", action="extend", nargs="+", metavar="DOC_ID", default=[],
+                   help="remove documents by id (exit status 1 when one is not in the index)")
     p.add_argument("--list", action="store_true", help="list the indexed documents")
+    p.add_argument("--prune", action="store_true",
+                   help="also remove documents read earlier from inside the given folders whose file is gone")
     p.add_argument("--no-wait", action="store_true",
                    help="exit (code 2) instead of waiting when another process is writing the index")
     p.add_argument("--html-keep-all", action="store_true",
@@ -80,11 +83,15 @@ def _cmd_index(args) -> int:
         return 2
     if config.backend == "local":
         check_index_target(Path(args.index))   # before minutes of reading: a folder of documents is no index
+    if args.prune and not any(Path(p).expanduser().is_dir() for p in args.paths):
+        print("error: --prune removes what was indexed from a folder whose files are gone: give that folder",
+              file=sys.stderr)
+        return 2
     ingest = None
     if args.paths:  # read (and OCR) before taking the lock: that can take minutes
         ingest = read_paths(args.paths, keep_all_html=args.html_keep_all, progress=True)
-        for s in ingest.skipped:
-            print(f"skipped {s.source}: {s.reason}", file=sys.stderr)
+        for line in skipped_lines(ingest.skipped):
+            print(line, file=sys.stderr)
         for s in ingest.notes:
             print(f"note: {s.source}: {s.reason}", file=sys.stderr)
     if config.backend == "milvus":
@@ -134,7 +141,7 @@ def _index_locked(args, config, target: Path, ingest) -> int:
         store.save(target)
     applied.report()   # only once saved: a save that fails (a full disk) has removed and added nothing
     _print_index(args, store, str(target))
-    return 0
+    return applied.status
 
 
 def _index_milvus(args, config, ingest) -> int:
@@ -153,13 +160,14 @@ def _index_milvus(args, config, ingest) -> int:
         print(f"note: {config.milvus_uri} keeps its chunk size {store.chunk_size}; --chunk-size applies to new "
               "indexes", file=sys.stderr)
     try:
-        if _apply_changes(args, store, encoder, ingest, say_now=True) is None:
+        applied = _apply_changes(args, store, encoder, ingest, say_now=True)
+        if applied is None:
             return 2
         store.save()
         _print_index(args, store, f"{config.milvus_uri} (Milvus, collection {config.milvus_collection})")
     finally:
         store.close()
-    return 0
+    return applied.status
 
 
 @dataclass
@@ -169,6 +177,12 @@ class AppliedChanges:
     say_now: bool = False
     changed: bool = False
     lines: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)   # --remove ids the index does not hold
+
+    @property
+    def status(self) -> int:
+        """1 when an id to remove was not found (as ``rm`` of a missing file), else 0."""
+        return 1 if self.missing else 0
 
     def say(self, line: str) -> None:
         if self.say_now:
@@ -187,22 +201,34 @@ def _apply_changes(args, store, encoder, ingest, say_now: bool = False) -> Appli
     applied = AppliedChanges(say_now)
     if args.remove:
         asked = list(dict.fromkeys(args.remove))
-        missing = [d for d in asked if d not in store.documents]
+        applied.missing = [d for d in asked if d not in store.documents]
         n = store.remove_documents(asked)
         from index.documents import shown_name
 
         applied.say(f"removed {n} document(s)"
-                    + (f"; not found: {', '.join(shown_name(m) for m in missing)}" if missing else ""))
+                    + (f"; not found: {', '.join(shown_name(m) for m in applied.missing)}" if applied.missing
+                       else ""))
         applied.changed = n > 0
+    if getattr(args, "prune", False):
+        from index.store.versions import vanished
+
+        # only inside folders that still gave a document: an emptied folder (a drive not mounted) prunes nothing
+        read = [Path(d.source) for d in (ingest.documents if ingest else [])]
+        folders = [f for f in (Path(p).expanduser() for p in args.paths)
+                   if f.is_dir() and any(r.is_relative_to(f) for r in read)]
+        gone = vanished(store.document_infos(), folders)
+        n = store.remove_documents([i.id for i in gone]) if gone else 0
+        applied.say(f"pruned {n} document(s) whose file is gone")
+        applied.changed = applied.changed or n > 0
     if ingest is not None:
         if not ingest.documents and not args.remove:
             print("error: nothing to index", file=sys.stderr)
             return None
-        # a file indexed again replaces what it gave before: a document's id holds a hash of its text, so
-        # the file's old version (or a SQuAD file's old paragraphs) would otherwise stay beside the new one
+        from index.store.versions import earlier_versions
+
+        # a file indexed again replaces what it gave before (index/store/versions.py)
         source_of = {d.id: d.source for d in ingest.documents}
-        sources = set(source_of.values())
-        stale = [i for i in store.document_infos() if i.source in sources and i.id not in source_of]
+        stale = earlier_versions(store.document_infos(), ingest.documents)
         report = store.add_documents(ingest.documents, encoder, progress=True)
         if stale:
             store.remove_documents([i.id for i in stale])
@@ -267,8 +293,8 @@ def _cmd_ask(args) -> int:
             print(f"note: {args.index} keeps its chunk size {kept}; --chunk-size applies to --corpus",
                   file=sys.stderr)
     bot = _make_bot(args)
-    for s in bot.skipped if args.corpus else []:   # named as `qa index` names them
-        print(f"skipped {s.source}: {s.reason}", file=sys.stderr)
+    for line in skipped_lines(bot.skipped if args.corpus else []):   # named as `qa index` names them
+        print(line, file=sys.stderr)
     answer = bot.ask(args.question, top_k=args.top_k)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))

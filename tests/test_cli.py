@@ -47,6 +47,52 @@ def test_index_list_and_remove(corpus, tmp_path, tiny_encoder_path, capsys):
     doc_id = lines[0].split("\t")[0]
     assert main(["index", "--index", str(idx), "--remove", doc_id]) == 0
     assert "1 document(s)" in capsys.readouterr().out
+    # an id the index does not hold: said, and exit 1 (as rm of a missing file); the others still go
+    other = lines[1].split("\t")[0]
+    assert main(["index", "--index", str(idx), "--remove", doc_id, "--remove", other]) == 1
+    out = capsys.readouterr().out
+    assert "removed 1 document(s); not found: " + doc_id in out and "0 document(s)" in out
+
+
+def test_prune_drops_what_a_folder_no_longer_holds_and_only_when_asked(corpus, tmp_path, tiny_encoder_path,
+                                                                         capsys):
+    idx = tmp_path / "idx"
+    enc = ["--encoder", str(tiny_encoder_path)]
+    assert main(["index", str(corpus), "--index", str(idx)] + enc) == 0
+    (corpus / "b.md").unlink()
+    assert main(["index", str(corpus), "--index", str(idx)] + enc) == 0   # kept: the index may be its only copy
+    assert "2 document(s)" in capsys.readouterr().out
+    assert main(["index", str(corpus), "--index", str(idx), "--prune"] + enc) == 0
+    out = capsys.readouterr().out
+    assert "pruned 1 document(s)" in out and "1 document(s)" in out
+    assert main(["index", "--index", str(idx), "--list"]) == 0
+    listed = capsys.readouterr().out
+    assert "a.txt" in listed and "b.md" not in listed
+    # a folder that gives no document now (a drive not mounted, say) prunes nothing
+    for f in corpus.iterdir():
+        f.unlink()
+    assert main(["index", str(corpus), "--index", str(idx), "--prune"] + enc) == 2
+    assert "nothing to index" in capsys.readouterr().err
+    assert main(["index", "--index", str(idx), "--list"]) == 0 and "a.txt" in capsys.readouterr().out
+    # --prune names a folder
+    assert main(["index", "--index", str(idx), "--prune"]) == 2
+    assert "give that folder" in capsys.readouterr().err
+
+
+def test_many_unsupported_files_in_a_folder_are_one_line_of_counts(tmp_path, tiny_encoder_path, capsys):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "readme.md").write_text("# 说明\n星河公司的总部设在青岛。", encoding="utf-8")
+    for i in range(30):
+        (src / f"m{i}.py").write_text("x = 1\n", encoding="utf-8")
+    for i in range(5):
+        (src / f"m{i}.pyc").write_bytes(b"\0" * 8)
+    (src / "bad.txt").write_bytes(bytes(range(256)) * 8)
+    assert main(["index", str(src), "--index", str(tmp_path / "idx"), "--encoder", str(tiny_encoder_path)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert "skipped 35 files of unsupported types in the folders (.py 30, .pyc 5)" in err
+    assert any("bad.txt" in line and "binary" in line for line in err)   # other reasons still one a file
+    assert not any("m1.py" in line for line in err)
 
 
 def test_user_errors_exit_2_with_a_message(corpus, tmp_path, tiny_encoder_path, tiny_qa_model, capsys):

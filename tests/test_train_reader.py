@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import math
 import random
 
@@ -74,7 +75,7 @@ def test_explicit_negatives_keep_all_their_windows(squad_file, tiny_qa_model):
             assert span in {"超6亿", "超110个", "141.9万吨"}
 
 
-def test_training_runs_scores_dev_and_refuses_a_foreign_checkpoint(squad_file, tiny_qa_model, tmp_path):
+def test_training_runs_scores_dev_and_refuses_a_foreign_checkpoint(squad_file, tiny_qa_model, tmp_path, capsys):
     cfg = TrainConfig(max_length=48, stride=16, batch_size=2, epochs=1.0, checkpoint_every=1)
     out = tmp_path / "run"
     final = train([str(squad_file)], out, cfg, tmp_path / "export", str(tiny_qa_model),
@@ -84,6 +85,17 @@ def test_training_runs_scores_dev_and_refuses_a_foreign_checkpoint(squad_file, t
     assert (tmp_path / "export" / "model.safetensors").exists()
     log = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
     assert any("dev" in row for row in log)
+    # export of the finished run is its final reader (with --eval, the best dev epoch), not the last checkpoint
+    assert main(["export", str(out), str(tmp_path / "exported")]) == 0
+    assert (tmp_path / "exported" / "model.safetensors").read_bytes() == (final / "model.safetensors").read_bytes()
+    assert json.loads((tmp_path / "exported" / "zhqa_reader.json").read_text())["dev"] == meta["dev"]
+    # a checkpoint written after final (a resumed run, stopped) is what a mid-run export takes
+    state = out / "checkpoint" / "state.json"
+    later = (final / "model.safetensors").stat().st_mtime + 10
+    os.utime(state, (later, later))
+    assert main(["export", str(out), str(tmp_path / "mid")]) == 0
+    assert "latest checkpoint" in capsys.readouterr().out
+    assert "dev" not in json.loads((tmp_path / "mid" / "zhqa_reader.json").read_text())
     with pytest.raises(CheckpointMismatch):
         train([str(squad_file)], out, TrainConfig(max_length=48, stride=16, batch_size=2, epochs=2.0),
               None, str(tiny_qa_model))

