@@ -18,6 +18,7 @@ from pathlib import Path
 
 from index.bm25 import BM25_TOKENIZER_VERSION
 from index.cache import cache_dir
+from index.cached_indexes import evict, mark_used
 from index.documents import Document, Skipped, merge_boxes
 from index.embed import get_encoder
 from index.ingest import INGEST_VERSION, IngestResult, list_files, path_list, read_paths
@@ -128,6 +129,7 @@ def cached_index(paths: list[str | Path], config: Config, progress: bool = False
     if target.exists():
         try:
             store = IndexStore.load(target, config.encoder, encoder.info.dimension)
+            mark_used(target)
             return store, IngestResult(skipped=_read_skipped(target))
         except StoreError:
             pass  # stale or damaged cache entry: rebuild below
@@ -138,6 +140,8 @@ def cached_index(paths: list[str | Path], config: Config, progress: bool = False
                 shutil.rmtree(target, ignore_errors=True)   # our own entry, damaged: a save refuses to replace it
             store.save(target)
             _write_skipped(target, ingest.skipped)
+        mark_used(target)
+        evict(target.parent, spare=target)   # the least recently used entries past CACHED_INDEXES_KEPT
     return store, ingest
 
 
