@@ -14,6 +14,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
+_running = 0                      # forward passes in progress in any batcher's worker (see forward_passes_running)
+_running_lock = threading.Lock()
+
+
+def forward_passes_running() -> int:
+    """How many workers are inside a forward pass now. A process that exits meanwhile (Ctrl-C) must end at
+    once (``os._exit``): torch's thread pool, torn down under a running pass, aborts it with status 134."""
+    return _running
+
+
 @dataclass
 class _Request:
     input_ids: object          # [rows, length] long tensor
@@ -69,10 +79,17 @@ class ForwardBatcher:
             return taken
 
     def _serve(self) -> None:
+        global _running
         while True:
             taken = self._take()
             try:
-                outputs = self._run_together(taken)
+                with _running_lock:
+                    _running += 1
+                try:
+                    outputs = self._run_together(taken)
+                finally:
+                    with _running_lock:
+                        _running -= 1
                 results, start = [], 0
                 for request in taken:
                     rows = request.input_ids.shape[0]

@@ -383,14 +383,28 @@ def quiet_libraries() -> None:
     logging.getLogger("sentence_transformers").setLevel(logging.ERROR)
 
 
+def ended(code: int) -> int:
+    """The exit status, after a Ctrl-C (130) that came while an encoder pass ran in its worker thread: then
+    the process ends here, its output flushed, for the interpreter's exit would abort it (status 134,
+    "terminate called without an active exception"). Nothing is lost: an interrupted write was undone."""
+    if code == 130:
+        from index.batching import forward_passes_running
+
+        if forward_passes_running():
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:   # Ctrl-C while the libraries import, before run() handles it
         quiet_libraries()
-        return run(args)
+        return ended(run(args))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return ended(130)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from qa.cli import build_parser, quiet_libraries, run
+from qa.cli import build_parser, ended, quiet_libraries, run
 from qa.options import add_backend_options, add_model_options
 from ui import add_ui_arguments, serve
 
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, _UI_FLAG, False):
         return serve(args)
     quiet_libraries()
-    return run(args)
+    return ended(run(args))
 
 
 if __name__ == "__main__":
