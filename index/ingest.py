@@ -26,7 +26,7 @@ from index.readers.word import SUFFIXES as WORD_SUFFIXES
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_BINARY_BYTES = 200 * 1024 * 1024   # PDFs, Office files and images
-INGEST_VERSION = 5  # bump when ids/titles/text change, so cached indexes are rebuilt
+INGEST_VERSION = 6  # bump when ids/titles/text change, so cached indexes are rebuilt
 RICH_SUFFIXES = PDF_SUFFIXES | WORD_SUFFIXES | SLIDE_SUFFIXES | SHEET_SUFFIXES | HTML_SUFFIXES | IMAGE_SUFFIXES
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | JSON_SUFFIXES | RICH_SUFFIXES
 PAGED_SUFFIXES = PDF_SUFFIXES | IMAGE_SUFFIXES   # read page by page, slowly enough for a progress bar
@@ -190,8 +190,11 @@ def list_files(paths: list[str | Path]) -> tuple[list[tuple[Path, bool]], list[S
         skipped.append(Skipped(str(exc.filename), f"cannot read: {exc.strerror or exc}"))
 
     for raw in path_list(paths):
+        # absolute, so that a document's source names its file whatever folder qa runs in next time
+        # (index/store/versions.py matches and prunes by it)
         p = Path(raw).expanduser()
         try:
+            p = Path(os.path.abspath(p))   # the working folder may be gone
             is_dir, exists = p.is_dir(), p.exists()
         except OSError as exc:
             skipped.append(Skipped(str(p), f"cannot read: {exc.strerror or exc}"))

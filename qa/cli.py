@@ -38,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", help="files or folders to add")
     p.add_argument("--index", help="index directory (created or updated); or --backend milvus --milvus-uri URI")
     p.add_argument("--remove", action="extend", nargs="+", metavar="DOC_ID", default=[],
-                   help="remove documents by id (exit status 1 when one is not in the index)")
+                   help="remove documents by id (exit status 1 when one is not in the index; an id that "
+                        "starts with '-' is given as --remove=ID)")
     p.add_argument("--list", action="store_true", help="list the indexed documents")
     p.add_argument("--prune", action="store_true",
                    help="also remove documents read earlier from inside the given folders whose file is gone")
@@ -83,9 +84,10 @@ def _cmd_index(args) -> int:
         return 2
     if config.backend == "local":
         check_index_target(Path(args.index))   # before minutes of reading: a folder of documents is no index
-    if args.prune and not any(Path(p).expanduser().is_dir() for p in args.paths):
-        print("error: --prune removes what was indexed from a folder whose files are gone: give that folder",
-              file=sys.stderr)
+    if args.prune and not any(_is_folder(p) for p in args.paths):
+        named = f" ({', '.join(args.paths)}: not a folder here)" if args.paths else ""
+        print("error: --prune removes what was indexed from a folder whose files are gone: give that folder"
+              + named, file=sys.stderr)
         return 2
     ingest = None
     if args.paths:  # read (and OCR) before taking the lock: that can take minutes
@@ -170,6 +172,14 @@ def _index_milvus(args, config, ingest) -> int:
     return applied.status
 
 
+def _is_folder(path: str) -> bool:
+    """A folder here; False for a path that cannot be looked at (a name too long), which reading names."""
+    try:
+        return Path(path).expanduser().is_dir()
+    except (OSError, ValueError):
+        return False
+
+
 @dataclass
 class AppliedChanges:
     """What ``qa index`` removed and added. A local index says it only once saved (a save that fails, on a
@@ -205,17 +215,18 @@ def _apply_changes(args, store, encoder, ingest, say_now: bool = False) -> Appli
         n = store.remove_documents(asked)
         from index.documents import shown_name
 
-        applied.say(f"removed {n} document(s)"
-                    + (f"; not found: {', '.join(shown_name(m) for m in applied.missing)}" if applied.missing
-                       else ""))
+        applied.say(f"removed {n} document(s)")
+        if applied.missing:
+            print(f"error: not in the index: {', '.join(shown_name(m) for m in applied.missing)}", file=sys.stderr)
         applied.changed = n > 0
     if getattr(args, "prune", False):
-        from index.store.versions import vanished
+        from index.store.versions import path_identity, vanished
 
         # only inside folders that still gave a document: an emptied folder (a drive not mounted) prunes nothing
-        read = [Path(d.source) for d in (ingest.documents if ingest else [])]
-        folders = [f for f in (Path(p).expanduser() for p in args.paths)
-                   if f.is_dir() and any(r.is_relative_to(f) for r in read)]
+        read = [Path(path_identity(d.source)) for d in (ingest.documents if ingest else [])]
+        folders = [f for f in (Path(path_identity(os.fspath(Path(p).expanduser()))) for p in args.paths
+                               if _is_folder(p))
+                   if any(r.is_relative_to(f) for r in read)]
         gone = vanished(store.document_infos(), folders)
         n = store.remove_documents([i.id for i in gone]) if gone else 0
         applied.say(f"pruned {n} document(s) whose file is gone")
@@ -224,15 +235,15 @@ def _apply_changes(args, store, encoder, ingest, say_now: bool = False) -> Appli
         if not ingest.documents and not args.remove:
             print("error: nothing to index", file=sys.stderr)
             return None
-        from index.store.versions import earlier_versions
+        from index.store.versions import earlier_versions, path_identity
 
         # a file indexed again replaces what it gave before (index/store/versions.py)
-        source_of = {d.id: d.source for d in ingest.documents}
+        source_of = {d.id: path_identity(d.source) for d in ingest.documents}
         stale = earlier_versions(store.document_infos(), ingest.documents)
         report = store.add_documents(ingest.documents, encoder, progress=True)
         if stale:
             store.remove_documents([i.id for i in stale])
-        stale_sources = {i.source for i in stale}
+        stale_sources = {path_identity(i.source) for i in stale}
         moved = [d for d in report.added if source_of.get(d) in stale_sources]
         applied.say(f"added {len(report.added) - len(moved)}, updated {len(report.replaced) + len(moved)}, "
                     f"unchanged {len(report.unchanged)} document(s); {report.chunks} new chunk(s)"

@@ -6,6 +6,7 @@ of other kinds (a source tree) gives one line of counts, not a line each.
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 
@@ -28,12 +29,14 @@ def skipped_lines(skipped: Iterable, listed: int = UNSUPPORTED_LISTED) -> list[s
     in folders, those are one line counting them by type instead."""
     from index.ingest import UNSUPPORTED_IN_FOLDER
 
+    in_folder = re.compile(re.escape(UNSUPPORTED_IN_FOLDER) + r" '([^']*)'")   # a named file's reason says more
     skipped = list(skipped)
-    other = [s for s in skipped if not s.reason.startswith(UNSUPPORTED_IN_FOLDER)]
-    unsupported = [s for s in skipped if s.reason.startswith(UNSUPPORTED_IN_FOLDER)]
-    if len(unsupported) <= listed:
+    kind_of = {id(s): m.group(1) for s in skipped if (m := in_folder.fullmatch(s.reason))}
+    if len(kind_of) <= listed:
         return [f"skipped {s.source}: {s.reason}" for s in skipped]
-    kinds = Counter(s.reason[len(UNSUPPORTED_IN_FOLDER):].strip(" '") for s in unsupported).most_common()
+    other = [s for s in skipped if id(s) not in kind_of]
+    unsupported = [s for s in skipped if id(s) in kind_of]
+    kinds = Counter(kind_of[id(s)] for s in unsupported).most_common()
     shown = ", ".join(f"{kind} {n:,}" for kind, n in kinds[:8]) + (f" and {len(kinds) - 8} more types"
                                                                     if len(kinds) > 8 else "")
     return ([f"skipped {s.source}: {s.reason}" for s in other]

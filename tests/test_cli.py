@@ -1,5 +1,6 @@
 """The CLI on tiny models: indexing, asking, and clear errors for bad input."""
 import json
+import os
 
 import pytest
 
@@ -50,8 +51,9 @@ def test_index_list_and_remove(corpus, tmp_path, tiny_encoder_path, capsys):
     # an id the index does not hold: said, and exit 1 (as rm of a missing file); the others still go
     other = lines[1].split("\t")[0]
     assert main(["index", "--index", str(idx), "--remove", doc_id, "--remove", other]) == 1
-    out = capsys.readouterr().out
-    assert "removed 1 document(s); not found: " + doc_id in out and "0 document(s)" in out
+    out = capsys.readouterr()
+    assert "removed 1 document(s)" in out.out and "0 document(s)" in out.out
+    assert out.err.strip() == f"error: not in the index: {doc_id}"
 
 
 def test_prune_drops_what_a_folder_no_longer_holds_and_only_when_asked(corpus, tmp_path, tiny_encoder_path,
@@ -79,6 +81,64 @@ def test_prune_drops_what_a_folder_no_longer_holds_and_only_when_asked(corpus, t
     assert "give that folder" in capsys.readouterr().err
 
 
+def test_prune_never_takes_a_relative_or_unreadable_or_non_path_source_for_gone(tmp_path, tiny_encoder_path,
+                                                                                  capsys, monkeypatch):
+    from index.documents import Document
+    from index.embed import get_encoder
+    from index.store import IndexStore
+
+    home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
+    for root in (home, elsewhere):
+        (root / "docs").mkdir(parents=True)
+        (root / "docs" / "x.txt").write_text(f"{root.name}的星河公司成立于2016年。", encoding="utf-8")
+    # an index whose sources were recorded relative (as before sources were absolute), or are no paths at all
+    encoder = get_encoder(str(tiny_encoder_path))
+    store = IndexStore(str(tiny_encoder_path), encoder.info.dimension)
+    store.add_documents([Document("rel-1", "rel", "星河公司的创始人是李明远。", "docs/a.txt"),
+                         Document("url-1", "url", "钉钉用户超6亿。", "https://example.com/page"),
+                         Document("mem-1", "mem", "菜鸟成立于2013年。", "mem")], encoder)
+    idx = tmp_path / "idx"
+    store.save(idx)
+    monkeypatch.chdir(elsewhere)
+    assert main(["index", "docs", "--index", str(idx), "--prune", "--encoder", str(tiny_encoder_path)]) == 0
+    assert "pruned 0 document(s)" in capsys.readouterr().out
+    assert main(["index", ".", "--index", str(idx), "--prune", "--encoder", str(tiny_encoder_path)]) == 0
+    assert "pruned 0 document(s)" in capsys.readouterr().out
+    assert main(["index", "--index", str(idx), "--list"]) == 0
+    listed = capsys.readouterr().out
+    assert all(i in listed for i in ("rel-1", "url-1", "mem-1"))
+    # sources are recorded absolute now, so another spelling of the folder finds them
+    assert str(elsewhere / "docs" / "x.txt") in listed
+    (elsewhere / "docs" / "y.txt").write_text("另一篇。", encoding="utf-8")
+    assert main(["index", "docs", "--index", str(idx), "--encoder", str(tiny_encoder_path)]) == 0
+    (elsewhere / "docs" / "x.txt").unlink()
+    assert main(["index", f"{elsewhere}/docs//", "--index", str(idx), "--prune",
+                 "--encoder", str(tiny_encoder_path)]) == 0
+    assert "pruned 1 document(s)" in capsys.readouterr().out
+    assert main(["index", "/no/such/folder", "--index", str(idx), "--prune"]) == 2
+    assert "not a folder here" in capsys.readouterr().err
+
+
+def test_prune_keeps_a_file_it_cannot_look_at(tmp_path, monkeypatch):
+    import index.store.versions as versions
+    from index.store.prepare import DocumentInfo
+
+    folder = tmp_path / "docs"
+    unreadable = folder / "sub" / "c.txt"   # under a folder without permission (root would look through it)
+    infos = [DocumentInfo("c", "c", str(unreadable), 1, "0"), DocumentInfo("d", "d", str(folder / "gone.txt"), 1, "0"),
+             DocumentInfo("e", "e", str(folder / ("长" * 300 + ".txt")), 1, "0")]
+    real_lstat = os.lstat
+
+    def lstat(path, *args, **kwargs):
+        if os.fspath(path) == str(unreadable):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_lstat(path, *args, **kwargs)
+
+    monkeypatch.setattr(versions.os, "lstat", lstat)
+    folder.mkdir()
+    assert [i.id for i in versions.vanished(infos, [folder])] == ["d"]   # the over-long name cannot be looked at
+
+
 def test_many_unsupported_files_in_a_folder_are_one_line_of_counts(tmp_path, tiny_encoder_path, capsys):
     src = tmp_path / "src"
     src.mkdir()
@@ -93,6 +153,13 @@ def test_many_unsupported_files_in_a_folder_are_one_line_of_counts(tmp_path, tin
     assert "skipped 35 files of unsupported types in the folders (.py 30, .pyc 5)" in err
     assert any("bad.txt" in line and "binary" in line for line in err)   # other reasons still one a file
     assert not any("m1.py" in line for line in err)
+    # a file named on the command line is always named, with its own reason
+    named = tmp_path / "tool.py"
+    named.write_text("x = 1\n", encoding="utf-8")
+    assert main(["index", str(src), str(named), "--index", str(tmp_path / "idx")]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert any(line.startswith(f"skipped {named}: unsupported file type '.py' (use ") for line in err)
+    assert "skipped 35 files of unsupported types in the folders (.py 30, .pyc 5)" in err
 
 
 def test_user_errors_exit_2_with_a_message(corpus, tmp_path, tiny_encoder_path, tiny_qa_model, capsys):

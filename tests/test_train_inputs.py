@@ -3,6 +3,7 @@ reader or checkpoint lost (a finished run rerun, a resume on other data, a damag
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -152,6 +153,11 @@ def test_a_damaged_checkpoint_is_named_in_one_line(damage, files, tiny_qa_model,
         assert main(args) == 2
         err = capsys.readouterr().err
         assert "Traceback" not in err and f"error: {ckpt / 'state.json'}" in err
+    if damage == "truncated params":   # a finished run exports its final reader: the checkpoint is not read
+        assert main(["export", str(out), str(files / "finished")]) == 0
+        assert (files / "finished" / "model.safetensors").read_bytes() == (out / "final" / "model.safetensors").read_bytes()
+    shutil.rmtree(out / "final")   # a run stopped midway: export reads the checkpoint
+    capsys.readouterr()
     assert main(["export", str(out), str(files / "exported")]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and str(ckpt) in err and not (files / "exported").exists()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import math
 import random
 
@@ -89,10 +90,26 @@ def test_training_runs_scores_dev_and_refuses_a_foreign_checkpoint(squad_file, t
     assert main(["export", str(out), str(tmp_path / "exported")]) == 0
     assert (tmp_path / "exported" / "model.safetensors").read_bytes() == (final / "model.safetensors").read_bytes()
     assert json.loads((tmp_path / "exported" / "zhqa_reader.json").read_text())["dev"] == meta["dev"]
-    # a checkpoint written after final (a resumed run, stopped) is what a mid-run export takes
-    state = out / "checkpoint" / "state.json"
+    # the run copied elsewhere (file times change) is still a finished run; so is one whose checkpoint is gone
+    shutil.copytree(out, tmp_path / "copy")
     later = (final / "model.safetensors").stat().st_mtime + 10
-    os.utime(state, (later, later))
+    os.utime(tmp_path / "copy" / "checkpoint" / "state.json", (later, later))
+    assert main(["export", str(tmp_path / "copy"), str(tmp_path / "from-copy")]) == 0
+    assert (tmp_path / "from-copy" / "model.safetensors").read_bytes() == (final / "model.safetensors").read_bytes()
+    shutil.rmtree(tmp_path / "copy" / "checkpoint")
+    assert main(["export", str(tmp_path / "copy"), str(tmp_path / "no-ckpt")]) == 0
+    assert (tmp_path / "no-ckpt" / "model.safetensors").read_bytes() == (final / "model.safetensors").read_bytes()
+    # final's own calibration goes with it; exporting onto final itself changes nothing
+    (final / "calibration.json").write_text('{"threshold": 0.42}')
+    assert main(["export", str(out), str(tmp_path / "exported")]) == 0
+    assert json.loads((tmp_path / "exported" / "calibration.json").read_text()) == {"threshold": 0.42}
+    assert main(["export", str(out), str(final)]) == 0
+    assert json.loads((final / "calibration.json").read_text()) == {"threshold": 0.42}
+    # a checkpoint newer than final (a resumed run, stopped midway) is what a mid-run export takes
+    state = json.loads((out / "checkpoint" / "state.json").read_text())
+    state["step"] += 1
+    (out / "checkpoint" / "state.json").write_text(json.dumps(state))
+    capsys.readouterr()
     assert main(["export", str(out), str(tmp_path / "mid")]) == 0
     assert "latest checkpoint" in capsys.readouterr().out
     assert "dev" not in json.loads((tmp_path / "mid" / "zhqa_reader.json").read_text())

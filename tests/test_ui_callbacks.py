@@ -259,10 +259,15 @@ def test_an_edited_file_uploaded_again_replaces_its_earlier_version(ui, bot, tmp
     assert "已更新 1 篇文档" in status and "旧版本 1 篇已删除" in status and "已添加" not in status
     ids = [r[0] for r in rows if r[0].startswith("xinghe-")]
     assert len(ids) == 1 and ids[0] != old_id          # one version, the new one
+    # two files of one name in one upload: the second would replace the first, so it is refused
+    status, rows, _, _ = ui.add_files([str(first / "xinghe.txt"), str(second / "xinghe.txt")])
+    assert "同名文件" in status and "已更新 1 篇文档" in status
+    assert [r[0] for r in rows if r[0].startswith("xinghe-")] == [old_id]
+    ids = [old_id]
     assert any(r[0].startswith("other-") for r in rows)  # another upload's document is kept
     assert len(bot.store.documents) == before[0] + 2
     _, sources, _ = ui.respond("星河公司的创始人是谁？", [], 3, "bm25")
-    assert "周若溪" in sources and "李明远" not in sources
+    assert "李明远" in sources and "周若溪" not in sources
     for doc_id in ids + [r[0] for r in rows if r[0].startswith("other-")]:
         ui.remove(doc_id)
     assert _state(bot) == before
@@ -276,6 +281,8 @@ def test_upload_identity_names_an_upload_by_its_file_name(tmp_path, monkeypatch)
     kept = cache_dir() / "uploads" / "0123456789abcdef" / "scan.png"
     assert upload_identity(str(kept)) == "upload:scan.png" == upload_identity("upload:scan.png")
     assert upload_identity("/data/scan.png") == "/data/scan.png"   # a path indexed from the command line
+    monkeypatch.setenv("ZHQA_CACHE_DIR", str(tmp_path / "moved"))   # known by its shape wherever the cache is now
+    assert upload_identity(str(kept)) == "upload:scan.png"
 
 
 @pytest.mark.parametrize("name, data, reason", [

