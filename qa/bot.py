@@ -25,7 +25,7 @@ from index.ingest import INGEST_VERSION, IngestResult, list_files, path_list, re
 from index.normalize import NORMALIZER_VERSION
 from index.store import FORMAT_VERSION, MANIFEST, IndexStore, Store, StoreError
 from index.store.local import recover_index_dir
-from index.store.locking import disk_generation, index_write_lock
+from index.store.locking import disk_identity, index_write_lock
 from qa.answer import Answer, Candidate, Passage
 from qa.config import SAMPLE_ARTICLE, Config, check_threshold, check_top_k, local_backend_problem
 from qa.language import is_english_question
@@ -234,8 +234,17 @@ class QABot:
         return cls.from_corpus([SAMPLE_ARTICLE], config)
 
     # ---------------------------------------------------------------- documents
+    def _refresh_if_due(self) -> None:
+        """Look for other processes' changes, at most every REFRESH_EVERY_S seconds."""
+        if (self.index_dir is not None or hasattr(self.store, "refresh")) \
+                and time.monotonic() - self._checked_at > REFRESH_EVERY_S:
+            self._checked_at = time.monotonic()
+            self.refresh()
+
     def document_infos(self) -> list:
-        """Every indexed document's id, title, source, chunk count and checksum (read while no write runs)."""
+        """Every indexed document's id, title, source, chunk count and checksum (read while no write runs;
+        what another process changed is picked up first, as for a question)."""
+        self._refresh_if_due()
         with self._lock.read():
             return self.store.document_infos()
 
@@ -269,7 +278,14 @@ class QABot:
             return
         with index_write_lock(self.index_dir):
             recover_index_dir(self.index_dir)
+            folder = Path(self.index_dir).expanduser()
+            if folder.is_dir() and not os.access(folder, os.W_OK):   # before minutes of embedding
+                raise StoreError(f"{folder}: Permission denied (the index folder is not writable)")
             fresh = self._load_if_changed()        # loading can take a while: askers go on meanwhile
+            if fresh is None and self.store.generation > 0 and disk_identity(self.index_dir) is None:
+                # never write this bot's copy back over a deletion (or make a removed index again)
+                raise StoreError(f"{folder}: the index this bot opened is no longer there (deleted or moved); "
+                                 "nothing was changed. Start again to index into a new one")
             with self._lock.write():
                 if fresh is not None:
                     self._use_store(fresh)
@@ -280,10 +296,14 @@ class QABot:
                                                     self.encoder.info.dimension))
                     raise
 
+    def _held_identity(self) -> tuple[str | None, object]:
+        return getattr(self.store, "index_id", None), self.store.generation
+
     def _load_if_changed(self) -> IndexStore | None:
-        """The index on disk when another process saved a newer one than this bot holds."""
-        gen = disk_generation(self.index_dir)
-        if gen is None or gen <= self.store.generation:
+        """The index on disk when it is not the one this bot holds: another process saved it since, or it
+        was deleted and made again, replaced by another, or restored from an older copy."""
+        seen = disk_identity(self.index_dir)
+        if seen is None or seen == self._held_identity():
             return None
         return IndexStore.load(self.index_dir, self.config.encoder, self.encoder.info.dimension)
 
@@ -298,6 +318,7 @@ class QABot:
         that fails (a save in flight, a damaged file) leaves the current index in use."""
         if self.index_dir is None:
             return self._refresh_live_store()
+        held = self._held_identity()
         try:
             fresh = self._load_if_changed()
         except (StoreError, OSError) as exc:
@@ -306,7 +327,7 @@ class QABot:
         if fresh is None:
             return False
         with self._lock.write():
-            if fresh.generation <= self.store.generation:   # this bot saved something newer meanwhile
+            if self._held_identity() != held:   # this bot saved (or reloaded) meanwhile: that is newer
                 return False
             self._use_store(fresh)
         return True
@@ -350,10 +371,7 @@ class QABot:
         if mode is not None and mode not in MODES:
             raise QuestionError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         thr = self.threshold_for(q) if threshold is None else threshold
-        if (self.index_dir is not None or hasattr(self.store, "refresh")) \
-                and time.monotonic() - self._checked_at > REFRESH_EVERY_S:
-            self._checked_at = time.monotonic()
-            self.refresh()   # documents another process (qa index) added are answered from too
+        self._refresh_if_due()   # documents another process (qa index) added are answered from too
         with self._lock.read():
             ranked = self.retriever.retrieve(q, max(k, depth or 0), mode)
             hits = ranked[:k]

@@ -99,11 +99,24 @@ def _cmd_index(args) -> int:
     if config.backend == "milvus":
         return _index_milvus(args, config, ingest)
     target = Path(args.index).expanduser()
+    if not (args.paths or args.remove or args.prune):   # listing only reads: no write lock (its folder may be read-only)
+        return _list_index(args, target)
     with index_write_lock(target, wait=not args.no_wait,
                           on_wait=lambda: print(f"waiting for another process writing {target} ...",
                                                 file=sys.stderr, flush=True)):
         recover_index_dir(target)   # a save killed between its renames is undone first
         return _index_locked(args, config, target, ingest)
+
+
+def _list_index(args, target: Path) -> int:
+    from index.store.local import MANIFEST, _readable_dir
+    from index.store.update import IndexUpdate
+
+    if not (_readable_dir(target) / MANIFEST).exists():   # a damaged index is named by the open below
+        print(f"error: {target} is not an index yet; give files or folders to index", file=sys.stderr)
+        return 2
+    _print_index(args, IndexUpdate.open(target), str(target))
+    return 0
 
 
 def _index_locked(args, config, target: Path, ingest) -> int:

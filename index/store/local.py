@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import sqlite3
 import tempfile
 import threading
@@ -71,6 +72,35 @@ def _complete_generation(folder: Path) -> int | None:
         return None
     generation = manifest.get("generation", 0)
     return generation if _whole(generation) else None
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it (Linux); 0o022 where it cannot be read."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o022
+
+
+def _folder_mode(target: Path) -> int:
+    """The mode an index folder written whole gets: the one it had, else what the umask gives a new folder."""
+    try:
+        return stat.S_IMODE(target.stat().st_mode)
+    except OSError:
+        return 0o777 & ~_umask()
+
+
+def complete_identity(folder: Path) -> tuple[str | None, int] | None:
+    """``(index id, generation)`` of a complete saved index in ``folder``, else None."""
+    generation = _complete_generation(folder)
+    if generation is None:
+        return None
+    index_id = _peek(folder, "index_id")
+    return (index_id if isinstance(index_id, str) else None), generation
 
 
 def _set_aside(target: Path) -> list[tuple[int, Path]]:
@@ -420,6 +450,9 @@ class IndexStore:
         self._faiss = None                      # HNSW/IVF stores only
         self._bm25: BM25Index | None = None
         self.generation = 0          # saves so far of the index this store was loaded from (manifest)
+        # which index this is, kept through its saves: one deleted and made again, or replaced by another,
+        # has another (None: loaded from a manifest of before index ids; its next save gives it one)
+        self.index_id: str | None = uuid.uuid4().hex
         # the segments on disk this store mirrors (index/store/segments.py)
         self._home: Path | None = None                 # the index directory they are in
         self._segments: list[SegmentRef] = []
@@ -619,8 +652,11 @@ class IndexStore:
 
     # ---------------------------------------------------------------- persistence
     def manifest(self) -> dict:
+        if self.index_id is None:
+            self.index_id = uuid.uuid4().hex
         return {
             "format_version": FORMAT_VERSION,
+            "index_id": self.index_id,
             "backend": "local",
             "encoder": {"name": self.encoder_name, "dimension": self.dimension},
             "chunking": {"size": self.chunk_size, "overlap": self.chunk_overlap},
@@ -678,6 +714,7 @@ class IndexStore:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
         try:
+            tmp.chmod(_folder_mode(target))   # mkdtemp's 0700 would shut other users (a UI's) out
             name = f"{SEGMENT_PREFIX}{self.generation + 1:06d}-{uuid.uuid4().hex[:8]}"
             # documents and chunks stream from the old segments into the new one
             segment = write_segment(tmp, name, self.documents.stream(), iter(self.chunks), self.tokens, self.vectors)
@@ -740,6 +777,7 @@ class IndexStore:
         store = cls(enc.get("name"), int(enc.get("dimension")), int(chunking.get("size", 250)),
                     int(chunking.get("overlap", 60)), manifest.get("faiss", "flat"))
         store.faiss_auto = bool(manifest.get("faiss_auto", False))
+        store.index_id = manifest.get("index_id") if isinstance(manifest.get("index_id"), str) else None
         try:
             if manifest["format_version"] == 1:
                 store._read_db(root / DB_FILE)

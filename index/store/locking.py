@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
-from index.store.local import _complete_generation, _readable_dir
+from index.store.local import _readable_dir, complete_identity
 from index.store.prepare import StoreError
 
 
@@ -53,6 +53,6 @@ def index_write_lock(index_dir: str | Path, wait: bool = True, timeout: float = 
         lock.release()
 
 
-def disk_generation(index_dir: str | Path) -> int | None:
-    """The generation of the complete index saved at ``index_dir`` (None: none there)."""
-    return _complete_generation(_readable_dir(Path(index_dir).expanduser()))
+def disk_identity(index_dir: str | Path) -> tuple[str | None, int] | None:
+    """``(index id, generation)`` of the complete index saved at ``index_dir`` (None: none there)."""
+    return complete_identity(_readable_dir(Path(index_dir).expanduser()))

@@ -1,0 +1,161 @@
+"""A bot over a saved index follows the index on disk even when it is replaced, made again or restored, and
+never writes its own copy over an index it did not load (or over a deletion, or a read-only folder)."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from qa.cli import main
+
+
+def _index(path, tiny_encoder_path, *texts):
+    from index.documents import Document
+
+    from index.embed import get_encoder
+    from index.store import IndexStore
+
+    encoder = get_encoder(str(tiny_encoder_path))
+    store = IndexStore(str(tiny_encoder_path), encoder.info.dimension)
+    store.add_documents([Document(f"d{i}", f"t{i}", text, f"mem:{i}") for i, text in enumerate(texts)], encoder)
+    store.save(path)
+    return store
+
+
+@pytest.fixture()
+def bot_over(tmp_path, tiny_encoder_path, tiny_qa_model, monkeypatch):
+    import qa.bot
+    from qa.bot import QABot
+    from qa.config import Config
+
+    monkeypatch.setattr(qa.bot, "REFRESH_EVERY_S", 0.0)
+    idx = tmp_path / "idx"
+    _index(idx, tiny_encoder_path, "星河公司的创始人是李明远。", "月光公司的总部在杭州。")
+    return idx, QABot.from_index(idx, Config(encoder=str(tiny_encoder_path), reader=str(tiny_qa_model)))
+
+
+def _ids(store):
+    return sorted(store.documents)
+
+
+def test_an_index_deleted_and_made_again_is_reloaded_and_the_next_write_keeps_it(bot_over, tiny_encoder_path):
+    from index.documents import Document
+    from index.store import IndexStore
+
+    idx, bot = bot_over
+    shutil.rmtree(idx)
+    new = _index(idx, tiny_encoder_path, "新索引里只有这一篇文档。")   # generation 1, below the bot's
+    assert new.generation <= bot.store.generation
+    assert bot.refresh() and [i.id for i in bot.document_infos()] == ["d0"]
+    assert bot.store.index_id == new.index_id
+    bot.add_documents([Document("ui-1", "界面", "从界面上传的文件。", "upload:ui.txt")])
+    assert _ids(IndexStore.load(idx)) == ["d0", "ui-1"]
+
+
+def test_a_write_over_a_replaced_index_applies_to_the_one_on_disk(bot_over, tiny_encoder_path):
+    from index.documents import Document
+    from index.store import IndexStore
+
+    idx, bot = bot_over
+    other = idx.parent / "other"
+    _index(other, tiny_encoder_path, "另一个索引。", "第二篇。", "第三篇。")
+    shutil.rmtree(idx)
+    other.rename(idx)   # built elsewhere, then moved in (no refresh in between)
+    bot.add_documents([Document("ui-1", "界面", "从界面上传的文件。", "upload:ui.txt")])
+    assert _ids(IndexStore.load(idx)) == ["d0", "d1", "d2", "ui-1"]
+
+
+def test_an_older_copy_restored_is_reloaded(bot_over, tiny_encoder_path, tmp_path):
+    from index.documents import Document
+
+    idx, bot = bot_over
+    backup = tmp_path / "backup"
+    shutil.copytree(idx, backup)
+    bot.add_documents([Document("later", "后来", "后来加的文档。", "mem:later")])
+    shutil.rmtree(idx)
+    shutil.copytree(backup, idx)   # same index, an older generation
+    assert bot.refresh() and "later" not in [i.id for i in bot.document_infos()]
+
+
+def test_a_deleted_index_is_not_written_back(bot_over):
+    from index.documents import Document
+    from index.store import StoreError
+
+    idx, bot = bot_over
+    shutil.rmtree(idx)
+    with pytest.raises(StoreError, match="no longer there"):
+        bot.add_documents([Document("ui-1", "界面", "从界面上传的文件。", "upload:ui.txt")])
+    with pytest.raises(StoreError, match="no longer there"):
+        bot.remove_documents(["d0"])
+    assert not idx.exists()
+    assert bot.refresh() is False and len(bot.document_infos()) == 2   # what it holds still answers
+
+
+def test_a_read_only_index_folder_is_refused_before_any_work(bot_over, monkeypatch):
+    import os
+
+    from index.documents import Document
+    from index.store import StoreError
+
+    idx, bot = bot_over
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if (str(p) == str(idx) and mode == os.W_OK)
+                        else real_access(p, mode, **kw))   # root would write a mode-555 folder anyway
+    before = sorted(p.name for p in idx.iterdir())
+    with pytest.raises(StoreError, match="not writable"):
+        bot.remove_documents(["d0"])
+    assert sorted(p.name for p in idx.iterdir()) == before and len(bot.document_infos()) == 2
+
+
+def test_a_new_index_folder_takes_the_umask_and_a_rewrite_keeps_the_folder_mode(tmp_path, tiny_encoder_path):
+    import os
+
+    idx = tmp_path / "idx"
+    store = _index(idx, tiny_encoder_path, "第一篇。")
+    assert idx.stat().st_mode & 0o777 == 0o777 & ~_umask()
+    idx.chmod(0o750)
+    store.remove_documents(["d0"])   # everything removed: a whole rewrite
+    store.save(idx)
+    assert idx.stat().st_mode & 0o777 == 0o750
+    assert not any(p.name.startswith(".idx.") and "tmp" in p.name for p in tmp_path.iterdir())
+    assert os.access(idx, os.R_OK)
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_listing_needs_no_write_lock(tmp_path, tiny_encoder_path, capsys, monkeypatch):
+    import index.store.locking as locking
+
+    idx = tmp_path / "idx"
+    _index(idx, tiny_encoder_path, "第一篇。")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("listing took the write lock")
+
+    monkeypatch.setattr(locking, "index_write_lock", refuse)
+    assert main(["index", "--index", str(idx), "--list"]) == 0
+    assert "1 document(s)" in capsys.readouterr().out
+
+
+def test_the_ui_document_list_shows_what_another_process_changed(bot_over, tiny_encoder_path, tiny_qa_model):
+    from index.documents import Document
+    from qa.bot import QABot
+    from qa.config import Config
+    from ui.app import ChatUI
+
+    idx, bot = bot_over
+    ui = ChatUI(bot)
+    other = QABot.from_index(idx, Config(encoder=str(tiny_encoder_path), reader=str(tiny_qa_model)))
+    other.add_documents([Document("new-1", "新", "另一个进程加的文档。", "mem:new")])
+    other.remove_documents(["d0"])
+    table, dropdown, _ = ui.refresh_documents()
+    assert sorted(row[0] for row in table) == ["d1", "new-1"]
+    assert sorted(v for _, v in dropdown["choices"]) == ["d1", "new-1"]
+    status, *_ = ui.remove("new-1")
+    assert "新" in status   # its title, though this bot had not seen it before
