@@ -37,6 +37,21 @@ class IngestResult:
     documents: list[Document] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     notes: list[Skipped] = field(default_factory=list)   # indexed, with a caveat (e.g. rows cut)
+    # each file read: its size and modification time just before it was read (see changed_since_read)
+    stamps: dict[Path, tuple[int, int]] = field(default_factory=dict)
+
+    def changed_since_read(self) -> list[Path]:
+        """Files read here that have changed (or gone) since: a writer that read before waiting for the
+        index's lock reads these again, so that an older read never replaces a newer version."""
+        return [path for path, stamp in self.stamps.items() if file_stamp(path) != stamp]
+
+
+def file_stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
 
 
 def _located_document(p: Path, located: LocatedText, title: str | None = None) -> Document | None:
@@ -259,6 +274,9 @@ def read_paths(paths: list[str | Path], keep_all_html: bool = False, progress: b
                 res.skipped.append(Skipped(str(f), f"{UNSUPPORTED_IN_FOLDER} '{f.suffix or f.name}'"))
             else:
                 paged = bar is not None and f.suffix.lower() in PAGED_SUFFIXES
+                stamp = file_stamp(f)
+                if stamp is not None:
+                    res.stamps[f] = stamp
                 one = read_file(f, keep_all_html, _page_reporter(bar, f.name) if paged else None)
                 res.documents.extend(one.documents)
                 res.skipped.extend(one.skipped)

@@ -119,10 +119,29 @@ def _list_index(args, target: Path) -> int:
     return 0
 
 
+def _read_again_if_changed(args, ingest):
+    """What was read before the lock, with the files that changed since (another writer may have indexed
+    their newer version meanwhile) read again: an older read never replaces a newer version."""
+    from index.ingest import IngestResult, read_paths
+
+    changed = ingest.changed_since_read() if ingest is not None else []
+    if not changed:
+        return ingest
+    print(f"note: {len(changed)} file(s) changed while waiting for the index; read again", file=sys.stderr)
+    again = read_paths(changed, keep_all_html=args.html_keep_all)
+    for line in skipped_lines(again.skipped):
+        print(line, file=sys.stderr)
+    names = {str(p) for p in changed}
+    return IngestResult([d for d in ingest.documents if d.source not in names] + again.documents,
+                        ingest.skipped + again.skipped, ingest.notes + again.notes, {**ingest.stamps, **again.stamps})
+
+
 def _index_locked(args, config, target: Path, ingest) -> int:
     from index.embed import get_encoder
     from index.store import IndexStore
     from index.store.update import IndexUpdate
+
+    ingest = _read_again_if_changed(args, ingest)
 
     if (target / "manifest.json").exists():
         if (args.remove or args.paths) and not os.access(target, os.W_OK):   # before minutes of embedding,

@@ -2,6 +2,7 @@
 never writes its own copy over an index it did not load (or over a deletion, or a read-only folder)."""
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
@@ -159,3 +160,38 @@ def test_the_ui_document_list_shows_what_another_process_changed(bot_over, tiny_
     assert sorted(v for _, v in dropdown["choices"]) == ["d1", "new-1"]
     status, *_ = ui.remove("new-1")
     assert "新" in status   # its title, though this bot had not seen it before
+
+
+def test_a_file_read_before_waiting_for_the_lock_is_read_again_when_it_changed(tmp_path, tiny_encoder_path,
+                                                                                 capsys, monkeypatch):
+    from contextlib import contextmanager
+
+    import index.store.locking as locking
+    from index.store import IndexStore
+
+    idx, docs = tmp_path / "idx", tmp_path / "docs"
+    docs.mkdir()
+    policy = docs / "policy.txt"
+    policy.write_text("补贴标准为每人500元。", encoding="utf-8")
+    enc = ["--encoder", str(tiny_encoder_path)]
+    assert main(["index", str(docs), "--index", str(idx)] + enc) == 0
+    real_lock = locking.index_write_lock
+    interleaved = []
+
+    @contextmanager
+    def lock_taken_first_by_another_writer(*args, **kwargs):
+        if not interleaved:   # while this run waits: the file is edited and its new version indexed
+            interleaved.append(True)
+            policy.write_text("补贴标准为每人800元。", encoding="utf-8")
+            os.utime(policy, ns=(policy.stat().st_atime_ns, policy.stat().st_mtime_ns + 10**9))
+            assert main(["index", str(policy), "--index", str(idx)] + enc) == 0
+        with real_lock(*args, **kwargs):
+            yield
+
+    monkeypatch.setattr(locking, "index_write_lock", lock_taken_first_by_another_writer)
+    (docs / "other.txt").write_text("另一篇文档。", encoding="utf-8")
+    assert main(["index", str(docs), "--index", str(idx)] + enc) == 0   # read 500元 before the lock
+    assert "changed while waiting for the index; read again" in capsys.readouterr().err
+    store = IndexStore.load(idx)
+    texts = [store.documents[d].document.text for d in store.documents]
+    assert "补贴标准为每人800元。" in texts and "补贴标准为每人500元。" not in texts and len(texts) == 2
