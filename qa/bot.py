@@ -25,6 +25,7 @@ from index.ingest import INGEST_VERSION, IngestResult, list_files, path_list, re
 from index.normalize import NORMALIZER_VERSION
 from index.store import FORMAT_VERSION, MANIFEST, IndexStore, Store, StoreError
 from index.store.local import recover_index_dir
+from index.store.prepare import PreparedBatch, prepare_documents
 from index.store.locking import disk_identity, index_write_lock
 from qa.answer import Answer, Candidate, Passage
 from qa.config import SAMPLE_ARTICLE, Config, check_threshold, check_top_k, local_backend_problem
@@ -254,8 +255,17 @@ class QABot:
         return ingest
 
     def add_documents(self, docs: list[Document], progress: bool = False) -> None:
-        with self._index_write():
-            self.store.add_documents(docs, self.encoder, progress)
+        """Index ``docs``. Over a saved index they are chunked and embedded before askers are held (only
+        other writers wait meanwhile), then switched in."""
+        def prepare(store) -> PreparedBatch:
+            return prepare_documents(docs, store.documents.checksums(d.id for d in docs), self.encoder,
+                                     store.dimension, store.chunk_size, store.chunk_overlap, progress)
+
+        with self._index_write(prepare if self.index_dir is not None else None) as batch:
+            if batch is None:
+                self.store.add_documents(docs, self.encoder, progress)
+            else:
+                self.store.add_prepared(batch)
             if self.index_dir is not None:
                 self.store.save(self.index_dir)
 
@@ -267,14 +277,15 @@ class QABot:
             return n
 
     @contextmanager
-    def _index_write(self):
+    def _index_write(self, prepare=None):
         """Change the index alone. For a saved index: first its inter-process write lock (so askers are
         not held while another process writes), then what is on disk, so that a document another
-        process added meanwhile is kept, then this bot's write lock. A change that fails midway is
-        rolled back to what is on disk."""
+        process added meanwhile is kept, then ``prepare(store)`` (the embedding: askers go on), then this
+        bot's write lock; yields what ``prepare`` gave. A change that fails midway is rolled back to what
+        is on disk."""
         if self.index_dir is None:
             with self._lock.write():
-                yield
+                yield None
             return
         with index_write_lock(self.index_dir):
             recover_index_dir(self.index_dir)
@@ -286,11 +297,12 @@ class QABot:
                 # never write this bot's copy back over a deletion (or make a removed index again)
                 raise StoreError(f"{folder}: the index this bot opened is no longer there (deleted or moved); "
                                  "nothing was changed. Start again to index into a new one")
+            prepared = prepare(fresh if fresh is not None else self.store) if prepare is not None else None
             with self._lock.write():
                 if fresh is not None:
                     self._use_store(fresh)
                 try:
-                    yield
+                    yield prepared
                 except BaseException:
                     self._use_store(IndexStore.load(self.index_dir, self.config.encoder,
                                                     self.encoder.info.dimension))

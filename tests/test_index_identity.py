@@ -195,3 +195,24 @@ def test_a_file_read_before_waiting_for_the_lock_is_read_again_when_it_changed(t
     store = IndexStore.load(idx)
     texts = [store.documents[d].document.text for d in store.documents]
     assert "补贴标准为每人800元。" in texts and "补贴标准为每人500元。" not in texts and len(texts) == 2
+
+
+def test_askers_are_not_held_while_an_upload_embeds(bot_over, monkeypatch):
+    import threading
+
+    import qa.bot
+    from index.documents import Document
+
+    idx, bot = bot_over
+    real_prepare = qa.bot.prepare_documents
+    answered = threading.Event()
+
+    def slow_prepare(*args, **kwargs):   # the embedding goes on until a question was answered meanwhile
+        threading.Thread(target=lambda: (bot.ask("月光公司的总部在哪里？"), answered.set()), daemon=True).start()
+        answered.wait(timeout=60)
+        return real_prepare(*args, **kwargs)
+
+    monkeypatch.setattr(qa.bot, "prepare_documents", slow_prepare)
+    bot.add_documents([Document("ui-1", "界面", "从界面上传的文件。", "upload:ui.txt")])
+    assert answered.is_set()
+    assert "ui-1" in [i.id for i in bot.document_infos()]
