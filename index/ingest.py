@@ -38,7 +38,7 @@ class IngestResult:
     skipped: list[Skipped] = field(default_factory=list)
     notes: list[Skipped] = field(default_factory=list)   # indexed, with a caveat (e.g. rows cut)
     # each file read: its size and modification time just before it was read (see changed_since_read)
-    stamps: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    stamps: dict[Path, tuple[int, ...]] = field(default_factory=dict)
 
     def changed_since_read(self) -> list[Path]:
         """Files read here that have changed (or gone) since: a writer that read before waiting for the
@@ -46,12 +46,14 @@ class IngestResult:
         return [path for path, stamp in self.stamps.items() if file_stamp(path) != stamp]
 
 
-def file_stamp(path: Path) -> tuple[int, int] | None:
+def file_stamp(path: Path) -> tuple[int, ...] | None:
+    """Size, modification and change times, inode and device: an edit of the same size within one tick
+    of the clock still changes the change time, a link pointed elsewhere the inode."""
     try:
         st = path.stat()
     except OSError:
         return None
-    return st.st_size, st.st_mtime_ns
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev
 
 
 def _located_document(p: Path, located: LocatedText, title: str | None = None) -> Document | None:

@@ -194,6 +194,7 @@ class QABot:
         self.index_dir: Path | None = None
         self.skipped: list[Skipped] = []   # files of a corpus that were not indexed, and why
         self._checked_at = 0.0
+        self._opened_saved = False   # set by from_index
 
     # ---------------------------------------------------------------- constructors
     @classmethod
@@ -204,6 +205,7 @@ class QABot:
         encoder = get_encoder(config.encoder)
         bot = cls(IndexStore.load(index_dir, config.encoder, encoder.info.dimension), config)
         bot.index_dir = Path(index_dir)
+        bot._opened_saved = True   # a write never makes it again once deleted (any format, any generation)
         return bot
 
     @classmethod
@@ -293,7 +295,8 @@ class QABot:
             if folder.is_dir() and not os.access(folder, os.W_OK):   # before minutes of embedding
                 raise StoreError(f"{folder}: Permission denied (the index folder is not writable)")
             fresh = self._load_if_changed()        # loading can take a while: askers go on meanwhile
-            if fresh is None and self.store.generation > 0 and disk_identity(self.index_dir) is None:
+            if fresh is None and (self._opened_saved or self.store.generation > 0) \
+                    and disk_identity(self.index_dir) is None:
                 # never write this bot's copy back over a deletion (or make a removed index again)
                 raise StoreError(f"{folder}: the index this bot opened is no longer there (deleted or moved); "
                                  "nothing was changed. Start again to index into a new one")
@@ -308,8 +311,9 @@ class QABot:
                                                     self.encoder.info.dimension))
                     raise
 
-    def _held_identity(self) -> tuple[str | None, object]:
-        return getattr(self.store, "index_id", None), self.store.generation
+    def _held_identity(self) -> tuple:
+        """What :func:`disk_identity` gives for the saved state this bot holds."""
+        return getattr(self.store, "index_id", None), self.store.generation, getattr(self.store, "save_id", None)
 
     def _load_if_changed(self) -> IndexStore | None:
         """The index on disk when it is not the one this bot holds: another process saved it since, or it

@@ -133,7 +133,9 @@ def _read_again_if_changed(args, ingest):
         print(line, file=sys.stderr)
     names = {str(p) for p in changed}
     return IngestResult([d for d in ingest.documents if d.source not in names] + again.documents,
-                        ingest.skipped + again.skipped, ingest.notes + again.notes, {**ingest.stamps, **again.stamps})
+                        [s for s in ingest.skipped if s.source not in names] + again.skipped,
+                        [s for s in ingest.notes if s.source not in names] + again.notes,
+                        {**ingest.stamps, **again.stamps})
 
 
 def _index_locked(args, config, target: Path, ingest) -> int:

@@ -216,3 +216,73 @@ def test_askers_are_not_held_while_an_upload_embeds(bot_over, monkeypatch):
     bot.add_documents([Document("ui-1", "界面", "从界面上传的文件。", "upload:ui.txt")])
     assert answered.is_set()
     assert "ui-1" in [i.id for i in bot.document_infos()]
+
+
+def test_a_restored_copy_saved_again_to_the_same_generation_is_still_seen(bot_over, tmp_path):
+    from index.documents import Document
+    from index.store import IndexStore
+
+    idx, bot = bot_over
+    backup = tmp_path / "backup"
+    shutil.copytree(idx, backup)
+    bot.add_documents([Document("b1", "b1", "机器人加的文档。", "mem:b1")])   # generation g + 1
+    shutil.rmtree(idx)
+    shutil.copytree(backup, idx)
+    other = IndexStore.load(idx)
+    other.add_documents([Document("x", "x", "另一个进程加的文档。", "mem:x")], bot.encoder)
+    other.save(idx)   # generation g + 1 again: only the save id tells the two apart
+    assert other.generation == bot.store.generation
+    assert bot.refresh() and sorted(i.id for i in bot.document_infos()) == ["d0", "d1", "x"]
+    bot.add_documents([Document("b2", "b2", "再加一篇。", "mem:b2")])
+    assert sorted(IndexStore.load(idx).documents) == ["b2", "d0", "d1", "x"]
+
+
+def test_an_index_of_before_ids_gets_one_at_its_next_save(tmp_path, tiny_encoder_path):
+    import json
+
+    idx = tmp_path / "idx"
+    _index(idx, tiny_encoder_path, "第一篇。")
+    manifest = json.loads((idx / "manifest.json").read_text(encoding="utf-8"))
+    del manifest["index_id"], manifest["save_id"]
+    (idx / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    doc = tmp_path / "new.txt"
+    doc.write_text("第二篇。", encoding="utf-8")
+    assert main(["index", str(doc), "--index", str(idx)]) == 0   # an append by qa index
+    manifest = json.loads((idx / "manifest.json").read_text(encoding="utf-8"))
+    assert isinstance(manifest["index_id"], str) and isinstance(manifest["save_id"], str)
+
+
+def test_an_opened_index_of_generation_0_deleted_is_not_written_back(bot_over):
+    from index.documents import Document
+    from index.store import StoreError
+
+    idx, bot = bot_over
+    bot.store.generation = 0   # as a format-1 index, from before generations, loads
+    shutil.rmtree(idx)
+    with pytest.raises(StoreError, match="no longer there"):
+        bot.add_documents([Document("ui-1", "界面", "从界面上传的文件。", "upload:ui.txt")])
+    assert not idx.exists()
+
+
+def test_listing_during_a_whole_rewrite_by_another_process_reads_the_new_index(tmp_path, tiny_encoder_path,
+                                                                             capsys, monkeypatch):
+    from index.store import IndexStore, StoreError
+    from index.store.update import IndexUpdate
+
+    idx = tmp_path / "idx"
+    _index(idx, tiny_encoder_path, "第一篇。", "第二篇。")
+    real_open = IndexUpdate._open_once.__func__
+    calls = []
+
+    def open_while_rewritten(cls, asked):
+        calls.append(asked)
+        if len(calls) == 1:   # the rewrite lands between reading the manifest and the segments
+            store = IndexStore.load(idx)
+            store.remove_documents(["d0"])
+            store.save(idx)
+            raise StoreError(f"{idx}: cannot read the index (unable to open database file); rebuild it")
+        return real_open(cls, asked)
+
+    monkeypatch.setattr(IndexUpdate, "_open_once", classmethod(open_while_rewritten))
+    assert main(["index", "--index", str(idx), "--list"]) == 0
+    assert "1 document(s)" in capsys.readouterr().out and len(calls) == 2

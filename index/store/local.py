@@ -86,21 +86,34 @@ def _umask() -> int:
     return 0o022
 
 
-def _folder_mode(target: Path) -> int:
-    """The mode an index folder written whole gets: the one it had, else what the umask gives a new folder."""
+def _take_folder_access(folder: Path, target: Path) -> None:
+    """Give the folder written whole the mode and group the index folder had (else what the umask gives
+    a new folder); a group that cannot be given (not one of ours) is left."""
     try:
-        return stat.S_IMODE(target.stat().st_mode)
+        st = target.stat()
     except OSError:
-        return 0o777 & ~_umask()
+        folder.chmod(0o777 & ~_umask())
+        return
+    try:
+        os.chown(folder, -1, st.st_gid)
+    except OSError:
+        pass
+    folder.chmod(stat.S_IMODE(st.st_mode))
 
 
-def complete_identity(folder: Path) -> tuple[str | None, int] | None:
-    """``(index id, generation)`` of a complete saved index in ``folder``, else None."""
-    generation = _complete_generation(folder)
-    if generation is None:
+def manifest_identity(manifest: dict) -> tuple[str | None, int, str | None]:
+    """``(index id, generation, save id)``: which index, and which save of it (ids None in older formats)."""
+    index_id, save_id = manifest.get("index_id"), manifest.get("save_id")
+    return (index_id if isinstance(index_id, str) else None, manifest.get("generation", 0),
+            save_id if isinstance(save_id, str) else None)
+
+
+def complete_identity(folder: Path) -> tuple[str | None, int, str | None] | None:
+    """:func:`manifest_identity` of a complete saved index in ``folder``, else None."""
+    if _complete_generation(folder) is None:
         return None
-    index_id = _peek(folder, "index_id")
-    return (index_id if isinstance(index_id, str) else None), generation
+    manifest = _peek(folder)
+    return manifest_identity(manifest) if isinstance(manifest, dict) else None
 
 
 def _set_aside(target: Path) -> list[tuple[int, Path]]:
@@ -353,6 +366,7 @@ def manifest_v2(base: dict, generation: int, segments: list[SegmentRef], removed
     manifest["files"] = {**{f: h for s in segments for f, h in s.files.items()}, **extra_files}
     manifest["saved_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     manifest["generation"] = generation + 1
+    manifest["save_id"] = uuid.uuid4().hex   # this save's own: a restored copy may repeat a generation
     return manifest
 
 
@@ -453,6 +467,7 @@ class IndexStore:
         # which index this is, kept through its saves: one deleted and made again, or replaced by another,
         # has another (None: loaded from a manifest of before index ids; its next save gives it one)
         self.index_id: str | None = uuid.uuid4().hex
+        self.save_id: str | None = None   # the save of it this store was loaded from or last saved
         # the segments on disk this store mirrors (index/store/segments.py)
         self._home: Path | None = None                 # the index directory they are in
         self._segments: list[SegmentRef] = []
@@ -706,6 +721,7 @@ class IndexStore:
         self._pending.clear()
         self.generation = manifest["generation"]
         self._saved_state = manifest
+        self.save_id = manifest.get("save_id")
         self._keep_bm25()   # BM25 indexed since the last change covers exactly this state
 
     def _write_whole(self, target: Path) -> None:
@@ -714,7 +730,6 @@ class IndexStore:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
         try:
-            tmp.chmod(_folder_mode(target))   # mkdtemp's 0700 would shut other users (a UI's) out
             name = f"{SEGMENT_PREFIX}{self.generation + 1:06d}-{uuid.uuid4().hex[:8]}"
             # documents and chunks stream from the old segments into the new one
             segment = write_segment(tmp, name, self.documents.stream(), iter(self.chunks), self.tokens, self.vectors)
@@ -729,6 +744,7 @@ class IndexStore:
             _fsync(tmp)
             recover_index_dir(target)
             check_index_target(target)   # never replace a folder of documents, or a file, with the index
+            _take_folder_access(tmp, target)   # mkdtemp's 0700 would shut other users (a UI's) out
             old = None
             if target.exists():
                 old = target.with_name(f".{target.name}.old-{os.getpid()}-{time.time_ns()}")
@@ -749,6 +765,7 @@ class IndexStore:
         self._doc_segment = dict.fromkeys(self.documents, segment.name)
         self._pending.clear()
         self._saved_state = manifest
+        self.save_id = manifest.get("save_id")
         self._keep_bm25()
 
     @classmethod
@@ -777,7 +794,7 @@ class IndexStore:
         store = cls(enc.get("name"), int(enc.get("dimension")), int(chunking.get("size", 250)),
                     int(chunking.get("overlap", 60)), manifest.get("faiss", "flat"))
         store.faiss_auto = bool(manifest.get("faiss_auto", False))
-        store.index_id = manifest.get("index_id") if isinstance(manifest.get("index_id"), str) else None
+        store.index_id, _, store.save_id = manifest_identity(manifest)
         try:
             if manifest["format_version"] == 1:
                 store._read_db(root / DB_FILE)

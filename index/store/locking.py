@@ -53,6 +53,6 @@ def index_write_lock(index_dir: str | Path, wait: bool = True, timeout: float = 
         lock.release()
 
 
-def disk_identity(index_dir: str | Path) -> tuple[str | None, int] | None:
-    """``(index id, generation)`` of the complete index saved at ``index_dir`` (None: none there)."""
+def disk_identity(index_dir: str | Path) -> tuple[str | None, int, str | None] | None:
+    """``(index id, generation, save id)`` of the complete index saved at ``index_dir`` (None: none there)."""
     return complete_identity(_readable_dir(Path(index_dir).expanduser()))

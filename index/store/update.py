@@ -10,6 +10,7 @@ whole and saves it whole, as before.
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +18,8 @@ import numpy as np
 from index.bm25 import tokenize
 from index.documents import Document
 from index.store import local
-from index.store.local import (FORMAT_VERSION, IndexStore, _readable_dir, append_segment, can_append,
-                               check_manifest_files, read_manifest)
+from index.store.local import (FORMAT_VERSION, IndexStore, _manifest_generation, _readable_dir, append_segment,
+                               can_append, check_manifest_files, read_manifest)
 from index.store.prepare import AddReport, DocumentInfo, PreparedBatch, StoreError, prepare_documents
 from index.store.segments import SegmentRef, segment_catalog
 
@@ -37,7 +38,8 @@ class IndexUpdate:
         self.faiss_auto = bool(manifest.get("faiss_auto"))   # flat until AUTO_HNSW_FROM passages, then a graph
         self.generation = int(manifest.get("generation", 0))
         self._base = {k: v for k, v in manifest.items()
-                      if k not in ("segments", "removed", "files", "saved_at", "generation")}
+                      if k not in ("segments", "removed", "files", "saved_at", "generation", "save_id")}
+        self._base.setdefault("index_id", uuid.uuid4().hex)   # an index of before ids gets one at this save
         self._segments = [SegmentRef.from_json(raw) for raw in manifest["segments"]]
         self._removed = {k: set(v) for k, v in manifest.get("removed", {}).items()}
         self.documents: dict[str, DocumentInfo] = {}
@@ -52,8 +54,20 @@ class IndexUpdate:
     @classmethod
     def open(cls, path: str | Path) -> "IndexUpdate | IndexStore":
         """An update of the segmented flat index at ``path``; for any other (format 1, HNSW/IVF, a
-        save in flight), the index loaded whole, which takes the same calls."""
+        save in flight), the index loaded whole, which takes the same calls. An open that fails while
+        another process rewrites the index (``--list`` takes no lock) is tried again on the new manifest."""
         asked = Path(path).expanduser()
+        for attempt in range(3):
+            seen = _manifest_generation(_readable_dir(asked))
+            try:
+                return cls._open_once(asked)
+            except StoreError:
+                if attempt == 2 or seen is None or _manifest_generation(_readable_dir(asked)) == seen:
+                    raise
+        raise AssertionError("unreachable")
+
+    @classmethod
+    def _open_once(cls, asked: Path) -> "IndexUpdate | IndexStore":
         root = _readable_dir(asked)
         manifest = read_manifest(root, check_files=False)
         if manifest["format_version"] != FORMAT_VERSION or manifest.get("faiss", "flat") != "flat" \
