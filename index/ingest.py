@@ -37,7 +37,7 @@ class IngestResult:
     documents: list[Document] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     notes: list[Skipped] = field(default_factory=list)   # indexed, with a caveat (e.g. rows cut)
-    # each file read: its size and modification time just before it was read (see changed_since_read)
+    # each file read: its stat stamp (file_stamp) just before it was read (see changed_since_read)
     stamps: dict[Path, tuple[int, ...]] = field(default_factory=dict)
 
     def changed_since_read(self) -> list[Path]:
