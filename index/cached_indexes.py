@@ -2,11 +2,12 @@
 
 Why: every new set of corpus files (or an edited file among them) builds a new cached index of up to
 hundreds of MB, and without a bound the cache grew for ever. Past :data:`CACHED_INDEXES_KEPT` entries, the
-least recently used go, each under its write lock, so an entry being written is never removed.
+least recently used go, each under its write lock, so an entry being written is never removed. Their
+lock files (``.DIGEST.lock``, empty) stay: one deleted while another process holds or awaits it would let
+two writers in.
 """
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from pathlib import Path
@@ -22,8 +23,7 @@ def mark_used(entry: Path) -> None:
     """Record that ``entry`` was opened or built now (a sibling file's time: the index's files never change)."""
     marker = entry.with_name(entry.name + ".used")
     try:
-        marker.touch()
-        os.utime(marker)
+        marker.touch()   # sets its time to now, made or not
     except OSError:   # a read-only cache still answers; only its order of use is not kept
         pass
 

@@ -211,7 +211,7 @@ def list_files(paths: list[str | Path]) -> tuple[list[tuple[Path, bool]], list[S
         # (index/store/versions.py matches and prunes by it)
         p = Path(raw).expanduser()
         try:
-            p = Path(os.path.abspath(p))   # the working folder may be gone
+            p = p if p.is_absolute() else Path.cwd() / p   # not abspath: '..' after a link is not its parent
             is_dir, exists = p.is_dir(), p.exists()
         except OSError as exc:
             skipped.append(Skipped(str(p), f"cannot read: {exc.strerror or exc}"))

@@ -194,7 +194,6 @@ class QABot:
         self.index_dir: Path | None = None
         self.skipped: list[Skipped] = []   # files of a corpus that were not indexed, and why
         self._checked_at = 0.0
-        self._opened_saved = False   # set by from_index
 
     # ---------------------------------------------------------------- constructors
     @classmethod
@@ -205,7 +204,6 @@ class QABot:
         encoder = get_encoder(config.encoder)
         bot = cls(IndexStore.load(index_dir, config.encoder, encoder.info.dimension), config)
         bot.index_dir = Path(index_dir)
-        bot._opened_saved = True   # a write never makes it again once deleted (any format, any generation)
         return bot
 
     @classmethod
@@ -295,8 +293,7 @@ class QABot:
             if folder.is_dir() and not os.access(folder, os.W_OK):   # before minutes of embedding
                 raise StoreError(f"{folder}: Permission denied (the index folder is not writable)")
             fresh = self._load_if_changed()        # loading can take a while: askers go on meanwhile
-            if fresh is None and (self._opened_saved or self.store.generation > 0) \
-                    and disk_identity(self.index_dir) is None:
+            if fresh is None and disk_identity(self.index_dir) is None:
                 # never write this bot's copy back over a deletion (or make a removed index again)
                 raise StoreError(f"{folder}: the index this bot opened is no longer there (deleted or moved); "
                                  "nothing was changed. Start again to index into a new one")

@@ -74,6 +74,8 @@ def _read_again_if_changed(args, ingest):
     again = read_paths(changed, keep_all_html=args.html_keep_all)
     for line in skipped_lines(again.skipped):
         print(line, file=sys.stderr)
+    for s in again.notes:
+        print(f"note: {s.source}: {s.reason}", file=sys.stderr)
     names = {str(p) for p in changed}
     return IngestResult([d for d in ingest.documents if d.source not in names] + again.documents,
                         [s for s in ingest.skipped if s.source not in names] + again.skipped,
@@ -85,8 +87,6 @@ def _index_locked(args, config, target: Path, ingest) -> int:
     from index.embed import get_encoder
     from index.store import IndexStore
     from index.store.update import IndexUpdate
-
-    ingest = _read_again_if_changed(args, ingest)
 
     if (target / "manifest.json").exists():
         if (args.remove or args.paths) and not os.access(target, os.W_OK):   # before minutes of embedding,
@@ -113,6 +113,7 @@ def _index_locked(args, config, target: Path, ingest) -> int:
         encoder = get_encoder(config.encoder)
         store = IndexStore(config.encoder, encoder.info.dimension, config.chunk_size, config.chunk_overlap,
                            config.faiss)
+    ingest = _read_again_if_changed(args, ingest)   # after the refusals above: no file is read again for nothing
     applied = _apply_changes(args, store, encoder, ingest)
     if applied is None:
         return 2

@@ -90,6 +90,10 @@ def test_a_deleted_index_is_not_written_back(bot_over):
         bot.remove_documents(["d0"])
     assert not idx.exists()
     assert bot.refresh() is False and len(bot.document_infos()) == 2   # what it holds still answers
+    from ui.app import ChatUI
+
+    status, *_ = ChatUI(bot).remove("d0")   # the UI says so in its status line
+    assert "删除失败" in status and "no longer there" in status and not idx.exists()
 
 
 def test_a_read_only_index_folder_is_refused_before_any_work(bot_over, monkeypatch):

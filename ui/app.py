@@ -21,11 +21,13 @@ from pathlib import Path
 import gradio as gr
 
 from index.ingest import PAGED_SUFFIXES, SUPPORTED_SUFFIXES, read_paths
+from index.store import StoreError
 from index.store.versions import earlier_versions
 from qa.answer import NO_ANSWER_ZH, Answer
 from qa.reader.answer_type import MEASURE_NAMES
 from qa.bot import QABot, QuestionError
 from qa.config import check_top_k
+from qa.messages import one_line
 from qa.question_text import showable, without_blank_ends
 from qa.retrieve import MODES
 
@@ -413,7 +415,10 @@ class ChatUI:
         if not isinstance(doc_id, str):   # the dropdown sends an id; the API could send anything
             return self._docs_outputs(f"✗ 索引中没有文档 {md_escape(showable(str(doc_id)))}")
         title = next((i.title for i in self.bot.document_infos() if i.id == doc_id), doc_id)
-        n = self.bot.remove_documents([doc_id])
+        try:
+            n = self.bot.remove_documents([doc_id])
+        except StoreError as exc:   # the index deleted under the bot, or its folder read-only
+            return self._docs_outputs(f"✗ 删除失败：{md_escape(one_line(exc))}")
         if n:
             return self._docs_outputs(f"✓ 已删除：{md_escape(title)}（{md_escape(doc_id)}）")
         return self._docs_outputs(f"✗ 索引中没有文档 {md_escape(str(doc_id))}")

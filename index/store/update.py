@@ -18,8 +18,8 @@ import numpy as np
 from index.bm25 import tokenize
 from index.documents import Document
 from index.store import local
-from index.store.local import (FORMAT_VERSION, IndexStore, _manifest_generation, _readable_dir, append_segment,
-                               can_append, check_manifest_files, read_manifest)
+from index.store.local import (FORMAT_VERSION, IndexStore, _readable_dir, append_segment, can_append,
+                               check_manifest_files, complete_identity, read_manifest)
 from index.store.prepare import AddReport, DocumentInfo, PreparedBatch, StoreError, prepare_documents
 from index.store.segments import SegmentRef, segment_catalog
 
@@ -58,11 +58,11 @@ class IndexUpdate:
         another process rewrites the index (``--list`` takes no lock) is tried again on the new manifest."""
         asked = Path(path).expanduser()
         for attempt in range(3):
-            seen = _manifest_generation(_readable_dir(asked))
+            seen = complete_identity(_readable_dir(asked))
             try:
                 return cls._open_once(asked)
             except StoreError:
-                if attempt == 2 or seen is None or _manifest_generation(_readable_dir(asked)) == seen:
+                if attempt == 2 or seen is None or complete_identity(_readable_dir(asked)) == seen:
                     raise
         raise AssertionError("unreachable")
 

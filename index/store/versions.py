@@ -9,6 +9,7 @@ its only copy.
 """
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -36,6 +37,7 @@ def path_identity(source: str) -> str:
 def earlier_versions(indexed: Iterable[DocumentInfo], incoming: Iterable[Document],
                      identity: Callable[[str], str] = path_identity) -> list[DocumentInfo]:
     """Indexed documents from the same source as an incoming one, whose id none of the incoming ones has."""
+    identity = functools.lru_cache(maxsize=None)(identity)   # one resolution a path, not one a document
     incoming = list(incoming)
     ids = {d.id for d in incoming}
     sources = {identity(d.source) for d in incoming if d.source}

@@ -892,6 +892,8 @@ def _copy_reader(source: Path, out: Path) -> Path:
             tmp = out / f"{name}.tmp"
             shutil.copyfile(source / name, tmp)
             tmp.replace(out / name)
+        elif name.startswith("verifier"):   # a verifier tied to the weights out held before
+            (out / name).unlink(missing_ok=True)
     if not (source / "calibration.json").is_file():
         drop_thresholds(out / "calibration.json")
     return out
