@@ -105,8 +105,15 @@ def test_training_runs_scores_dev_and_refuses_a_foreign_checkpoint(squad_file, t
     assert json.loads((tmp_path / "exported" / "calibration.json").read_text()) == {"threshold": 0.42}
     assert main(["export", str(out), str(final)]) == 0
     assert json.loads((final / "calibration.json").read_text()) == {"threshold": 0.42}
-    # a checkpoint newer than final (a resumed run, stopped midway) is what a mid-run export takes
+    # another run in the same folder that checkpointed at the same step is not this final's run
     state = json.loads((out / "checkpoint" / "state.json").read_text())
+    assert state["run_id"] == json.loads((final / "zhqa_reader.json").read_text())["run_id"]
+    (out / "checkpoint" / "state.json").write_text(json.dumps({**state, "run_id": "another run"}))
+    capsys.readouterr()
+    assert main(["export", str(out), str(tmp_path / "other-run")]) == 0
+    assert "latest checkpoint" in capsys.readouterr().out
+    (out / "checkpoint" / "state.json").write_text(json.dumps(state))
+    # a checkpoint newer than final (a resumed run, stopped midway) is what a mid-run export takes
     state["step"] += 1
     (out / "checkpoint" / "state.json").write_text(json.dumps(state))
     capsys.readouterr()

