@@ -195,13 +195,17 @@ def safe_filename(name: str, max_len: int = 80) -> str:
 
 
 # ------------------------------------------------------------------------------- the app
+KEPT_DIGEST_CHARS = 16   # a kept upload's folder: the first hex digits of its content's sha256
+_KEPT_DIGEST = re.compile(f"[0-9a-f]{{{KEPT_DIGEST_CHARS}}}")
+
+
 def keep_upload(path: Path) -> Path:
     """A lasting copy of an uploaded scan or PDF in the cache, named by its content."""
     import hashlib
 
     from index.cache import cache_dir
 
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:KEPT_DIGEST_CHARS]
     dest = cache_dir() / "uploads" / digest / path.name
     if not dest.exists():
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -209,7 +213,6 @@ def keep_upload(path: Path) -> Path:
     return dest
 
 
-_KEPT_DIGEST = re.compile(r"[0-9a-f]{16}")
 
 
 def upload_identity(source: str) -> str:
