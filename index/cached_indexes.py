@@ -4,7 +4,8 @@ Why: every new set of corpus files (or an edited file among them) builds a new c
 hundreds of MB, and without a bound the cache grew for ever. Past :data:`CACHED_INDEXES_KEPT` entries, the
 least recently used go, each under its write lock, so an entry being written is never removed. Their
 lock files (``.DIGEST.lock``, empty) stay: one deleted while another process holds or awaits it would let
-two writers in.
+two writers in. A ``.used`` or ``.skipped.json`` left without its entry (another process marked it just
+as it was removed) goes at the next eviction.
 """
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ SIBLING_SUFFIXES = (".skipped.json", ".used")
 def mark_used(entry: Path) -> None:
     """Record that ``entry`` was opened or built now (a sibling file's time: the index's files never change)."""
     marker = entry.with_name(entry.name + ".used")
+    if not entry.is_dir():   # removed meanwhile by another process's eviction: no marker of nothing
+        return
     try:
         marker.touch()   # sets its time to now, made or not
     except OSError:   # a read-only cache still answers; only its order of use is not kept
@@ -59,4 +62,27 @@ def evict(root: Path, keep: int | None = None, spare: Path | None = None) -> lis
         except (IndexBusy, OSError):
             continue
         removed.append(entry)
+    _remove_orphaned_siblings(root)
     return removed
+
+
+def _remove_orphaned_siblings(root: Path) -> None:
+    """Sibling files whose entry is gone, each checked under the entry's write lock (a writer that
+    holds it may be about to put the entry in place)."""
+    try:
+        names = [p.name for p in root.iterdir()]
+    except OSError:
+        return
+    for name in names:
+        suffix = next((s for s in SIBLING_SUFFIXES if name.endswith(s)), None)
+        if suffix is None or not ENTRY_NAME.fullmatch(name[:-len(suffix)]):
+            continue
+        entry = root / name[:-len(suffix)]
+        if entry.exists():
+            continue
+        try:
+            with index_write_lock(entry, wait=False):
+                if not entry.exists():
+                    (root / name).unlink(missing_ok=True)
+        except (IndexBusy, OSError):
+            continue

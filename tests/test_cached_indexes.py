@@ -44,6 +44,27 @@ def test_an_entry_another_process_is_writing_is_left(tmp_path):
     assert evict(tmp_path, keep=1) == [old]
 
 
+def test_marks_left_without_their_entry_go_at_the_next_eviction_unless_it_is_being_written(tmp_path):
+    from index.cached_indexes import evict, mark_used
+    from index.store.locking import index_write_lock
+
+    kept = _entry(tmp_path, 1, 1000.0)
+    gone, building = tmp_path / f"{2:024x}", tmp_path / f"{3:024x}"
+    mark_used(gone)   # evicted by another process just before: no marker is made for it
+    assert not gone.with_name(gone.name + ".used").exists()
+    for entry in (gone, building):   # markers left by a race, or written before the entry is put in place
+        for suffix in (".used", ".skipped.json"):
+            entry.with_name(entry.name + suffix).write_text("[]")
+    with index_write_lock(building):
+        assert evict(tmp_path, keep=4) == []
+    assert not gone.with_name(gone.name + ".used").exists()
+    assert not gone.with_name(gone.name + ".skipped.json").exists()
+    assert building.with_name(building.name + ".used").exists()
+    assert building.with_name(building.name + ".skipped.json").exists()
+    assert kept.exists() and kept.with_name(kept.name + ".used").exists()
+    assert kept.with_name(kept.name + ".skipped.json").exists()
+
+
 def test_corpus_indexes_past_the_bound_are_evicted_and_rebuilt_when_asked_again(tmp_path, monkeypatch,
                                                                                  tiny_encoder_path, tiny_qa_model):
     import index.cached_indexes
