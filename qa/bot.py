@@ -33,7 +33,7 @@ from qa.language import is_english_question
 from qa.locking import ReadWriteLock
 from qa.question_text import SURROGATES, without_blank_ends
 from qa.reader.extractive import ExtractiveReader
-from qa.reader.loading import reader_calibration
+from qa.reader.loading import ReaderLoadError, reader_calibration
 from qa.retrieve import MODES, Retriever
 
 DEFAULT_THRESHOLD = 0.1
@@ -84,16 +84,28 @@ def reader_thresholds(config: Config, verified: bool = False) -> Thresholds:
     if config.threshold is not None:
         return Thresholds(float(config.threshold))
     data = reader_calibration(config.reader)
+    if verified == bool(data.get("verifier", False)):
+        if "threshold" not in data:
+            return Thresholds(DEFAULT_THRESHOLD)
+        keys = ("threshold", "threshold_english")
+    elif not verified and "threshold_span_only" in data:
+        keys = ("threshold_span_only", "threshold_english_span_only")
+    else:
+        return Thresholds(DEFAULT_THRESHOLD)
+    return Thresholds(_calibrated(data, keys[0], config.reader, required=True),
+                      _calibrated(data, keys[1], config.reader, required=False))
+
+
+def _calibrated(data: dict, key: str, reader: str, required: bool) -> float | None:
+    """``data[key]`` checked as a threshold (None when absent and not ``required``); else ReaderLoadError
+    naming the reader's file: NaN would never abstain, and text would quietly give the default."""
+    value = data.get(key)
     try:
-        if verified == bool(data.get("verifier", False)):
-            english = data.get("threshold_english")
-            return Thresholds(float(data["threshold"]), None if english is None else float(english))
-        if not verified and "threshold_span_only" in data:
-            english = data.get("threshold_english_span_only")
-            return Thresholds(float(data["threshold_span_only"]), None if english is None else float(english))
-    except (ValueError, KeyError, TypeError):
-        pass
-    return Thresholds(DEFAULT_THRESHOLD)
+        if value is None and required:
+            raise ValueError(f"{key} in the calibration.json of reader {reader} must be a number from 0 to 1, not None")
+        return check_threshold(value, f"{key} in the calibration.json of reader {reader}")
+    except ValueError as exc:
+        raise ReaderLoadError(str(exc)) from None
 
 
 def reader_threshold(config: Config, verified: bool = False) -> float:
@@ -430,9 +442,15 @@ _BOTS_LOCK = threading.Lock()
 
 def get_bot(index: str | Path | None = None, corpus: list[str | Path] | None = None,
             config: Config | None = None) -> QABot:
-    """Process-wide bot cache keyed by index/corpus/config."""
+    """Process-wide bot cache keyed by index/corpus/config. An empty index path or corpus list is a
+    StoreError, not the bundled sample article: an unset variable or a glob that matched nothing
+    would otherwise be answered from an unrelated article."""
     config = config or Config.from_env()
+    if index is not None and not str(index).strip():
+        raise StoreError("the index path is empty; give an index directory (built with 'qa index')")
     corpus = path_list(corpus) if corpus is not None else None
+    if corpus is not None and not corpus:
+        raise StoreError("the corpus is empty: no files or folders given")
     key = (str(index) if index else None, tuple(map(str, corpus)) if corpus else None, config)
     with _BOTS_LOCK:
         if key not in _BOTS:

@@ -12,7 +12,8 @@ import sqlite3
 import sys
 
 from qa.messages import one_line, os_error_line, skipped_lines
-from qa.options import add_backend_options, add_eval_arguments, add_model_options, check_backend, config_from_args
+from qa.options import (add_backend_options, add_eval_arguments, add_model_options, check_backend, config_from_args,
+                        empty_option_problem)
 
 DEMO_QUESTIONS = [
     "2023财年阿里活跃的公益幸福团有多少个？",
@@ -143,7 +144,9 @@ def run(args: argparse.Namespace) -> int:
 
     handlers = {"index": run_index, "ask": _cmd_ask, "demo": _cmd_demo}
     try:
-        problem = check_backend(config_from_args(args), args) if args.command != "demo" else None
+        problem = empty_option_problem(args)
+        if problem is None and args.command != "demo":
+            problem = check_backend(config_from_args(args), args)
         if problem:
             print(f"error: {problem}", file=sys.stderr)
             return 2

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numbers
 import os
+import re
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
@@ -10,6 +11,11 @@ from index.embed import EMBEDDED_ENCODER
 
 BACKENDS = ("local", "milvus")
 QUERY_TRANSLATIONS = ("off", "bm25", "all")   # as qa.retrieve.TRANSLATE (not imported: config loads first)
+MODES = ("hybrid", "dense", "bm25")            # as qa.retrieve.MODES
+FUSIONS = ("zscore", "weighted", "rrf")        # as qa.retrieve.FUSIONS
+FAISS_KINDS = ("auto", "flat", "hnsw", "ivf")  # as index.store.local.FAISS_KINDS
+READER_DTYPES = ("auto", "float32", "bfloat16")
+_DEVICE = re.compile(r"cpu|auto|cuda(?::\d+)?")
 SAMPLE_ARTICLE = Path(__file__).resolve().parent / "samples" / "alibaba_esg_2023.txt"
 
 
@@ -42,8 +48,37 @@ class Config:
     milvus_collection: str = "zhqa"      # milvus backend: the collections' name prefix
 
     def __post_init__(self):
-        if self.backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
+        """Every field checked here, so a bad value (from the API, an option or a ZHQA_* variable) is one
+        ValueError naming it, not a TypeError deep in retrieval or a bot built again for every question."""
+        for name, allowed in (("backend", BACKENDS), ("mode", MODES), ("fusion", FUSIONS), ("faiss", FAISS_KINDS),
+                              ("reader_dtype", READER_DTYPES)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} (ZHQA_{name.upper()}) must be one of {', '.join(allowed)}, "
+                                 f"not {getattr(self, name)!r}")
+        for name in ("encoder", "reader"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError(f"the {name} (--{name}, ZHQA_{name.upper()}) must be a model name or folder, "
+                                 f"not {value!r}")
+        if not isinstance(self.reader_device, str) or not _DEVICE.fullmatch(self.reader_device):
+            raise ValueError(f"the reader's device (--reader-device, ZHQA_READER_DEVICE) must be cpu, cuda, "
+                             f"cuda:N or auto, not {self.reader_device!r}")
+        if isinstance(self.dense_weight, bool) or not isinstance(self.dense_weight, numbers.Real) \
+                or not 0 <= self.dense_weight <= 1:   # NaN fails the comparison too
+            raise ValueError(f"the dense weight (ZHQA_DENSE_WEIGHT) must be a number from 0 to 1, "
+                             f"not {self.dense_weight!r}")
+        for name in ("verifier", "answer_types"):
+            value = getattr(self, name)
+            if not isinstance(value, bool) and not (name == "verifier" and value is None):
+                raise ValueError(f"{name} must be True or False{' or None' if name == 'verifier' else ''}, "
+                                 f"not {value!r}")
+        for name in ("chunk_size", "chunk_overlap"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise ValueError(f"ZHQA_{name.upper()} must be a whole number, not {value!r}")
+        for name in ("milvus_uri", "milvus_collection"):
+            if not isinstance(getattr(self, name), str):
+                raise ValueError(f"{name} must be text, not {getattr(self, name)!r}")
         if isinstance(self.rank_decay, bool) or not isinstance(self.rank_decay, (int, float)) \
                 or not 0 < self.rank_decay <= 1:   # NaN fails the comparison too
             raise ValueError(f"the rank decay (--rank-decay, ZHQA_RANK_DECAY) must be a number above 0 and "
@@ -60,7 +95,13 @@ class Config:
 
     @classmethod
     def from_env(cls, **overrides) -> "Config":
-        """Defaults, then ``ZHQA_<FIELD>`` variables, then explicit overrides (None values ignored)."""
+        """Defaults, then ``ZHQA_<FIELD>`` variables, then explicit overrides (None values ignored).
+        The store's own whole-number variables are checked here too (index/store/env_numbers.py)."""
+        from index.store.env_numbers import env_number_problem
+
+        problem = env_number_problem()
+        if problem:
+            raise ValueError(problem)
         values = {}
         for f in fields(cls):
             raw = os.environ.get(f"ZHQA_{f.name.upper()}")

@@ -47,6 +47,16 @@ def add_backend_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--milvus-collection", metavar="NAME", help="milvus backend: collection prefix (default zhqa)")
 
 
+def empty_option_problem(args: argparse.Namespace) -> str | None:
+    """The one-line error for a path or name option given as empty text, or None. Why: ``--index "$DIR"``
+    with DIR unset would otherwise answer from the bundled sample article, or take the default model."""
+    for name in ("index", "encoder", "reader", "reader_device", "milvus_uri", "milvus_collection"):
+        value = getattr(args, name, None)
+        if isinstance(value, str) and not value.strip():
+            return f"--{name.replace('_', '-')} is empty (an unset variable?)"
+    return None
+
+
 def check_backend(config, args: argparse.Namespace) -> str | None:
     """The one-line error for options that do not fit the chosen backend, or None."""
     if config.backend == "milvus":

@@ -228,12 +228,81 @@ def test_rank_decay_favours_the_passages_retrieval_ranked_first(corpus, tiny_enc
                                                 ("ZHQA_TOP_K", "-1", "must be a whole number of at least 1"),
                                                 ("ZHQA_THRESHOLD", "nan", "must be a number from 0 to 1"),
                                                 ("ZHQA_THRESHOLD", "5", "must be a number from 0 to 1"),
-                                                ("ZHQA_MAX_QUESTION_CHARS", "-1", "must be a whole number of at least 1")])
+                                                ("ZHQA_MAX_QUESTION_CHARS", "-1", "must be a whole number of at least 1"),
+                                                ("ZHQA_DENSE_WEIGHT", "-3", "must be a number from 0 to 1"),
+                                                ("ZHQA_DENSE_WEIGHT", "nan", "must be a number from 0 to 1"),
+                                                ("ZHQA_READER_DEVICE", "meta", "must be cpu, cuda, cuda:N or auto"),
+                                                ("ZHQA_BM25_CACHE_FROM", "1e5", "ZHQA_BM25_CACHE_FROM must be a whole"),
+                                                ("ZHQA_AUTO_HNSW_FROM", "-1", "ZHQA_AUTO_HNSW_FROM must be a whole")])
 def test_bad_settings_in_the_environment_are_one_line_errors(monkeypatch, capsys, name, raw, message):
     monkeypatch.setenv(name, raw)
     assert main(["ask", "钉钉用户有多少？"]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_stores_whole_number_settings_fall_back_at_import_and_are_named_when_bad(monkeypatch):
+    from index.store.env_numbers import env_number, env_number_problem
+
+    monkeypatch.setenv("ZHQA_BM25_CACHE_FROM", "1e5")
+    assert env_number("ZHQA_BM25_CACHE_FROM") == 20_000, "a bad value never crashes the import"
+    assert "ZHQA_BM25_CACHE_FROM must be a whole number" in env_number_problem()
+    monkeypatch.setenv("ZHQA_BM25_CACHE_FROM", "")
+    assert env_number("ZHQA_BM25_CACHE_FROM") == 20_000 and env_number_problem() is None, "empty is unset"
+    monkeypatch.setenv("ZHQA_BM25_CACHE_FROM", " 7 ")
+    assert env_number("ZHQA_BM25_CACHE_FROM") == 7
+
+
+@pytest.mark.parametrize("field, value", [("dense_weight", float("nan")), ("dense_weight", 5), ("dense_weight", "x"),
+                                          ("mode", "x"), ("fusion", "x"), ("faiss", "x"), ("reader_dtype", "float8"),
+                                          ("encoder", ""), ("encoder", None), ("reader", " "), ("reader_device", "meta"),
+                                          ("answer_types", "no"), ("verifier", "no"), ("chunk_size", "abc")])
+def test_every_config_field_is_checked_when_the_config_is_made(field, value):
+    from qa.config import Config
+
+    with pytest.raises(ValueError, match=f"(?i){field.split('_')[0]}"):
+        Config(**{field: value})
+
+
+@pytest.mark.parametrize("argv", [["ask", "钉钉用户有多少？", "--index", ""], ["ask", "钉钉用户有多少？", "--encoder", " "],
+                                  ["ask", "钉钉用户有多少？", "--reader", ""], ["index", "x.txt", "--index", ""],
+                                  ["eval", "x.jsonl", "--index", ""]])
+def test_an_empty_path_or_model_option_is_refused_not_taken_for_the_default(argv, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "is empty" in err and len(err.strip().splitlines()) == 1
+
+
+def test_an_empty_index_or_corpus_through_the_api_is_an_error_not_the_sample_article():
+    from index.store import StoreError
+    from qa.bot import ask
+
+    with pytest.raises(StoreError, match="index path is empty"):
+        ask("钉钉用户有多少？", index="")
+    with pytest.raises(StoreError, match="corpus is empty"):
+        ask("钉钉用户有多少？", corpus=[])
+
+
+@pytest.mark.parametrize("calibration, message", [('{"threshold": NaN}', "must be a number from 0 to 1"),
+                                                  ('{"threshold": -5}', "must be a number from 0 to 1"),
+                                                  ('{"threshold": "abc"}', "must be a number from 0 to 1"),
+                                                  ('{"threshold": 0.2, "threshold_english": 7}', "threshold_english"),
+                                                  ('{"threshold": null}', "not None"),
+                                                  ("[1, 2]", "must hold a JSON object"), ("{oops", "not valid JSON")])
+def test_a_damaged_calibration_file_is_refused_naming_it(tmp_path, tiny_qa_model, calibration, message):
+    import shutil
+
+    from qa.bot import reader_thresholds
+    from qa.config import Config
+    from qa.reader.loading import ReaderLoadError
+
+    reader = tmp_path / "reader"
+    shutil.copytree(tiny_qa_model, reader)
+    (reader / "calibration.json").write_text(calibration)
+    with pytest.raises(ReaderLoadError, match=message):
+        reader_thresholds(Config(reader=str(reader)))
+    (reader / "calibration.json").write_text('{"threshold": 0.2, "threshold_english": 0.01}')
+    assert reader_thresholds(Config(reader=str(reader))).english == 0.01
 
 
 def test_missing_reader_is_a_clear_error(tmp_path, corpus, tiny_encoder_path, capsys):

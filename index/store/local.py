@@ -28,6 +28,7 @@ from index.chunk import Chunk
 from index.documents import Document, Region
 from index.normalize import NORMALIZER_VERSION, NormalizedText
 from index.store import bm25_cache
+from index.store.env_numbers import env_number
 from index.store.prepare import (AddReport, DocumentInfo, PreparedBatch, StoredDocument, StoreError,
                                  passage_text, prepare_documents)
 from index.store.rows import ChunkRows, DocumentTable, SegmentFile
@@ -49,12 +50,12 @@ RETIRED_GRACE_S = 60.0             # a dropped segment's files outlive the manif
 FAISS_KINDS = ("auto", "flat", "hnsw", "ivf")
 # "auto": exact (flat) search while an index is small, an HNSW graph from this many passages on, where
 # one exact search reads every vector (about 20 ms at 200k 384-d passages on 2 cores, 100+ at 1M)
-AUTO_HNSW_FROM = int(os.environ.get("ZHQA_AUTO_HNSW_FROM", "200000"))
+AUTO_HNSW_FROM = env_number("ZHQA_AUTO_HNSW_FROM")
 _LAZY_BUILD = threading.Lock()   # search structures built on first use
 _LAZY_TOKENS = threading.Lock()  # a loaded store's BM25 tokens, read from its segments when first needed
 # BM25 of a saved state is kept beside the index from this many passages on (index/store/bm25_cache.py);
 # below it, indexing BM25 at the first search takes well under a second
-BM25_CACHE_FROM = int(os.environ.get("ZHQA_BM25_CACHE_FROM", "20000"))
+BM25_CACHE_FROM = env_number("ZHQA_BM25_CACHE_FROM")
 
 
 def _mtime(path: Path) -> float:

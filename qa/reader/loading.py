@@ -133,16 +133,21 @@ def reader_folder(name_or_path: str | None) -> Path | None:
 
 
 def reader_calibration(name_or_path: str | None) -> dict:
-    """The reader folder's ``calibration.json`` ({} when there is none or it is unreadable)."""
+    """The reader folder's ``calibration.json`` ({} when there is none). One that cannot be read, or is
+    not a JSON object, is a ReaderLoadError: the bot would otherwise abstain by another threshold unsaid."""
     folder = reader_folder(name_or_path)
     calib = folder / "calibration.json" if folder else None
     if calib is None or not calib.exists():
         return {}
     try:
         data = json.loads(calib.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    except OSError as exc:
+        raise ReaderLoadError(f"{calib}: {exc.strerror or exc}") from None
+    except ValueError as exc:   # not JSON, or not UTF-8
+        raise ReaderLoadError(f"{calib} is not valid JSON ({exc}); remove it or calibrate the reader again") from None
+    if not isinstance(data, dict):
+        raise ReaderLoadError(f"{calib} must hold a JSON object, not {type(data).__name__}")
+    return data
 
 
 def looks_like_a_path(name: str) -> bool:
