@@ -391,6 +391,7 @@ class QABot:
         try:
             k = check_top_k(self.config.top_k if top_k is None else top_k)
             threshold = check_threshold(threshold)
+            depth = None if depth is None else check_top_k(depth, "depth")
         except ValueError as exc:
             raise QuestionError(str(exc)) from None
         if mode is not None and mode not in MODES:
@@ -469,6 +470,8 @@ def ask(question: str, top_k: int | None = None, index: str | Path | None = None
         corpus: list[str | Path] | None = None, config: Config | None = None) -> Answer:
     """Answer a question; with no index or corpus, over the bundled sample article (StoreError when a
     Milvus URI is configured for the local backend: that index was surely meant)."""
+    if config is not None and not isinstance(config, Config):
+        raise TypeError(f"config must be a qa.Config, not {type(config).__name__}")
     problem = local_backend_problem(config or Config.from_env(), index, corpus)
     if problem:
         raise StoreError(problem)

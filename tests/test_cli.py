@@ -489,6 +489,13 @@ def test_the_python_api_checks_top_k_and_threshold(corpus, tmp_path, tiny_encode
     for mode in ("bogus", ""):
         with pytest.raises(QuestionError, match="mode must be one of"):
             bot.ask("星河公司的创始人是谁？", mode=mode)
+    for depth in ("x", -5, 2.5, float("nan")):
+        with pytest.raises(QuestionError, match="depth must be a whole number"):
+            bot.ask("星河公司的创始人是谁？", depth=depth)
+    from qa.bot import ask
+
+    with pytest.raises(TypeError, match="config must be a qa.Config"):
+        ask("星河公司的创始人是谁？", config="x")
     from index.store import StoreError
 
     for where in ("", None):
