@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sqlite3
 import sys
 
@@ -54,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_backend_options(p)
 
     p = sub.add_parser("ask", help="answer a question")
-    p.add_argument("question")
+    p.add_argument("question", help="the question; - reads it from standard input")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--index", help="index directory (from 'qa index')")
     src.add_argument("--corpus", nargs="+", help="files or folders to answer from (indexed and cached)")
@@ -100,9 +101,30 @@ def _print_answer(a) -> None:
     print(f"  段落: …{a.passage[ctx0:a.passage_start]}【{a.text}】{a.passage[a.passage_end:ctx1]}…")
 
 
+NOT_UTF8 = re.compile("[\udc80-\udcff]")   # bytes of an argument that are not UTF-8 (Python's surrogateescape)
+MAX_STDIN_BYTES = 1 << 20
+
+
+def question_from(args) -> str:
+    """The question: the argument, or standard input for ``-``. Bytes that are not UTF-8 (a terminal set to
+    GBK under a UTF-8 locale) are refused as such, not as the lone surrogates Python turns them into."""
+    from qa.bot import QuestionError
+
+    question = args.question
+    if question == "-":
+        data = sys.stdin.buffer.read(MAX_STDIN_BYTES + 1)
+        if len(data) > MAX_STDIN_BYTES:
+            raise QuestionError(f"the question on standard input is over {MAX_STDIN_BYTES:,} bytes")
+        question = data.decode("utf-8", errors="surrogateescape")
+    if NOT_UTF8.search(question):
+        raise QuestionError("the question is not UTF-8 text; is the terminal (or the input) in another encoding?")
+    return question
+
+
 def _cmd_ask(args) -> int:
     from qa.bot import validate_question
 
+    args.question = question_from(args)
     validate_question(args.question, config_from_args(args).max_question_chars)  # fail before loading models
     if args.index and getattr(args, "chunk_size", None):
         from index.store.local import index_chunk_size
@@ -145,8 +167,9 @@ def run(args: argparse.Namespace) -> int:
     handlers = {"index": run_index, "ask": _cmd_ask, "demo": _cmd_demo}
     try:
         problem = empty_option_problem(args)
-        if problem is None and args.command != "demo":
-            problem = check_backend(config_from_args(args), args)
+        if problem is None:
+            config = config_from_args(args)   # a bad option or ZHQA_* value: refused before any model loads
+            problem = check_backend(config, args) if args.command != "demo" else None
         if problem:
             print(f"error: {problem}", file=sys.stderr)
             return 2

@@ -305,6 +305,33 @@ def test_a_damaged_calibration_file_is_refused_naming_it(tmp_path, tiny_qa_model
     assert reader_thresholds(Config(reader=str(reader))).english == 0.01
 
 
+def test_a_question_from_standard_input_or_in_another_encoding(corpus, tmp_path, tiny_encoder_path, tiny_qa_model,
+                                                             monkeypatch, capsys):
+    import io
+
+    models = ["--encoder", str(tiny_encoder_path), "--reader", str(tiny_qa_model), "--corpus", str(corpus)]
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO("星河公司的创始人是谁？\n".encode())))
+    assert main(["ask", "-", "--json", *models]) == 0
+    assert json.loads(capsys.readouterr().out)["question"] == "星河公司的创始人是谁？"
+    gbk = "钉钉用户有多少？".encode("gbk")
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(gbk)))
+    assert main(["ask", "-", *models]) == 2
+    assert "not UTF-8 text" in capsys.readouterr().err
+    as_argument = gbk.decode("utf-8", errors="surrogateescape")   # what Python makes of such an argument
+    assert main(["ask", as_argument, *models]) == 2
+    err = capsys.readouterr().err
+    assert "not UTF-8 text" in err and len(err.strip().splitlines()) == 1
+
+
+def test_demo_refuses_a_bad_option_before_loading_anything(capsys, monkeypatch):
+    import qa.bot
+
+    monkeypatch.setattr(qa.bot, "get_bot", lambda *a, **k: pytest.fail("models loaded for a refused option"))
+    assert main(["demo", "--top-k", "0"]) == 2
+    out = capsys.readouterr()
+    assert "must be a whole number of at least 1" in out.err and "Bundled article" not in out.out
+
+
 def test_missing_reader_is_a_clear_error(tmp_path, corpus, tiny_encoder_path, capsys):
     idx = tmp_path / "idx"
     main(["index", str(corpus), "--index", str(idx), "--encoder", str(tiny_encoder_path)])
