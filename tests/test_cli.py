@@ -364,6 +364,37 @@ def test_files_the_filesystem_refuses_are_one_line_errors(corpus, tmp_path, tiny
     assert err.strip().splitlines()[-1] == f"error: {tmp_path / '.idx.lock'}: Permission denied"
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux /proc, where no file can be created")
+def test_a_lock_file_that_cannot_be_created_is_named_not_waited_for(corpus, tmp_path, tiny_encoder_path, capsys):
+    """/proc exists but refuses new files (ENOENT): filelock took that for another writer, so a wait never
+    ended and --no-wait blamed another process. Now the lock file's error, at once, waiting or not."""
+    from index.store.locking import index_write_lock
+
+    for wait in (True, False):   # a timeout, so that the old behaviour fails here instead of hanging
+        with pytest.raises(FileNotFoundError) as caught:
+            with index_write_lock("/proc/zhqa-no-such-index", wait=wait, timeout=5):
+                pass
+        assert caught.value.filename == "/proc/.zhqa-no-such-index.lock"
+    rc = main(["index", str(corpus / "a.txt"), "--index", "/proc/zhqa-no-such-index", "--no-wait",
+               "--encoder", str(tiny_encoder_path)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "another process" not in err
+    assert err.strip().splitlines()[-1] == "error: /proc/.zhqa-no-such-index.lock: No such file or directory"
+
+
+def test_a_lock_held_elsewhere_is_still_busy(tmp_path):
+    """The check above leaves a lock really held (its file there) to --no-wait's refusal."""
+    from filelock import FileLock
+
+    from index.store.locking import IndexBusy, index_write_lock, lock_path
+
+    with FileLock(str(lock_path(tmp_path / "idx"))):
+        with pytest.raises(IndexBusy, match="being written by another process"):
+            with index_write_lock(tmp_path / "idx", wait=False):
+                pass
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".idx.lock"]   # no probe file left
+
+
 def test_ask_over_a_corpus_names_the_files_it_skipped(corpus, tmp_path, tiny_encoder_path, tiny_qa_model, capsys,
                                                       monkeypatch):
     monkeypatch.setenv("ZHQA_CACHE_DIR", str(tmp_path / "cache"))
