@@ -249,6 +249,33 @@ def test_missing_reader_is_a_clear_error(tmp_path, corpus, tiny_encoder_path, ca
     assert "cannot load question-answering model" in capsys.readouterr().err
 
 
+def test_a_model_of_the_wrong_kind_is_refused_not_made_up(tmp_path, corpus, tiny_encoder_path, tiny_qa_model,
+                                                           capsys):
+    """A sentence encoder given as --reader has no span head, and a zhqa reader folder given as --encoder
+    no word table: transformers made the missing weights up at random (its warning hidden), so answers
+    were noise and every passage scored alike. Each is now refused by name."""
+    import shutil
+
+    from qa.reader.loading import load_reader_model, save_reader
+
+    assert main(["ask", "星河公司的创始人是谁？", "--corpus", str(corpus), "--encoder", str(tiny_encoder_path),
+                 "--reader", str(tiny_encoder_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == f"error: {tiny_encoder_path} is not a question-answering model (no span head weights)"
+
+    reader = save_reader(load_reader_model(str(tiny_qa_model))[0], tmp_path / "compact", {"note": "test"})
+    for name in ("tokenizer.json", "tokenizer_config.json"):   # loadable as a sentence encoder but for its table
+        shutil.copy(tiny_qa_model / name, reader / name)
+    assert main(["ask", "星河公司的创始人是谁？", "--corpus", str(corpus), "--encoder", str(reader),
+                 "--reader", str(tiny_qa_model)]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == (f"error: {reader} holds no word-embedding table (embeddings.word_embeddings.weight), so "
+                           "every text would embed alike: not a sentence encoder; it is a zhqa reader folder, give "
+                           "it as --reader")
+    assert main(["ask", "星河公司的创始人是谁？", "--corpus", str(corpus), "--threshold", "0",
+                 *_models(tiny_encoder_path, tiny_qa_model)]) == 0   # the right kinds still load
+
+
 def test_abstention_names_the_measure_only_when_spans_were_set_aside(corpus, tmp_path, tiny_encoder_path,
                                                                      tiny_qa_model, capsys):
     idx = tmp_path / "idx"
