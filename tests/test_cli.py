@@ -422,6 +422,27 @@ def test_a_lock_held_elsewhere_is_still_busy(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [".idx.lock"]   # no probe file left
 
 
+def test_output_cut_short_by_its_reader_stops_quietly(tmp_path, tiny_encoder_path, tiny_qa_model):
+    """`qa ask ... --json | head -c 10`: the reader closes the pipe early. That printed 'error: Broken pipe'
+    (exit 2), or Python's 'Exception ignored ... BrokenPipeError' at exit; now nothing, exit 141 (SIGPIPE's)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    doc = tmp_path / "a.txt"
+    doc.write_text("星河公司的创始人是李明远。" * 40, encoding="utf-8")
+    for extra in ([], ["--json"]):   # a few lines (failing at the flush at exit), or a long JSON (while printing)
+        err_file = tmp_path / "err.txt"
+        with err_file.open("w") as err:
+            p = subprocess.Popen([sys.executable, "-m", "qa", "ask", "星河公司的创始人是谁？", "--corpus", str(doc),
+                                  "--threshold", "0", *_models(tiny_encoder_path, tiny_qa_model), *extra],
+                                 cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE, stderr=err,
+                                 env={**os.environ, "HF_HUB_OFFLINE": "1"})
+            p.stdout.close()   # the reader is gone before anything is written
+            rc = p.wait(timeout=300)
+        assert err_file.read_text() == "" and rc == 141
+
+
 def test_ask_over_a_corpus_names_the_files_it_skipped(corpus, tmp_path, tiny_encoder_path, tiny_qa_model, capsys,
                                                       monkeypatch):
     monkeypatch.setenv("ZHQA_CACHE_DIR", str(tmp_path / "cache"))
