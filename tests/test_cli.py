@@ -443,6 +443,33 @@ def test_output_cut_short_by_its_reader_stops_quietly(tmp_path, tiny_encoder_pat
         assert err_file.read_text() == "" and rc == 141
 
 
+def test_a_cache_folder_that_cannot_be_made_names_zhqa_cache_dir(corpus, tmp_path, tiny_encoder_path, tiny_qa_model,
+                                                                  capsys, monkeypatch):
+    """The cache folder comes from ZHQA_CACHE_DIR, often set long before: an error on it (or inside it) names
+    the setting, not only a path the user may not recognise. Other paths are named as they were."""
+    from qa.messages import os_error_line
+
+    a_file = tmp_path / "plain.txt"
+    a_file.write_text("x", encoding="utf-8")
+    monkeypatch.setenv("ZHQA_CACHE_DIR", str(a_file / "cache"))   # root-proof: no folder under a file
+    rc = main(["ask", "星河公司的创始人是谁？", "--corpus", str(corpus), *_models(tiny_encoder_path, tiny_qa_model)])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.strip().splitlines()[-1] == (f"error: the cache folder {a_file / 'cache'} (ZHQA_CACHE_DIR): "
+                                                         "Not a directory")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "indexes").write_text("x", encoding="utf-8")   # where the corpus's index is kept
+    monkeypatch.setenv("ZHQA_CACHE_DIR", str(cache))
+    rc = main(["ask", "星河公司的创始人是谁？", "--corpus", str(corpus), *_models(tiny_encoder_path, tiny_qa_model)])
+    err = capsys.readouterr().err
+    assert rc == 2 and f"{cache / 'indexes'}, in the cache folder (ZHQA_CACHE_DIR): " in err.strip().splitlines()[-1]
+    elsewhere = FileNotFoundError(2, "No such file or directory", str(tmp_path / "cachet"))   # a name that only starts alike
+    assert os_error_line(elsewhere) == f"{tmp_path / 'cachet'}: No such file or directory"
+    monkeypatch.delenv("ZHQA_CACHE_DIR")
+    assert os_error_line(FileNotFoundError(2, "No such file or directory", str(cache))) == \
+        f"{cache}: No such file or directory"
+
+
 def test_ask_over_a_corpus_names_the_files_it_skipped(corpus, tmp_path, tiny_encoder_path, tiny_qa_model, capsys,
                                                       monkeypatch):
     monkeypatch.setenv("ZHQA_CACHE_DIR", str(tmp_path / "cache"))

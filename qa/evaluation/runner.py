@@ -35,7 +35,7 @@ from qa.evaluation.datasets import (DatasetError, EvalQuestion, EvalSet, describ
                                     load_eval_set, question_type)
 from qa.evaluation.metrics import gold_rank, score_answer
 from qa.evaluation.summary import RECALL_KS, RETRIEVAL_DEPTH, EvalResult, mean_of, summarize
-from qa.messages import one_line
+from qa.messages import one_line, os_error_line
 
 
 class EvalOptionError(ValueError):
@@ -434,8 +434,8 @@ def run_eval(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             _err("interrupted while loading models")
             return 130
-        except (StoreError, OSError, ValueError, RuntimeError) as exc:
-            _err(f"cannot set up the bot: {one_line(exc)}")
+        except (StoreError, OSError, ValueError, RuntimeError) as exc:   # an OSError as FILE: reason, as qa says it
+            _err(f"cannot set up the bot: {os_error_line(exc) if isinstance(exc, OSError) else one_line(exc)}")
             return 2
         if getattr(args, "details", None):
             try:
