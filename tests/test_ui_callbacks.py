@@ -121,6 +121,17 @@ def test_bad_questions_show_the_message_not_a_traceback(ui, question, expected):
     assert "zhqa-source\"" not in sources
 
 
+def test_an_over_long_question_is_not_kept_whole_in_the_chat(ui):
+    """The chat history goes back to the server with every turn: a megabyte pasted by mistake stayed in it.
+    The refused question now shows as its start and length; the text box keeps it whole, to be cut down."""
+    question = "问" * 1_000_000
+    history, _, box = ui.respond(question, [{"role": "user", "content": "早先的问题"}], 5, "hybrid")
+    assert history[1] == {"role": "user", "content": "问" * 50 + "…（共 1,000,000 字 · 1,000,000 characters）"}
+    assert history[2]["role"] == "assistant" and "1000000 characters long" in history[2]["content"]
+    assert len(history) == 3 and sum(len(turn["content"]) for turn in history) < 300
+    assert box == question
+
+
 def test_concurrent_questions(ui, bot):
     questions = [QUESTION, "钉钉用户超过多少？", "阿里巴巴带动平台生态减碳达到多少？", "腾讯公司2023年的碳排放是多少？"]
     alone = {q: bot.ask(q, top_k=3) for q in questions}

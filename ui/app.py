@@ -231,6 +231,19 @@ def _kept_source(dest: Path, shown: str, problems: list[str]) -> str | None:
         return None
 
 
+REFUSED_SHOWN_CHARS = 50   # of a refused question, what the chat shows
+
+
+def refused_excerpt(question: str, limit: int = REFUSED_SHOWN_CHARS) -> str:
+    """A refused question as the chat shows it: whole when short, else its start and its length.
+
+    Why: the chat history goes back to the server with every later turn; a megabyte pasted by mistake
+    and refused as too long stayed in it whole."""
+    if len(question) <= limit:
+        return question
+    return f"{question[:limit]}…（共 {len(question):,} 字 · {len(question):,} characters）"
+
+
 def upload_identity(source: str) -> str:
     """What names an upload across versions: its file name (``upload:NAME``, or a kept scan's
     ``…/uploads/DIGEST/NAME``, known by that shape wherever the cache is now); any other source is itself."""
@@ -277,6 +290,8 @@ class ChatUI:
             answer = self.bot.ask(question, top_k=self._top_k(top_k), mode=mode)
             message = format_answer(answer)
         except QuestionError as exc:
+            if shown:   # the text box keeps the question to fix; the chat, sent back every turn, a glimpse
+                history[-1] = {"role": "user", "content": refused_excerpt(shown)}
             history.append({"role": "assistant", "content": f"⚠️ 无法提问：{md_escape(str(exc))}"})
             return history, format_sources(None), text
         except Exception as exc:  # never show a traceback in the chat
