@@ -5,9 +5,11 @@ normalization, so the store and retriever only see float32 unit vectors.
 """
 from __future__ import annotations
 
+import json
 import os
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -69,6 +71,8 @@ class Encoder:
                 self.transformer = getattr(self.model[0], "auto_model", None)
         except Exception as exc:  # a missing model, a damaged weights file, a wrong format
             raise EncoderLoadError(f"cannot load the encoder '{name}': {type(exc).__name__}: {exc}") from exc
+        if name != EMBEDDED_ENCODER:
+            check_word_table(name, self.transformer)
         self.model.max_seq_length = min(self.model.max_seq_length or 512, 512)
         prompts = getattr(self.model, "prompts", {}) or {}
         self._query_prompt = "query" if "query" in prompts else None
@@ -115,6 +119,52 @@ class Encoder:
 
     def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
         return self._encode(texts, self._passage_prompt, progress)
+
+
+def check_word_table(name: str, transformer) -> None:
+    """Refuse a local encoder folder whose checkpoint holds no word-embedding table.
+
+    Why: transformers makes up a missing table (and only warns, hidden here), so every text embedded
+    almost alike and dense ranking was arbitrary: a zhqa reader folder, which leaves its table out, given
+    as ``--encoder`` scored every passage the same. A hub id, or weights this cannot list, are not checked."""
+    folder = Path(name).expanduser()
+    table = getattr(transformer, "get_input_embeddings", lambda: None)() if transformer is not None else None
+    if not folder.is_dir() or table is None:
+        return
+    keys = _checkpoint_keys(_transformer_folder(folder))
+    names = [n for n, p in transformer.named_parameters(remove_duplicate=False) if p is table.weight]
+    if keys is None or not names or any(k == n or k.endswith(f".{n}") for k in keys for n in names):
+        return
+    hint = "; it is a zhqa reader folder, give it as --reader" if (folder / "zhqa_reader.json").exists() else ""
+    raise EncoderLoadError(f"{name} holds no word-embedding table ({names[0]}), so every text would embed "
+                           f"alike: not a sentence encoder{hint}")
+
+
+def _transformer_folder(folder: Path) -> Path:
+    """Where a sentence-transformers folder keeps its transformer's weights (``modules.json``; else itself)."""
+    try:
+        modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
+        first = next(m for m in modules if str(m.get("type", "")).endswith("Transformer"))
+        return folder / first.get("path", "")
+    except (OSError, ValueError, StopIteration, AttributeError, TypeError):
+        return folder
+
+
+def _checkpoint_keys(folder: Path) -> set[str] | None:
+    """The tensor names of a checkpoint folder's weights, read from its headers or index (None: none here
+    that can be listed without loading, e.g. a lone ``pytorch_model.bin``)."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        if (folder / "model.safetensors").is_file():
+            with safe_open(str(folder / "model.safetensors"), "pt") as f:
+                return set(f.keys())
+        for index in ("model.safetensors.index.json", "pytorch_model.bin.index.json"):
+            if (folder / index).is_file():
+                return set(json.loads((folder / index).read_text(encoding="utf-8"))["weight_map"])
+    except (OSError, ValueError, KeyError, TypeError, SafetensorError):
+        return None
+    return None
 
 
 SERIALIZED_PIECE = 1024   # texts a sentence-transformers encoder embeds under one hold of its lock

@@ -175,8 +175,13 @@ def run(args: argparse.Namespace) -> int:
             return 2
         if args.command == "eval":
             from qa.evaluation.runner import run_eval
-            return run_eval(args)
-        return handlers[args.command](args)
+            code = run_eval(args)
+        else:
+            code = handlers[args.command](args)
+        sys.stdout.flush()   # a pipe closed early refuses the output here, not at the interpreter's exit
+        return code
+    except BrokenPipeError:   # before OSError: `qa ask ... | head` is no error
+        return output_closed()
     except (QuestionError, StoreError, ReaderLoadError, EncoderLoadError, ValueError) as exc:
         message = one_line(exc)   # also for a library's several lines (Hugging Face's)
         if isinstance(exc, EncoderLoadError):
@@ -192,6 +197,19 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def output_closed() -> int:
+    """The exit status once the reader of standard output has gone (``| head``): 141, as for a tool the
+    pipe's signal ended, and no message. Why the redirection: output still buffered would otherwise fail
+    again at the interpreter's exit ("Exception ignored ... BrokenPipeError")."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):   # no descriptor to redirect (output captured in-process)
+        pass
+    return 128 + 13   # SIGPIPE
 
 
 def _index_encoder_context(args) -> str:

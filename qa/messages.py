@@ -6,6 +6,7 @@ of other kinds (a source tree) gives one line of counts, not a line each.
 """
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -20,8 +21,27 @@ def one_line(error: BaseException | str) -> str:
 
 def os_error_line(exc: OSError, where: object = None) -> str:
     """``FILE: reason`` for an OSError, naming ``where`` when the error names no file."""
-    place = exc.filename or where
+    place = cache_setting_named(exc.filename or where)
     return f"{place}: {exc.strerror or exc}" if place else f"{exc.strerror or exc}"
+
+
+CACHE_ENV = "ZHQA_CACHE_DIR"
+
+
+def cache_setting_named(place: object) -> object:
+    """``place``, said to be the cache folder ``ZHQA_CACHE_DIR`` names, or inside it, when it is.
+
+    Why: a cache folder set long ago (in a profile, a service file) is not what a user looks at when a
+    command fails on ``/proc/foo``; the setting is. The default cache folder is named as it is."""
+    root = os.environ.get(CACHE_ENV)
+    if not root or not isinstance(place, str) or not place:
+        return place
+    top, here = os.path.abspath(os.path.expanduser(root)), os.path.abspath(place)
+    if here == top:
+        return f"the cache folder {place} ({CACHE_ENV})"
+    if here.startswith(top.rstrip(os.sep) + os.sep):
+        return f"{place}, in the cache folder ({CACHE_ENV})"
+    return place
 
 
 def skipped_lines(skipped: Iterable, listed: int = UNSUPPORTED_LISTED) -> list[str]:

@@ -345,6 +345,33 @@ def test_missing_reader_is_a_clear_error(tmp_path, corpus, tiny_encoder_path, ca
     assert "cannot load question-answering model" in capsys.readouterr().err
 
 
+def test_a_model_of_the_wrong_kind_is_refused_not_made_up(tmp_path, corpus, tiny_encoder_path, tiny_qa_model,
+                                                           capsys):
+    """A sentence encoder given as --reader has no span head, and a zhqa reader folder given as --encoder
+    no word table: transformers made the missing weights up at random (its warning hidden), so answers
+    were noise and every passage scored alike. Each is now refused by name."""
+    import shutil
+
+    from qa.reader.loading import load_reader_model, save_reader
+
+    assert main(["ask", "星河公司的创始人是谁？", "--corpus", str(corpus), "--encoder", str(tiny_encoder_path),
+                 "--reader", str(tiny_encoder_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == f"error: {tiny_encoder_path} is not a question-answering model (no span head weights)"
+
+    reader = save_reader(load_reader_model(str(tiny_qa_model))[0], tmp_path / "compact", {"note": "test"})
+    for name in ("tokenizer.json", "tokenizer_config.json"):   # loadable as a sentence encoder but for its table
+        shutil.copy(tiny_qa_model / name, reader / name)
+    assert main(["ask", "星河公司的创始人是谁？", "--corpus", str(corpus), "--encoder", str(reader),
+                 "--reader", str(tiny_qa_model)]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == (f"error: {reader} holds no word-embedding table (embeddings.word_embeddings.weight), so "
+                           "every text would embed alike: not a sentence encoder; it is a zhqa reader folder, give "
+                           "it as --reader")
+    assert main(["ask", "星河公司的创始人是谁？", "--corpus", str(corpus), "--threshold", "0",
+                 *_models(tiny_encoder_path, tiny_qa_model)]) == 0   # the right kinds still load
+
+
 def test_abstention_names_the_measure_only_when_spans_were_set_aside(corpus, tmp_path, tiny_encoder_path,
                                                                      tiny_qa_model, capsys):
     idx = tmp_path / "idx"
@@ -458,6 +485,85 @@ def test_files_the_filesystem_refuses_are_one_line_errors(corpus, tmp_path, tiny
     err = capsys.readouterr().err
     assert rc == 2 and "Traceback" not in err
     assert err.strip().splitlines()[-1] == f"error: {tmp_path / '.idx.lock'}: Permission denied"
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux /proc, where no file can be created")
+def test_a_lock_file_that_cannot_be_created_is_named_not_waited_for(corpus, tmp_path, tiny_encoder_path, capsys):
+    """/proc exists but refuses new files (ENOENT): filelock took that for another writer, so a wait never
+    ended and --no-wait blamed another process. Now the lock file's error, at once, waiting or not."""
+    from index.store.locking import index_write_lock
+
+    for wait in (True, False):   # a timeout, so that the old behaviour fails here instead of hanging
+        with pytest.raises(FileNotFoundError) as caught:
+            with index_write_lock("/proc/zhqa-no-such-index", wait=wait, timeout=5):
+                pass
+        assert caught.value.filename == "/proc/.zhqa-no-such-index.lock"
+    rc = main(["index", str(corpus / "a.txt"), "--index", "/proc/zhqa-no-such-index", "--no-wait",
+               "--encoder", str(tiny_encoder_path)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "another process" not in err
+    assert err.strip().splitlines()[-1] == "error: /proc/.zhqa-no-such-index.lock: No such file or directory"
+
+
+def test_a_lock_held_elsewhere_is_still_busy(tmp_path):
+    """The check above leaves a lock really held (its file there) to --no-wait's refusal."""
+    from filelock import FileLock
+
+    from index.store.locking import IndexBusy, index_write_lock, lock_path
+
+    with FileLock(str(lock_path(tmp_path / "idx"))):
+        with pytest.raises(IndexBusy, match="being written by another process"):
+            with index_write_lock(tmp_path / "idx", wait=False):
+                pass
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".idx.lock"]   # no probe file left
+
+
+def test_output_cut_short_by_its_reader_stops_quietly(tmp_path, tiny_encoder_path, tiny_qa_model):
+    """`qa ask ... --json | head -c 10`: the reader closes the pipe early. That printed 'error: Broken pipe'
+    (exit 2), or Python's 'Exception ignored ... BrokenPipeError' at exit; now nothing, exit 141 (SIGPIPE's)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    doc = tmp_path / "a.txt"
+    doc.write_text("星河公司的创始人是李明远。" * 40, encoding="utf-8")
+    for extra in ([], ["--json"]):   # a few lines (failing at the flush at exit), or a long JSON (while printing)
+        err_file = tmp_path / "err.txt"
+        with err_file.open("w") as err:
+            p = subprocess.Popen([sys.executable, "-m", "qa", "ask", "星河公司的创始人是谁？", "--corpus", str(doc),
+                                  "--threshold", "0", *_models(tiny_encoder_path, tiny_qa_model), *extra],
+                                 cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE, stderr=err,
+                                 env={**os.environ, "HF_HUB_OFFLINE": "1"})
+            p.stdout.close()   # the reader is gone before anything is written
+            rc = p.wait(timeout=300)
+        assert err_file.read_text() == "" and rc == 141
+
+
+def test_a_cache_folder_that_cannot_be_made_names_zhqa_cache_dir(corpus, tmp_path, tiny_encoder_path, tiny_qa_model,
+                                                                  capsys, monkeypatch):
+    """The cache folder comes from ZHQA_CACHE_DIR, often set long before: an error on it (or inside it) names
+    the setting, not only a path the user may not recognise. Other paths are named as they were."""
+    from qa.messages import os_error_line
+
+    a_file = tmp_path / "plain.txt"
+    a_file.write_text("x", encoding="utf-8")
+    monkeypatch.setenv("ZHQA_CACHE_DIR", str(a_file / "cache"))   # root-proof: no folder under a file
+    rc = main(["ask", "星河公司的创始人是谁？", "--corpus", str(corpus), *_models(tiny_encoder_path, tiny_qa_model)])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.strip().splitlines()[-1] == (f"error: the cache folder {a_file / 'cache'} (ZHQA_CACHE_DIR): "
+                                                         "Not a directory")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "indexes").write_text("x", encoding="utf-8")   # where the corpus's index is kept
+    monkeypatch.setenv("ZHQA_CACHE_DIR", str(cache))
+    rc = main(["ask", "星河公司的创始人是谁？", "--corpus", str(corpus), *_models(tiny_encoder_path, tiny_qa_model)])
+    err = capsys.readouterr().err
+    assert rc == 2 and f"{cache / 'indexes'}, in the cache folder (ZHQA_CACHE_DIR): " in err.strip().splitlines()[-1]
+    elsewhere = FileNotFoundError(2, "No such file or directory", str(tmp_path / "cachet"))   # a name that only starts alike
+    assert os_error_line(elsewhere) == f"{tmp_path / 'cachet'}: No such file or directory"
+    monkeypatch.delenv("ZHQA_CACHE_DIR")
+    assert os_error_line(FileNotFoundError(2, "No such file or directory", str(cache))) == \
+        f"{cache}: No such file or directory"
 
 
 def test_ask_over_a_corpus_names_the_files_it_skipped(corpus, tmp_path, tiny_encoder_path, tiny_qa_model, capsys,

@@ -431,6 +431,20 @@ def test_setup_that_fails_leaves_an_earlier_details_file_and_outputs_fail_after_
     assert not (tmp_path / "p.json.tmp").exists()
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full, a device that is always full")
+def test_a_details_file_that_cannot_be_written_is_named_and_the_run_still_gives_its_figures(tmp_path, monkeypatch):
+    """A full disk under --details used to end the run with 'error: No space left on device', naming no
+    file and losing the figures. Now the run goes on, prints them, names the file once, and exits 2."""
+    monkeypatch.setattr(ev, "make_bot", lambda *a, **k: fake_bot())
+    preds = tmp_path / "p.json"
+    rc, out, err = run([str(write_squad(tmp_path / "set.json")), "--details", "/dev/full", "--predictions",
+                        str(preds), "--json", "--no-progress"])
+    n = last_json(out)["n"]
+    assert rc == 2 and "F1" in out and n > 1   # every question answered, not only the first
+    assert err.strip() == "qa eval: error: cannot write the details file /dev/full: No space left on device"
+    assert len(json.loads(preds.read_text(encoding="utf-8"))) == n   # the other outputs are still written
+
+
 def test_a_set_of_unanswerable_questions_only_has_no_answerable_figures(tmp_path, monkeypatch):
     monkeypatch.setattr(ev, "make_bot", lambda *a, **k: fake_bot())
     data = tmp_path / "s.jsonl"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from ui.access import AUTH_ENV, AccessError, check_exposure, is_loopback, read_auth
+from ui.access import AUTH_ENV, AccessError, check_exposure, check_host, is_loopback, ordinal, read_auth
 
 pytestmark = pytest.mark.filterwarnings("ignore:::gradio")
 
@@ -33,7 +33,7 @@ def test_read_auth_from_options_file_and_environment(tmp_path):
     ([":pw"], None, {}, "non-empty user and password"),
     (["a:1", "a:2"], None, {}, "'a' is given more than once"),
     (None, "# nobody\n", {}, "no USER:PASS line"),
-    (None, None, {AUTH_ENV: "alice"}, f"{AUTH_ENV}: expected USER:PASS"),
+    (None, None, {AUTH_ENV: "alice"}, f"the 1st login in {AUTH_ENV}: expected USER:PASS"),
 ])
 def test_bad_logins_are_refused(tmp_path, values, file_text, env, message):
     path = None
@@ -42,6 +42,44 @@ def test_bad_logins_are_refused(tmp_path, values, file_text, env, message):
         path.write_text(file_text, encoding="utf-8")
     with pytest.raises(AccessError, match=message):
         read_auth(values, str(path) if path else None, env=env)
+
+
+@pytest.mark.parametrize("values, file_text, env, secret, message", [
+    (["mysecretpassword"], None, {}, "mysecretpassword", "the 1st --auth: expected USER:PASS"),
+    (["a:1", "hunter2"], None, {}, "hunter2", "the 2nd --auth: expected USER:PASS"),
+    (None, "a:1\nhunter2\n", {}, "hunter2", ".txt:2: expected USER:PASS"),
+    (None, None, {AUTH_ENV: "mysecretpassword"}, "mysecretpassword", f"the 1st login in {AUTH_ENV}: expected"),
+    # split at the comma in its password: the rest of the password was printed
+    (None, None, {AUTH_ENV: "alice:pa55,w0rdX"}, "w0rdX", f"the 2nd login in {AUTH_ENV}: expected USER:PASS"),
+])
+def test_a_malformed_login_is_named_by_its_place_never_by_its_text(tmp_path, values, file_text, env, secret,
+                                                                    message):
+    path = None
+    if file_text is not None:
+        path = tmp_path / "users.txt"
+        path.write_text(file_text, encoding="utf-8")
+    with pytest.raises(AccessError) as caught:
+        read_auth(values, str(path) if path else None, env=env)
+    assert message in str(caught.value) and secret not in str(caught.value)
+    # a piece after a comma is most likely a password's rest: where such a password goes is said
+    assert ("a password holding a comma goes in --auth or --auth-file" in str(caught.value)) == ("," in str(env))
+
+
+def test_a_comma_belongs_to_the_password_in_auth_and_auth_file(tmp_path):
+    f = tmp_path / "users.txt"
+    f.write_text("bob:x,y\n", encoding="utf-8")
+    assert read_auth(["alice:pa,ss"], str(f), env={}) == [("alice", "pa,ss"), ("bob", "x,y")]
+    assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st", "111th"]
+
+
+def test_a_host_that_does_not_resolve_is_refused_and_forms_gradio_takes_pass():
+    for host in ("127.0.0.1", "localhost", "::1", "[::1]", "0.0.0.0", ""):   # "": Gradio's localhost
+        check_host(host)
+    with pytest.raises(AccessError, match=r"--host ' 127.0.0.1 ': name does not resolve \(it has blanks around it\)"):
+        check_host(" 127.0.0.1 ")
+    with pytest.raises(AccessError, match="name does not resolve"):
+        check_host("local\0host")
 
 
 def test_an_unreadable_auth_file_is_a_clear_error(tmp_path):
@@ -62,6 +100,8 @@ def test_exposure_needs_a_login():
     (["ui", "--host", "0.0.0.0"], "--host 0.0.0.0 exposes the UI to the network"),
     (["ui", "--host", "0.0.0.0", "--auth", "nocolon"], "expected USER:PASS"),
     (["ui", "--share"], "--share publishes the UI"),
+    (["ui", "--host", " 127.0.0.1 "], "error: --host ' 127.0.0.1 ': name does not resolve"),
+    (["ui", "--host", "0.0.0.0", "--auth", "mysecretpassword"], "error: the 1st --auth: expected USER:PASS"),
 ])
 def test_qa_ui_refuses_to_start_before_loading_models(argv, message, capsys, monkeypatch):
     import ui as ui_pkg
@@ -72,6 +112,7 @@ def test_qa_ui_refuses_to_start_before_loading_models(argv, message, capsys, mon
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "mysecretpassword" not in err
 
 
 # ---------------------------------------------------------------- a served app, through gradio_client

@@ -121,6 +121,17 @@ def test_bad_questions_show_the_message_not_a_traceback(ui, question, expected):
     assert "zhqa-source\"" not in sources
 
 
+def test_an_over_long_question_is_not_kept_whole_in_the_chat(ui):
+    """The chat history goes back to the server with every turn: a megabyte pasted by mistake stayed in it.
+    The refused question now shows as its start and length; the text box keeps it whole, to be cut down."""
+    question = "问" * 1_000_000
+    history, _, box = ui.respond(question, [{"role": "user", "content": "早先的问题"}], 5, "hybrid")
+    assert history[1] == {"role": "user", "content": "问" * 50 + "…（共 1,000,000 字 · 1,000,000 characters）"}
+    assert history[2]["role"] == "assistant" and "1000000 characters long" in history[2]["content"]
+    assert len(history) == 3 and sum(len(turn["content"]) for turn in history) < 300
+    assert box == question
+
+
 def test_concurrent_questions(ui, bot):
     questions = [QUESTION, "钉钉用户超过多少？", "阿里巴巴带动平台生态减碳达到多少？", "腾讯公司2023年的碳排放是多少？"]
     alone = {q: bot.ask(q, top_k=3) for q in questions}
@@ -327,6 +338,42 @@ def test_mixed_upload_adds_the_good_file_and_reports_the_bad_one(ui, bot, tmp_pa
     assert len(added) == 1 and len(bot.store.documents) == before[0] + 1
     ui.remove(added[0])
     assert _state(bot) == before
+
+
+def test_a_pdf_the_cache_cannot_keep_is_indexed_without_its_scan(tmp_path, monkeypatch, tiny_encoder_path,
+                                                                 tiny_qa_model):
+    """The kept copy of a PDF or scan goes in the cache folder; when that cannot be written, the upload
+    used to fail with Gradio's bare error. Now the document is indexed (its answers without the scan's
+    crop) and the status line says why; once the cache can be written again, an upload keeps the scan."""
+    from reportlab.pdfgen import canvas
+
+    from qa.bot import QABot
+    from qa.config import Config
+    from ui.app import ChatUI
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "uploads").write_text("a file where the uploads folder goes", encoding="utf-8")   # root-proof
+    monkeypatch.setenv("ZHQA_CACHE_DIR", str(cache))
+    fact = tmp_path / "fact.txt"
+    fact.write_text(FACT, encoding="utf-8")
+    tiny = ChatUI(QABot.from_corpus([fact], Config(encoder=str(tiny_encoder_path), reader=str(tiny_qa_model))))
+    pdf = tmp_path / "report.pdf"
+    c = canvas.Canvas(str(pdf))
+    c.drawString(40, 800, "Xinghe Corp was founded in 2016 in Qingdao.")
+    c.save()
+
+    status, rows, _, _ = tiny.add_files([str(pdf)])
+    assert "已添加 1 篇文档" in status
+    assert "report.pdf：原件未能保存到缓存文件夹（Not a directory）" in _plain(status)
+    [doc_id] = [r[0] for r in rows if r[0].startswith("report-")]
+    assert tiny.bot.store.documents[doc_id].document.source == "upload:report.pdf"
+
+    (cache / "uploads").unlink()
+    status, *_ = tiny.add_files([str(pdf)])
+    [kept] = (cache / "uploads").glob("*/report.pdf")
+    assert "原件未能保存" not in status and kept.read_bytes() == pdf.read_bytes()
+    assert not list((cache / "uploads").glob("*/.*.part"))   # copied aside, then renamed into place
 
 
 def test_unsafe_file_names_are_neutralised(ui, bot, tmp_path):

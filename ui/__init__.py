@@ -66,12 +66,13 @@ def serve(args: argparse.Namespace) -> int:
     from qa.messages import one_line, os_error_line
     from qa.reader.loading import ReaderLoadError
 
-    from ui.access import AccessError, check_exposure, read_auth
+    from ui.access import AccessError, check_exposure, check_host, read_auth
 
     if not 0 <= args.port <= 65535:
         print(f"error: --port must be between 0 and 65535, not {args.port}", file=sys.stderr)
         return 2
     try:  # before loading models: a refusal should be instant
+        check_host(args.host)
         users = read_auth(getattr(args, "auth", None), getattr(args, "auth_file", None))
         check_exposure(args.host, args.share, users)
     except AccessError as exc:

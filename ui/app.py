@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import logging
+import os
 import re
 import shutil
 import tempfile
@@ -209,10 +210,38 @@ def keep_upload(path: Path) -> Path:
     dest = cache_dir() / "uploads" / digest / path.name
     if not dest.exists():
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, dest)
+        part = dest.with_name(f".{dest.name}.{os.getpid()}-{threading.get_ident()}.part")
+        try:   # a copy cut short (a full disk) is never taken for the kept scan
+            shutil.copyfile(path, part)
+            part.replace(dest)
+        finally:
+            part.unlink(missing_ok=True)
     return dest
 
 
+def _kept_source(dest: Path, shown: str, problems: list[str]) -> str | None:
+    """The kept scan's path, or None when the cache cannot keep it (a read-only or full cache folder): the
+    document is indexed all the same, its answers without the scan's crop, and ``problems`` says so."""
+    try:
+        return str(keep_upload(dest))
+    except OSError as exc:
+        log.warning("could not keep the upload %s in the cache: %s", dest.name, exc)
+        problems.append(f"· {shown}：原件未能保存到缓存文件夹（{md_escape(exc.strerror or str(exc))}），答案旁不显示"
+                        "扫描原件 · the scan could not be kept in the cache folder: its answers show no crop")
+        return None
+
+
+REFUSED_SHOWN_CHARS = 50   # of a refused question, what the chat shows
+
+
+def refused_excerpt(question: str, limit: int = REFUSED_SHOWN_CHARS) -> str:
+    """A refused question as the chat shows it: whole when short, else its start and its length.
+
+    Why: the chat history goes back to the server with every later turn; a megabyte pasted by mistake
+    and refused as too long stayed in it whole."""
+    if len(question) <= limit:
+        return question
+    return f"{question[:limit]}…（共 {len(question):,} 字 · {len(question):,} characters）"
 
 
 def upload_identity(source: str) -> str:
@@ -261,6 +290,8 @@ class ChatUI:
             answer = self.bot.ask(question, top_k=self._top_k(top_k), mode=mode)
             message = format_answer(answer)
         except QuestionError as exc:
+            if shown:   # the text box keeps the question to fix; the chat, sent back every turn, a glimpse
+                history[-1] = {"role": "user", "content": refused_excerpt(shown)}
             history.append({"role": "assistant", "content": f"⚠️ 无法提问：{md_escape(str(exc))}"})
             return history, format_sources(None), text
         except Exception as exc:  # never show a traceback in the chat
@@ -354,7 +385,7 @@ class ChatUI:
                     problems.append(f"· {shown}：{md_escape(s.reason)}")
                 source = f"upload:{name}"
                 if result.documents and suffix in PAGED_SUFFIXES:   # keep scans: answers show their region
-                    source = str(keep_upload(dest))
+                    source = _kept_source(dest, shown, problems) or source
                 docs.extend(replace(d, source=source) for d in result.documents)
         return docs, problems
 

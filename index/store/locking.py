@@ -8,6 +8,7 @@ another process changed the index.
 """
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
@@ -38,6 +39,7 @@ def index_write_lock(index_dir: str | Path, wait: bool = True, timeout: float = 
     try:
         lock.acquire(timeout=0)
     except Timeout:
+        _check_lock_file(path)   # filelock takes a lock file it cannot create for a busy one, and retries forever
         if not wait:
             raise IndexBusy(f"{Path(index_dir)} is being written by another process; try again, or leave out "
                             "--no-wait to wait for it") from None
@@ -51,6 +53,26 @@ def index_write_lock(index_dir: str | Path, wait: bool = True, timeout: float = 
         yield
     finally:
         lock.release()
+
+
+def _check_lock_file(path: Path) -> None:
+    """Raise the OSError that creating the lock file gives when it is not there (the lock is then not held).
+
+    Why: ``filelock`` reads a failure to create a lock file whose folder exists (``/proc/.foo.lock``:
+    ENOENT) as another process having just removed it, so as busy: a wait never ended and ``--no-wait``
+    blamed another process. A file beside it is created (and removed) instead of the lock file itself,
+    which is never made or deleted outside ``filelock``."""
+    if os.path.lexists(path):   # held, or just released: busy as filelock says
+        return
+    probe = path.with_name(f"{path.name}.{os.getpid()}.probe")
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
+    os.close(fd)
+    probe.unlink(missing_ok=True)
 
 
 def disk_identity(index_dir: str | Path) -> tuple[str | None, int, str | None] | None:

@@ -35,7 +35,7 @@ from qa.evaluation.datasets import (DatasetError, EvalQuestion, EvalSet, describ
                                     load_eval_set, question_type)
 from qa.evaluation.metrics import gold_rank, score_answer
 from qa.evaluation.summary import RECALL_KS, RETRIEVAL_DEPTH, EvalResult, mean_of, summarize
-from qa.messages import one_line
+from qa.messages import one_line, os_error_line
 
 
 class EvalOptionError(ValueError):
@@ -161,6 +161,7 @@ def evaluate(eval_set: EvalSet, config, *, bot=None, reader=None, reader_only: b
         thresholds = Thresholds(0.0)  # span scores are probabilities: nothing falls below 0
     rows: list[dict] = []
     interrupted = False
+    details_error = None
     bar = tqdm(total=len(questions), desc="evaluating", unit="q", file=sys.stderr, disable=not progress,
                dynamic_ncols=True)
     t0 = time.perf_counter()
@@ -172,9 +173,8 @@ def evaluate(eval_set: EvalSet, config, *, bot=None, reader=None, reader_only: b
                 row = _answer_with_bot(bot, q, config, 0.0 if no_abstain else None, depth)
             _score_row(row, q.answers)
             rows.append(row)
-            if details is not None:
-                details.write(json.dumps(detail_record(row), ensure_ascii=False) + "\n")
-                details.flush()
+            if details is not None and details_error is None:
+                details_error = _write_detail(details, row)
             if on_row is not None:
                 on_row(row)
             bar.update(1)
@@ -189,7 +189,33 @@ def evaluate(eval_set: EvalSet, config, *, bot=None, reader=None, reader_only: b
     summary["threshold"] = None if no_abstain else round(float(thresholds.default), 6)
     if not no_abstain and thresholds.english is not None:
         summary["threshold_english"] = round(float(thresholds.english), 8)
-    return EvalResult(rows, summary, interrupted, len(questions))
+    return EvalResult(rows, summary, interrupted, len(questions), details_error)
+
+
+def _write_detail(details, row: dict) -> str | None:
+    """Write one row's JSON line; when that fails (a full disk), why, naming the file, so the run goes on
+    without it and ends with the figures and that reason, not with a bare OSError naming no file."""
+    try:
+        details.write(json.dumps(detail_record(row), ensure_ascii=False) + "\n")
+        details.flush()
+    except OSError as exc:
+        return _details_failure(details, exc)
+    return None
+
+
+def _close_output(fh) -> str | None:
+    """Close an output file; why that failed (its last write), naming it, or None."""
+    if fh is None:
+        return None
+    try:
+        fh.close()
+    except OSError as exc:
+        return _details_failure(fh, exc)
+    return None
+
+
+def _details_failure(fh, exc: OSError) -> str:
+    return f"cannot write the details file {getattr(fh, 'name', 'given')}: {exc.strerror or exc}"
 
 
 # ---------------------------------------------------------------- building the bot
@@ -408,8 +434,8 @@ def run_eval(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             _err("interrupted while loading models")
             return 130
-        except (StoreError, OSError, ValueError, RuntimeError) as exc:
-            _err(f"cannot set up the bot: {one_line(exc)}")
+        except (StoreError, OSError, ValueError, RuntimeError) as exc:   # an OSError as FILE: reason, as qa says it
+            _err(f"cannot set up the bot: {os_error_line(exc) if isinstance(exc, OSError) else one_line(exc)}")
             return 2
         if getattr(args, "details", None):
             try:
@@ -425,8 +451,7 @@ def run_eval(args: argparse.Namespace) -> int:
             _err(str(exc))
             return 2
     finally:
-        if details_fh is not None:
-            details_fh.close()
+        close_error = _close_output(details_fh)   # after a failed write it fails too: said once, below
 
     kind = "SQuAD-style JSON" if eval_set.kind == "squad" else "JSON lines"
     corpus_desc = describe_corpus(eval_set, corpus, index, reader_only, config)
@@ -443,6 +468,9 @@ def run_eval(args: argparse.Namespace) -> int:
     title = f"qa eval: {eval_set.name} ({kind}) · {corpus_desc}{mode} · reader {config.reader}"
     print(format_summary(result, title), flush=True)
     failed = False
+    if result.details_error or close_error:
+        _err(result.details_error or close_error)
+        failed = True
     if getattr(args, "predictions", None):
         predictions = json.dumps({r["id"]: r["prediction"] for r in result.rows}, ensure_ascii=False, indent=1)
         failed |= not _write_whole(Path(args.predictions).expanduser(), predictions + "\n", "predictions")

@@ -19,6 +19,7 @@ class EvalResult:
     summary: dict
     interrupted: bool = False
     total: int = 0                        # questions selected (rows < total when interrupted)
+    details_error: str | None = None      # why the details file stopped being written (the run went on)
 
 
 def _percentile(values: list[float], q: float) -> float:

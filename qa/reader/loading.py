@@ -156,6 +156,16 @@ def looks_like_a_path(name: str) -> bool:
     return name.startswith(("/", "~", ".", "\\")) or name.count("/") > 1 or (len(name) > 1 and name[1] == ":")
 
 
+def check_span_head(name: str, model, missing) -> None:
+    """Refuse a model whose checkpoint has no span head (``qa_outputs``: whatever lies outside the base model).
+
+    Why: transformers fills a missing head with random weights and only warns (hidden here), so a sentence
+    encoder's folder given as ``--reader`` loaded silently and answered noise, or always abstained."""
+    prefix = f"{model.base_model_prefix}."
+    if any(not key.startswith(prefix) for key in missing):
+        raise ReaderLoadError(f"{name} is not a question-answering model (no span head weights)")
+
+
 def load_reader_model(name_or_path: str | None = None, lean: bool = False):
     """Return ``(model, tokenizer)`` for the shipped reader, a compact reader folder, or any HF QA model.
     ``lean``: a compact reader as index/bert.py's module, with no transformers import (for answering;
@@ -173,10 +183,11 @@ def load_reader_model(name_or_path: str | None = None, lean: bool = False):
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
     try:
-        model = AutoModelForQuestionAnswering.from_pretrained(name)
+        model, loading = AutoModelForQuestionAnswering.from_pretrained(name, output_loading_info=True)
         tokenizer = AutoTokenizer.from_pretrained(name)
     except (OSError, ValueError) as exc:
         raise ReaderLoadError(f"cannot load question-answering model '{name}': {exc}") from exc
+    check_span_head(name, model, loading.get("missing_keys", ()))
     if not getattr(tokenizer, "is_fast", False):
         raise ReaderLoadError(f"'{name}' has no fast tokenizer; the reader needs offset mappings")
     model.eval()
