@@ -425,4 +425,8 @@ def test_qa_ui_subcommand(tmp_path, capsys):
     (tmp_path / "blob.txt").write_bytes(bytes(range(256)) * 10)
     assert main(["ui", "--corpus", str(tmp_path / "blob.txt")]) == 2
     assert "could be indexed" in capsys.readouterr().err
+    for argv, message in ((["ui", "--port", "0"], "between 1 and 65535"), (["ui", "--index", ""], "--index is empty"),
+                          (["ui", "--encoder", " "], "--encoder is empty")):
+        assert main(argv) == 2, "refused before any model loads"
+        assert message in capsys.readouterr().err
     assert main(["ask", ""]) == 2  # other commands still go to qa.cli

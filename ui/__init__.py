@@ -68,8 +68,14 @@ def serve(args: argparse.Namespace) -> int:
 
     from ui.access import AccessError, check_exposure, check_host, read_auth
 
-    if not 0 <= args.port <= 65535:
-        print(f"error: --port must be between 0 and 65535, not {args.port}", file=sys.stderr)
+    from qa.options import empty_option_problem
+
+    if not 1 <= args.port <= 65535:   # Gradio cannot serve on port 0 (the system's choice)
+        print(f"error: --port must be between 1 and 65535, not {args.port}", file=sys.stderr)
+        return 2
+    problem = empty_option_problem(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     try:  # before loading models: a refusal should be instant
         check_host(args.host)

@@ -166,10 +166,11 @@ def check_span_head(name: str, model, missing) -> None:
         raise ReaderLoadError(f"{name} is not a question-answering model (no span head weights)")
 
 
-def load_reader_model(name_or_path: str | None = None, lean: bool = False):
+def load_reader_model(name_or_path: str | None = None, lean: bool = False, span_head: bool = True):
     """Return ``(model, tokenizer)`` for the shipped reader, a compact reader folder, or any HF QA model.
     ``lean``: a compact reader as index/bert.py's module, with no transformers import (for answering;
-    training and the verifier need transformers' model). Other models always load through transformers."""
+    training and the verifier need transformers' model). Other models always load through transformers.
+    ``span_head=False`` accepts a model without one (training's ``--init-from`` an encoder: a new head)."""
     name = name_or_path or EMBEDDED_READER_NAME
     if name == EMBEDDED_READER_NAME:
         if not _is_compact_reader(SHIPPED_READER_DIR):
@@ -187,7 +188,8 @@ def load_reader_model(name_or_path: str | None = None, lean: bool = False):
         tokenizer = AutoTokenizer.from_pretrained(name)
     except (OSError, ValueError) as exc:
         raise ReaderLoadError(f"cannot load question-answering model '{name}': {exc}") from exc
-    check_span_head(name, model, loading.get("missing_keys", ()))
+    if span_head:
+        check_span_head(name, model, loading.get("missing_keys", ()))
     if not getattr(tokenizer, "is_fast", False):
         raise ReaderLoadError(f"'{name}' has no fast tokenizer; the reader needs offset mappings")
     model.eval()

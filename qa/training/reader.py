@@ -676,7 +676,7 @@ def train(train_paths: list[str], out_dir: Path, cfg: TrainConfig, export: Path 
     if not examples:
         raise BadTrainConfig("the training files hold no question to train on")
     if init_from:
-        model, tokenizer = load_reader_model(init_from)
+        model, tokenizer = load_reader_model(init_from, span_head=False)   # an encoder's id starts a new head
     else:
         e5 = embedded_e5_path()
         tokenizer = AutoTokenizer.from_pretrained(str(e5))
@@ -876,7 +876,7 @@ def export_checkpoint(run_dir: Path, out: Path, init_from: str | None = None) ->
     _check_writable_folder(out, "the export folder")
     if final is not None:
         return _copy_reader(final, out)
-    model = (load_reader_model(init_from)[0] if init_from
+    model = (load_reader_model(init_from, span_head=False)[0] if init_from
              else AutoModelForQuestionAnswering.from_pretrained(str(embedded_e5_path())))
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
     _copy_trained(ckpt, model)
