@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: cannot load the reader: {exc}", file=sys.stderr)
         return 2
     results: list[dict] = []
-    interrupted = False
+    interrupted = failed = False
     for s in sets:
         for mode in (args.modes if s.kind == "squad" else ["open"]):
             print(f"== {s.name}: {mode}", file=sys.stderr)
@@ -144,8 +144,10 @@ def main(argv: list[str] | None = None) -> int:
                                limit=args.limit, no_abstain=args.no_abstain, progress=not args.no_progress,
                                details=details, candidates=args.candidates)
             finally:
-                if details is not None:
-                    details.close()
+                close_error = _close(details)
+            if res.details_error or close_error:   # rows cut short would feed a calibration sweep
+                print(f"error: {res.details_error or close_error}", file=sys.stderr)
+                failed = True
             results.append({"set": s.name, "mode": mode if mode == "reader-only" else f"open/{config.mode}",
                             **res.summary, "abstained_answerable_pct": abstained_on_answerable(res.rows),
                             "interrupted": res.interrupted})
@@ -163,7 +165,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         for r in results:
             print(json.dumps(r, ensure_ascii=False))
-    return 130 if interrupted else 0
+    return 130 if interrupted else 2 if failed else 0
+
+
+def _close(details) -> str | None:
+    """Close a details file; why that failed (a full disk), naming it, or None."""
+    try:
+        if details is not None:
+            details.close()
+    except OSError as exc:
+        return f"cannot write {details.name}: {exc.strerror or exc}"
+    return None
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from qa.language import is_english_question
 from qa.locking import ReadWriteLock
 from qa.question_text import SURROGATES, without_blank_ends
 from qa.reader.extractive import ExtractiveReader
-from qa.reader.loading import ReaderLoadError, reader_calibration
+from qa.reader.loading import ReaderLoadError, reader_calibration, reader_folder
 from qa.retrieve import MODES, Retriever
 
 DEFAULT_THRESHOLD = 0.1
@@ -100,10 +100,12 @@ def _calibrated(data: dict, key: str, reader: str, required: bool) -> float | No
     """``data[key]`` checked as a threshold (None when absent and not ``required``); else ReaderLoadError
     naming the reader's file: NaN would never abstain, and text would quietly give the default."""
     value = data.get(key)
+    folder = reader_folder(reader)
+    where = f"{key} in {folder / 'calibration.json' if folder else f'the calibration of reader {reader}'}"
     try:
         if value is None and required:
-            raise ValueError(f"{key} in the calibration.json of reader {reader} must be a number from 0 to 1, not None")
-        return check_threshold(value, f"{key} in the calibration.json of reader {reader}")
+            raise ValueError(f"{where} must be a number from 0 to 1, not None")
+        return check_threshold(value, where)
     except ValueError as exc:
         raise ReaderLoadError(str(exc)) from None
 

@@ -112,6 +112,8 @@ def question_from(args) -> str:
 
     question = args.question
     if question == "-":
+        if sys.stdin is None:   # started with standard input closed (<&-)
+            raise QuestionError("the question is '-' (read it from standard input), but standard input is closed")
         data = sys.stdin.buffer.read(MAX_STDIN_BYTES + 1)
         if len(data) > MAX_STDIN_BYTES:
             raise QuestionError(f"the question on standard input is over {MAX_STDIN_BYTES:,} bytes")
@@ -180,8 +182,11 @@ def run(args: argparse.Namespace) -> int:
             code = handlers[args.command](args)
         sys.stdout.flush()   # a pipe closed early refuses the output here, not at the interpreter's exit
         return code
-    except BrokenPipeError:   # before OSError: `qa ask ... | head` is no error
-        return output_closed()
+    except BrokenPipeError as exc:   # before OSError: `qa ask ... | head` is no error
+        if stdout_reader_gone():
+            return output_closed()
+        print(f"error: {os_error_line(exc)}", file=sys.stderr)   # a pipe or socket of another kind
+        return 2
     except (QuestionError, StoreError, ReaderLoadError, EncoderLoadError, ValueError) as exc:
         message = one_line(exc)   # also for a library's several lines (Hugging Face's)
         if isinstance(exc, EncoderLoadError):
@@ -197,6 +202,18 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def stdout_reader_gone() -> bool:
+    """Whether standard output is a pipe whose reader has closed it (poll's POLLERR on its write end)."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):   # output captured in-process: not a pipe that closed
+        return False
 
 
 def output_closed() -> int:

@@ -8,13 +8,13 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from index.embed import EMBEDDED_ENCODER
+from index.hardware import DTYPES as READER_DTYPES
 
 BACKENDS = ("local", "milvus")
 QUERY_TRANSLATIONS = ("off", "bm25", "all")   # as qa.retrieve.TRANSLATE (not imported: config loads first)
 MODES = ("hybrid", "dense", "bm25")            # as qa.retrieve.MODES
 FUSIONS = ("zscore", "weighted", "rrf")        # as qa.retrieve.FUSIONS
 FAISS_KINDS = ("auto", "flat", "hnsw", "ivf")  # as index.store.local.FAISS_KINDS
-READER_DTYPES = ("auto", "float32", "bfloat16")
 _DEVICE = re.compile(r"cpu|auto|cuda(?::\d+)?")
 SAMPLE_ARTICLE = Path(__file__).resolve().parent / "samples" / "alibaba_esg_2023.txt"
 
@@ -56,6 +56,8 @@ class Config:
                 raise ValueError(f"{name} (ZHQA_{name.upper()}) must be one of {', '.join(allowed)}, "
                                  f"not {getattr(self, name)!r}")
         for name in ("encoder", "reader"):
+            if isinstance(getattr(self, name), os.PathLike):   # a folder given as a Path
+                object.__setattr__(self, name, os.fspath(getattr(self, name)))
             value = getattr(self, name)
             if not isinstance(value, str) or not value.strip():
                 raise ValueError(f"the {name} (--{name}, ZHQA_{name.upper()}) must be a model name or folder, "

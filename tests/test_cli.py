@@ -515,7 +515,13 @@ def test_a_lock_held_elsewhere_is_still_busy(tmp_path):
         with pytest.raises(IndexBusy, match="being written by another process"):
             with index_write_lock(tmp_path / "idx", wait=False):
                 pass
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".idx.lock"]   # no probe file left
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".idx.lock"]
+    from index.store.locking import _check_lock_file
+
+    free = tmp_path / "free"
+    free.mkdir()
+    _check_lock_file(free / ".idx.lock")   # not there, and creatable: no error, and its probe file removed
+    assert list(free.iterdir()) == []
 
 
 def test_output_cut_short_by_its_reader_stops_quietly(tmp_path, tiny_encoder_path, tiny_qa_model):
@@ -537,6 +543,38 @@ def test_output_cut_short_by_its_reader_stops_quietly(tmp_path, tiny_encoder_pat
             p.stdout.close()   # the reader is gone before anything is written
             rc = p.wait(timeout=300)
         assert err_file.read_text() == "" and rc == 141
+
+
+def test_a_broken_pipe_that_is_not_standard_output_is_an_error(monkeypatch, capsys):
+    import qa.cli
+
+    def broken(args):
+        raise BrokenPipeError(32, "Broken pipe")   # a socket or subprocess, while stdout is fine
+    monkeypatch.setattr(qa.cli, "_cmd_demo", broken)
+    assert main(["demo"]) == 2
+    assert "Broken pipe" in capsys.readouterr().err
+
+
+def test_a_bad_store_setting_does_not_break_importing_the_store(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "ZHQA_BM25_CACHE_FROM": "1e5", "ZHQA_AUTO_HNSW_FROM": "abc"}
+    done = subprocess.run([sys.executable, "-c", "import index.store.local as s; print(s.BM25_CACHE_FROM)"],
+                          cwd=Path(__file__).resolve().parents[1], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "20000", done.stderr
+
+
+def test_the_configs_lists_of_names_match_the_modules_that_use_them():
+    import index.hardware
+    import index.store.local
+    import qa.config
+    import qa.retrieve
+
+    assert qa.config.MODES == qa.retrieve.MODES and qa.config.FUSIONS == qa.retrieve.FUSIONS
+    assert set(qa.config.FAISS_KINDS) == set(index.store.local.FAISS_KINDS)
+    assert qa.config.READER_DTYPES == index.hardware.DTYPES
 
 
 def test_a_cache_folder_that_cannot_be_made_names_zhqa_cache_dir(corpus, tmp_path, tiny_encoder_path, tiny_qa_model,

@@ -284,6 +284,18 @@ def test_an_edited_file_uploaded_again_replaces_its_earlier_version(ui, bot, tmp
     assert _state(bot) == before
 
 
+def test_a_scan_with_the_longest_name_an_upload_keeps_is_kept(tmp_path, monkeypatch):
+    from ui.app import keep_upload, safe_filename
+
+    monkeypatch.setenv("ZHQA_CACHE_DIR", str(tmp_path / "cache"))
+    name = safe_filename("报" * 200 + ".pdf")   # 80 characters, 232 bytes in UTF-8: near the 255-byte limit
+    scan = tmp_path / name
+    scan.write_bytes(b"%PDF-1.4 scan")
+    kept = keep_upload(scan)
+    assert kept.name == name and kept.read_bytes() == b"%PDF-1.4 scan"
+    assert [p.name for p in kept.parent.iterdir()] == [name], "no temporary copy left beside it"
+
+
 def test_upload_identity_names_an_upload_by_its_file_name(tmp_path, monkeypatch):
     from index.cache import cache_dir
     from ui.app import upload_identity

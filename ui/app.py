@@ -210,7 +210,7 @@ def keep_upload(path: Path) -> Path:
     dest = cache_dir() / "uploads" / digest / path.name
     if not dest.exists():
         dest.parent.mkdir(parents=True, exist_ok=True)
-        part = dest.with_name(f".{dest.name}.{os.getpid()}-{threading.get_ident()}.part")
+        part = dest.with_name(f".part-{os.getpid()}-{threading.get_ident()}")   # short: the name may be 250 bytes
         try:   # a copy cut short (a full disk) is never taken for the kept scan
             shutil.copyfile(path, part)
             part.replace(dest)

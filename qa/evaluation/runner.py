@@ -152,7 +152,8 @@ def evaluate(eval_set: EvalSet, config, *, bot=None, reader=None, reader_only: b
         if missing:
             raise EvalOptionError(f"--reader-only needs each question's gold passage; {len(missing)} have none "
                                   f"(e.g. {missing[0]!r}): use a SQuAD-style set or add \"context\" to the lines")
-        thresholds = reader_thresholds(config, verified=getattr(reader, "verifier", None) is not None)
+        thresholds = (Thresholds(0.0) if no_abstain else
+                      reader_thresholds(config, verified=getattr(reader, "verifier", None) is not None))
     else:
         if bot is None:
             raise EvalOptionError("evaluation with retrieval needs a bot")
@@ -429,6 +430,10 @@ def run_eval(args: argparse.Namespace) -> int:
         try:
             if reader_only:
                 reader, bot = make_reader(config), None
+                if not getattr(args, "no_abstain", False):   # a damaged calibration.json: refused before --details is emptied
+                    from qa.bot import reader_thresholds
+
+                    reader_thresholds(config, verified=getattr(reader, "verifier", None) is not None)
             else:
                 reader, bot = None, make_bot(eval_set, config, corpus, index, progress=progress)
         except KeyboardInterrupt:
@@ -466,7 +471,7 @@ def run_eval(args: argparse.Namespace) -> int:
     # the figures first: an output that cannot be written (a full disk) must not take them with it
     mode = "" if reader_only else f" · {config.mode} retrieval, top-k {config.top_k}, rank decay {config.rank_decay:g}"
     title = f"qa eval: {eval_set.name} ({kind}) · {corpus_desc}{mode} · reader {config.reader}"
-    print(format_summary(result, title), flush=True)
+    stdout_gone = not _print_out(format_summary(result, title))
     failed = False
     if result.details_error or close_error:
         _err(result.details_error or close_error)
@@ -483,10 +488,22 @@ def run_eval(args: argparse.Namespace) -> int:
             _err(f"cannot write the report {exc.filename or args.report}: {exc.strerror or exc}")
             failed = True
         else:
-            print(f"  report: {report_path}")
-    if getattr(args, "json", False):   # last, as a script reading the output expects
-        print(json.dumps({**result.summary, **meta}, ensure_ascii=False), flush=True)
+            stdout_gone = stdout_gone or not _print_out(f"  report: {report_path}")
+    if getattr(args, "json", False) and not stdout_gone:   # last, as a script reading the output expects
+        stdout_gone = not _print_out(json.dumps({**result.summary, **meta}, ensure_ascii=False))
+    if stdout_gone:   # `qa eval ... | head`: the files above are written all the same; qa.cli says the rest
+        raise BrokenPipeError(32, "Broken pipe")
     return 130 if result.interrupted else 2 if failed else 0
+
+
+def _print_out(text: str) -> bool:
+    """Print to standard output; False when its reader has gone (a closed pipe), so that the output files
+    are still written."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        return False
+    return True
 
 
 def _write_whole(path: Path, text: str, what: str) -> bool:

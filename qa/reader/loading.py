@@ -144,7 +144,7 @@ def reader_calibration(name_or_path: str | None) -> dict:
     except OSError as exc:
         raise ReaderLoadError(f"{calib}: {exc.strerror or exc}") from None
     except ValueError as exc:   # not JSON, or not UTF-8
-        raise ReaderLoadError(f"{calib} is not valid JSON ({exc}); remove it or calibrate the reader again") from None
+        raise ReaderLoadError(f"{calib} is not valid JSON ({exc}); remove it (then calibrate the reader again)") from None
     if not isinstance(data, dict):
         raise ReaderLoadError(f"{calib} must hold a JSON object, not {type(data).__name__}")
     return data
