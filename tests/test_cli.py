@@ -545,6 +545,25 @@ def test_output_cut_short_by_its_reader_stops_quietly(tmp_path, tiny_encoder_pat
         assert err_file.read_text() == "" and rc == 141
 
 
+def test_eval_writes_its_files_when_its_output_is_cut_short(tmp_path, tiny_encoder_path, tiny_qa_model):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    doc, questions, predictions = tmp_path / "a.txt", tmp_path / "q.jsonl", tmp_path / "p.json"
+    doc.write_text("星河公司的创始人是李明远。", encoding="utf-8")
+    questions.write_text(json.dumps({"id": "q1", "question": "星河公司的创始人是谁？", "answers": ["李明远"]},
+                                    ensure_ascii=False) + "\n", encoding="utf-8")
+    p = subprocess.Popen([sys.executable, "-m", "qa", "eval", str(questions), "--corpus", str(doc), "--no-progress",
+                          "--predictions", str(predictions), *_models(tiny_encoder_path, tiny_qa_model)],
+                         cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    p.stdout.close()   # `qa eval ... | head -0`
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=300) == 141 and "Traceback" not in err and "Broken pipe" not in err
+    assert list(json.loads(predictions.read_text(encoding="utf-8"))) == ["q1"]
+
+
 def test_a_broken_pipe_that_is_not_standard_output_is_an_error(monkeypatch, capsys):
     import qa.cli
 
