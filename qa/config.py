@@ -12,8 +12,8 @@ from index.hardware import DTYPES as READER_DTYPES
 
 BACKENDS = ("local", "milvus")
 QUERY_TRANSLATIONS = ("off", "bm25", "all")   # as qa.retrieve.TRANSLATE (not imported: config loads first)
-MODES = ("hybrid", "dense", "bm25")            # as qa.retrieve.MODES
-FUSIONS = ("zscore", "weighted", "rrf")        # as qa.retrieve.FUSIONS
+MODES = ("hybrid", "dense", "bm25")            # retrieval modes (qa.retrieve)
+FUSIONS = ("zscore", "weighted", "rrf")        # how hybrid retrieval fuses its two lists (qa.retrieve)
 FAISS_KINDS = ("auto", "flat", "hnsw", "ivf")  # as index.store.local.FAISS_KINDS
 _DEVICE = re.compile(r"cpu|auto|cuda(?::\d+)?")
 SAMPLE_ARTICLE = Path(__file__).resolve().parent / "samples" / "alibaba_esg_2023.txt"

@@ -23,13 +23,11 @@ import numpy as np
 
 from index.chunk import Chunk
 from index.store import Store
-from qa.config import Config
+from qa.config import FUSIONS, MODES, Config
 from qa.language import is_english_question
 from qa.query_translation import QueryTranslation, question_for_passages, translator_or_none
 
-MODES = ("hybrid", "dense", "bm25")
 FULL_COVERAGE = 0.5   # BM25 keeps its full weight when at least this share of the question's tokens is in the store
-FUSIONS = ("zscore", "weighted", "rrf")
 # English questions: no translation; Chinese words for BM25 (and the reader); for the encoder too
 TRANSLATE = ("off", "bm25", "all")
 # BM25's share for a translated question is halved: dictionary words are noisier than the asker's own.

@@ -589,9 +589,7 @@ def test_the_configs_lists_of_names_match_the_modules_that_use_them():
     import index.hardware
     import index.store.local
     import qa.config
-    import qa.retrieve
 
-    assert qa.config.MODES == qa.retrieve.MODES and qa.config.FUSIONS == qa.retrieve.FUSIONS
     assert set(qa.config.FAISS_KINDS) == set(index.store.local.FAISS_KINDS)
     assert qa.config.READER_DTYPES == index.hardware.DTYPES
 
