@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     from index.store import StoreError
     from qa.evaluation.datasets import describe_skipped
     from qa.messages import one_line
-    from qa.evaluation.runner import DatasetError, evaluate, load_eval_set, make_bot, make_reader
+    from qa.evaluation.runner import DatasetError, close_details, evaluate, load_eval_set, make_bot, make_reader
 
     if args.limit is not None and args.limit < 1:
         print("error: --limit must be at least 1", file=sys.stderr)
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
                                limit=args.limit, no_abstain=args.no_abstain, progress=not args.no_progress,
                                details=details, candidates=args.candidates)
             finally:
-                close_error = _close(details)
+                close_error = close_details(details)
             if res.details_error or close_error:   # rows cut short would feed a calibration sweep
                 print(f"error: {res.details_error or close_error}", file=sys.stderr)
                 failed = True
@@ -166,16 +166,6 @@ def main(argv: list[str] | None = None) -> int:
         for r in results:
             print(json.dumps(r, ensure_ascii=False))
     return 130 if interrupted else 2 if failed else 0
-
-
-def _close(details) -> str | None:
-    """Close a details file; why that failed (a full disk), naming it, or None."""
-    try:
-        if details is not None:
-            details.close()
-    except OSError as exc:
-        return f"cannot write {details.name}: {exc.strerror or exc}"
-    return None
 
 
 if __name__ == "__main__":

@@ -204,7 +204,7 @@ def _write_detail(details, row: dict) -> str | None:
     return None
 
 
-def _close_output(fh) -> str | None:
+def close_details(fh) -> str | None:
     """Close an output file; why that failed (its last write), naming it, or None."""
     if fh is None:
         return None
@@ -456,7 +456,7 @@ def run_eval(args: argparse.Namespace) -> int:
             _err(str(exc))
             return 2
     finally:
-        close_error = _close_output(details_fh)   # after a failed write it fails too: said once, below
+        close_error = close_details(details_fh)   # after a failed write it fails too: said once, below
 
     kind = "SQuAD-style JSON" if eval_set.kind == "squad" else "JSON lines"
     corpus_desc = describe_corpus(eval_set, corpus, index, reader_only, config)
