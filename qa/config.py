@@ -98,8 +98,8 @@ class Config:
     @classmethod
     def from_env(cls, **overrides) -> "Config":
         """Defaults, then ``ZHQA_<FIELD>`` variables, then explicit overrides (None values ignored).
-        The store's own whole-number variables are checked here too (index/store/env_numbers.py)."""
-        from index.store.env_numbers import env_number_problem
+        The local store's whole-number variables are checked here too (index/env_numbers.py)."""
+        from index.env_numbers import env_number_problem
 
         problem = env_number_problem()
         if problem:

@@ -242,7 +242,7 @@ def test_bad_settings_in_the_environment_are_one_line_errors(monkeypatch, capsys
 
 
 def test_the_stores_whole_number_settings_fall_back_at_import_and_are_named_when_bad(monkeypatch):
-    from index.store.env_numbers import env_number, env_number_problem
+    from index.env_numbers import env_number, env_number_problem
 
     monkeypatch.setenv("ZHQA_BM25_CACHE_FROM", "1e5")
     assert env_number("ZHQA_BM25_CACHE_FROM") == 20_000, "a bad value never crashes the import"

@@ -26,9 +26,9 @@ import numpy as np
 from index.bm25 import BM25_TOKENIZER_VERSION, BM25Index, TokenTable, known_terms, tokenize
 from index.chunk import Chunk
 from index.documents import Document, Region
+from index.env_numbers import env_number
 from index.normalize import NORMALIZER_VERSION, NormalizedText
 from index.store import bm25_cache
-from index.store.env_numbers import env_number
 from index.store.prepare import (AddReport, DocumentInfo, PreparedBatch, StoredDocument, StoreError,
                                  passage_text, prepare_documents)
 from index.store.rows import ChunkRows, DocumentTable, SegmentFile
