@@ -19,6 +19,7 @@ from pathlib import Path
 from index.bm25 import BM25_TOKENIZER_VERSION
 from index.cache import cache_dir
 from index.cached_indexes import evict, mark_used
+from index.chunk import CHUNKER_VERSION
 from index.documents import Document, Skipped, merge_boxes
 from index.embed import get_encoder
 from index.ingest import INGEST_VERSION, IngestResult, list_files, path_list, read_paths
@@ -138,7 +139,7 @@ def cached_index(paths: list[str | Path], config: Config, progress: bool = False
                 continue
             h.update(os.fsencode(f"{f}:{st.st_size}:{st.st_mtime_ns}"))
     h.update(f"{config.encoder}|{config.chunk_size}|{config.chunk_overlap}|{config.faiss}|"
-             f"{NORMALIZER_VERSION}|{FORMAT_VERSION}|{INGEST_VERSION}|{BM25_TOKENIZER_VERSION}".encode())
+             f"{NORMALIZER_VERSION}|{CHUNKER_VERSION}|{FORMAT_VERSION}|{INGEST_VERSION}|{BM25_TOKENIZER_VERSION}".encode())
     target = cache_dir() / "indexes" / h.hexdigest()[:24]
     encoder = get_encoder(config.encoder)
     if target.exists():

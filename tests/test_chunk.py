@@ -40,3 +40,35 @@ def test_very_long_sentence_is_cut():
 def test_bad_sizes_are_rejected():
     with pytest.raises(ValueError):
         chunk_document(Document("d", "", "x。", ""), normalize("x。"), size=10)
+
+
+def _chunks(text, size=250, overlap=60):
+    return chunk_document(Document("d", "", text, ""), normalize(text), size=size, overlap=overlap)
+
+
+@pytest.mark.parametrize("glue", ["，", ". ", ""])   # comma-only clauses, half-width stops, no punctuation
+def test_a_name_on_the_cut_of_an_over_long_sentence_is_whole_in_some_chunk(glue):
+    # every name sits at a different place relative to the 250-character cuts
+    names = ["欧阳明华", "慕容雪梅", "司马长风", "上官云飞", "诸葛一鸣", "东方青苍"]
+    clauses = [f"第{i}标段由{names[i % 6]}负责并于{2000 + i}年完工" for i in range(60)]
+    text = glue.join(clauses) + "。"
+    chunks = _chunks(text)
+    assert all(len(c.text) <= 250 for c in chunks)
+    for clause in clauses:   # each clause (name, figure) whole in one chunk, not only the sentence's pieces
+        assert any(clause in c.text for c in chunks), clause
+
+
+def test_over_long_sentence_is_cut_after_a_comma_not_inside_a_number():
+    text = "，".join(f"项目{i}的投资为{i}.5亿元" for i in range(80)) + "。"
+    for c in _chunks(text)[:-1]:
+        assert c.text.endswith("，"), c.text[-12:]
+    text = "".join(f"投资{i}.5亿元" for i in range(100))   # only decimal points: a hard cut, never after one
+    assert not any(c.text.endswith(".") for c in _chunks(text))
+
+
+def test_pieces_of_a_long_sentence_overlap_by_about_the_overlap():
+    chunks = _chunks("长" * 700, size=250, overlap=60)
+    assert all(len(c.text) <= 250 for c in chunks)
+    for a, b in zip(chunks, chunks[1:]):
+        assert a.norm_end - b.norm_start == 60
+    assert chunks[-1].norm_end == 700
