@@ -38,7 +38,9 @@ class Passage:
 class Answer:
     """The bot's answer. ``abstained`` means the documents do not contain the answer (``text`` is empty).
 
-    ``start``/``end`` index the original document; ``passage_start``/``passage_end`` index ``passage``.
+    ``start``/``end`` index the original document (its exact characters); ``text`` is that span as the
+    reader read it, normalized (full-width digits and letters folded, OCR's stray spaces dropped), and
+    ``passage_start``/``passage_end`` index it in ``passage``.
     """
 
     question: str

@@ -5,6 +5,7 @@ object serves the CLI, the Python API, batch evaluation and the UI alike.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -33,6 +34,7 @@ from qa.config import SAMPLE_ARTICLE, Config, check_threshold, check_top_k, loca
 from qa.language import is_english_question
 from qa.locking import ReadWriteLock
 from qa.question_text import SURROGATES, without_blank_ends
+from qa.reading_context import question_terms, title_head
 from qa.reader.extractive import ExtractiveReader
 from qa.reader.loading import ReaderLoadError, reader_calibration, reader_folder
 from qa.retrieve import MODES, Retriever
@@ -405,22 +407,29 @@ class QABot:
             ranked = self.retriever.retrieve(q, max(k, depth or 0), mode)
             hits = ranked[:k]
             ranked_ids = tuple(h.chunk.doc_id for h in ranked)
-            texts = [h.chunk.text for h in hits]
+            terms = question_terms(q) if self.config.read_titles else []
+            heads = [title_head(h.chunk, terms) for h in hits]
+            texts = [head + h.chunk.text for head, h in zip(heads, hits)]
             # the model reads the expanded question; the answer-type rule the one asked
             # spans from passages retrieval ranked lower need more confidence to come first; they are not
             # read at all when none of theirs could (ExtractiveReader.read_ranked)
             weights = [self.config.rank_decay ** rank for rank in range(len(texts))]
             checked = self.reader.read_ranked(self.retriever.reading_question(q, texts), texts, top_n=8, asked=q,
-                                              passage_weights=weights)
-            spans = checked.kept
+                                              passage_weights=weights, answer_from=[len(head) for head in heads])
+            # offsets back into the chunk's own text (no span starts in the title)
+            spans = [dataclasses.replace(sp, start=sp.start - len(heads[sp.passage]),
+                                         end=sp.end - len(heads[sp.passage])) for sp in checked.kept]
             passages = tuple(Passage(h.chunk.chunk_id, h.chunk.doc_id, h.chunk.title, h.chunk.text, h.score,
                                      h.chunk.start, h.chunk.end, h.dense_rank, h.bm25_rank) for h in hits)
-            cands, documents = [], {}
+            cands, documents, placed = [], {}, set()
             for sp in spans:
                 ch = hits[sp.passage].chunk
                 stored = self.store.documents[ch.doc_id]
                 norm, documents[ch.doc_id] = stored.norm, stored.document
                 o0, o1 = norm.to_original(ch.norm_start + sp.start, ch.norm_start + sp.end)
+                if (ch.doc_id, o0, o1) in placed:   # read again in the next chunk's overlap: listed once, at its best
+                    continue
+                placed.add((ch.doc_id, o0, o1))
                 cands.append((sp, Candidate(sp.text, sp.confidence, ch.doc_id, ch.title, o0, o1, ch.chunk_id)))
         ms = (time.perf_counter() - t0) * 1000
         asked = checked.expected

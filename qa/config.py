@@ -43,6 +43,8 @@ class Config:
     verifier: bool | None = None         # weigh spans by the reader's answerability verifier (qa/reader/verifier.py):
                                          # None = when the reader has one, True = required, False = never
     answer_types: bool = True            # drop spans of another measure than the question asks for (qa/reader/answer_type.py)
+    read_titles: bool = True             # the reader reads each passage after its document's title, which
+                                         # answers never come from (README, "Titles read with passages")
     backend: str = "local"               # local (an index directory) | milvus (index/store/milvus.py)
     milvus_uri: str = ""                 # milvus backend: ./x.db (milvus-lite) or http://host:19530
     milvus_collection: str = "zhqa"      # milvus backend: the collections' name prefix
@@ -69,7 +71,7 @@ class Config:
                 or not 0 <= self.dense_weight <= 1:   # NaN fails the comparison too
             raise ValueError(f"the dense weight (ZHQA_DENSE_WEIGHT) must be a number from 0 to 1, "
                              f"not {self.dense_weight!r}")
-        for name in ("verifier", "answer_types"):
+        for name in ("verifier", "answer_types", "read_titles"):
             value = getattr(self, name)
             if not isinstance(value, bool) and not (name == "verifier" and value is None):
                 raise ValueError(f"{name} must be True or False{' or None' if name == 'verifier' else ''}, "
@@ -112,7 +114,7 @@ class Config:
             if f.name == "verifier" and raw.strip().lower() == "auto":
                 values[f.name] = None
                 continue
-            if f.name in ("verifier", "answer_types"):
+            if f.name in ("verifier", "answer_types", "read_titles"):
                 values[f.name] = _parse_bool(f"ZHQA_{f.name.upper()}", raw)
                 continue
             kind = int if f.name in ("top_k", "chunk_size", "chunk_overlap", "max_question_chars",

@@ -33,6 +33,9 @@ def add_model_options(p: argparse.ArgumentParser, title: str = "models and retri
     g.add_argument("--answer-types", action=argparse.BooleanOptionalAction, default=None,
                    help="drop answers whose figures are of another measure than the question asks for, "
                         "e.g. a count for a sum of money (default: on)")
+    g.add_argument("--read-titles", action=argparse.BooleanOptionalAction, default=None,
+                   help="let the reader read each passage after its document's title, so a report that names "
+                        "its subject only in the headline still answers (default: on)")
 
 
 def add_backend_options(p: argparse.ArgumentParser) -> None:
@@ -109,7 +112,8 @@ def config_from_args(args: argparse.Namespace):
                            threshold=getattr(args, "threshold", None), chunk_size=getattr(args, "chunk_size", None),
                            faiss=getattr(args, "faiss", None), reader_device=getattr(args, "reader_device", None),
                            verifier=getattr(args, "verifier", None),
-                           answer_types=getattr(args, "answer_types", None))
+                           answer_types=getattr(args, "answer_types", None),
+                           read_titles=getattr(args, "read_titles", None))
 
 
 def add_eval_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:

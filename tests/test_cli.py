@@ -212,7 +212,7 @@ def test_rank_decay_favours_the_passages_retrieval_ranked_first(corpus, tiny_enc
     assert second, "the tiny reader's best span comes from the second passage for some question"
     passes = []
     read = by_rank.reader.forward_windows
-    by_rank.reader.forward_windows = lambda q, ps, *a: passes.append(len(ps)) or read(q, ps, *a)
+    by_rank.reader.forward_windows = lambda q, ps, *a, **kw: passes.append(len(ps)) or read(q, ps, *a, **kw)
     for q in second:
         passes.clear()
         answer = by_rank.ask(q, top_k=2, threshold=0.0)
@@ -256,7 +256,8 @@ def test_the_stores_whole_number_settings_fall_back_at_import_and_are_named_when
 @pytest.mark.parametrize("field, value", [("dense_weight", float("nan")), ("dense_weight", 5), ("dense_weight", "x"),
                                           ("mode", "x"), ("fusion", "x"), ("faiss", "x"), ("reader_dtype", "float8"),
                                           ("encoder", ""), ("encoder", None), ("reader", " "), ("reader_device", "meta"),
-                                          ("answer_types", "no"), ("verifier", "no"), ("chunk_size", "abc")])
+                                          ("answer_types", "no"), ("verifier", "no"), ("chunk_size", "abc"),
+                                          ("read_titles", "yes")])
 def test_every_config_field_is_checked_when_the_config_is_made(field, value):
     from qa.config import Config
 

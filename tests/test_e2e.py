@@ -39,6 +39,26 @@ def test_ask_returns_the_exact_span_with_offsets_into_the_original(bot):
     assert a.passages and a.passages[0].text
 
 
+def test_a_report_that_names_its_company_only_in_the_headline_is_answered(tmp_path):
+    """The reader reads each passage after its document's title (Config.read_titles): asked about the
+    company, it answered with the company's name or abstained when the passage says only 「公司」."""
+    filler = ["公司持续完善内部治理结构。", "报告期内公司经营稳健。", "公司高度重视安全生产工作。", "公司积极履行社会责任。",
+              "公司不断加强研发投入和人才培养。", "公司持续优化供应链管理体系。", "公司坚持以客户为中心的经营理念。"]
+    firms = [("青禾农业股份有限公司", "钟立群"), ("蓝鲸航运集团有限公司", "魏东海"), ("紫荆电子科技有限公司", "白若兰")]
+    for i, (firm, chair) in enumerate(firms):
+        body = [f"{firm}2023年度报告摘要\n", f"{firm}是一家成立多年的企业。"]
+        body += [filler[(i + j) % len(filler)] for j in range(40)]
+        body.insert(25, f"公司董事长为{chair}。")
+        (tmp_path / f"report{i}.txt").write_text("".join(body) + "\n", encoding="utf-8")
+    reports = QABot.from_corpus([tmp_path])
+    for firm, chair in firms:
+        a = reports.ask(f"{firm[:4]}的董事长是谁？")
+        assert a.text == chair, (firm, a.text, a.score)
+        assert a.title.startswith(firm) and chair not in a.title
+        source = (tmp_path / f"report{firms.index((firm, chair))}.txt").read_text(encoding="utf-8")
+        assert source[a.start:a.end] == chair and a.passage[a.passage_start:a.passage_end] == chair
+
+
 def test_english_question_on_chinese_text(bot):
     a = bot.ask("How many 公益幸福团 were active in fiscal year 2023?")
     assert "110" in a.text

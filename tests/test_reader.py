@@ -174,7 +174,7 @@ def test_reading_in_rank_order_gives_the_best_span_of_reading_all(reader, monkey
     passages = PASSAGES + ["星河公司的创始人是李明远，公司成立于2001年。"]
     passes = []
     real = reader.forward_windows
-    monkeypatch.setattr(reader, "forward_windows", lambda q, ps, *a: passes.append(len(ps)) or real(q, ps, *a))
+    monkeypatch.setattr(reader, "forward_windows", lambda q, ps, *a, **kw: passes.append(len(ps)) or real(q, ps, *a, **kw))
     for question in ("公益幸福团有多少个？", "钉钉用户超过多少？", "谁创立了星河公司？"):
         # falling weights a tiny model's spans cannot beat: the later passages are read, and merged in order
         weights = [1.0, 0.5, 0.25]
@@ -223,7 +223,7 @@ def test_reading_in_rank_order_keeps_the_length_prior_the_answer_types_and_the_b
     best = key(first, [1.0])
     passes = []
     read = reader.forward_windows
-    monkeypatch.setattr(reader, "forward_windows", lambda q, ps, *a: passes.append(len(ps)) or read(q, ps, *a))
+    monkeypatch.setattr(reader, "forward_windows", lambda q, ps, *a, **kw: passes.append(len(ps)) or read(q, ps, *a, **kw))
     for factor, expected_passes in ((1.01, [1, 2]), (0.99, [1])):
         weights = [1.0, best * factor, best * factor / 2]
         passes.clear()
@@ -244,3 +244,22 @@ def test_a_new_calibration_keeps_the_span_length_prior_chosen_before(tmp_path):
     path.write_text(json.dumps({"threshold": 0.1, "span_length_prior": {"beta": 0.02, "free": 4}}))
     write_calibration(path, {"threshold": 0.05})
     assert json.loads(path.read_text()) == {"threshold": 0.05, "span_length_prior": {"beta": 0.02, "free": 4}}
+
+
+def test_no_span_starts_in_the_context_before_answer_from(reader):
+    question = "董事长是谁？"
+    title = "星河航运集团有限公司2023年度报告摘要\n"
+    passages = [title + "公司董事长为魏东海，总经理为李明远。", "钉钉用户超6亿，2023年覆盖2000万家组织。"]
+    plain = reader.read(question, passages, top_n=10_000)
+    assert any(s.passage == 0 and s.start < len(title) for s in plain), "the tiny model proposes title spans"
+    held = reader.read(question, passages, top_n=10_000, answer_from=[len(title), 0])
+    assert held and all(s.start >= len(title) for s in held if s.passage == 0)
+    # the passage without a head reads as before
+    assert {(s.start, s.end, s.score) for s in held if s.passage == 1} == \
+        {(s.start, s.end, s.score) for s in plain if s.passage == 1}
+    for weights in ([1.0, 0.5], [1.0, 1e-9]):   # read in rank order: the same rule on each pass
+        ranked = reader.read_ranked(question, passages, top_n=10_000, passage_weights=weights,
+                                    answer_from=[len(title), 0]).kept
+        assert ranked and all(s.start >= len(title) for s in ranked if s.passage == 0)
+    with pytest.raises(ValueError, match="2 passages"):
+        reader.read(question, passages, answer_from=[0])

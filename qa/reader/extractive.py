@@ -53,6 +53,7 @@ class WindowPass:
     p_end: np.ndarray
     states: list[np.ndarray] = field(default_factory=list)   # per window, [length, hidden] (unpadded)
     answerable: np.ndarray | None = None                      # per window, the verifier's P
+    answer_from: Sequence[int] | None = None                  # per passage, where answers may start (see read)
 
 @dataclass(frozen=True)
 class SpanLengthPrior:
@@ -145,9 +146,11 @@ class ExtractiveReader:
         # drop spans whose figures contradict the measure the question asks for (qa/reader/answer_type.py)
         self.answer_types = answer_types
 
-    def forward_windows(self, question: str, passages: list[str], states_layers: int = 0) -> WindowPass:
+    def forward_windows(self, question: str, passages: list[str], states_layers: int = 0,
+                        answer_from: Sequence[int] | None = None) -> WindowPass:
         """Tokenize into windows and run the reader; with ``states_layers`` = k > 0, also keep each
-        window's states entering the last k layers. The verifier, if any, scores every window."""
+        window's states entering the last k layers. The verifier, if any, scores every window.
+        ``answer_from``: see :meth:`read`."""
         torch = self._torch
         with self._tokenizer_lock:  # a fast tokenizer is not safe to call from two threads at once
             question = self._fit_question(question)
@@ -170,7 +173,9 @@ class ExtractiveReader:
         p_start = torch.softmax(torch.cat(starts).masked_fill(~mask, -1e4), -1).numpy()
         p_end = torch.softmax(torch.cat(ends).masked_fill(~mask, -1e4), -1).numpy()
         answerable = torch.cat(probs).numpy() if probs else None
-        return WindowPass(enc, p_start, p_end, states, answerable)
+        if answer_from is not None and len(answer_from) != len(passages):
+            raise ValueError(f"{len(answer_from)} answer starts for {len(passages)} passages")
+        return WindowPass(enc, p_start, p_end, states, answerable, answer_from)
 
     def _forward_with_states(self, enc, states_layers: int, starts: list, ends: list, states: list,
                              probs: list) -> None:
@@ -218,24 +223,28 @@ class ExtractiveReader:
         return question[:head[-1][1]] + " " + question[tail[0][0]:]
 
     def read(self, question: str, passages: list[str], top_n: int = 5, asked: str | None = None,
-             passage_weights: Sequence[float] | None = None) -> list[Span]:
+             passage_weights: Sequence[float] | None = None, answer_from: Sequence[int] | None = None) -> list[Span]:
         """Best ``top_n`` spans over all passages, highest confidence first (deduplicated by position).
         ``asked``: the question as the user wrote it, for the answer-type rule, when the model is given
         an expanded one (an English question with Chinese words appended). ``passage_weights``: one a
         passage; spans are then ranked by confidence × their passage's weight (their confidence stays
-        what it is), e.g. to favour passages retrieval ranked higher."""
-        return self.read_checked(question, passages, top_n, asked, passage_weights).kept
+        what it is), e.g. to favour passages retrieval ranked higher. ``answer_from``: one a passage, the
+        character before which it is context only (a document title put in front of it): no span starts
+        there."""
+        return self.read_checked(question, passages, top_n, asked, passage_weights, answer_from).kept
 
     def read_checked(self, question: str, passages: list[str], top_n: int = 5, asked: str | None = None,
-                     passage_weights: Sequence[float] | None = None) -> TypeCheck[Span]:
+                     passage_weights: Sequence[float] | None = None,
+                     answer_from: Sequence[int] | None = None) -> TypeCheck[Span]:
         """Like :meth:`read`, also saying what the answer-type rule expected and how many spans it dropped."""
         if not passages:
             return TypeCheck(None, [])
-        return self.select_checked(asked or question, self.forward_windows(question, passages), passages, top_n,
-                                   passage_weights)
+        wp = self.forward_windows(question, passages, answer_from=answer_from)
+        return self.select_checked(asked or question, wp, passages, top_n, passage_weights)
 
     def read_ranked(self, question: str, passages: list[str], top_n: int = 5, asked: str | None = None,
-                    passage_weights: Sequence[float] | None = None) -> TypeCheck[Span]:
+                    passage_weights: Sequence[float] | None = None,
+                    answer_from: Sequence[int] | None = None) -> TypeCheck[Span]:
         """:meth:`read_checked` over passages whose weights fall after the first (retrieval's order): the
         first passage is read alone, and the others only if one of their spans could still rank first,
         that is when the first passage's best span ranks below the largest of their weights (a span's
@@ -252,15 +261,17 @@ class ExtractiveReader:
             raise ValueError(f"{len(weights)} passage weights for {len(passages)} passages")
         bound = max(weights[1:], default=0.0)
         if len(passages) < 2 or bound >= weights[0]:   # nothing could be left unread
-            return self.read_checked(question, passages, top_n, asked, weights)
+            return self.read_checked(question, passages, top_n, asked, weights, answer_from)
         asked = asked or question
+        starts = list(answer_from) if answer_from is not None else None
         # the first passage's spans, kept as they are reached: checked alone, then merged if need be
-        first_ranked, first_again = itertools.tee(self._ranked(self.forward_windows(question, passages[:1]),
-                                                               passages[:1], weights, 0))
+        first_pass = self.forward_windows(question, passages[:1], answer_from=starts and starts[:1])
+        first_ranked, first_again = itertools.tee(self._ranked(first_pass, passages[:1], weights, 0))
         first = self._checked(asked, (span for _, span in first_ranked), top_n)
         if first.kept and -self._rank_key(first.kept[0], weights) >= bound:
             return first
-        rest = self._ranked(self.forward_windows(question, passages[1:]), passages[1:], weights, 1)
+        rest = self._ranked(self.forward_windows(question, passages[1:], answer_from=starts and starts[1:]),
+                            passages[1:], weights, 1)
         return self._checked(asked, (span for _, span in heapq.merge(first_again, rest, key=lambda pair: pair[0])),
                              top_n)
 
@@ -322,6 +333,8 @@ class ExtractiveReader:
             seq = enc.sequence_ids(w)
             ctx = np.zeros(length, dtype=bool)
             ctx[:len(seq)] = [s == 1 for s in seq[:length]]
+            if wp.answer_from is not None and wp.answer_from[sample_map[w]]:   # a title in front: context only
+                ctx &= offsets[w, :, 0] >= wp.answer_from[sample_map[w]]
             ps = np.where(ctx, p_start[w], 0.0)
             pe = np.where(ctx, p_end[w], 0.0)
             cand_s = np.argsort(-ps)[:20]
@@ -344,7 +357,7 @@ class ExtractiveReader:
             w = int(w_of[k])
             pid = sample_map[w]
             c0, c1 = answer_bounds(passages[pid], int(c0s[k]), int(c1s[k]))
-            if c1 <= c0 or (pid, c0, c1) in seen:
+            if c1 <= c0 or (pid, c0, c1) in seen or (wp.answer_from is not None and c0 < wp.answer_from[pid]):
                 continue
             seen.add((pid, c0, c1))
             yield Span(pid, c0, c1, passages[pid][c0:c1], float(scores[k]), float(p_start[w, 0] * p_end[w, 0]),

@@ -1,0 +1,79 @@
+"""What the bot hands the reader and makes of its spans, on tiny models: titles read as context only,
+and a span read twice (in two chunks' overlap) listed once."""
+import pytest
+
+from index.normalize import normalize
+from qa.bot import QABot
+from qa.config import Config
+
+REPORT = ("星河航运集团有限公司2023年度报告摘要\n星河航运集团有限公司是一家成立多年的企业。"
+          + "".join(f"公司第{i}季度运输量为{i * 7}万吨，同比增长{i}%，董事长为魏东海。" for i in range(1, 13)) + "\n")
+
+
+@pytest.fixture(scope="module")
+def report_bot(tiny_encoder_path, tiny_qa_model, tmp_path_factory):
+    path = tmp_path_factory.mktemp("reports") / "report.txt"
+    path.write_text(REPORT, encoding="utf-8")
+    config = Config(encoder=str(tiny_encoder_path), reader=str(tiny_qa_model), chunk_size=60, chunk_overlap=30,
+                    threshold=0.0, top_k=6, rank_decay=1.0)
+    return QABot.from_corpus([path], config)
+
+
+def _all(answer):
+    first = [] if answer.abstained else [answer]
+    return first + list(answer.alternatives)
+
+
+@pytest.mark.parametrize("question", ["董事长是谁？", "第3季度运输量是多少？", "同比增长多少？", "星河航运成立多久了？"])
+def test_every_candidate_lies_in_its_own_chunk_and_is_listed_once(report_bot, question):
+    chunks = {c.chunk_id: c for c in report_bot.store.chunks}
+    a = report_bot.ask(question)
+    cands = _all(a)
+    assert len(cands) >= 4
+    places = [(c.doc_id, c.start, c.end) for c in cands]
+    assert len(set(places)) == len(places), "a span read in two chunks is listed once"
+    for c in cands:
+        chunk = chunks[c.chunk_id]
+        assert chunk.start <= c.start < c.end <= chunk.end, "no span comes from the title read before a chunk"
+        assert normalize(REPORT[c.start:c.end]).text == c.text
+    assert a.abstained or a.passage[a.passage_start:a.passage_end] == a.text
+
+
+def test_the_reader_reads_the_title_only_where_the_question_names_what_only_it_holds(report_bot, monkeypatch):
+    seen = []
+    read = report_bot.reader.read_ranked
+    monkeypatch.setattr(report_bot.reader, "read_ranked",
+                        lambda q, texts, *a, **kw: seen.append((texts, kw["answer_from"])) or read(q, texts, *a, **kw))
+    report_bot.ask("星河航运的董事长是谁？")   # 星河 and 航运 are in the title only
+    (texts, starts), = seen
+    title = "星河航运集团有限公司2023年度报告摘要"
+    assert any(starts) and any(not s for s in starts)   # the first chunk holds its title; later ones do not
+    for text, start in zip(texts, starts):
+        assert (text[:start] == title + "\n") if start else (title in text)
+    for question, config in (("董事长是谁？", report_bot.config),   # nothing of the title's: no title read
+                             ("星河航运的董事长是谁？", Config(**{**report_bot.config.__dict__, "read_titles": False}))):
+        seen.clear()
+        QABot(report_bot.store, config, reader=report_bot.reader).ask(question)
+        (texts, starts), = seen
+        assert not any(starts) and texts == [p.text for p in report_bot.ask(question).passages]
+
+
+def test_a_span_in_two_chunks_overlap_is_one_candidate(report_bot, monkeypatch):
+    """The reader offers each chunk's first and last 「魏东海」: a sentence in the overlap of two chunks
+    is the last of one and the first of the next, the same place in the document."""
+    from qa.reader.answer_type import TypeCheck
+    from qa.reader.extractive import Span
+
+    def fake_read(question, texts, *args, answer_from, **kw):
+        spans = []
+        for p, (text, start) in enumerate(zip(texts, answer_from)):
+            for at in {text.find("魏东海", start), text.rfind("魏东海")} - {-1}:
+                spans.append(Span(p, at, at + 3, "魏东海", 0.9 - 0.01 * len(spans), 0.0))
+        return TypeCheck(None, spans)
+
+    monkeypatch.setattr(report_bot.reader, "read_ranked", fake_read)
+    a = report_bot.ask("董事长是谁？", top_k=len(report_bot.store.chunks))
+    places = [(c.doc_id, c.start, c.end) for c in _all(a)]
+    assert all(REPORT[s:e] == "魏东海" for _, s, e in places)
+    assert len(places) == len(set(places)) == REPORT.count("魏东海")
+    assert a.score == pytest.approx(0.9)
