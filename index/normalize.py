@@ -11,7 +11,8 @@ import re
 from array import array
 from dataclasses import dataclass, field
 
-NORMALIZER_VERSION = 2
+NORMALIZER_VERSION = 3   # 3: line breaks kept around table, list and field lines; zero-width characters
+                         # dropped; full-width decimal points folded
 
 _SENTENCE_END = set("。！？!?…")
 _CLOSERS = set("”」』）)\"'")
@@ -20,6 +21,13 @@ BYLINE_MAX_CHARS = 30
 _BYLINE_RE = re.compile(r"^\s*(?:[■□●◆▲★]|本报记者|本报讯|通讯员|特约撰稿人)")
 _FOLD = {0x3000: " ", 0x00A0: " ", 0x0009: " ", 0x000C: " ", 0x000B: " ",
          0xFF05: "%", 0xFF0B: "+", 0xFE6A: "%"}
+# invisible characters dropped (an answer 「李\u200b秀华」 is not 「李秀华」, and BM25 saw two words); the
+# zero-width joiner stays, as it holds emoji sequences together
+_INVISIBLE = set("\u200b\u200c\u2060\ufeff\u00ad")
+# a line of a table, a list or a form keeps its line break: gluing 「申请人：郑小红」 to 「部门：市场部」, or a
+# spreadsheet's rows to each other, made answers that run across rows
+_LIST_LINE_RE = re.compile(r"^\s*(?:[#>*+•·\-]|\d{1,3}(?:\.(?!\d)|[、)）])|[（(]\d{1,3}[)）]|[一二三四五六七八九十]{1,3}、)")
+_FIELD_LINE_RE = re.compile(r"^\s*[^\s，。；：:,;！？!?|]{1,12}[：:]")
 
 
 def _fold(ch: str) -> str:
@@ -86,6 +94,20 @@ def _line_after(chars: list[tuple[str, int]], j: int) -> str:
     return "".join(c for c, _ in chars[j:k])
 
 
+def _is_table_or_list(line: str) -> bool:
+    """A table row (cells split by 「|」) or a list item or heading (「- 」, 「1.」, 「#」): never a sentence
+    broken across lines."""
+    return "|" in line or bool(_LIST_LINE_RE.match(line))
+
+
+def _keeps_break(before: str, after: str) -> bool:
+    """Whether the line break between two lines stays: around a table row or list item, or between two
+    form fields (「申请人：郑小红」 / 「部门：市场部」, a spreadsheet's 「地区：华东；…」 rows). One field-like line
+    alone is not enough: OCR breaks 「…社会责任，」 / 「包括：参与…」 mid-sentence."""
+    return (_is_table_or_list(before) or _is_table_or_list(after)
+            or bool(_FIELD_LINE_RE.match(before) and _FIELD_LINE_RE.match(after)))
+
+
 def _is_byline(line: str) -> bool:
     line = line.strip()
     return len(line) <= BYLINE_MAX_CHARS and not any(p in line for p in "，,。：:；;") and bool(_BYLINE_RE.match(line))
@@ -102,11 +124,16 @@ def normalize(text: str) -> NormalizedText:
             ch = "\n"
         elif ch in "\u2028\u2029\u0085":
             ch = "\n"
+        elif ch in _INVISIBLE:
+            continue
+        elif ch == "\uff0e" and chars and chars[-1][0].isdigit() and text[i + 1:i + 2].isdigit():
+            ch = "."   # a full-width decimal point: 「１．２亿元」 reads 1.2亿元, not 1．2亿元
         chars.append((_fold(ch), i))
 
-    # 2. reflow: a newline run is a paragraph break only after a sentence end
+    # 2. reflow: a newline run is a paragraph break only after a sentence end, or around a byline or a
+    #    table, list or form line
     out: list[tuple[str, int]] = []
-    i = 0
+    i = line_start = 0   # line_start: where the line of chars that i is on began
     while i < len(chars):
         ch, idx = chars[i]
         if ch != "\n":
@@ -116,10 +143,13 @@ def normalize(text: str) -> NormalizedText:
         j = i
         while j < len(chars) and chars[j][0] in "\n ":
             j += 1
+        line = "".join(c for c, _ in chars[line_start:i])
+        line_start = j
         if not out or j >= len(chars):
             i = j
             continue
-        if _ends_sentence(out) or _is_byline(_line_before(out)) or _is_byline(_line_after(chars, j)):
+        if (_ends_sentence(out) or _is_byline(_line_before(out)) or _is_byline(_line_after(chars, j))
+                or _keeps_break(line, _line_after(chars, j))):
             out.append(("\n", idx))
         else:
             prev = next((c for c, _ in reversed(out) if c != " "), "")
