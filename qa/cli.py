@@ -11,6 +11,7 @@ import os
 import re
 import sqlite3
 import sys
+from pathlib import Path
 
 from qa.messages import one_line, os_error_line, skipped_lines
 from qa.options import (add_backend_options, add_eval_arguments, add_model_options, check_backend, config_from_args,
@@ -87,10 +88,10 @@ def _print_answer(a) -> None:
         if a.dropped_by_type and a.asked_measure in MEASURE_NAMES:
             print(f"  问题问的是{MEASURE_NAMES[a.asked_measure][0]}；已排除 {a.dropped_by_type} 个其他类型的候选答案")
         if a.passages:
-            print(f"  最接近的段落: {a.passages[0].text[:80]}…")
+            print(f"  最接近的段落: {_shown_flat(a.passages[0].text[:80])}…")
         return
     print(f"答案: {a.text}   (置信度 {a.score:.2f})")
-    print(f"  出处: {a.title or a.doc_id} [{a.start}:{a.end}]")
+    print(f"  出处: {_where_from(a)} [{a.start}:{a.end}]")
     if a.page is not None or a.region is not None:
         where = [f"第 {a.page} 页 (page {a.page})"] if a.page is not None else []
         if a.region is not None:
@@ -98,7 +99,21 @@ def _print_answer(a) -> None:
             where.append(f"扫描区域 region ({x0}, {y0})–({x1}, {y1}) px")
         print(f"  位置: {' · '.join(where)}")
     ctx0, ctx1 = max(0, a.passage_start - 30), a.passage_end + 30
-    print(f"  段落: …{a.passage[ctx0:a.passage_start]}【{a.text}】{a.passage[a.passage_end:ctx1]}…")
+    print(f"  段落: …{_shown_flat(a.passage[ctx0:a.passage_start])}【{_shown_flat(a.text)}】"
+          f"{_shown_flat(a.passage[a.passage_end:ctx1])}…")
+
+
+def _shown_flat(text: str) -> str:
+    """A passage's line breaks (table rows, paragraphs) shown as ↵, so that one answer prints as one line."""
+    return text.replace("\n", "↵")
+
+
+def _where_from(a) -> str:
+    """The answer's document: its title, and its file's name when the title does not hold it (spreadsheets
+    of one layout all take their header row as title: 「门店 | 店长 | 销售额」 told two months apart by nothing)."""
+    title = a.title or a.doc_id
+    name = Path(a.source.removeprefix("upload:")).name if a.source else ""
+    return f"{title} · {name}" if name and name not in title else title
 
 
 NOT_UTF8 = re.compile("[\udc80-\udcff]")   # bytes of an argument that are not UTF-8 (Python's surrogateescape)

@@ -797,3 +797,20 @@ def test_a_corpus_folder_with_a_file_name_that_is_not_utf8_is_read_without_it(tm
     out = capsys.readouterr()
     assert rc == 0, out.err
     assert "bad\\xff.txt" in out.err and "Traceback" not in out.err
+
+
+def test_an_answer_prints_as_one_line_a_field_naming_its_file(capsys):
+    from qa.answer import Answer
+    from qa.cli import _print_answer
+
+    passage = "门店|店长|销售额\n门店：东湖店；店长：许文杰；销售额：58万元\n门店：西湖店"
+    i = passage.index("58万元")
+    for source, shown in (("/data/2024-01.csv", "门店 | 店长 | 销售额 · 2024-01.csv"),
+                          ("upload:2024-02.csv", "门店 | 店长 | 销售额 · 2024-02.csv"),
+                          ("/data/门店 | 店长 | 销售额", "门店 | 店长 | 销售额"), ("", "门店 | 店长 | 销售额")):
+        _print_answer(Answer("东湖店的销售额？", "58万元", 0.5, False, "d1", "门店 | 店长 | 销售额", 32, 36, passage,
+                             i, i + 4, "d1#0", source=source or None))
+        lines = capsys.readouterr().out.splitlines()
+        assert lines[1] == f"  出处: {shown} [32:36]"
+        assert lines[2] == "  段落: …门店|店长|销售额↵门店：东湖店；店长：许文杰；销售额：【58万元】↵门店：西湖店…"
+        assert len(lines) == 3
