@@ -288,4 +288,17 @@ def read_paths(paths: list[str | Path], keep_all_html: bool = False, progress: b
     finally:
         if bar is not None:
             bar.close()
+    _note_copies(res)
     return res
+
+
+def _note_copies(res: IngestResult) -> None:
+    """Files of one name and content in two folders are one document (their id is the name and a hash of
+    the text): the last one read is kept, as a store keeps an id's last version, and each earlier copy
+    gets a note naming it, instead of going unmentioned."""
+    last = {d.id: d for d in res.documents}
+    copies = [d for d in res.documents if last[d.id] is not d]
+    if copies:
+        res.documents = [d for d in res.documents if last[d.id] is d]
+        res.notes.extend(Skipped(d.source, f"the same name and text as {last[d.id].source}: indexed once, as that file")
+                         for d in copies)

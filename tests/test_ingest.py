@@ -173,8 +173,6 @@ def test_fifos_and_dangling_links_in_a_folder_are_named_not_dropped(tmp_path):
     import os
     from pathlib import Path
 
-    from index.ingest import read_paths
-
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "ok.txt").write_text("星河公司的创始人是李明远。\n", encoding="utf-8")
@@ -185,3 +183,14 @@ def test_fifos_and_dangling_links_in_a_folder_are_named_not_dropped(tmp_path):
     reasons = {Path(s.source).name: s.reason for s in result.skipped}
     assert reasons == {"pipe.txt": "not a regular file (a FIFO, socket or device)",
                        "gone.txt": "a link to nothing (its target is gone)"}
+
+
+def test_copies_of_one_file_in_two_folders_are_read_once_with_a_note(tmp_path):
+    for folder in ("x", "y"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "a.txt").write_text("星河公司成立于2001年。", encoding="utf-8")
+    (tmp_path / "x" / "b.txt").write_text("星河公司成立于2001年。", encoding="utf-8")   # another name: its own id
+    res = read_paths([tmp_path])
+    assert sorted(d.source for d in res.documents) == [str(tmp_path / "x" / "b.txt"), str(tmp_path / "y" / "a.txt")]
+    (note,) = res.notes
+    assert note.source == str(tmp_path / "x" / "a.txt") and str(tmp_path / "y" / "a.txt") in note.reason
