@@ -11,7 +11,7 @@ import re
 from array import array
 from dataclasses import dataclass, field
 
-NORMALIZER_VERSION = 3   # 3: line breaks kept around table, list and field lines; zero-width characters
+NORMALIZER_VERSION = 3   # 3: line breaks kept around table, list and field lines and after headings; zero-width characters
                          # dropped; full-width decimal points folded
 
 _SENTENCE_END = set("。！？!?…")
@@ -27,6 +27,8 @@ _INVISIBLE = set("\u200b\u200c\u2060\ufeff\u00ad")
 # a line of a table, a list or a form keeps its line break: gluing 「申请人：郑小红」 to 「部门：市场部」, or a
 # spreadsheet's rows to each other, made answers that run across rows
 _LIST_LINE_RE = re.compile(r"^\s*(?:[#>*+•·\-]|\d{1,3}(?:\.(?!\d)|[、)）])|[（(]\d{1,3}[)）]|[一二三四五六七八九十]{1,3}、)")
+HEADING_MAX_CHARS = 24
+_HEADING_PUNCT = set("，。、；：！？,.;:!?（）()“”\"'《》—…")
 _FIELD_LINE_RE = re.compile(r"^\s*[^\s，。；：:,;！？!?|]{1,12}[：:]")
 
 
@@ -100,11 +102,20 @@ def _is_table_or_list(line: str) -> bool:
     return "|" in line or bool(_LIST_LINE_RE.match(line))
 
 
+def _is_heading(line: str, after: str) -> bool:
+    """A short line without punctuation before a line at least twice as long (and 16 characters or more):
+    a heading over its text (「远山茶厂概况」 / 「远山茶厂位于云南省普洱市，…」). A column of OCR'd newspaper
+    text breaks its lines at one width, so a line it broke mid-sentence is about as long as the next."""
+    line, after = line.strip(), after.strip()
+    return (0 < len(line) <= HEADING_MAX_CHARS and not any(c in _HEADING_PUNCT for c in line)
+            and len(after) >= max(2 * len(line), 16))
+
+
 def _keeps_break(before: str, after: str) -> bool:
-    """Whether the line break between two lines stays: around a table row or list item, or between two
-    form fields (「申请人：郑小红」 / 「部门：市场部」, a spreadsheet's 「地区：华东；…」 rows). One field-like line
-    alone is not enough: OCR breaks 「…社会责任，」 / 「包括：参与…」 mid-sentence."""
-    return (_is_table_or_list(before) or _is_table_or_list(after)
+    """Whether the line break between two lines stays: around a table row or list item, after a heading,
+    or between two form fields (「申请人：郑小红」 / 「部门：市场部」, a spreadsheet's 「地区：华东；…」 rows). One
+    field-like line alone is not enough: OCR breaks 「…社会责任，」 / 「包括：参与…」 mid-sentence."""
+    return (_is_table_or_list(before) or _is_table_or_list(after) or _is_heading(before, after)
             or bool(_FIELD_LINE_RE.match(before) and _FIELD_LINE_RE.match(after)))
 
 

@@ -51,6 +51,14 @@ def test_table_list_and_form_lines_keep_their_line_breaks():
     assert normalize("减碳\n2.5万吨").text == "减碳2.5万吨"   # a figure is no list number
 
 
+def test_a_heading_over_longer_text_keeps_its_line_but_an_ocr_column_does_not():
+    body = "远山茶厂位于云南省普洱市，创办于1998年。茶厂的厂长是罗家明。"
+    assert normalize("远山茶厂概况\n" + body).text == "远山茶厂概况\n" + body
+    column = "带动更多中小企业\n低碳转型\n财报是企业的财务成绩单，\n被正式确立为阿里巴巴的基石\n战略之一。"
+    assert "\n" not in normalize(column).text   # lines of one width, broken mid-sentence
+    assert normalize("公司概况，\n" + body).text == "公司概况，" + body   # punctuated: a broken sentence
+
+
 def test_invisible_characters_are_dropped_and_full_width_decimal_points_folded():
     text = "护士长李\u200b秀华\ufeff，投入１．２亿元，第一．二"
     n = normalize(text)
