@@ -62,9 +62,8 @@ def _soft_break(text: str, i: int) -> bool:
 
 
 def _pieces(text: str, spans: list[tuple[int, int]], size: int, overlap: int) -> list[tuple[int, int]]:
-    """Sentences, those longer than ``size`` broken into pieces of at most ``size`` characters that
-    overlap by about ``overlap`` (a name on a cut is whole in one of them), cut at a comma or space
-    where there is one.
+    """Sentences, those longer than ``size`` broken into pieces of at most ``size`` characters, cut after
+    a comma or space where there is one (:func:`_soft_cut`) and overlapping as :func:`_next_start` says.
 
     Why: legal and government text runs on with commas for hundreds of characters, and text with
     half-width full stops or none at all has no sentence end; pieces cut back to back without overlap
@@ -74,13 +73,32 @@ def _pieces(text: str, spans: list[tuple[int, int]], size: int, overlap: int) ->
         while e - s > size:
             cut = _soft_cut(text, s, s + size)
             out.append((s, cut))
-            s = max(cut - overlap, s + 1)
-            for i in range(s, cut - overlap // 2):   # after a soft break early in the overlap, if any
-                if _soft_break(text, i):
-                    s = i + 1
-                    break
+            s = _next_start(text, s, cut, overlap)
         out.append((s, e))
     return out
+
+
+def _next_start(text: str, start: int, cut: int, overlap: int) -> int:
+    """Where the piece after ``[start, cut)`` begins: about ``overlap`` characters back, never before the
+    middle of the piece (each piece moves on by half a piece at least).
+
+    After a cut at a comma no name crosses the cut, so the next piece begins at a clause: after the last
+    soft break that keeps ``overlap`` characters, or at the cut itself. After a hard cut (no soft break
+    near the limit) it begins ``overlap`` back, or after a soft break in the first half of that overlap,
+    so a name on the cut is whole in it."""
+    floor = start + (cut - start + 1) // 2
+    back = max(cut - overlap, floor)
+    if back >= cut:
+        return cut
+    if _soft_break(text, cut - 1):
+        for i in range(back - 1, floor - 1, -1):
+            if _soft_break(text, i):
+                return i + 1
+        return cut
+    for i in range(back, cut - (cut - back) // 2):
+        if _soft_break(text, i):
+            return i + 1
+    return back
 
 
 def chunking_problem(size: int, overlap: int) -> str | None:
@@ -111,8 +129,9 @@ def chunk_document(doc: Document, norm: NormalizedText, size: int = 250, overlap
         if j + 1 >= len(pieces):
             break
         # next chunk starts at the earliest sentence that still fits into the overlap
+        # (and from which the next piece still fits: a chunk never lies wholly inside the one before)
         k = j + 1
-        while k - 1 > i and end - pieces[k - 1][0] <= overlap:
+        while k - 1 > i and end - pieces[k - 1][0] <= overlap and pieces[j + 1][1] - pieces[k - 1][0] <= size:
             k -= 1
         i = k
     return chunks

@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from index.chunk import chunk_document, split_sentences
 from index.documents import Document
@@ -72,3 +74,29 @@ def test_pieces_of_a_long_sentence_overlap_by_about_the_overlap():
     for a, b in zip(chunks, chunks[1:]):
         assert a.norm_end - b.norm_start == 60
     assert chunks[-1].norm_end == 700
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.one_of(st.text(alphabet=st.sampled_from(list("公司董事长魏东海，,.。 1２3\n")), max_size=400),
+                      st.text(alphabet=st.sampled_from(list("公司董事长魏东海，,")), min_size=100, max_size=600)),
+       size=st.integers(20, 120), share=st.floats(0, 0.99))
+def test_chunks_fit_cover_everything_and_always_move_on(text, size, share):
+    overlap = int(size * share)
+    norm = normalize(text)
+    chunks = chunk_document(Document("d", "", text, ""), norm, size=size, overlap=overlap)
+    assert all(0 < len(c.text) <= size for c in chunks)
+    for a, b in zip(chunks, chunks[1:]):   # none lies inside the one before; each moves on
+        assert a.norm_start < b.norm_start and a.norm_end < b.norm_end
+    covered = set()
+    for c in chunks:
+        covered.update(range(c.norm_start, c.norm_end))
+    assert {i for i, ch in enumerate(norm.text) if ch not in " \n"} <= covered
+    # each piece of an over-long sentence moves on by half a piece at least: no crawling
+    assert len(chunks) <= 4 * len(norm.text) / size + len(split_sentences(norm.text)) + 1
+
+
+def test_a_run_on_sentence_with_a_large_overlap_is_not_cut_one_character_at_a_time():
+    text = "，".join(f"第{i}标段由欧阳明华负责" for i in range(300)) + "。"   # 3,600 characters, one sentence
+    chunks = _chunks(text, size=100, overlap=60)
+    assert len(chunks) <= 2 * len(text) / 50
+    assert all(b.norm_start - a.norm_start >= 25 for a, b in zip(chunks, chunks[1:]))
