@@ -293,12 +293,23 @@ def read_paths(paths: list[str | Path], keep_all_html: bool = False, progress: b
 
 
 def _note_copies(res: IngestResult) -> None:
-    """Files of one name and content in two folders are one document (their id is the name and a hash of
-    the text): the last one read is kept, as a store keeps an id's last version, and each earlier copy
-    gets a note naming it, instead of going unmentioned."""
+    """Notes for documents that share an id with one read later: files of one name and text in two
+    folders (their id is the name and a hash of the text), or SQuAD paragraphs without ids of their own in
+    two files. A store keeps an id's last version, so only the last is indexed; each pair of files gets
+    one note saying so, instead of nothing. The documents stay in ``res`` (a file re-read after it changed
+    gets a new id, and the other copy is indexed then)."""
     last = {d.id: d for d in res.documents}
-    copies = [d for d in res.documents if last[d.id] is not d]
-    if copies:
-        res.documents = [d for d in res.documents if last[d.id] is d]
-        res.notes.extend(Skipped(d.source, f"the same name and text as {last[d.id].source}: indexed once, as that file")
-                         for d in copies)
+    pairs: dict[tuple[str, str], list[bool]] = {}
+    for d in res.documents:
+        kept = last[d.id]
+        if kept is not d and kept.source != d.source:
+            pairs.setdefault((d.source, kept.source), []).append(kept.text == d.text)
+    for (source, kept), same in pairs.items():
+        n, differ = len(same), same.count(False)
+        if not differ:
+            reason = (f"the same text as {kept}" if n == 1 else f"{n} of its documents are the same as {kept}'s") \
+                + ": indexed once, from that file"
+        else:
+            reason = (f"{n} of its documents have the ids of {kept}'s, {differ} with other text: only {kept}'s "
+                      f"are indexed (give the paragraphs ids of their own)")
+        res.notes.append(Skipped(source, reason))

@@ -26,7 +26,8 @@ _FOLD = {0x3000: " ", 0x00A0: " ", 0x0009: " ", 0x000C: " ", 0x000B: " ",
 _INVISIBLE = set("\u200b\u200c\u2060\ufeff\u00ad")
 # a line of a table, a list or a form keeps its line break: gluing 「申请人：郑小红」 to 「部门：市场部」, or a
 # spreadsheet's rows to each other, made answers that run across rows
-_LIST_LINE_RE = re.compile(r"^\s*(?:[#>*+•·\-]|\d{1,3}(?:\.(?!\d)|[、)）])|[（(]\d{1,3}[)）]|[一二三四五六七八九十]{1,3}、)")
+_LIST_LINE_RE = re.compile(r"^\s*(?:[#>*+\-]+\s|•|\d{1,3}(?:\.(?!\d)|[．、)）])|[（(]\d{1,3}[)）]|[（(]?[一二三四五六七八九十]{1,3}[、)）])")
+_TABLE_ROW_RE = re.compile(r"\S\s*\|\s*\S")   # two cells at least: a stray 「|」 OCR read from a rule is none
 HEADING_MAX_CHARS = 24
 _HEADING_PUNCT = set("，。、；：！？,.;:!?（）()“”\"'《》—…")
 _FIELD_LINE_RE = re.compile(r"^\s*[^\s，。；：:,;！？!?|]{1,12}[：:]")
@@ -96,10 +97,14 @@ def _line_after(chars: list[tuple[str, int]], j: int) -> str:
     return "".join(c for c, _ in chars[j:k])
 
 
-def _is_table_or_list(line: str) -> bool:
-    """A table row (cells split by 「|」) or a list item or heading (「- 」, 「1.」, 「#」): never a sentence
-    broken across lines."""
-    return "|" in line or bool(_LIST_LINE_RE.match(line))
+def _is_table_row(line: str) -> bool:
+    """Cells split by 「|」 (a Word or Markdown table, a spreadsheet's header): never a sentence broken across lines."""
+    return bool(_TABLE_ROW_RE.search(line))
+
+
+def _is_list_item(line: str) -> bool:
+    """A list item or heading: 「- 」, 「1.」, 「1、」, 「（一）」, 「# 」."""
+    return bool(_LIST_LINE_RE.match(line))
 
 
 def _is_heading(line: str, after: str) -> bool:
@@ -112,11 +117,14 @@ def _is_heading(line: str, after: str) -> bool:
 
 
 def _keeps_break(before: str, after: str) -> bool:
-    """Whether the line break between two lines stays: around a table row or list item, after a heading,
-    or between two form fields (「申请人：郑小红」 / 「部门：市场部」, a spreadsheet's 「地区：华东；…」 rows). One
-    field-like line alone is not enough: OCR breaks 「…社会责任，」 / 「包括：参与…」 mid-sentence."""
-    return (_is_table_or_list(before) or _is_table_or_list(after) or _is_heading(before, after)
-            or bool(_FIELD_LINE_RE.match(before) and _FIELD_LINE_RE.match(after)))
+    """Whether the line break between two lines stays: around a table row, before a list item, after a
+    heading, and between two form fields (「申请人：郑小红」 / 「部门：市场部」, a spreadsheet's 「地区：华东；…」 rows).
+    After a list item it stays only before another list item, table row or field: a numbered clause
+    wraps onto the next line in a PDF. One field-like line alone is not enough either: OCR breaks
+    「…社会责任，」 / 「包括：参与…」 mid-sentence."""
+    field_before, field_after = bool(_FIELD_LINE_RE.match(before)), bool(_FIELD_LINE_RE.match(after))
+    return (_is_table_row(before) or _is_table_row(after) or _is_list_item(after) or _is_heading(before, after)
+            or (field_before and field_after))
 
 
 def _is_byline(line: str) -> bool:

@@ -90,7 +90,7 @@ def _print_answer(a) -> None:
         if a.passages:
             print(f"  最接近的段落: {_shown_flat(a.passages[0].text[:80])}…")
         return
-    print(f"答案: {a.text}   (置信度 {a.score:.2f})")
+    print(f"答案: {_shown_flat(a.text)}   (置信度 {a.score:.2f})")
     print(f"  出处: {_where_from(a)} [{a.start}:{a.end}]")
     if a.page is not None or a.region is not None:
         where = [f"第 {a.page} 页 (page {a.page})"] if a.page is not None else []

@@ -13,6 +13,8 @@ from index.bm25 import fold, tokenize
 from index.chunk import Chunk
 from index.normalize import is_cjk
 
+# words of asking, not of a topic: a title 「如何…」 or 「什么是…」 would otherwise be read before every chunk
+QUESTION_WORDS = frozenset("什么 多少 如何 哪些 哪个 哪里 哪儿 哪年 为什么 怎么 怎样 怎么样 是否 何时 时候 几个 谁是 是谁".split())
 TITLE_HEAD_CHARS = 64   # of a title read before a passage: a long one would crowd the passage out of the window
 
 
@@ -21,7 +23,7 @@ def question_terms(question: str) -> list[str]:
     left out: they matched English titles such as XQuAD's 「Super_Bowl_50」 and cost 2.5 F1 on its English
     questions (400, over Chinese passages)."""
     return [t for t in dict.fromkeys(tokenize(question, question=True))
-            if len(t) >= 2 and any(is_cjk(c) for c in t)]
+            if len(t) >= 2 and t not in QUESTION_WORDS and any(is_cjk(c) for c in t)]
 
 
 def title_head(chunk: Chunk, terms: list[str]) -> str:

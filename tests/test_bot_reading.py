@@ -77,3 +77,11 @@ def test_a_span_in_two_chunks_overlap_is_one_candidate(report_bot, monkeypatch):
     assert all(REPORT[s:e] == "魏东海" for _, s, e in places)
     assert len(places) == len(set(places)) == REPORT.count("魏东海")
     assert a.score == pytest.approx(0.9)
+
+
+def test_question_terms_are_chinese_topic_words():
+    from qa.reading_context import question_terms
+
+    assert question_terms("蓝鲸航运的董事长是谁？") == ["蓝鲸", "航运", "董事", "董事长"]
+    assert question_terms("如何申请报销？") == ["申请", "报销"]   # 如何 asks; a title 「如何…」 is no topic of it
+    assert question_terms("How many users does DingTalk have?") == []

@@ -185,12 +185,19 @@ def test_fifos_and_dangling_links_in_a_folder_are_named_not_dropped(tmp_path):
                        "gone.txt": "a link to nothing (its target is gone)"}
 
 
-def test_copies_of_one_file_in_two_folders_are_read_once_with_a_note(tmp_path):
+def test_copies_of_one_file_in_two_folders_are_noted_once_a_pair(tmp_path):
     for folder in ("x", "y"):
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "a.txt").write_text("星河公司成立于2001年。", encoding="utf-8")
     (tmp_path / "x" / "b.txt").write_text("星河公司成立于2001年。", encoding="utf-8")   # another name: its own id
+    squad = {"data": [{"title": "湖", "paragraphs": [{"context": f"第{i}段。", "qas": []} for i in range(3)]}]}
+    (tmp_path / "x" / "p.json").write_text(json.dumps(squad, ensure_ascii=False), encoding="utf-8")
+    squad["data"][0]["paragraphs"][1]["context"] = "另一段。"   # ids 湖#0..#2 again, one text differs
+    (tmp_path / "y" / "q.json").write_text(json.dumps(squad, ensure_ascii=False), encoding="utf-8")
     res = read_paths([tmp_path])
-    assert sorted(d.source for d in res.documents) == [str(tmp_path / "x" / "b.txt"), str(tmp_path / "y" / "a.txt")]
-    (note,) = res.notes
-    assert note.source == str(tmp_path / "x" / "a.txt") and str(tmp_path / "y" / "a.txt") in note.reason
+    assert len(res.documents) == 3 + 6   # all read: the store keeps an id's last version
+    notes = {n.source: n.reason for n in res.notes}
+    assert set(notes) == {str(tmp_path / "x" / "a.txt"), str(tmp_path / "x" / "p.json")}
+    assert notes[str(tmp_path / "x" / "a.txt")] == f"the same text as {tmp_path / 'y' / 'a.txt'}: indexed once, from that file"
+    assert notes[str(tmp_path / "x" / "p.json")].startswith(
+        f"3 of its documents have the ids of {tmp_path / 'y' / 'q.json'}'s, 1 with other text: only")

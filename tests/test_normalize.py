@@ -49,6 +49,11 @@ def test_table_list_and_form_lines_keep_their_line_breaks():
     ocr = "确定了七个长期战略方向作为核心社会责任，\n包括：参与应对气候变化等重大\n生态环境问题。"
     assert normalize(ocr).text == "确定了七个长期战略方向作为核心社会责任，包括：参与应对气候变化等重大生态环境问题。"
     assert normalize("减碳\n2.5万吨").text == "减碳2.5万吨"   # a figure is no list number
+    # a numbered clause wrapped onto the next line is one sentence; markers need their space; a stray 「|」
+    wrapped = "条款如下：\n1、申请人应当在收到通知之日起十五日内\n向有关部门提交书面材料，逾期视为放弃。\n2、其他。"
+    assert normalize(wrapped).text == "条款如下：\n1、申请人应当在收到通知之日起十五日内向有关部门提交书面材料，逾期视为放弃。\n2、其他。"
+    for broken in ("规划期为2020\n-2023年", "主讲人是约翰\n·史密斯教授", "增长率为\n+5%", "参见\n#3号文件", "营业收入为|\n12.5亿元"):
+        assert "\n" not in normalize(broken).text, broken
 
 
 def test_a_heading_over_longer_text_keeps_its_line_but_an_ocr_column_does_not():

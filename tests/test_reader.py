@@ -263,3 +263,5 @@ def test_no_span_starts_in_the_context_before_answer_from(reader):
         assert ranked and all(s.start >= len(title) for s in ranked if s.passage == 0)
     with pytest.raises(ValueError, match="2 passages"):
         reader.read(question, passages, answer_from=[0])
+    with pytest.raises(ValueError, match="2 passages"):   # even where the first passage would settle it
+        reader.read_ranked(question, passages, passage_weights=[1.0, 1e-9], answer_from=[0])

@@ -259,6 +259,8 @@ class ExtractiveReader:
         weights = list(passage_weights) if passage_weights is not None else [1.0] * len(passages)
         if len(weights) != len(passages):
             raise ValueError(f"{len(weights)} passage weights for {len(passages)} passages")
+        if answer_from is not None and len(answer_from) != len(passages):   # before a pass: the first may settle it
+            raise ValueError(f"{len(answer_from)} answer starts for {len(passages)} passages")
         bound = max(weights[1:], default=0.0)
         if len(passages) < 2 or bound >= weights[0]:   # nothing could be left unread
             return self.read_checked(question, passages, top_n, asked, weights, answer_from)
