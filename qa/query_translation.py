@@ -134,7 +134,7 @@ def _reverse_table(entries: list[dict]) -> dict[str, tuple[str, ...]]:
     """English gloss (lower case, without "to"/"a"/"the") → Chinese simplified words of two to eight
     characters; a word whose first sense is the gloss comes before one where it is a later sense, and
     an acronym in brackets ("chief executive officer (CEO)") is a key of its own; then commoner words
-    (jieba's frequencies) first."""
+    (jieba's frequencies) first. The head of an "X of Y" gloss is a key too, its words last."""
     from index.bm25 import frequencies
 
     frequency = frequencies()   # how common a word is in jieba's corpus: commoner renderings first
@@ -150,9 +150,14 @@ def _reverse_table(entries: list[dict]) -> dict[str, tuple[str, ...]]:
             if clean:
                 keys.add(re.sub(r"^(a|an|the) ", "", clean.lower()))
             for key in keys:
-                ranked.setdefault(key, []).append((min(sense, 1), proper, -frequency.get(word, 0), word))
+                ranked.setdefault(key, []).append((0, min(sense, 1), proper, -frequency.get(word, 0), word))
+            head = _head_of(gloss)
+            if head and head not in keys:   # after every word whose gloss the key is
+                ranked.setdefault(head, []).append((1, min(sense, 1), proper, -frequency.get(word, 0), word))
     table = {}
     for key, found in ranked.items():
+        if sum(1 for f in found if f[0]) > MAX_HEAD_WORDS:   # "type of …", "kind of …": a head of anything
+            found = [f for f in found if not f[0]]
         ordered: list[str] = []
         for *_, word in sorted(found):
             if word not in ordered:
@@ -161,7 +166,19 @@ def _reverse_table(entries: list[dict]) -> dict[str, tuple[str, ...]]:
     return table
 
 
-TABLE_VERSION = 1   # bump when _reverse_table changes what it makes
+MAX_HEAD_WORDS = 5   # a head more words share ("kind of …", "name of …") says nothing of a topic
+_HEAD_OF = re.compile(r"^(?:(?:a|an|the) )?([a-z]+(?: [a-z]+)?) of ")
+
+
+def _head_of(gloss: str) -> str | None:
+    """The head of a gloss of the shape "X of Y", one or two words: 董事长's only gloss "chairman of the
+    board of directors" is too long a key (:func:`qa.glossary.clean_gloss`), so "chairman" never reached
+    it. Its words rank after those whose gloss the head is."""
+    m = _HEAD_OF.match(re.sub(r"\([^)]*\)", "", gloss).strip().lower())
+    return m.group(1) if m and m.group(1) not in STOPWORDS else None
+
+
+TABLE_VERSION = 2   # bump when _reverse_table changes what it makes (2: heads of "X of Y" glosses)
 
 
 def _cached_table() -> dict[str, tuple[str, ...]]:

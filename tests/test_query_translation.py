@@ -32,6 +32,20 @@ def test_words_phrases_inflections_and_acronyms(translator):
     assert translator.translate("Zorblax quuxes?").coverage == 0.0
 
 
+def test_the_head_of_an_x_of_y_gloss_reaches_its_word_after_the_exact_ones(translator):
+    """董事长's only gloss, "chairman of the board of directors", is too long to be a key."""
+    from qa.query_translation import _reverse_table
+
+    assert translator.translate("Who is the chairman of the company?", lambda ts: [t == "董事长" for t in ts]).terms \
+        == ("董事长",)
+    entries = [{"simplified": "董事长", "pinyin": "dong3 shi4 zhang3", "definitions": ["chairman of the board of directors"]},
+               {"simplified": "主席", "pinyin": "zhu3 xi2", "definitions": ["chairperson", "chairman"]}]
+    entries += [{"simplified": f"种类{i}", "pinyin": "x", "definitions": [f"kind of thing {i}"]} for i in range(6)]
+    table = _reverse_table(entries)
+    assert table["chairman"] == ("主席", "董事长")
+    assert "kind" not in table, "a head six words share says nothing of a topic"
+
+
 def test_only_words_the_documents_hold_are_kept(translator):
     asked = []
 
