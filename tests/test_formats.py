@@ -398,15 +398,19 @@ def test_docx_paragraphs_and_tables_in_reading_order(tmp_path):
     d = docx.Document()
     d.add_heading("星河公司年报", 1)
     d.add_paragraph(FACT)
-    table = d.add_table(rows=2, cols=2)
-    table.rows[0].cells[0].text, table.rows[0].cells[1].text = "指标", "数值"
-    table.rows[1].cells[0].text, table.rows[1].cells[1].text = "员工人数", "1200人"
+    table = d.add_table(rows=3, cols=3)
+    for r, values in enumerate([("指标", "2023年", "2022年"), ("员工人数", "1200人", "1200人"), ("营收", "", "9亿元")]):
+        for c, value in enumerate(values):
+            table.rows[r].cells[c].text = value
     d.add_paragraph("以上为2023年数据。")
     p = tmp_path / "report.docx"
     d.save(p)
     doc = read_file(p).documents[0]
     assert doc.title == "星河公司年报"
-    assert doc.text.index(FACT) < doc.text.index("员工人数 | 1200人") < doc.text.index("以上为2023年数据")
+    # each value after its column's header, as spreadsheets and PDF tables read; an equal neighbour and an
+    # empty cell keep the columns where they are
+    rows = ["指标 | 2023年 | 2022年", "指标：员工人数；2023年：1200人；2022年：1200人", "指标：营收；2022年：9亿元"]
+    assert doc.text.index(FACT) < doc.text.index("\n".join(rows)) < doc.text.index("以上为2023年数据")
 
 
 def test_pptx_slides_are_pages(tmp_path):
@@ -419,12 +423,19 @@ def test_pptx_slides_are_pages(tmp_path):
         slide.shapes.title.text = title
         slide.placeholders[1].text = body
     deck.slides[1].shapes.add_textbox(Inches(1), Inches(6), Inches(4), Inches(1)).text_frame.text = "页脚文字"
+    table = deck.slides[1].shapes.add_table(2, 3, Inches(1), Inches(7), Inches(4), Inches(1)).table
+    for r, values in enumerate([("平台", "收入占比", "备注"), ("安卓", "", "41%")]):
+        for c, value in enumerate(values):
+            table.cell(r, c).text = value
     p = tmp_path / "deck.pptx"
     deck.save(p)
     doc = read_file(p).documents[0]
     i, j = doc.text.find("李明远"), doc.text.find("超110个")
     assert [r.page for r in doc.regions_for(i, i + 3)] == [1] and [r.page for r in doc.regions_for(j, j + 6)] == [2]
     assert doc.text.index("超110个") < doc.text.index("页脚文字")
+    # a table reads as Word's do: an empty cell keeps the columns after it in place
+    k = doc.text.index("平台 | 收入占比 | 备注\n平台：安卓；备注：41%")
+    assert [r.page for r in doc.regions_for(k, k + 2)] == [2]
 
 
 def test_xlsx_rows_keep_their_header_and_each_sheet_is_a_page(tmp_path):

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from index.readers.located import LocatedText, UnreadableFile
-from index.readers.sheets import cell_text, row_text
+from index.readers.sheets import cell_text, table_lines
 
 SUFFIXES = {".pdf"}
 MIN_TEXT_CHARS = 8        # a page with less text than this is taken for a scan and OCR'd
@@ -156,8 +156,7 @@ def _path_objects(page) -> int:
 
 
 def _table_text(rows: list[list[str]]) -> str:
-    header = rows[0]
-    return "\n".join([" | ".join(c for c in header if c)] + [row_text(header, r) for r in rows[1:]])
+    return "\n".join(table_lines(rows))
 
 
 def _text_with_tables(textpage, tables: list[Table]) -> str:

@@ -38,6 +38,17 @@ def row_text(header: list[str], row: list[str]) -> str:
     return "；".join(parts)
 
 
+def table_lines(rows: list[list[str]]) -> list[str]:
+    """A table's lines: its first row with a value, the header (「指标 | 2023年 | 2022年」), then each later
+    row as :func:`row_text` against it (「指标：营业收入；2023年：312亿元；2022年：288亿元」). Cells keep their
+    columns: a row's cell count follows the header's. Used for Word, PowerPoint and PDF tables alike."""
+    rows = [r for r in rows if any(r)]
+    if not rows:
+        return []
+    header = rows[0]
+    return [" | ".join(c for c in header if c)] + [row_text(header, r) for r in rows[1:]]
+
+
 def _add_table(rows, out: LocatedText, page: int | None, budget: list[int], sheet: str | None,
                wide: list[bool] | None = None) -> None:
     """Rows as lines after the first non-empty one, the header; ``budget[0]`` rows at most (a marker is

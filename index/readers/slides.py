@@ -8,6 +8,7 @@ from pathlib import Path
 
 from index.readers.located import LocatedText, UnreadableFile
 from index.readers.package import check_package
+from index.readers.sheets import cell_text, table_lines
 
 SUFFIXES = {".pptx"}
 
@@ -15,9 +16,8 @@ SUFFIXES = {".pptx"}
 def _shape_texts(shape) -> list[str]:
     if getattr(shape, "shape_type", None) == 6 and hasattr(shape, "shapes"):   # a group: its members
         return [t for s in _ordered(shape.shapes) for t in _shape_texts(s)]
-    if getattr(shape, "has_table", False) and shape.has_table:
-        return [" | ".join(" ".join(c.text.split()) for c in row.cells if c.text.strip())
-                for row in shape.table.rows]
+    if getattr(shape, "has_table", False) and shape.has_table:   # as Word tables read (index/readers/word.py)
+        return table_lines([[cell_text(c.text) for c in row.cells] for row in shape.table.rows])
     if getattr(shape, "has_text_frame", False) and shape.has_text_frame:
         return [p.strip() for p in shape.text_frame.text.splitlines() if p.strip()]
     return []

@@ -1,7 +1,9 @@
 """Word (.docx): paragraphs and tables in reading order (python-docx).
 
-Why python-docx: MIT, pure Python, reads the body in document order. A table becomes one line a
-row, cells joined by「 | 」, so a question about a cell finds its row's other cells beside it.
+Why python-docx: MIT, pure Python, reads the body in document order. A table becomes its header row
+(cells joined by「 | 」), then one line a row with each value after its column's header
+(「指标：营业收入；2023年：312亿元」, as spreadsheets and PDF tables read), so a question about a cell finds
+what it measures beside it.
 """
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from pathlib import Path
 
 from index.readers.located import LocatedText, UnreadableFile
 from index.readers.package import check_package
+from index.readers.sheets import cell_text, table_lines
 
 SUFFIXES = {".docx"}
 
@@ -35,11 +38,13 @@ def read_docx(path: Path) -> LocatedText:
         if tag == "p":
             out.add(Paragraph(child, document).text.strip())
         elif tag == "tbl":
+            rows = []
             for row in Table(child, document).rows:
-                cells = []
-                for cell in row.cells:
-                    t = " ".join(cell.text.split())
-                    if t and (not cells or cells[-1] != t):   # merged cells repeat their text
-                        cells.append(t)
-                out.add(" | ".join(cells))
+                cells, previous = [], None
+                for cell in row.cells:   # a merged cell is the same cell again: its text once, its columns kept
+                    cells.append("" if cell._tc is previous else cell_text(cell.text))
+                    previous = cell._tc
+                rows.append(cells)
+            for line in table_lines(rows):
+                out.add(line)
     return out
