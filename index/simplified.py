@@ -23,6 +23,35 @@ def to_simplified(text: str) -> str:
     return converter.convert(text)
 
 
+TRADITIONAL_SHARE = 0.1   # of a text's Chinese characters that t2s changes, from which it is in traditional script
+_to_traditional = None
+
+
+def is_traditional(text: str) -> bool:
+    """Whether ``text`` is written in traditional characters: at least three of them, and a tenth of its
+    Chinese characters (a simplified text may hold a stray one, 「乾隆」)."""
+    simple = to_simplified(text)
+    if simple == text:
+        return False
+    if len(simple) != len(text):   # a phrase of it changed length: t2s rewrote words, not a stray character
+        return True
+    changed = sum(a != b for a, b in zip(text, simple))
+    chinese = sum("\u4e00" <= c <= "\u9fff" or "\u3400" <= c <= "\u4dbf" for c in text)
+    return changed >= 3 and changed >= TRADITIONAL_SHARE * chinese
+
+
+def to_traditional(text: str) -> str:
+    """``text`` in traditional characters (OpenCC's s2t), for a question asked of a traditional passage."""
+    global _to_traditional
+    if _to_traditional is None:
+        with _LOCK:
+            if _to_traditional is None:
+                from opencc import OpenCC
+
+                _to_traditional = OpenCC("s2t")
+    return _to_traditional.convert(text)
+
+
 def loaded():
     """The converter (dictionaries loaded) and the class of characters it changes (None: always convert)."""
     global _converter, _changes

@@ -34,7 +34,7 @@ from qa.config import SAMPLE_ARTICLE, Config, check_threshold, check_top_k, loca
 from qa.language import is_english_question
 from qa.locking import ReadWriteLock
 from qa.question_text import SURROGATES, without_blank_ends
-from qa.reading_context import question_terms, title_head
+from qa.reading_context import question_in_script, question_terms, title_head
 from qa.reader.extractive import ExtractiveReader
 from qa.reader.loading import ReaderLoadError, reader_calibration, reader_folder
 from qa.retrieve import MODES, Retriever
@@ -414,7 +414,8 @@ class QABot:
             # spans from passages retrieval ranked lower need more confidence to come first; they are not
             # read at all when none of theirs could (ExtractiveReader.read_ranked)
             weights = [self.config.rank_decay ** rank for rank in range(len(texts))]
-            checked = self.reader.read_ranked(self.retriever.reading_question(q, texts), texts, top_n=8, asked=q,
+            reading = question_in_script(self.retriever.reading_question(q, texts), texts[0]) if texts else q
+            checked = self.reader.read_ranked(reading, texts, top_n=8, asked=q,
                                               passage_weights=weights, answer_from=[len(head) for head in heads])
             # offsets back into the chunk's own text (no span starts in the title)
             spans = [dataclasses.replace(sp, start=sp.start - len(heads[sp.passage]),

@@ -85,3 +85,15 @@ def test_question_terms_are_chinese_topic_words():
     assert question_terms("蓝鲸航运的董事长是谁？") == ["蓝鲸", "航运", "董事", "董事长"]
     assert question_terms("如何申请报销？") == ["申请", "报销"]   # 如何 asks; a title 「如何…」 is no topic of it
     assert question_terms("How many users does DingTalk have?") == []
+
+
+def test_the_question_is_read_in_the_script_of_the_first_passage():
+    from qa.reading_context import question_in_script
+
+    traditional, simplified = "臺灣宏碩電子股份有限公司去年合併營收為新臺幣一千億元。", "宏硕电子去年的合并营收为一千亿元。"
+    assert question_in_script("宏硕电子的合并营收是多少？", traditional) == "宏碩電子的合併營收是多少？"
+    assert question_in_script("宏碩電子的合併營收是多少？", simplified) == "宏硕电子的合并营收是多少？"
+    for question, passage in (("宏硕电子的合并营收是多少？", simplified), ("宏碩電子的合併營收是多少？", traditional),
+                              ("Who is the chairman? 董事长", simplified)):
+        assert question_in_script(question, passage) == question
+    assert question_in_script("乾隆年间发生了什么？", simplified) == "乾隆年间发生了什么？"   # one stray character

@@ -59,6 +59,18 @@ def test_a_report_that_names_its_company_only_in_the_headline_is_answered(tmp_pa
         assert source[a.start:a.end] == chair and a.passage[a.passage_start:a.passage_end] == chair
 
 
+def test_a_simplified_question_over_a_traditional_report_is_read_in_its_script(tmp_path):
+    report = ("宏碩電子股份有限公司2023年度股東會年報\n宏碩電子股份有限公司成立於1996年，總部位於新竹科學園區。"
+              "本公司2023年合併營收為新臺幣1,258億元，較前一年成長百分之八。董事長為陳俊宏，總經理為林美華。\n")
+    (tmp_path / "hongshuo.txt").write_text(report, encoding="utf-8")
+    reports = QABot.from_corpus([tmp_path])
+    asked = {q: reports.ask(q) for q in ("宏硕电子2023年合并营收是多少？", "宏碩電子2023年合併營收是多少？")}
+    for q, a in asked.items():
+        assert a.text == "新臺幣1,258億元" and report[a.start:a.end] == a.text, (q, a.text)
+    simplified, traditional = asked.values()
+    assert simplified.score == pytest.approx(traditional.score, abs=1e-6), "the reader is asked the same question"
+
+
 def test_an_answer_may_be_the_first_word_after_a_title(bot):
     """The reader's tokenizer reads 「\n中国」 as one token: held back by the title's mask, it could not start
     an answer."""
