@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 NO_ANSWER_ZH = "该文档中没有找到答案"
 
@@ -82,3 +83,20 @@ class Answer:
             return f"{NO_ANSWER_ZH} (score {self.score:.2f} < {self.threshold:.2f})"
         where = f", page {self.page}" if self.page is not None else ""
         return f"{self.text} (score {self.score:.2f}, {self.title or self.doc_id}{where})"
+
+
+def place_label(source: str | None, page: int) -> str:
+    """Where in its file an answer is, as the CLI and the UI show it: a slide of a deck, a sheet of a
+    workbook, else a page (a PDF's, a scan's frame).
+
+    Why: readers number slides and sheets as pages (``Answer.page``); 「第 3 页」 for a workbook's third sheet
+    sent people looking for a page that is not there."""
+    from index.readers.sheets import SUFFIXES as SHEET_SUFFIXES   # here: a bot over a saved index never reads files
+    from index.readers.slides import SUFFIXES as SLIDE_SUFFIXES
+
+    suffix = Path(source.removeprefix("upload:")).suffix.lower() if source else ""
+    if suffix in SLIDE_SUFFIXES:
+        return f"第 {page} 张幻灯片 (slide {page})"
+    if suffix in SHEET_SUFFIXES:
+        return f"第 {page} 个工作表 (sheet {page})"
+    return f"第 {page} 页 (page {page})"

@@ -80,8 +80,9 @@ def _make_bot(args):
 
 
 def _print_answer(a) -> None:
+    from qa.answer import NO_ANSWER_ZH, place_label
+
     if a.abstained:
-        from qa.answer import NO_ANSWER_ZH
         from qa.reader.answer_type import MEASURE_NAMES
 
         print(f"{NO_ANSWER_ZH}（置信度 {a.score:.2f}，低于阈值 {a.threshold:.2f}）")
@@ -93,7 +94,7 @@ def _print_answer(a) -> None:
     print(f"答案: {_shown_flat(a.text)}   (置信度 {a.score:.2f})")
     print(f"  出处: {_where_from(a)} [{a.start}:{a.end}]")
     if a.page is not None or a.region is not None:
-        where = [f"第 {a.page} 页 (page {a.page})"] if a.page is not None else []
+        where = [place_label(a.source, a.page)] if a.page is not None else []
         if a.region is not None:
             x0, y0, x1, y1 = (round(v) for v in a.region)
             where.append(f"扫描区域 region ({x0}, {y0})–({x1}, {y1}) px")

@@ -814,3 +814,8 @@ def test_an_answer_prints_as_one_line_a_field_naming_its_file(capsys):
         assert lines[1] == f"  出处: {shown} [32:36]"
         assert lines[2] == "  段落: …门店|店长|销售额↵门店：东湖店；店长：许文杰；销售额：【58万元】↵门店：西湖店…"
         assert len(lines) == 3
+    for source, place in (("/d/deck.pptx", "第 2 张幻灯片 (slide 2)"), ("upload:book.XLSX", "第 2 个工作表 (sheet 2)"),
+                          ("/d/report.pdf", "第 2 页 (page 2)"), (None, "第 2 页 (page 2)")):
+        _print_answer(Answer("q", "58万元", 0.5, False, "d1", "t", 32, 36, passage, i, i + 4, "d1#0", page=2,
+                             source=source))
+        assert capsys.readouterr().out.splitlines()[2] == f"  位置: {place}"

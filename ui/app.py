@@ -24,7 +24,7 @@ import gradio as gr
 from index.ingest import PAGED_SUFFIXES, SUPPORTED_SUFFIXES, read_paths
 from index.store import StoreError
 from index.store.versions import earlier_versions
-from qa.answer import NO_ANSWER_ZH, Answer
+from qa.answer import NO_ANSWER_ZH, Answer, place_label
 from qa.reader.answer_type import MEASURE_NAMES
 from qa.bot import QABot, QuestionError
 from qa.config import check_top_k
@@ -125,7 +125,7 @@ def format_answer(answer: Answer) -> str:
                              f'<span class="zhqa-meta">{html.escape(p.title or p.doc_id)} · 相关度 {p.score:.4f}'
                              f"</span><br>{_html_text(_excerpt(p.text))}</div>")
         return "\n\n".join(lines)
-    page = f" · 第 {answer.page} 页 (page {answer.page})" if answer.page is not None else ""
+    page = f" · {place_label(answer.source, answer.page)}" if answer.page is not None else ""
     lines = [f"**{md_escape(answer.text)}**",
              f'<span class="zhqa-meta">置信度 confidence {answer.score:.2f} · '
              f"来源 {_doc_label(answer.title, answer.doc_id)}{page}</span>"]
