@@ -11,8 +11,8 @@ import re
 from array import array
 from dataclasses import dataclass, field
 
-NORMALIZER_VERSION = 3   # 3: line breaks kept around table, list and field lines and after headings; zero-width characters
-                         # dropped; full-width decimal points folded
+NORMALIZER_VERSION = 4   # 3: line breaks kept around table, list and field lines and after headings, zero-width
+                         # characters dropped, full-width decimal points folded; 4: lines_are_blocks
 
 _SENTENCE_END = set("。！？!?…")
 _CLOSERS = set("”」』）)\"'")
@@ -29,7 +29,7 @@ _INVISIBLE = set("\u200b\u200c\u2060\ufeff\u00ad")
 _LIST_LINE_RE = re.compile(r"^\s*(?:[#>*+\-]+\s|•|\d{1,3}(?:\.(?!\d)|[．、)）])|[（(]\d{1,3}[)）]|[（(]?[一二三四五六七八九十]{1,3}[、)）])")
 _TABLE_ROW_RE = re.compile(r"\S\s*\|\s*\S")   # two cells at least: a stray 「|」 OCR read from a rule is none
 HEADING_MAX_CHARS = 24
-_HEADING_PUNCT = set("，。、；：！？,.;:!?（）()“”\"'《》—…")
+_HEADING_PUNCT = set("，。；：！？,.;:!?（）()“”\"'《》—…")   # 「、」 allowed: 「第三节 董事、监事和高级管理人员」
 _FIELD_LINE_RE = re.compile(r"^\s*[^\s，。；：:,;！？!?|]{1,12}[：:]")
 
 
@@ -111,7 +111,7 @@ def _is_heading(line: str, after: str) -> bool:
     """A short line without punctuation before a line at least twice as long (and 16 characters or more):
     a heading over its text (「远山茶厂概况」 / 「远山茶厂位于云南省普洱市，…」). A column of OCR'd newspaper
     text breaks its lines at one width, so a line it broke mid-sentence is about as long as the next."""
-    line, after = line.strip(), after.strip()
+    line, after = _LIST_LINE_RE.sub("", line.strip()).strip(), after.strip()   # 「一、集团概况」 is a heading too
     return (0 < len(line) <= HEADING_MAX_CHARS and not any(c in _HEADING_PUNCT for c in line)
             and len(after) >= max(2 * len(line), 16))
 
@@ -132,8 +132,10 @@ def _is_byline(line: str) -> bool:
     return len(line) <= BYLINE_MAX_CHARS and not any(p in line for p in "，,。：:；;") and bool(_BYLINE_RE.match(line))
 
 
-def normalize(text: str) -> NormalizedText:
-    """Reflow broken lines into paragraphs, drop stray spaces next to CJK, fold full-width forms."""
+def normalize(text: str, lines_are_blocks: bool = False) -> NormalizedText:
+    """Reflow broken lines into paragraphs, drop stray spaces next to CJK, fold full-width forms.
+    ``lines_are_blocks``: every line is a paragraph, heading or row of its own (what the Word, PowerPoint,
+    web page and spreadsheet readers give), so every line break stays."""
     # 1. fold characters; unify line breaks (\r\n, \r, U+2028/9) into \n
     chars: list[tuple[str, int]] = []
     for i, ch in enumerate(text):
@@ -167,8 +169,8 @@ def normalize(text: str) -> NormalizedText:
         if not out or j >= len(chars):
             i = j
             continue
-        if (_ends_sentence(out) or _is_byline(_line_before(out)) or _is_byline(_line_after(chars, j))
-                or _keeps_break(line, _line_after(chars, j))):
+        if (lines_are_blocks or _ends_sentence(out) or _is_byline(_line_before(out))
+                or _is_byline(_line_after(chars, j)) or _keeps_break(line, _line_after(chars, j))):
             out.append(("\n", idx))
         else:
             prev = next((c for c, _ in reversed(out) if c != " "), "")

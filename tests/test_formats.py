@@ -508,6 +508,20 @@ def test_html_main_content_in_gbk_and_keep_all(tmp_path):
     assert "李明远" in everything.text and "招聘信息" in everything.text and "备案号" in everything.text
 
 
+def test_a_news_page_trafilatura_reads_as_one_line_gets_its_blocks_back(tmp_path):
+    page = ("<html><head><title>南溪新闻网</title></head><body><nav><a href='/'>首页</a></nav><article>"
+            "<h1>南溪市地铁3号线正式开通运营</h1><p class='meta'>2024-06-28 来源：南溪日报</p>"
+            "<p>6月28日上午，南溪市地铁3号线正式开通运营。3号线全长32.6公里，共设车站24座，总投资约268亿元。</p>"
+            "<p>市长刘文博出席开通仪式并宣布线路开通。据介绍，3号线初期最小行车间隔为4分30秒。</p>"
+            "</article><footer>版权所有</footer></body></html>")
+    p = tmp_path / "metro.html"
+    p.write_text(page, encoding="utf-8")
+    lines = read_file(p).documents[0].text.splitlines()
+    assert lines[:3] == ["南溪市地铁3号线正式开通运营", "2024-06-28 来源：南溪日报",
+                         "6月28日上午，南溪市地铁3号线正式开通运营。3号线全长32.6公里，共设车站24座，总投资约268亿元。"]
+    assert lines[3].startswith("市长刘文博") and "首页" not in lines and "版权所有" not in lines
+
+
 # ---------------------------------------------------------------- images
 def _png_header(width: int, height: int) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:

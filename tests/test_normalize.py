@@ -62,6 +62,7 @@ def test_a_heading_over_longer_text_keeps_its_line_but_an_ocr_column_does_not():
     column = "带动更多中小企业\n低碳转型\n财报是企业的财务成绩单，\n被正式确立为阿里巴巴的基石\n战略之一。"
     assert "\n" not in normalize(column).text   # lines of one width, broken mid-sentence
     assert normalize("公司概况，\n" + body).text == "公司概况，" + body   # punctuated: a broken sentence
+    assert normalize("一、集团概况\n" + body).text == "一、集团概况\n" + body   # a numbered section heading
 
 
 def test_invisible_characters_are_dropped_and_full_width_decimal_points_folded():
@@ -97,3 +98,17 @@ def test_offset_map_round_trip(text):
     for i, ch in enumerate(text):
         if not (ch.isspace() or ch in "\u3000\u200b\ufeff"):
             assert i in kept
+
+
+def test_lines_that_are_blocks_keep_every_break():
+    text = "南溪市地铁3号线正式开通运营\n2024-06-28 来源：南溪日报\n6月28日上午，3号线开通\n运营"
+    assert normalize(text).text.count("\n") == 0
+    assert normalize(text, lines_are_blocks=True).text == \
+        "南溪市地铁3号线正式开通运营\n2024-06-28来源：南溪日报\n6月28日上午，3号线开通\n运营"
+
+
+def test_which_documents_have_lines_that_are_blocks():
+    from index.store.prepare import lines_are_blocks
+
+    assert all(map(lines_are_blocks, ["/d/a.docx", "upload:b.PPTX", "/d/c.html", "/d/d.xlsx", "e.csv"]))
+    assert not any(map(lines_are_blocks, ["/d/a.pdf", "/d/scan.png", "/d/notes.txt", "/d/readme.md", "mem"]))

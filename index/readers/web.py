@@ -59,6 +59,23 @@ def _keep_all(html: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def _with_block_breaks(flat: str, blocks: str) -> str:
+    """``flat`` (trafilatura's main text on one line) broken again before each of the page's blocks
+    (headings, paragraphs: the lines of ``blocks``) that it holds, in order.
+
+    Why: a news page whose dateline is 「<p class="meta">」 comes out of trafilatura 2.3 with every paragraph
+    on one line; the normalizer then glued headline, date, source and body, and a question about another
+    line answered 「2024-06-28来源：南溪日报6月28日上午」."""
+    out, at = [], 0
+    for block in (b.strip() for b in blocks.splitlines()):
+        i = flat.find(block, at) if len(block) >= 4 else -1
+        if i > at:
+            out.append(flat[at:i].rstrip())
+            at = i
+    out.append(flat[at:])
+    return "\n".join(part for part in out if part)
+
+
 def read_html_text(html: str, keep_all: bool = False) -> tuple[LocatedText, str | None]:
     """(text, the page's <title> if any)."""
     title = None
@@ -75,6 +92,8 @@ def read_html_text(html: str, keep_all: bool = False) -> tuple[LocatedText, str 
                                    deduplicate=False, fast=_many_blocks(html)) or ""
         if not text.strip():       # no main content found (a bare fragment, a table page): keep everything
             text = _keep_all(html)
+        elif "\n" not in text.strip():
+            text = _with_block_breaks(text.strip(), _keep_all(html))
     if not text.strip():
         raise UnreadableFile("the web page has no visible text")
     out = LocatedText()

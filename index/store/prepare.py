@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -63,6 +64,16 @@ def passage_text(chunk: Chunk) -> str:
     return chunk.text
 
 
+def lines_are_blocks(source: str) -> bool:
+    """Whether a document's lines are its paragraphs, headings and rows: what the Word, PowerPoint, web page
+    and spreadsheet readers give. A PDF's text layer, a scan's OCR and a plain text file break lines where
+    the page ran out, mid-sentence, so theirs are reflowed (index/normalize.py)."""
+    from index.readers import sheets, slides, web, word
+
+    suffix = Path(source.removeprefix("upload:")).suffix.lower()
+    return suffix in word.SUFFIXES | slides.SUFFIXES | web.SUFFIXES | sheets.SUFFIXES
+
+
 def document_checksum(doc: Document) -> str:
     return hashlib.sha256(doc.text.encode("utf-8")).hexdigest()
 
@@ -81,7 +92,7 @@ def prepare_documents(docs: list[Document], checksums: dict[str, str], encoder, 
             unchanged.append(doc.id)
             continue
         (replaced if old is not None else added).append(doc.id)
-        norm = normalize(doc.text)
+        norm = normalize(doc.text, lines_are_blocks=lines_are_blocks(doc.source))
         fresh.append(StoredDocument(doc, norm, checksum))
         if norm.text:
             chunks.extend(chunk_document(doc, norm, chunk_size, chunk_overlap))
