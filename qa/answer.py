@@ -81,22 +81,27 @@ class Answer:
     def __str__(self) -> str:
         if self.abstained:
             return f"{NO_ANSWER_ZH} (score {self.score:.2f} < {self.threshold:.2f})"
-        where = f", page {self.page}" if self.page is not None else ""
+        where = f", {place_kind(self.source)} {self.page}" if self.page is not None else ""
         return f"{self.text} (score {self.score:.2f}, {self.title or self.doc_id}{where})"
 
 
-def place_label(source: str | None, page: int) -> str:
-    """Where in its file an answer is, as the CLI and the UI show it: a slide of a deck, a sheet of a
-    workbook, else a page (a PDF's, a scan's frame).
+def place_kind(source: str | None) -> str:
+    """What a document's pages are (``Answer.page``): "slide" for a deck, "sheet" for a workbook, else "page"
+    (a PDF's page, a scan's frame).
 
-    Why: readers number slides and sheets as pages (``Answer.page``); 「第 3 页」 for a workbook's third sheet
-    sent people looking for a page that is not there."""
+    Why: readers number slides and sheets as pages; 「第 3 页」 for a workbook's third sheet sent people looking
+    for a page that is not there."""
     from index.readers.sheets import SUFFIXES as SHEET_SUFFIXES   # here: a bot over a saved index never reads files
     from index.readers.slides import SUFFIXES as SLIDE_SUFFIXES
 
     suffix = Path(source.removeprefix("upload:")).suffix.lower() if source else ""
-    if suffix in SLIDE_SUFFIXES:
-        return f"第 {page} 张幻灯片 (slide {page})"
-    if suffix in SHEET_SUFFIXES:
-        return f"第 {page} 个工作表 (sheet {page})"
-    return f"第 {page} 页 (page {page})"
+    return "slide" if suffix in SLIDE_SUFFIXES else "sheet" if suffix in SHEET_SUFFIXES else "page"
+
+
+_PLACE_ZH = {"slide": "张幻灯片", "sheet": "个工作表", "page": "页"}
+
+
+def place_label(source: str | None, page: int) -> str:
+    """Where in its file an answer is, as the CLI and the UI show it: 「第 2 张幻灯片 (slide 2)」."""
+    kind = place_kind(source)
+    return f"第 {page} {_PLACE_ZH[kind]} ({kind} {page})"

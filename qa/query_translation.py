@@ -158,6 +158,8 @@ def _reverse_table(entries: list[dict]) -> dict[str, tuple[str, ...]]:
     for key, found in ranked.items():
         if sum(1 for f in found if f[0]) > MAX_HEAD_WORDS:   # "type of …", "kind of …": a head of anything
             found = [f for f in found if not f[0]]
+            if not found:
+                continue
         ordered: list[str] = []
         for *_, word in sorted(found):
             if word not in ordered:
@@ -178,7 +180,7 @@ def _head_of(gloss: str) -> str | None:
     return m.group(1) if m and m.group(1) not in STOPWORDS else None
 
 
-TABLE_VERSION = 2   # bump when _reverse_table changes what it makes (2: heads of "X of Y" glosses)
+TABLE_VERSION = 3   # bump when _reverse_table changes what it makes (2: heads of "X of Y" glosses)
 
 
 def _cached_table() -> dict[str, tuple[str, ...]]:

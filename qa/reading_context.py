@@ -45,9 +45,7 @@ def question_in_script(question: str, first_passage: str) -> str:
 
     Why: the reader matches the question's characters to the passage's. Asked 「宏硕电子的合并营收是多少？」
     over a traditional report, it gave 0.033, at the threshold; asked 「宏碩電子的合併營收是多少？」, 0.48."""
-    traditional = is_traditional(first_passage)
-    if traditional and not is_traditional(question):
-        return to_traditional(question)
-    if not traditional and is_traditional(question):
-        return to_simplified(question)
-    return question
+    asked_in_traditional = to_simplified(question) != question   # a question is short: one such character tells
+    if is_traditional(first_passage):
+        return question if asked_in_traditional else to_traditional(question)
+    return to_simplified(question) if asked_in_traditional else question

@@ -522,6 +522,26 @@ def test_a_news_page_trafilatura_reads_as_one_line_gets_its_blocks_back(tmp_path
     assert lines[3].startswith("市长刘文博") and "首页" not in lines and "版权所有" not in lines
 
 
+def test_block_breaks_fall_only_where_a_block_starts():
+    from index.readers.web import _block_texts, _with_block_breaks
+
+    # a link inside a paragraph is part of its block; a nav link's text inside the headline is no block start
+    page = "<nav><a>地铁</a></nav><h1>南溪市地铁3号线开通</h1><p>正文第一段有<a>链接</a>在内。</p><ul><li><p>列表项</p></li></ul>"
+    assert _with_block_breaks("南溪市地铁3号线开通 正文第一段有链接在内。 列表项", _block_texts(page)) == \
+        "南溪市地铁3号线开通\n正文第一段有链接在内。\n列表项"
+    assert _with_block_breaks("没有块的文本", []) == "没有块的文本"
+
+
+def test_table_lines_follow_the_table_shape():
+    from index.readers.sheets import table_lines
+
+    assert table_lines([["姓名", "张三"], ["性别：", "男"]]) == ["姓名：张三", "性别：男"]   # a form
+    assert table_lines([["一"], ["二"]]) == ["一", "二"]
+    assert table_lines([["表1 主要财务指标", "", ""], ["指标", "2023年", "2022年"], ["营业收入", "312亿元", "288亿元"],
+                        ["", "", ""], ["小计", "", ""]]) == \
+        ["表1 主要财务指标", "指标 | 2023年 | 2022年", "指标：营业收入；2023年：312亿元；2022年：288亿元", "小计"]
+
+
 # ---------------------------------------------------------------- images
 def _png_header(width: int, height: int) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:

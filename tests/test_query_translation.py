@@ -40,7 +40,8 @@ def test_the_head_of_an_x_of_y_gloss_reaches_its_word_after_the_exact_ones(trans
         == ("董事长",)
     entries = [{"simplified": "董事长", "pinyin": "dong3 shi4 zhang3", "definitions": ["chairman of the board of directors"]},
                {"simplified": "主席", "pinyin": "zhu3 xi2", "definitions": ["chairperson", "chairman"]}]
-    entries += [{"simplified": f"种类{i}", "pinyin": "x", "definitions": [f"kind of thing {i}"]} for i in range(6)]
+    entries += [{"simplified": word, "pinyin": "x", "definitions": [f"kind of {word}"]}
+                for word in ("茶叶", "乌龙", "绿茶", "红茶", "白茶", "黑茶")]
     table = _reverse_table(entries)
     assert table["chairman"] == ("主席", "董事长")
     assert "kind" not in table, "a head six words share says nothing of a topic"

@@ -39,14 +39,32 @@ def row_text(header: list[str], row: list[str]) -> str:
 
 
 def table_lines(rows: list[list[str]]) -> list[str]:
-    """A table's lines: its first row with a value, the header (「指标 | 2023年 | 2022年」), then each later
-    row as :func:`row_text` against it (「指标：营业收入；2023年：312亿元；2022年：288亿元」). Cells keep their
-    columns: a row's cell count follows the header's. Used for Word, PowerPoint and PDF tables alike."""
+    """A Word, PowerPoint or PDF table's lines, by its shape:
+
+    - a row with one value in a wider table (a merged caption, 「表1 主要财务指标」; a subtotal) is a line of
+      its own, and is never taken for the header;
+    - one column: each value a line;
+    - two columns: each row 「label：value」 (a form: 「姓名：张三」, 「性别：男」);
+    - more: the first row left is the header (「指标 | 2023年 | 2022年」), then each row as :func:`row_text`
+      against it (「指标：营业收入；2023年：312亿元；2022年：288亿元」).
+    Cells keep their columns: an empty cell stays in place."""
     rows = [r for r in rows if any(r)]
-    if not rows:
-        return []
-    header = rows[0]
-    return [" | ".join(c for c in header if c)] + [row_text(header, r) for r in rows[1:]]
+    width = max((len(r) for r in rows), default=0)
+    lines: list[str] = []
+    header: list[str] | None = None
+    for row in rows:
+        values = [c for c in row if c]
+        if width == 1 or (len(values) == 1 and width > 1):
+            lines.append(values[0])
+        elif width == 2:
+            label, value = values
+            lines.append(f"{label}{'' if label.endswith(('：', ':')) else '：'}{value}")
+        elif header is None:
+            header = row
+            lines.append(" | ".join(values))
+        else:
+            lines.append(row_text(header, row))
+    return lines
 
 
 def _add_table(rows, out: LocatedText, page: int | None, budget: list[int], sheet: str | None,

@@ -59,21 +59,42 @@ def _keep_all(html: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def _with_block_breaks(flat: str, blocks: str) -> str:
-    """``flat`` (trafilatura's main text on one line) broken again before each of the page's blocks
-    (headings, paragraphs: the lines of ``blocks``) that it holds, in order.
+_BLOCK_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "blockquote", "pre", "dt", "dd", "figcaption", "tr")
+
+
+def _block_texts(html: str) -> list[str]:
+    """The text of each block-level element of the page (headings, paragraphs, list items, table rows), in
+    document order, inline markup (links, bold) inside it included."""
+    from lxml import html as lxml_html
+
+    try:
+        tree = lxml_html.fromstring(html)
+    except Exception:   # lxml refuses some fragments: no blocks, the text stays as it came
+        return []
+    return [" ".join(el.text_content().split()) for el in tree.iter(*_BLOCK_TAGS)]
+
+
+def _with_block_breaks(flat: str, blocks: list[str]) -> str:
+    """``flat`` (trafilatura's main text on one line) broken again before each of the page's blocks that it
+    holds, in order: a block counts where it starts the text or follows a space, and the search goes on
+    after it (a link's text repeated in the headline does not break the headline).
 
     Why: a news page whose dateline is 「<p class="meta">」 comes out of trafilatura 2.3 with every paragraph
     on one line; the normalizer then glued headline, date, source and body, and a question about another
     line answered 「2024-06-28来源：南溪日报6月28日上午」."""
-    out, at = [], 0
-    for block in (b.strip() for b in blocks.splitlines()):
-        i = flat.find(block, at) if len(block) >= 4 else -1
-        if i > at:
-            out.append(flat[at:i].rstrip())
-            at = i
-    out.append(flat[at:])
-    return "\n".join(part for part in out if part)
+    cuts, at = [], 0
+    for block in blocks:
+        if len(block) < 2:
+            continue
+        i = flat.find(block, at)
+        while i > 0 and not flat[i - 1].isspace():
+            i = flat.find(block, i + 1)
+        if i < 0:
+            continue
+        cuts.append(i)
+        at = i + len(block)
+    parts = [flat[a:b].strip() for a, b in zip([0] + cuts, cuts + [len(flat)])]
+    return "\n".join(p for p in parts if p)
 
 
 def read_html_text(html: str, keep_all: bool = False) -> tuple[LocatedText, str | None]:
@@ -93,7 +114,7 @@ def read_html_text(html: str, keep_all: bool = False) -> tuple[LocatedText, str 
         if not text.strip():       # no main content found (a bare fragment, a table page): keep everything
             text = _keep_all(html)
         elif "\n" not in text.strip():
-            text = _with_block_breaks(text.strip(), _keep_all(html))
+            text = _with_block_breaks(text.strip(), _block_texts(html))
     if not text.strip():
         raise UnreadableFile("the web page has no visible text")
     out = LocatedText()
