@@ -33,7 +33,7 @@ def is_traditional(text: str) -> bool:
     simple = to_simplified(text)
     if simple == text:
         return False
-    if len(simple) != len(text):   # a phrase of it changed length: t2s rewrote words, not a stray character
+    if len(simple) != len(text):   # a phrase of it changed length (none does in OpenCC's tables today)
         return True
     changed = sum(a != b for a, b in zip(text, simple))
     chinese = sum("\u4e00" <= c <= "\u9fff" or "\u3400" <= c <= "\u4dbf" for c in text)

@@ -45,7 +45,20 @@ def question_in_script(question: str, first_passage: str) -> str:
 
     Why: the reader matches the question's characters to the passage's. Asked 「宏硕电子的合并营收是多少？」
     over a traditional report, it gave 0.033, at the threshold; asked 「宏碩電子的合併營收是多少？」, 0.48."""
-    asked_in_traditional = to_simplified(question) != question   # a question is short: one such character tells
-    if is_traditional(first_passage):
-        return question if asked_in_traditional else to_traditional(question)
-    return to_simplified(question) if asked_in_traditional else question
+    if not is_traditional(first_passage):
+        return to_simplified(question)   # the question as it is when it holds no traditional character
+    if to_simplified(question) != question:   # a question is short: one traditional character tells
+        return question
+    return _in_passage_script(question, first_passage)
+
+
+def _in_passage_script(question: str, passage: str) -> str:
+    """A simplified question in the traditional characters ``passage`` itself writes: its own pairs first
+    (a Taiwan passage writes 台北 and 這裡, where OpenCC's s2t writes 臺北 and 這裏), a character it holds as
+    it is, then s2t."""
+    simple = to_simplified(passage)
+    pairs = {s: t for t, s in zip(passage, simple) if s != t} if len(simple) == len(passage) else {}
+    converted = to_traditional(question)
+    if len(converted) != len(question):
+        return converted
+    return "".join(pairs.get(q, q if q in passage else c) for q, c in zip(question, converted))

@@ -100,3 +100,7 @@ def test_the_question_is_read_in_the_script_of_the_first_passage():
     assert question_in_script("Who is the chairman? 董事长", traditional) == "Who is the chairman? 董事長"
     assert question_in_script("Who is the chairman? 董事長", simplified) == "Who is the chairman? 董事长"
     assert question_in_script("营收多少？", "宏硕电子去年的营收为一千亿元，較前一年成長。") == "营收多少？"
+    assert question_in_script("誰是董事長？", simplified) == "谁是董事长？"
+    # the passage's own characters first: a Taiwan passage writes 台北 and 這裡 (s2t: 臺北, 這裏)
+    taipei = "宏碩電子總部位於台北市內湖區，這裡也是研發中心所在地。"
+    assert question_in_script("公司总部在台北哪里？", taipei) == "公司總部在台北哪裡？"

@@ -398,6 +398,8 @@ def test_docx_paragraphs_and_tables_in_reading_order(tmp_path):
     d = docx.Document()
     d.add_heading("星河公司年报", 1)
     d.add_paragraph(FACT)
+    d.add_paragraph("公司总部位于").add_run().add_break()   # a soft line break inside one paragraph
+    d.paragraphs[-1].add_run("青岛市。")
     table = d.add_table(rows=3, cols=3)
     for r, values in enumerate([("指标", "2023年", "2022年"), ("员工人数", "1200人", "1200人"), ("营收", "", "9亿元")]):
         for c, value in enumerate(values):
@@ -411,6 +413,7 @@ def test_docx_paragraphs_and_tables_in_reading_order(tmp_path):
     # empty cell keep the columns where they are
     rows = ["指标 | 2023年 | 2022年", "指标：员工人数；2023年：1200人；2022年：1200人", "指标：营收；2022年：9亿元"]
     assert doc.text.index(FACT) < doc.text.index("\n".join(rows)) < doc.text.index("以上为2023年数据")
+    assert "公司总部位于 青岛市。" in doc.text.splitlines()
 
 
 def test_pptx_slides_are_pages(tmp_path):

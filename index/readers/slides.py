@@ -19,7 +19,9 @@ def _shape_texts(shape) -> list[str]:
     if getattr(shape, "has_table", False) and shape.has_table:   # as Word tables read (index/readers/word.py)
         return table_lines([[cell_text(c.text) for c in row.cells] for row in shape.table.rows])
     if getattr(shape, "has_text_frame", False) and shape.has_text_frame:
-        return [p.strip() for p in shape.text_frame.text.splitlines() if p.strip()]
+        # a paragraph a line; a soft line break inside one (「\v」, <a:br/>) only wraps it
+        texts = (" ".join(p.text.replace("\v", "\n").split("\n")).strip() for p in shape.text_frame.paragraphs)
+        return [t for t in texts if t]
     return []
 
 

@@ -36,7 +36,8 @@ def read_docx(path: Path) -> LocatedText:
     for child in body.iterchildren():
         tag = child.tag.rsplit("}", 1)[-1]
         if tag == "p":
-            out.add(Paragraph(child, document).text.strip())
+            # a soft line break (Shift+Enter, <w:br/>) wraps a line inside the paragraph, which is one block
+            out.add(" ".join(Paragraph(child, document).text.split("\n")).strip())
         elif tag == "tbl":
             rows = []
             for row in Table(child, document).rows:
