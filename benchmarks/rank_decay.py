@@ -41,6 +41,7 @@ def collect(path: str, config, skip: int, limit: int | None) -> list[dict]:
 
     from qa.evaluation.datasets import load_eval_set
     from qa.evaluation.runner import make_bot
+    from qa.reading_context import reading_input
 
     eval_set = load_eval_set(path)
     bot = make_bot(eval_set, config, progress=False)
@@ -49,10 +50,11 @@ def collect(path: str, config, skip: int, limit: int | None) -> list[dict]:
     rows = []
     for q in tqdm(questions, desc=eval_set.name, unit="q", file=sys.stderr):
         question = q.question.strip()   # as QABot.ask reads it
-        texts = [h.chunk.text for h in bot.retriever.retrieve(question, config.top_k)]
+        chunks = [h.chunk for h in bot.retriever.retrieve(question, config.top_k)]
+        read = reading_input(question, chunks, bot.retriever.reading_question, config.read_titles)   # as QABot.ask
         # every span, unweighted: the sweep below weighs them (spans of one passage do not depend on another's)
-        spans = bot.reader.read_checked(bot.retriever.reading_question(question, texts), texts, top_n=10_000,
-                                        asked=question).kept
+        spans = bot.reader.read_checked(read.question, read.texts, top_n=10_000, asked=question,
+                                        answer_from=read.heads).kept
         rows.append({"id": q.id, "answers": list(q.answers), "threshold": bot.threshold_for(question),
                      "spans": [[s.passage, s.confidence, s.text, prior.weight(len(s.text))] for s in spans]})
     return rows

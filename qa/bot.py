@@ -34,7 +34,7 @@ from qa.config import SAMPLE_ARTICLE, Config, check_threshold, check_top_k, loca
 from qa.language import is_english_question
 from qa.locking import ReadWriteLock
 from qa.question_text import SURROGATES, without_blank_ends
-from qa.reading_context import question_in_script, question_terms, title_head
+from qa.reading_context import reading_input
 from qa.reader.extractive import ExtractiveReader
 from qa.reader.loading import ReaderLoadError, reader_calibration, reader_folder
 from qa.retrieve import MODES, Retriever
@@ -407,19 +407,16 @@ class QABot:
             ranked = self.retriever.retrieve(q, max(k, depth or 0), mode)
             hits = ranked[:k]
             ranked_ids = tuple(h.chunk.doc_id for h in ranked)
-            terms = question_terms(q) if self.config.read_titles else []
-            heads = [title_head(h.chunk, terms) for h in hits]
-            texts = [head + h.chunk.text for head, h in zip(heads, hits)]
+            read = reading_input(q, [h.chunk for h in hits], self.retriever.reading_question, self.config.read_titles)
             # the model reads the expanded question; the answer-type rule the one asked
             # spans from passages retrieval ranked lower need more confidence to come first; they are not
             # read at all when none of theirs could (ExtractiveReader.read_ranked)
-            weights = [self.config.rank_decay ** rank for rank in range(len(texts))]
-            reading = question_in_script(self.retriever.reading_question(q, texts), texts[0]) if texts else q
-            checked = self.reader.read_ranked(reading, texts, top_n=8, asked=q,
-                                              passage_weights=weights, answer_from=[len(head) for head in heads])
+            weights = [self.config.rank_decay ** rank for rank in range(len(read.texts))]
+            checked = self.reader.read_ranked(read.question, read.texts, top_n=8, asked=q,
+                                              passage_weights=weights, answer_from=read.heads)
             # offsets back into the chunk's own text (no span starts in the title)
-            spans = [dataclasses.replace(sp, start=sp.start - len(heads[sp.passage]),
-                                         end=sp.end - len(heads[sp.passage])) for sp in checked.kept]
+            spans = [dataclasses.replace(sp, start=sp.start - read.heads[sp.passage],
+                                         end=sp.end - read.heads[sp.passage]) for sp in checked.kept]
             passages = tuple(Passage(h.chunk.chunk_id, h.chunk.doc_id, h.chunk.title, h.chunk.text, h.score,
                                      h.chunk.start, h.chunk.end, h.dense_rank, h.bm25_rank) for h in hits)
             cands, documents, placed = [], {}, set()

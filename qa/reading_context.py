@@ -9,6 +9,9 @@ questions; the reader was never trained with one), so it is read only where the 
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
 from index.bm25 import fold, tokenize
 from index.chunk import Chunk
 from index.normalize import is_cjk
@@ -62,3 +65,25 @@ def _in_passage_script(question: str, passage: str) -> str:
     if len(converted) != len(question):
         return converted
     return "".join(pairs.get(q, q if q in passage else c) for q, c in zip(question, converted))
+
+
+@dataclass(frozen=True)
+class ReadingInput:
+    """What the reader is given for one question over retrieved chunks."""
+
+    question: str          # the question as the reader reads it (expanded, in the passages' script)
+    texts: list[str]       # each chunk's text, after its title head when it has one
+    heads: list[int]       # each head's length: where answers may start in ``texts`` (``answer_from``)
+
+
+def reading_input(question: str, chunks: Sequence[Chunk], expand: Callable[[str, list[str]], str],
+                  read_titles: bool = True) -> ReadingInput:
+    """The reader's input for ``question`` over ``chunks``, in retrieval's order: title heads where the
+    question needs them, the question expanded by ``expand`` (``Retriever.reading_question``: an English
+    question's Chinese words) and put in the first passage's script. One function, so that the bot and the
+    benchmarks that replay its reading give the reader the same thing."""
+    terms = question_terms(question) if read_titles else []
+    heads = [title_head(chunk, terms) for chunk in chunks]
+    texts = [head + chunk.text for head, chunk in zip(heads, chunks)]
+    reading = question_in_script(expand(question, texts), texts[0]) if texts else question
+    return ReadingInput(reading, texts, [len(head) for head in heads])
