@@ -4,6 +4,14 @@ from __future__ import annotations
 import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass
+from pathlib import Path
+
+UPLOAD_PREFIX = "upload:"   # the source of a UI upload that is not kept on disk: upload:NAME
+
+
+def source_file_name(source: str | None) -> str:
+    """The file name a document's source names (a path's last part, an upload's NAME), or ''."""
+    return Path(source.removeprefix(UPLOAD_PREFIX)).name if source else ""
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index.documents import Document, Skipped
+from index.documents import Document, Skipped, source_file_name
 from index.readers.encoding import DecodeError, decode_bytes  # noqa: F401 (decode_bytes is re-exported)
 from index.readers.image import SUFFIXES as IMAGE_SUFFIXES
 from index.readers.located import LocatedText, UnreadableFile
@@ -31,6 +31,15 @@ INGEST_VERSION = 7  # bump when ids/titles/text change, so cached indexes are re
 RICH_SUFFIXES = PDF_SUFFIXES | WORD_SUFFIXES | SLIDE_SUFFIXES | SHEET_SUFFIXES | HTML_SUFFIXES | IMAGE_SUFFIXES
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | JSON_SUFFIXES | RICH_SUFFIXES
 PAGED_SUFFIXES = PDF_SUFFIXES | IMAGE_SUFFIXES   # read page by page, slowly enough for a progress bar
+# readers that give each paragraph, heading and row a line of its own (see lines_are_blocks)
+BLOCK_LINE_SUFFIXES = WORD_SUFFIXES | SLIDE_SUFFIXES | HTML_SUFFIXES | SHEET_SUFFIXES
+
+
+def lines_are_blocks(source: str) -> bool:
+    """Whether a document's lines are its paragraphs, headings and rows: what the Word, PowerPoint, web page
+    and spreadsheet readers give. A PDF's text layer, a scan's OCR and a plain text file break lines where
+    the page ran out, mid-sentence, so theirs are reflowed (index/normalize.py)."""
+    return Path(source_file_name(source)).suffix.lower() in BLOCK_LINE_SUFFIXES
 
 
 @dataclass

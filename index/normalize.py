@@ -165,13 +165,13 @@ def normalize(text: str, lines_are_blocks: bool = False) -> NormalizedText:
         j = i
         while j < len(chars) and chars[j][0] in "\n ":
             j += 1
-        line = "".join(c for c, _ in chars[line_start:i])
-        line_start = j
+        before, line_start = line_start, j
         if not out or j >= len(chars):
             i = j
             continue
-        if (lines_are_blocks or _ends_sentence(out) or _is_byline(_line_before(out))
-                or _is_byline(_line_after(chars, j)) or _keeps_break(line, _line_after(chars, j))):
+        after = _line_after(chars, j)
+        if (lines_are_blocks or _ends_sentence(out) or _is_byline(_line_before(out)) or _is_byline(after)
+                or _keeps_break("".join(c for c, _ in chars[before:i]), after)):
             out.append(("\n", idx))
         else:
             prev = next((c for c, _ in reversed(out) if c != " "), "")

@@ -94,7 +94,9 @@ def place_kind(source: str | None) -> str:
     from index.readers.sheets import SUFFIXES as SHEET_SUFFIXES   # here: a bot over a saved index never reads files
     from index.readers.slides import SUFFIXES as SLIDE_SUFFIXES
 
-    suffix = Path(source.removeprefix("upload:")).suffix.lower() if source else ""
+    from index.documents import source_file_name
+
+    suffix = Path(source_file_name(source)).suffix.lower()
     return "slide" if suffix in SLIDE_SUFFIXES else "sheet" if suffix in SHEET_SUFFIXES else "page"
 
 

@@ -11,7 +11,6 @@ import os
 import re
 import sqlite3
 import sys
-from pathlib import Path
 
 from qa.messages import one_line, os_error_line, skipped_lines
 from qa.options import (add_backend_options, add_eval_arguments, add_model_options, check_backend, config_from_args,
@@ -113,7 +112,9 @@ def _where_from(a) -> str:
     """The answer's document: its title, and its file's name when the title does not hold it (spreadsheets
     of one layout all take their header row as title: 「门店 | 店长 | 销售额」 told two months apart by nothing)."""
     title = a.title or a.doc_id
-    name = Path(a.source.removeprefix("upload:")).name if a.source else ""
+    from index.documents import source_file_name
+
+    name = source_file_name(a.source)
     return f"{title} · {name}" if name and name not in title else title
 
 

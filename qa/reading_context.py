@@ -34,7 +34,7 @@ def title_head(chunk: Chunk, terms: list[str]) -> str:
     """The chunk's title (up to TITLE_HEAD_CHARS) and a line break when one of ``terms`` is in the title
     and not in the chunk's text, else ''."""
     title = " ".join(chunk.title.split())[:TITLE_HEAD_CHARS]
-    if not title or chunk.title in chunk.text:
+    if not terms or not title or chunk.title in chunk.text:
         return ""
     in_title, in_text = fold(title), fold(chunk.text)
     if not any(t in in_title and t not in in_text for t in terms):

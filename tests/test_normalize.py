@@ -108,7 +108,7 @@ def test_lines_that_are_blocks_keep_every_break():
 
 
 def test_which_documents_have_lines_that_are_blocks():
-    from index.store.prepare import lines_are_blocks
+    from index.ingest import lines_are_blocks
 
     assert all(map(lines_are_blocks, ["/d/a.docx", "upload:b.PPTX", "/d/c.html", "/d/d.xlsx", "e.csv"]))
     assert not any(map(lines_are_blocks, ["/d/a.pdf", "/d/scan.png", "/d/notes.txt", "/d/readme.md", "mem"]))

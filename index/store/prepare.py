@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from index.chunk import Chunk, chunk_document
 from index.documents import Document
+from index.ingest import lines_are_blocks
 from index.normalize import NormalizedText, normalize
 
 
@@ -62,16 +62,6 @@ def passage_text(chunk: Chunk) -> str:
     if chunk.title and chunk.title not in chunk.text:
         return f"{chunk.title}\n{chunk.text}"
     return chunk.text
-
-
-def lines_are_blocks(source: str) -> bool:
-    """Whether a document's lines are its paragraphs, headings and rows: what the Word, PowerPoint, web page
-    and spreadsheet readers give. A PDF's text layer, a scan's OCR and a plain text file break lines where
-    the page ran out, mid-sentence, so theirs are reflowed (index/normalize.py)."""
-    from index.readers import sheets, slides, web, word
-
-    suffix = Path(source.removeprefix("upload:")).suffix.lower()
-    return suffix in word.SUFFIXES | slides.SUFFIXES | web.SUFFIXES | sheets.SUFFIXES
 
 
 def document_checksum(doc: Document) -> str:

@@ -151,6 +151,7 @@ class ExtractiveReader:
         """Tokenize into windows and run the reader; with ``states_layers`` = k > 0, also keep each
         window's states entering the last k layers. The verifier, if any, scores every window.
         ``answer_from``: see :meth:`read`."""
+        _check_answer_from(answer_from, passages)
         torch = self._torch
         with self._tokenizer_lock:  # a fast tokenizer is not safe to call from two threads at once
             question = self._fit_question(question)
@@ -173,8 +174,6 @@ class ExtractiveReader:
         p_start = torch.softmax(torch.cat(starts).masked_fill(~mask, -1e4), -1).numpy()
         p_end = torch.softmax(torch.cat(ends).masked_fill(~mask, -1e4), -1).numpy()
         answerable = torch.cat(probs).numpy() if probs else None
-        if answer_from is not None and len(answer_from) != len(passages):
-            raise ValueError(f"{len(answer_from)} answer starts for {len(passages)} passages")
         return WindowPass(enc, p_start, p_end, states, answerable, answer_from)
 
     def _forward_with_states(self, enc, states_layers: int, starts: list, ends: list, states: list,
@@ -259,8 +258,7 @@ class ExtractiveReader:
         weights = list(passage_weights) if passage_weights is not None else [1.0] * len(passages)
         if len(weights) != len(passages):
             raise ValueError(f"{len(weights)} passage weights for {len(passages)} passages")
-        if answer_from is not None and len(answer_from) != len(passages):   # before a pass: the first may settle it
-            raise ValueError(f"{len(answer_from)} answer starts for {len(passages)} passages")
+        _check_answer_from(answer_from, passages)   # before a pass: the first passage alone may settle it
         bound = max(weights[1:], default=0.0)
         if len(passages) < 2 or bound >= weights[0]:   # nothing could be left unread
             return self.read_checked(question, passages, top_n, asked, weights, answer_from)
@@ -366,6 +364,11 @@ class ExtractiveReader:
             seen.add((pid, c0, c1))
             yield Span(pid, c0, c1, passages[pid][c0:c1], float(scores[k]), float(p_start[w, 0] * p_end[w, 0]),
                        answerable[w])
+
+
+def _check_answer_from(answer_from: Sequence[int] | None, passages: list[str]) -> None:
+    if answer_from is not None and len(answer_from) != len(passages):
+        raise ValueError(f"{len(answer_from)} answer starts for {len(passages)} passages")
 
 
 def load_verifier_for(model_name: str | None, model) -> Verifier:
