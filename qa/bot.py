@@ -48,6 +48,7 @@ class QuestionError(ValueError):
 
 log = logging.getLogger(__name__)
 REFRESH_EVERY_S = 2.0   # how often a bot over a saved index looks for other processes' changes
+CANDIDATES_LISTED = 8   # the answer and its alternatives (Answer.alternatives), at most
 
 
 def validate_question(question: object, max_chars: int) -> str:
@@ -412,7 +413,8 @@ class QABot:
             # spans from passages retrieval ranked lower need more confidence to come first; they are not
             # read at all when none of theirs could (ExtractiveReader.read_ranked)
             weights = [self.config.rank_decay ** rank for rank in range(len(read.texts))]
-            checked = self.reader.read_ranked(read.question, read.texts, top_n=8, asked=q,
+            # twice the candidates listed: a span read in two chunks' overlap comes back twice, merged below
+            checked = self.reader.read_ranked(read.question, read.texts, top_n=2 * CANDIDATES_LISTED, asked=q,
                                               passage_weights=weights, answer_from=read.heads)
             # offsets back into the chunk's own text (no span starts in the title)
             spans = [dataclasses.replace(sp, start=sp.start - read.heads[sp.passage],
@@ -429,6 +431,8 @@ class QABot:
                     continue
                 placed.add((ch.doc_id, o0, o1))
                 cands.append((sp, Candidate(sp.text, sp.confidence, ch.doc_id, ch.title, o0, o1, ch.chunk_id)))
+                if len(cands) == CANDIDATES_LISTED:
+                    break
         ms = (time.perf_counter() - t0) * 1000
         asked = checked.expected
         common = dict(threshold=thr, passages=passages, latency_ms=ms, ranked_doc_ids=ranked_ids,
