@@ -26,8 +26,8 @@ from index.readers.word import SUFFIXES as WORD_SUFFIXES
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_BINARY_BYTES = 200 * 1024 * 1024   # PDFs, Office files and images
-INGEST_VERSION = 7  # bump when ids/titles/text change, so cached indexes are rebuilt (7: Word and PowerPoint
-                    # tables read with their column headers)
+INGEST_VERSION = 8  # bump when ids/titles/text change, so cached indexes are rebuilt (7: Word and PowerPoint
+                    # tables read with their column headers; 8: PDF running headers and footers left out)
 RICH_SUFFIXES = PDF_SUFFIXES | WORD_SUFFIXES | SLIDE_SUFFIXES | SHEET_SUFFIXES | HTML_SUFFIXES | IMAGE_SUFFIXES
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | JSON_SUFFIXES | RICH_SUFFIXES
 PAGED_SUFFIXES = PDF_SUFFIXES | IMAGE_SUFFIXES   # read page by page, slowly enough for a progress bar

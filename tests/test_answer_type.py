@@ -102,6 +102,10 @@ def test_only_clear_contradictions_are_rejected():
     assert agrees(Measure.TIME, "在十二岁时")       # an age answers "when"
     assert not agrees(Measure.TIME, "超110个")
     assert not agrees(expected_measure("阿里巴巴2023财年的营业利润率是多少？"), "阿里活跃的公益幸福团超110个")
+    # a unit alone, read from a table's row label 「归母净利润（亿元）」, is no amount of anything
+    for unit in ("亿元", "万元", "元", "%", "万吨", "人次"):
+        assert not agrees(expected_measure("2022年归母净利润是多少？"), unit) and agrees(None, unit)
+    assert not agrees(Measure.COUNT, "万人") and agrees(Measure.MONEY, "亿元级别的投资")
 
 
 def test_check_candidates_keeps_order_and_the_objects():

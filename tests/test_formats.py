@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from index.ingest import read_file, read_paths
+from index.normalize import normalize
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLE = (ROOT / "qa" / "samples" / "alibaba_esg_2023.txt").read_text(encoding="utf-8")
@@ -231,6 +232,39 @@ def test_pdf_text_layer_gives_each_page_its_characters(tmp_path, font_path):
     assert i >= 0 and j > i
     assert [r.page for r in doc.regions_for(i, i + 3)] == [1]
     assert [r.page for r in doc.regions_for(j, j + 6)] == [2]
+
+
+def test_pdf_running_headers_and_footers_are_left_out_so_a_figure_split_by_a_page_break_is_whole(tmp_path, font_path):
+    """Every page draws the company's header and 「第 N 页 共 4 页」; the throughput figure is split by
+    the break after page 1 (「1,0」 / 「48.6万标准箱」). Read whole, the footer and the next header sat
+    inside the figure."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(TTFont("CJK", font_path, subfontIndex=0))
+    p = tmp_path / "csr.pdf"
+    c = canvas.Canvas(str(p))
+    body = [["公司坚持绿色港口建设，持续推进岸电设施改造。", "2023年，公司全年完成货物吞吐量3.26亿吨，集装箱吞吐量为1,0"],
+            ["48.6万标准箱，同比增长7.9%。", "公司全年安全生产投入为4.35亿元。"],
+            ["报告期内，公司新增岸电泊位12个。", "港区作业机械电动化比例稳步提高。"],
+            ["志愿服务活动惠及周边居民约3.6万人次。", "本报告经董事会审议通过。"]]
+    for n, lines in enumerate(body, 1):
+        c.setFont("CJK", 9)
+        c.drawString(40, 810, "京海港口集团股份有限公司 2023年社会责任报告")
+        c.drawString(260, 30, f"第 {n} 页 共 4 页")
+        c.setFont("CJK", 12)
+        for i, line in enumerate(lines):
+            c.drawString(40, 760 - 18 * i, line)
+        c.showPage()
+    c.save()
+    doc = read_file(p).documents[0]
+    assert "页 共" not in doc.text and doc.text.count("京海港口集团股份有限公司") == 1   # page 1 keeps its header
+    assert doc.title.startswith("京海港口集团股份有限公司")
+    text = normalize(doc.text).text
+    assert "集装箱吞吐量为1,048.6万标准箱，同比增长7.9%。" in text
+    i = doc.text.find("48.6万标准箱")
+    assert [r.page for r in doc.regions_for(i, i + 3)] == [2]
 
 
 def test_a_pdf_page_without_text_is_ocrd_with_line_boxes(tmp_path, font_path):

@@ -32,6 +32,22 @@ def test_latin_words_split_by_a_line_break_keep_a_space():
     assert normalize("Jean  Phillippe").text == "Jean Phillippe"
 
 
+def test_a_figure_or_latin_run_wrapped_inside_chinese_text_joins_without_a_space():
+    """A Chinese PDF wraps at the column edge, mid-figure: 「营业收入为1,23」 / 「4.5亿元」 is 1,234.5亿元."""
+    assert normalize("营业收入为1,23\n4.5亿元。").text == "营业收入为1,234.5亿元。"
+    assert normalize("欧洲市场收入为1\n56.2亿元。").text == "欧洲市场收入为156.2亿元。"
+    assert normalize("出货量为18.7GW\nh，同比增长").text == "出货量为18.7GWh，同比增长"
+    assert normalize("采用TOP\nCon组件").text == "采用TOPCon组件"
+    # English words keep their space: written between spaces, or not closed by Chinese on both sides
+    assert normalize("采用 Tunnel Oxide\nPassivated Contact 技术").text == "采用Tunnel Oxide Passivated Contact技术"
+    assert normalize("英文名称为Alibaba\nGroup Holding Limited").text == "英文名称为Alibaba Group Holding Limited"
+
+
+def test_a_space_before_a_percent_sign_is_dropped():
+    assert normalize("毛利率为 21.3 %，").text == "毛利率为21.3%，"
+    assert normalize("grew 12 % in 2023").text == "grew 12% in 2023"
+
+
 def test_full_width_forms_are_folded():
     assert normalize("２０２３年ＥＳＧ占比４９．１％").text.startswith("2023年ESG占比49")
     assert normalize("占比４９％").text == "占比49%"

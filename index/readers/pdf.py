@@ -13,10 +13,12 @@ below it. pdfplumber parses a page in Python (about 15–100 ms), so pages witho
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from index.readers.located import LocatedText, UnreadableFile
+from index.readers.running_lines import edge_indices, running_lines
 from index.readers.sheets import cell_text, table_lines
 
 SUFFIXES = {".pdf"}
@@ -26,6 +28,7 @@ MIN_OCR_SCALE = 2.0       # 144 dpi: a scan stored at a lower resolution is stil
 MAX_PAGES = 2000
 TABLE_MIN_PATHS = 6       # a page drawing fewer lines and boxes than this is not searched for tables
 TABLE_MAX_PATHS = 600     # ... nor one drawing more (a chart or a drawing: pdfplumber would take seconds)
+EDGE_BAND = 0.1           # of a page's height, at its top and at its bottom: where running headers and footers are
 
 
 def _pdfium_reason(message: str) -> str:
@@ -47,7 +50,7 @@ def read_pdf(path: Path, ocr: bool = True, on_page: Callable[[int, int], None] |
         if "password" in msg.lower():
             raise UnreadableFile("encrypted PDF (password-protected): cannot read it") from None
         raise UnreadableFile(f"not a readable PDF ({_pdfium_reason(msg)})") from None
-    out = LocatedText()
+    pages: list[_Page] = []
     tables = _TableFinder(path)
     try:
         n = len(pdf)
@@ -55,23 +58,74 @@ def read_pdf(path: Path, ocr: bool = True, on_page: Callable[[int, int], None] |
             raise UnreadableFile(f"PDF has {n} pages, over the {MAX_PAGES}-page limit")
         for i in range(n):
             page = pdf[i]
+            textpage = None
             try:
                 textpage = page.get_textpage()
                 found = tables.on_page(page, i)
                 text = _text_with_tables(textpage, found) if found else textpage.get_text_bounded()
                 text = text.replace("\r\n", "\n").replace("\r", "\n")
-                textpage.close()
                 if len(text.strip()) >= MIN_TEXT_CHARS or not ocr:
-                    out.add(text.strip(), page=i + 1, sep="\n\n")
+                    lines = text.strip().split("\n")
+                    pages.append(_Page(i + 1, lines, _text_edges(textpage, page, lines)))
                 else:
-                    _ocr_page(page, i + 1, out)
+                    ocr_lines = _ocr_lines(page)
+                    order = sorted(range(len(ocr_lines)), key=lambda j: ocr_lines[j].box[1] + ocr_lines[j].box[3])
+                    pages.append(_Page(i + 1, [ln.text for ln in ocr_lines], edge_indices(len(ocr_lines), order),
+                                       ocr_lines))
             finally:
+                if textpage is not None:
+                    textpage.close()
                 page.close()
             if on_page is not None:
                 on_page(i + 1, n)
     finally:
         tables.close()
         pdf.close()
+    return _assembled(pages)
+
+
+@dataclass
+class _Page:
+    number: int
+    lines: list[str]
+    edges: tuple[list[int], list[int]]   # the lines at the page's top and bottom (running_lines)
+    ocr: list | None = None               # OCR'd lines, with their boxes
+
+
+def _text_edges(textpage, page, lines: list[str]) -> tuple[list[int], list[int]]:
+    """The lines at the top and bottom of a text layer's page: its first and last lines (the drawing
+    order), and the lines drawn in the top or bottom EDGE_BAND of the page, wherever the drawing put them
+    (a footer drawn before the text comes second)."""
+    top, bottom = edge_indices(len(lines))
+    width, height = page.get_size()
+    bands = {}
+    for end, (low, high) in (("top", (height * (1 - EDGE_BAND), height)), ("bottom", (0.0, height * EDGE_BAND))):
+        try:
+            band = textpage.get_text_bounded(left=0, bottom=low, right=width, top=high)
+        except Exception:   # pdfium cannot bound this page's text: the drawing order alone
+            band = ""
+        bands[end] = {"".join(ln.split()) for ln in band.replace("\r", "\n").split("\n") if ln.strip()}
+    for i, line in enumerate(lines):
+        key = "".join(line.split())
+        if key in bands["top"] and i not in top:
+            top.append(i)
+        if key in bands["bottom"] and i not in bottom:
+            bottom.append(i)
+    return top, bottom
+
+
+def _assembled(pages: list[_Page]) -> LocatedText:
+    """The pages' text without their running headers and footers (index/readers/running_lines.py), a
+    page a paragraph; OCR'd lines keep their boxes."""
+    from index.readers.image import add_ocr_page
+
+    running = running_lines([p.lines for p in pages], [p.edges for p in pages])
+    out = LocatedText()
+    for p, dropped in zip(pages, running):
+        if p.ocr is None:
+            out.add("\n".join(ln for j, ln in enumerate(p.lines) if j not in dropped).strip(), page=p.number, sep="\n\n")
+        else:
+            add_ocr_page(out, [ln for j, ln in enumerate(p.ocr) if j not in dropped], p.number)
     return out
 
 
@@ -236,8 +290,9 @@ def _scan_resolution(page) -> float | None:
     return best
 
 
-def _ocr_page(page, number: int, out: LocatedText) -> None:
-    from index.readers.image import OcrLine, add_ocr_page, ocr_image
+def _ocr_lines(page) -> list:
+    """A scanned page's OCR lines in reading order, boxes in the coordinates crops render at."""
+    from index.readers.image import OcrLine, ocr_image
 
     full = render_scale(page)
     scale = _ocr_scale(page, full)
@@ -245,4 +300,4 @@ def _ocr_page(page, number: int, out: LocatedText) -> None:
     k = full / scale   # boxes in the coordinates crops render at
     if k != 1.0:
         lines = [OcrLine(ln.text, tuple(v * k for v in ln.box), ln.score) for ln in lines]
-    add_ocr_page(out, lines, number)
+    return lines

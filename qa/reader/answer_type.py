@@ -143,10 +143,17 @@ def span_measures(text: str) -> set[Measure]:
     return {_UNIT_MEASURE[m.group("unit")] for m in _FIGURE.finditer(simple) if m.group("num") != "一"}
 
 
+# a unit with no figure (「亿元」 read from a table's row label 「归母净利润（亿元）」) is no amount
+_BARE_UNIT = re.compile(rf"{_MAGNITUDE}(?:{_UNIT_ALT})")
+
+
 def agrees(expected: Measure | None, text: str) -> bool:
-    """False only when ``text`` has figures with units and none of them is of the ``expected`` measure."""
+    """False when ``text`` is a unit alone, or has figures with units none of which is of the
+    ``expected`` measure; True whenever no measure is expected."""
     if expected is None:
         return True
+    if _BARE_UNIT.fullmatch(to_simplified(text.strip())):
+        return False
     found = span_measures(text)
     return not found or bool(found & _ACCEPTS.get(expected, {expected}))
 

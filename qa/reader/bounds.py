@@ -51,6 +51,9 @@ _PAIRS = {"“": "”", "‘": "’", "「": "」", "『": "』", "（": "）", 
 _CLOSERS = {v: k for k, v in _PAIRS.items()}
 # sentence punctuation that never begins or ends an answer ("-" and "+" may sign a figure, "." may end "Inc.")
 _EDGE_PUNCT = set("，。、；：！？,;:!?…·～~—_/\\|　 \t\n") | {'"'}
+# a footnote's mark after a figure (「12%¹」, 「156.2亿元²」, 「营收※」), unless a superscript is a unit's power (m², km³)
+_SUPERSCRIPT_DIGITS = set("⁰¹²³⁴⁵⁶⁷⁸⁹")
+_FOOTNOTE_MARKS = _SUPERSCRIPT_DIGITS | set("※†‡")
 _TRAILING_PARTICLES = "的了着吗呢吧啊"
 _PARTICLE_WORDS = {"目的", "有的", "别的", "真的", "似的", "是的", "的的", "为了", "除了", "罢了", "好了", "接着", "随着",
                    "沿着", "朝着", "顺着", "意味着", "本着", "向着", "紧接着"}
@@ -69,7 +72,7 @@ def tidy(passage: str, start: int, end: int) -> tuple[int, int]:
         return start, end
     if text[0] in _EDGE_PUNCT:
         return start + 1, end
-    if text[-1] in _EDGE_PUNCT:
+    if text[-1] in _EDGE_PUNCT or _footnote_mark_at_end(text):
         return start, end - 1
     cut = _unbalanced_mark(text)
     if cut is not None:
@@ -89,6 +92,15 @@ def tidy(passage: str, start: int, end: int) -> tuple[int, int]:
     if len(text) > 2 and text[0] == "的" and not text.startswith(_LEADING_WORDS) and _lone_de(passage, start, end):
         return start + 1, end
     return start, end
+
+
+def _footnote_mark_at_end(text: str) -> bool:
+    """Whether ``text`` ends in a footnote's mark: a superscript digit not after a Latin letter (m² is
+    square metres), or 「※」, 「†」, 「‡」."""
+    if text[-1] not in _FOOTNOTE_MARKS or len(text) < 2:
+        return False
+    before = text.rstrip("".join(_SUPERSCRIPT_DIGITS))[-1:] if text[-1] in _SUPERSCRIPT_DIGITS else ""
+    return not (before.isascii() and before.isalpha())
 
 
 def _lone_de(passage: str, start: int, end: int) -> bool:

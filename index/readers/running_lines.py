@@ -1,0 +1,88 @@
+"""Running headers and footers: the short lines a multi-page document repeats at the top or bottom of
+its pages (「华辰新能源科技股份有限公司 2023年年度报告」, 「第 3 页 共 8 页」, 「— 3 —」), found so they
+can be left out of the text.
+
+Why: pages are joined into one text, and the normalizer joins a page's last line to the next page's
+first when no sentence ends between them. A figure split by a page break then read
+「1,0第2页共4页↵京海港口集团股份有限公司2023年社会责任报告48.6万标准箱」; a footer came back as the answer
+(「第2页共8页」) and a page number was glued to a figure (「1↵2,856.4亿元」, on the wrong page). Left out,
+the two halves of the sentence meet as the author wrote them.
+
+A line is running when, with its digits folded and its spaces removed, it stands among the EDGE_LINES
+lines at the same end of at least RUNNING_SHARE of the pages, and of two pages at least, and where its
+figures change from page to page, one of them is the page number (the page's own, or at a fixed distance
+from it: a report numbers its pages after the cover). So a table's year rows (「2021年：982.3」), alike
+once folded and ending pages, stay. The first page keeps its header lines: they are the document's title
+as often as not.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+
+EDGE_LINES = 2          # lines looked at at each end of a page
+RUNNING_SHARE = 0.4     # of the pages: headers that alternate between odd and even pages still count
+MAX_RUNNING_CHARS = 80  # a longer line is text, even if repeated
+
+_DIGITS = re.compile(r"[0-9０-９]+")
+_SPACE = re.compile(r"\s+")
+_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+
+
+def line_key(line: str) -> str:
+    """What a running line keeps from page to page: its text without spaces, digit runs as '#'."""
+    return _DIGITS.sub("#", _SPACE.sub("", line))
+
+
+def edge_indices(count: int, order: Sequence[int] | None = None) -> tuple[list[int], list[int]]:
+    """The indices of the first and of the last EDGE_LINES of a page's ``count`` lines, in ``order``
+    (top to bottom; the lines' own order without it)."""
+    order = list(range(count)) if order is None else list(order)
+    top = order[:EDGE_LINES]
+    return top, [i for i in order[-EDGE_LINES:] if i not in top]
+
+
+def running_lines(pages: Sequence[Sequence[str]],
+                  edges: Sequence[tuple[Sequence[int], Sequence[int]] | None] | None = None) -> list[set[int]]:
+    """For each page, the indices of its lines that are running headers or footers (none on a document
+    of one page). ``edges`` gives each page's (top, bottom) lines where its list's ends are not its
+    page's (a text layer in drawing order, OCR lines in reading order); :func:`edge_indices` otherwise."""
+    result: list[set[int]] = [set() for _ in pages]
+    if len(pages) < 2:
+        return result
+    edges = edges or [None] * len(pages)
+    # (end, key) -> [(page, line index, text)]: one place a page, the first of equal keys
+    seen: dict[tuple[str, str], list[tuple[int, int, str]]] = defaultdict(list)
+    for number, (lines, ends) in enumerate(zip(pages, edges)):
+        top, bottom = ends if ends is not None else edge_indices(len(lines))
+        for end, indices in (("top", top), ("bottom", bottom)):
+            keys = set()
+            for i in indices:
+                key = line_key(lines[i])
+                if _candidate(lines[i]) and key not in keys:
+                    keys.add(key)
+                    seen[end, key].append((number, i, lines[i]))
+    need = max(2, math.ceil(RUNNING_SHARE * len(pages)))
+    for (end, _), places in seen.items():
+        if len(places) < need or not _numbered_like_pages(places):
+            continue
+        for number, i, _ in places:
+            if end == "bottom" or number > 0:   # the first page's header is its title as often as not
+                result[number].add(i)
+    return result
+
+
+def _numbered_like_pages(places: list[tuple[int, int, str]]) -> bool:
+    """The same text on every page, or one of its figures at a fixed distance from the page's number."""
+    if len({_SPACE.sub("", text) for _, _, text in places}) == 1:
+        return True
+    figures = [[int(d.translate(_FULL_WIDTH_DIGITS)) for d in _DIGITS.findall(text)] for _, _, text in places]
+    return any(len({row[k] - number for (number, _, _), row in zip(places, figures)}) == 1
+               for k in range(len(figures[0])))
+
+
+def _candidate(line: str) -> bool:
+    text = line.strip()
+    return bool(text) and len(text) <= MAX_RUNNING_CHARS

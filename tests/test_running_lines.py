@@ -1,0 +1,60 @@
+"""Running headers and footers of multi-page documents: found by repetition at a page's edges, digits
+folded, figures that follow the page number (index/readers/running_lines.py)."""
+from index.readers.running_lines import edge_indices, line_key, running_lines
+
+
+
+def text(page: int, k: int) -> str:
+    """A line of body text, its own on every page."""
+    return f"{'甲乙丙丁戊己庚辛壬癸'[page]}{'子丑寅卯辰巳'[k]}段：公司持续推进绿色发展，营业收入同比增长。"
+
+
+def _report(pages: int, header=lambda n: "华辰新能源科技股份有限公司 2023年年度报告",
+            footer=lambda n: f"第 {n} 页 共 8 页") -> list[list[str]]:
+    return [[header(n), text(n, 0), text(n, 1), footer(n)] for n in range(1, pages + 1)]
+
+
+def test_headers_and_page_number_footers_repeated_on_most_pages_are_running():
+    found = running_lines(_report(5))
+    assert found[0] == {3}                       # the first page keeps its header: often the title
+    assert all(f == {0, 3} for f in found[1:])
+    assert line_key("第 3 页 共 8 页") == line_key("第12页共8页") == "第#页共#页"
+
+
+def test_bare_page_numbers_dashes_and_numbers_after_a_cover_are_running_too():
+    for footer in (lambda n: str(n), lambda n: f"— {n} —", lambda n: f"{n} / 8", lambda n: f"- {n - 1} -",
+                   lambda n: f"第{n + 2}页"):
+        found = running_lines(_report(4, header=lambda n: text(n, 2), footer=footer))
+        assert all(f == {3} for f in found), footer(1)
+
+
+def test_headers_alternating_between_odd_and_even_pages_still_count():
+    pages = _report(6, header=lambda n: "华辰新能源" if n % 2 else "2023年年度报告")
+    assert all(0 in f for f in running_lines(pages)[1:])
+
+
+def test_figures_alike_once_folded_but_not_page_numbers_stay():
+    """A table's year rows end each page and fold to one key (「#年：#.#」): their figures do not follow
+    the page number, so they are text."""
+    rows = ["2019年：912.3", "2021年：982.7", "2020年：951.0", "2023年：1034.5"]
+    pages = [[text(n, 0), text(n, 1), rows[n]] for n in range(4)]
+    assert running_lines(pages) == [set()] * 4
+
+
+def test_text_once_a_page_in_the_middle_or_long_or_in_a_single_page_document_stays():
+    middle = [[text(n, 0), text(n, 1), "重复的句子", "重复的句子", text(n, 2), text(n, 3)] for n in range(4)]
+    assert running_lines(middle) == [set()] * 4
+    assert running_lines([["第 1 页 共 1 页", "正文", "第 1 页 共 1 页"]]) == [set()]
+    long_line = "这是一段很长的免责声明" * 9
+    assert running_lines([[text(n, 0), long_line] for n in range(3)]) == [set()] * 3
+    # a closing line on two pages of six: under the share of pages
+    pages = _report(6, footer=lambda n: "（完）" if n in (2, 6) else text(n, 5))
+    assert not any(3 in f for f in running_lines(pages))
+
+
+def test_ocr_lines_are_looked_at_top_to_bottom():
+    # reading order put the header after the footer; the order by height finds both ends
+    pages = [[text(n, 0), f"第{n + 1}页", "年度报告"] for n in range(3)]
+    edges = [edge_indices(3, [2, 0, 1])] * 3   # top to bottom: 年度报告, the text, 第n页
+    found = running_lines(pages, edges)
+    assert found[0] == {1} and found[1] == found[2] == {1, 2}
