@@ -131,6 +131,7 @@ def _is_heading(line: str, after: str) -> bool:
     text breaks its lines at one width, so a line it broke mid-sentence is about as long as the next."""
     line, after = _LIST_LINE_RE.sub("", line.strip()).strip(), after.strip()   # 「一、集团概况」 is a heading too
     return (0 < len(line) <= HEADING_MAX_CHARS and not any(c in _HEADING_PUNCT for c in line)
+            and not line.replace(",", "").replace(".", "").isdigit()   # a figure wrapped at its start: 「1」 / 「20亿元…」
             and not line.endswith("、")   # a list broken mid-way: 「董事、监事、」 / 「高级管理人员…」
             and len(after) >= max(2 * len(line), 16))
 
