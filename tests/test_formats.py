@@ -267,6 +267,56 @@ def test_pdf_running_headers_and_footers_are_left_out_so_a_figure_split_by_a_pag
     assert [r.page for r in doc.regions_for(i, i + 3)] == [2]
 
 
+LEFT_COLUMN = ["报告期内，公司共召开股东大会3次、董事会会", "议11次、监事会会议7次。董事会由9名董事组", "成，其中独立董事3名。公司聘任天衡会计师", "事务所为2023年度审计机构，审计费用为380", "万元。"]
+RIGHT_COLUMN = ["公司面临的主要风险包括国际贸易摩擦、原材", "料价格波动和汇率波动。报告期内，公司汇兑", "损失为2.7亿元。公司已开展远期结售汇业务，", "套期保值规模为15亿美元，以降低汇率波动的", "影响。"]
+
+
+def _two_columns(path: Path, font_path: str, row_by_row: bool) -> None:
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(TTFont("CJK", font_path, subfontIndex=0))
+    c = canvas.Canvas(str(path))
+    c.setFont("CJK", 10)
+    c.drawString(40, 790, "第五节 公司治理与风险因素")
+    placed = [(x, i, line) for x, column in ((40, LEFT_COLUMN), (310, RIGHT_COLUMN)) for i, line in enumerate(column)]
+    for x, i, line in sorted(placed, key=lambda p: (p[1], p[0])) if row_by_row else placed:
+        c.drawString(x, 760 - 16 * i, line)
+    c.showPage()
+    c.save()
+
+
+@pytest.mark.parametrize("row_by_row", [True, False])
+def test_a_two_column_pdf_page_reads_column_by_column_however_it_was_drawn(tmp_path, font_path, row_by_row):
+    """Drawn row by row, pdfium's text ran each left line into the right one beside it."""
+    p = tmp_path / "columns.pdf"
+    _two_columns(p, font_path, row_by_row)
+    text = normalize(read_file(p).documents[0].text).text
+    assert "".join(LEFT_COLUMN) in text and "".join(RIGHT_COLUMN) in text
+    assert text.index("".join(LEFT_COLUMN)) < text.index("".join(RIGHT_COLUMN))
+
+
+def test_an_unruled_table_drawn_row_by_row_keeps_its_rows(tmp_path, font_path):
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(TTFont("CJK", font_path, subfontIndex=0))
+    p = tmp_path / "kpi.pdf"
+    c = canvas.Canvas(str(p))
+    c.setFont("CJK", 10)
+    rows = [("指标", "2022年", "2023年"), ("营业收入（亿元）", "1,136.7", "1,234.5"), ("归母净利润（亿元）", "85.4", "96.8"),
+            ("加权平均净资产收益率", "15.1%", "15.9%"), ("员工人数（人）", "11,031", "12,345")]
+    for i, row in enumerate(rows):
+        for x, cell in zip((40, 260, 400), row):
+            c.drawString(x, 760 - 16 * i, cell)
+    c.showPage()
+    c.save()
+    lines = read_file(p).documents[0].text.split("\n")
+    assert [ln.split() for ln in lines] == [list(row) for row in rows]
+
+
 def test_a_pdf_page_without_text_is_ocrd_with_line_boxes(tmp_path, font_path):
     from reportlab.pdfgen import canvas
 

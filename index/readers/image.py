@@ -171,7 +171,7 @@ def _gaps(lines: list[OcrLine], axis: int) -> list[tuple[float, float]]:
     return out
 
 
-def _split(lines: list[OcrLine], axis: int, min_gap: float) -> list[list[OcrLine]]:
+def split_at_gap(lines: list[OcrLine], axis: int, min_gap: float) -> list[list[OcrLine]]:
     """Two groups either side of the widest blank band along ``axis`` (the first of equals), if it is
     at least ``min_gap`` wide; else the lines as one group."""
     gaps = [(hi - lo, -lo, (lo + hi) / 2) for lo, hi in _gaps(lines, axis) if hi - lo >= min_gap]
@@ -210,7 +210,7 @@ def reading_order(lines: list[OcrLine]) -> list[OcrLine]:
         if len(group) <= 1:
             return group
         for axis, min_gap in ((0, 1.0 * height), (1, 0.8 * height)):
-            parts = _split(group, axis, min_gap)
+            parts = split_at_gap(group, axis, min_gap)
             if len(parts) > 1:
                 return [ln for part in parts for ln in cut(part)]
         return _rows(group)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from index.readers.located import LocatedText, UnreadableFile
+from index.readers.pdf_columns import column_ordered_text
 from index.readers.running_lines import edge_indices, running_lines
 from index.readers.sheets import cell_text, table_lines
 
@@ -62,7 +63,8 @@ def read_pdf(path: Path, ocr: bool = True, on_page: Callable[[int, int], None] |
             try:
                 textpage = page.get_textpage()
                 found = tables.on_page(page, i)
-                text = _text_with_tables(textpage, found) if found else textpage.get_text_bounded()
+                text = (_text_with_tables(textpage, found) if found
+                        else column_ordered_text(textpage, page) or textpage.get_text_bounded())
                 text = text.replace("\r\n", "\n").replace("\r", "\n")
                 if len(text.strip()) >= MIN_TEXT_CHARS or not ocr:
                     lines = text.strip().split("\n")

@@ -1,0 +1,95 @@
+"""Columns of a PDF page whose text layer draws them row by row: read column by column instead.
+
+Why: pdfium gives a page's text in the order it was drawn. Most files draw a column at a time, but
+some converters draw a two-column page row by row, and the text then reads
+「…股东大会3次、董事会会公司面临的主要风险包括…原材料议11次…」: the left column's line, then the right
+column's, then the left's next. An answer ran across both (「公司的汇兑损失是多少？」 → 「其中独立董事3名」).
+The page's text runs (pdfium's rectangles, each on one line) are cut into blocks at blank bands,
+columns first (the recursive XY-cut OCR'd pages use, index/readers/image.py), and where a cut between
+columns finds the runs drawn back and forth across it, each block's text is read by itself, in reading
+order. Pages drawn column by column, or with one column, keep pdfium's text as it is.
+"""
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+
+from index.readers.image import OcrLine, split_at_gap
+
+MIN_CROSSINGS = 4     # a column cut drawn across this often (back and forth) is drawn row by row
+MIN_COLUMN_RUNS = 3   # runs each side of a cut for it to be between columns, not a label and its value
+MIN_COLUMN_LINES = 10  # line heights: a column of text is this wide at least; a table's column of cells is narrower
+MIN_PROSE_SHARE = 0.5  # of a column's lines holding sentence punctuation: prose, not a table's cells
+_SENTENCE_MARKS = set("，。；：、！？")
+
+
+def column_ordered_text(textpage, page) -> str | None:
+    """The page's text block by block in reading order when its text layer draws columns row by row;
+    None when it does not (keep pdfium's own text)."""
+    runs = _runs(textpage, page.get_size()[1])
+    if len(runs) < 2 * MIN_COLUMN_RUNS:
+        return None
+    height = statistics.median(r.box[3] - r.box[1] for r in runs) or 1.0
+    page_height = page.get_size()[1]
+
+    def text_of(group: list[OcrLine]) -> str:
+        x0, y0 = min(r.box[0] for r in group), min(r.box[1] for r in group)
+        x1, y1 = max(r.box[2] for r in group), max(r.box[3] for r in group)
+        text = textpage.get_text_bounded(left=x0 - 0.5, bottom=page_height - y1 - 0.5, right=x1 + 0.5,
+                                         top=page_height - y0 + 0.5)
+        return text.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+    blocks, interleaved = _blocks(runs, height, lambda part: _is_prose(text_of(part)))
+    if not interleaved:
+        return None
+    return "\n".join(t for t in map(text_of, blocks) if t)
+
+
+def _is_prose(text: str) -> bool:
+    """Lines of sentences (most hold a comma or full stop), not a table's cells (「营业收入（亿元）」, 「982.3」)."""
+    lines = [ln for ln in text.split("\n") if ln.strip()]
+    return bool(lines) and sum(any(c in _SENTENCE_MARKS for c in ln) for ln in lines) >= MIN_PROSE_SHARE * len(lines)
+
+
+def _runs(textpage, page_height: float) -> list[OcrLine]:
+    """pdfium's text rectangles as boxes measured from the page's top (as OCR lines are), in drawing
+    order (``score`` holds the rectangle's index)."""
+    runs = []
+    for k in range(textpage.count_rects()):
+        left, bottom, right, top = textpage.get_rect(k)
+        if right > left and top > bottom:
+            runs.append(OcrLine("", (left, page_height - top, right, page_height - bottom), float(k)))
+    return runs
+
+
+def _blocks(runs: list[OcrLine], height: float,
+            is_prose: Callable[[list[OcrLine]], bool]) -> tuple[list[list[OcrLine]], bool]:
+    """The runs cut into blocks, in reading order (columns left to right, blocks top to bottom), and
+    whether any cut between columns was drawn across back and forth."""
+    interleaved = False
+
+    def cut(group: list[OcrLine]) -> list[list[OcrLine]]:
+        nonlocal interleaved
+        for axis, min_gap in ((0, 1.0 * height), (1, 0.8 * height)):
+            parts = split_at_gap(group, axis, min_gap)
+            if len(parts) > 1:
+                if (axis == 0 and not interleaved and _text_columns(parts, height)
+                        and _crossings(parts) >= MIN_CROSSINGS and all(map(is_prose, parts))):
+                    interleaved = True
+                return [block for part in parts for block in cut(part)]
+        return [group]
+
+    return cut(list(runs)), interleaved
+
+
+def _text_columns(parts: list[list[OcrLine]], height: float) -> bool:
+    """Whether the parts either side of a cut could be columns of text: runs enough, and wide enough
+    each (a table's column of figures is narrower)."""
+    return all(len(p) >= MIN_COLUMN_RUNS and max(r.box[2] for r in p) - min(r.box[0] for r in p) >= MIN_COLUMN_LINES * height
+               for p in parts)
+
+
+def _crossings(parts: list[list[OcrLine]]) -> int:
+    """How often the drawing order goes from one side of a cut to the other."""
+    side = sorted((run.score, i) for i, part in enumerate(parts) for run in part)
+    return sum(1 for (_, a), (_, b) in zip(side, side[1:]) if a != b)
