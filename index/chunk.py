@@ -12,8 +12,11 @@ from dataclasses import dataclass
 from index.documents import Document
 from index.normalize import NormalizedText
 
-CHUNKER_VERSION = 2   # 2: over-long sentences cut in overlapping pieces (a cached --corpus index is rebuilt)
+CHUNKER_VERSION = 3   # 2: over-long sentences cut in overlapping pieces (a cached --corpus index is rebuilt);
+                      # 3: a table row of fields is one sentence
 _SENTENCE_RE = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+[”」』）)]?|\n|$)")
+# a table row as the readers write it (index/readers/sheets.py): 「指标：营业收入；2022年：1,136.7；2023年：1,234.5」
+_FIELD_ROW_RE = re.compile(r"[^；;：:\n]{1,40}[：:][^；;\n]*(?:[；;][^；;：:\n]{1,40}[：:][^；;\n]*)+")
 
 
 @dataclass(frozen=True)
@@ -31,20 +34,31 @@ class Chunk:
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Half-open spans of sentences (trailing punctuation included, newlines excluded)."""
+    """Half-open spans of sentences (trailing punctuation included, newlines excluded). A line that is a
+    table row of fields (「指标：营业收入；2022年：1,136.7；2023年：1,234.5」) is one sentence: cut at its
+    「；」, a chunk began mid-row, its figures without the metric they measure."""
     spans = []
-    for m in _SENTENCE_RE.finditer(text):
-        s, e = m.start(), m.end()
-        while e > s and text[e - 1] in "\n ":
-            e -= 1
-        while s < e and text[s] in "\n ":
-            s += 1
-        if e > s:
-            spans.append((s, e))
+    line_start = 0
+    for line in text.split("\n"):
+        if _FIELD_ROW_RE.fullmatch(line.strip()):
+            spans.extend(_trimmed(text, line_start, line_start + len(line)))
+        else:
+            for m in _SENTENCE_RE.finditer(line):
+                spans.extend(_trimmed(text, line_start + m.start(), line_start + m.end()))
+        line_start += len(line) + 1
     return spans
 
 
-_SOFT_BREAKS = "，,、：:.．· \t"   # where an over-long sentence is better cut than mid-word
+def _trimmed(text: str, s: int, e: int) -> list[tuple[int, int]]:
+    """[(s, e)] without spaces at either end, or [] when nothing is left."""
+    while e > s and text[e - 1] in "\n ":
+        e -= 1
+    while s < e and text[s] in "\n ":
+        s += 1
+    return [(s, e)] if e > s else []
+
+
+_SOFT_BREAKS = "；;，,、：:.．· \t"   # where an over-long sentence (or table row) is better cut than mid-word
 
 
 def _soft_cut(text: str, start: int, limit: int) -> int:

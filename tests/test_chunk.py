@@ -100,3 +100,21 @@ def test_a_run_on_sentence_with_a_large_overlap_is_not_cut_one_character_at_a_ti
     chunks = _chunks(text, size=100, overlap=60)
     assert len(chunks) <= 2 * len(text) / 50
     assert all(b.norm_start - a.norm_start >= 25 for a, b in zip(chunks, chunks[1:]))
+
+
+def test_a_table_row_of_fields_is_never_cut_where_it_fits_and_a_long_one_at_its_fields():
+    """Cut at a row's 「；」, a chunk began 「2022年：1,136.7；2023年：1,234.5」: figures without their metric."""
+    rows = [f"指标：{name}（亿元）；2021年：{i}82.3；2022年：{i}136.7；2023年：{i}234.5"
+            for i, name in enumerate(["营业收入", "归母净利润", "研发投入", "经营现金流", "资本开支", "总资产", "净资产"], 1)]
+    text = "公司近三年主要会计数据如下。\n" + "\n".join(rows) + "\n公司坚持创新；持续投入研发。"
+    norm = normalize(text)
+    assert "指标" in norm.text and norm.text.count("\n") == len(rows) + 1   # the rows keep their lines
+    chunks = chunk_document(Document("d", "", text, ""), norm, size=120, overlap=60)
+    for row in rows:
+        assert any(row in c.text for c in chunks), row
+    assert all(c.text.startswith(("公司", "指标")) for c in chunks)
+    assert [norm.text[s:e] for s, e in split_sentences(norm.text)][-2:] == ["公司坚持创新；", "持续投入研发。"]
+    long_row = "；".join(f"{year}年：{year - 1900}.5" for year in range(1990, 2024))
+    pieces = chunk_document(Document("d", "", long_row, ""), normalize(long_row), size=60, overlap=20)
+    assert len(pieces) > 1 and all(p.text.endswith("；") or p.text == pieces[-1].text for p in pieces)
+    assert all(p.text.split("；")[0].count("：") == 1 for p in pieces)   # each piece begins at a field
