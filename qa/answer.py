@@ -74,6 +74,8 @@ class Answer:
     page: int | None = None
     region: tuple[float, float, float, float] | None = None
     source: str | None = None
+    # the page the span ends on, when it runs over from ``page`` onto a later one (None otherwise)
+    last_page: int | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -81,7 +83,8 @@ class Answer:
     def __str__(self) -> str:
         if self.abstained:
             return f"{NO_ANSWER_ZH} (score {self.score:.2f} < {self.threshold:.2f})"
-        where = f", {place_kind(self.source)} {self.page}" if self.page is not None else ""
+        pages = f"{self.page}–{self.last_page}" if self.last_page is not None else f"{self.page}"
+        where = f", {place_kind(self.source)}{'s' if self.last_page is not None else ''} {pages}" if self.page is not None else ""
         return f"{self.text} (score {self.score:.2f}, {self.title or self.doc_id}{where})"
 
 
@@ -103,7 +106,10 @@ def place_kind(source: str | None) -> str:
 _PLACE_ZH = {"slide": "张幻灯片", "sheet": "个工作表", "page": "页"}
 
 
-def place_label(source: str | None, page: int) -> str:
-    """Where in its file an answer is, as the CLI and the UI show it: 「第 2 张幻灯片 (slide 2)」."""
+def place_label(source: str | None, page: int, last_page: int | None = None) -> str:
+    """Where in its file an answer is, as the CLI and the UI show it: 「第 2 张幻灯片 (slide 2)」, or
+    「第 2–3 页 (pages 2–3)」 for a span that runs over a page break."""
     kind = place_kind(source)
+    if last_page is not None and last_page != page:
+        return f"第 {page}–{last_page} {_PLACE_ZH[kind]} ({kind}s {page}–{last_page})"
     return f"第 {page} {_PLACE_ZH[kind]} ({kind} {page})"

@@ -445,10 +445,12 @@ class QABot:
         chunk = hits[sp.passage].chunk
         document = documents[best.doc_id]
         regions = document.regions_for(best.start, best.end)
+        pages = [r.page for r in regions if r.page is not None]
         return Answer(q, best.text, best.score, False, best.doc_id, best.title, best.start, best.end,
                       chunk.text, sp.start, sp.end, chunk.chunk_id, alternatives=tuple(c for _, c in cands[1:]),
-                      page=regions[0].page if regions else None, region=merge_boxes(regions) if regions else None,
-                      source=document.source, **common)
+                      page=pages[0] if pages else None, region=merge_boxes(regions) if regions else None,
+                      source=document.source, last_page=pages[-1] if pages and pages[-1] != pages[0] else None,
+                      **common)
 
 
 _BOTS: dict[tuple, QABot] = {}

@@ -93,7 +93,7 @@ def _print_answer(a) -> None:
     print(f"答案: {_shown_flat(a.text)}   (置信度 {a.score:.2f})")
     print(f"  出处: {_where_from(a)} [{a.start}:{a.end}]")
     if a.page is not None or a.region is not None:
-        where = [place_label(a.source, a.page)] if a.page is not None else []
+        where = [place_label(a.source, a.page, a.last_page)] if a.page is not None else []
         if a.region is not None:
             x0, y0, x1, y1 = (round(v) for v in a.region)
             where.append(f"扫描区域 region ({x0}, {y0})–({x1}, {y1}) px")

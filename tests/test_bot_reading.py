@@ -129,3 +129,32 @@ def test_spans_read_twice_leave_the_full_list_of_candidates(report_bot, monkeypa
     places = [(c.start, c.end) for c in _all(a)]
     assert REPORT.count("魏东海") >= CANDIDATES_LISTED and asked_for[0] > CANDIDATES_LISTED
     assert len(places) == len(set(places)) == CANDIDATES_LISTED
+
+
+def test_an_answer_running_over_a_page_break_names_both_pages(tiny_encoder_path, tiny_qa_model, tmp_path, monkeypatch):
+    from index.documents import Document, Region
+    from qa.reader.answer_type import TypeCheck
+    from qa.reader.extractive import Span
+
+    first, second = "报告期内，集装箱吞吐量为1,0", "48.6万标准箱，同比增长7.9%。"
+    text = first + "\n\n" + second
+    doc = Document("r", "港口报告", text, str(tmp_path / "report.pdf"),
+                   (Region(0, len(first), 1, None), Region(len(first) + 2, len(text), 2, None)))
+    from index.embed import get_encoder
+    from index.store import IndexStore
+
+    config = Config(encoder=str(tiny_encoder_path), reader=str(tiny_qa_model), threshold=0.0, top_k=1)
+    bot = QABot(IndexStore(config.encoder, get_encoder(config.encoder).info.dimension), config)
+    bot.add_documents([doc])
+
+    def fake_read(question, texts, *args, answer_from, **kw):
+        at = texts[0].index("1,048.6")
+        return TypeCheck(None, [Span(0, at, at + len("1,048.6万标准箱"), "1,048.6万标准箱", 0.9, 0.0)])
+
+    monkeypatch.setattr(bot.reader, "read_ranked", fake_read)
+    a = bot.ask("集装箱吞吐量是多少？")
+    assert a.text == "1,048.6万标准箱" and (a.page, a.last_page) == (1, 2)
+    fake = lambda question, texts, *args, answer_from, **kw: TypeCheck(None, [Span(0, 0, 4, texts[0][:4], 0.9, 0.0)])
+    monkeypatch.setattr(bot.reader, "read_ranked", fake)
+    a = bot.ask("集装箱吞吐量是多少？")
+    assert (a.page, a.last_page) == (1, None)

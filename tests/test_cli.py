@@ -819,3 +819,7 @@ def test_an_answer_prints_as_one_line_a_field_naming_its_file(capsys):
         _print_answer(Answer("q", "58万元", 0.5, False, "d1", "t", 32, 36, passage, i, i + 4, "d1#0", page=2,
                              source=source))
         assert capsys.readouterr().out.splitlines()[2] == f"  位置: {place}"
+    _print_answer(Answer("q", "58万元", 0.5, False, "d1", "t", 32, 36, passage, i, i + 4, "d1#0", page=2,
+                         source="/d/report.pdf", last_page=3))
+    assert capsys.readouterr().out.splitlines()[2] == "  位置: 第 2–3 页 (pages 2–3)"
+    assert str(Answer("q", "58万元", 0.5, False, "d1", "t", page=2, last_page=3)).endswith("t, pages 2–3)")

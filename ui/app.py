@@ -125,7 +125,7 @@ def format_answer(answer: Answer) -> str:
                              f'<span class="zhqa-meta">{html.escape(p.title or p.doc_id)} · 相关度 {p.score:.4f}'
                              f"</span><br>{_html_text(_excerpt(p.text))}</div>")
         return "\n\n".join(lines)
-    page = f" · {place_label(answer.source, answer.page)}" if answer.page is not None else ""
+    page = f" · {place_label(answer.source, answer.page, answer.last_page)}" if answer.page is not None else ""
     lines = [f"**{md_escape(answer.text)}**",
              f'<span class="zhqa-meta">置信度 confidence {answer.score:.2f} · '
              f"来源 {_doc_label(answer.title, answer.doc_id)}{page}</span>"]
