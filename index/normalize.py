@@ -135,6 +135,7 @@ def _is_heading(line: str, after: str) -> bool:
     line, after = _LIST_LINE_RE.sub("", line.strip()).strip(), after.strip()   # 「一、集团概况」 is a heading too
     return (0 < len(line) <= HEADING_MAX_CHARS and not any(c in _HEADING_PUNCT for c in line)
             and not line.replace(",", "").replace(".", "").isdigit()   # a figure wrapped at its start: 「1」 / 「20亿元…」
+            and not (line[-1].isdigit() and after[:1].isdigit())       # or in its middle: 「…资本开支为1」 / 「20亿元…」
             and not line.endswith("、")   # a list broken mid-way: 「董事、监事、」 / 「高级管理人员…」
             and len(after) >= max(2 * len(line), 16))
 

@@ -34,6 +34,7 @@ from qa.config import SAMPLE_ARTICLE, Config, check_threshold, check_top_k, loca
 from qa.language import is_english_question
 from qa.locking import ReadWriteLock
 from qa.question_text import SURROGATES, without_blank_ends
+from qa.reader.table_cells import with_table_cell
 from qa.reading_context import reading_input
 from qa.reader.extractive import ExtractiveReader
 from qa.reader.loading import ReaderLoadError, reader_calibration, reader_folder
@@ -416,9 +417,10 @@ class QABot:
             # twice the candidates listed: a span read in two chunks' overlap comes back twice, merged below
             checked = self.reader.read_ranked(read.question, read.texts, top_n=2 * CANDIDATES_LISTED, asked=q,
                                               passage_weights=weights, answer_from=read.heads)
+            kept = with_table_cell(q, read.texts, read.heads, checked.kept) if self.config.table_cells else checked.kept
             # offsets back into the chunk's own text (no span starts in the title)
             spans = [dataclasses.replace(sp, start=sp.start - read.heads[sp.passage],
-                                         end=sp.end - read.heads[sp.passage]) for sp in checked.kept]
+                                         end=sp.end - read.heads[sp.passage]) for sp in kept]
             passages = tuple(Passage(h.chunk.chunk_id, h.chunk.doc_id, h.chunk.title, h.chunk.text, h.score,
                                      h.chunk.start, h.chunk.end, h.dense_rank, h.bm25_rank) for h in hits)
             cands, documents, placed = [], {}, set()

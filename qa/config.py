@@ -45,6 +45,8 @@ class Config:
     answer_types: bool = True            # drop spans of another measure than the question asks for (qa/reader/answer_type.py)
     read_titles: bool = True             # the reader reads each passage after its document's title, which
                                          # answers never come from (README, "Titles read with passages")
+    table_cells: bool = True             # a question naming a table row and one of its columns is answered
+                                         # with the cell where they cross (qa/reader/table_cells.py)
     backend: str = "local"               # local (an index directory) | milvus (index/store/milvus.py)
     milvus_uri: str = ""                 # milvus backend: ./x.db (milvus-lite) or http://host:19530
     milvus_collection: str = "zhqa"      # milvus backend: the collections' name prefix
@@ -71,7 +73,7 @@ class Config:
                 or not 0 <= self.dense_weight <= 1:   # NaN fails the comparison too
             raise ValueError(f"the dense weight (ZHQA_DENSE_WEIGHT) must be a number from 0 to 1, "
                              f"not {self.dense_weight!r}")
-        for name in ("verifier", "answer_types", "read_titles"):
+        for name in ("verifier", "answer_types", "read_titles", "table_cells"):
             value = getattr(self, name)
             if not isinstance(value, bool) and not (name == "verifier" and value is None):
                 raise ValueError(f"{name} must be True or False{' or None' if name == 'verifier' else ''}, "
@@ -114,7 +116,7 @@ class Config:
             if f.name == "verifier" and raw.strip().lower() == "auto":
                 values[f.name] = None
                 continue
-            if f.name in ("verifier", "answer_types", "read_titles"):
+            if f.name in ("verifier", "answer_types", "read_titles", "table_cells"):
                 values[f.name] = _parse_bool(f"ZHQA_{f.name.upper()}", raw)
                 continue
             kind = int if f.name in ("top_k", "chunk_size", "chunk_overlap", "max_question_chars",

@@ -36,6 +36,9 @@ def add_model_options(p: argparse.ArgumentParser, title: str = "models and retri
     g.add_argument("--read-titles", action=argparse.BooleanOptionalAction, default=None,
                    help="let the reader read each passage after its document's title, so a report that names "
                         "its subject only in the headline still answers (default: on)")
+    g.add_argument("--table-cells", action=argparse.BooleanOptionalAction, default=None,
+                   help="answer a question that names a table row and one of its columns (「2022年营业收入」) with "
+                        "the cell where they cross (default: on)")
 
 
 def add_backend_options(p: argparse.ArgumentParser) -> None:
@@ -113,7 +116,8 @@ def config_from_args(args: argparse.Namespace):
                            faiss=getattr(args, "faiss", None), reader_device=getattr(args, "reader_device", None),
                            verifier=getattr(args, "verifier", None),
                            answer_types=getattr(args, "answer_types", None),
-                           read_titles=getattr(args, "read_titles", None))
+                           read_titles=getattr(args, "read_titles", None),
+                           table_cells=getattr(args, "table_cells", None))
 
 
 def add_eval_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:

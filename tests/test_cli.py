@@ -257,7 +257,7 @@ def test_the_stores_whole_number_settings_fall_back_at_import_and_are_named_when
                                           ("mode", "x"), ("fusion", "x"), ("faiss", "x"), ("reader_dtype", "float8"),
                                           ("encoder", ""), ("encoder", None), ("reader", " "), ("reader_device", "meta"),
                                           ("answer_types", "no"), ("verifier", "no"), ("chunk_size", "abc"),
-                                          ("read_titles", "yes")])
+                                          ("read_titles", "yes"), ("table_cells", 1)])
 def test_every_config_field_is_checked_when_the_config_is_made(field, value):
     from qa.config import Config
 

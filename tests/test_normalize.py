@@ -67,6 +67,7 @@ def test_table_list_and_form_lines_keep_their_line_breaks():
     assert normalize("减碳\n2.5万吨").text == "减碳2.5万吨"   # a figure is no list number
     # a line of digits alone is a figure wrapped at its start, no heading over the longer line
     assert normalize("资本开支为\n1\n20亿元，主要用于新建产能和技术改造项目的建设。").text == "资本开支为120亿元，主要用于新建产能和技术改造项目的建设。"
+    assert normalize("公司预计资本开支为1\n20亿元，主要用于新建产能和技术改造项目的建设。").text == "公司预计资本开支为120亿元，主要用于新建产能和技术改造项目的建设。"
     # a numbered clause wrapped onto the next line is one sentence; markers need their space; a stray 「|」
     wrapped = "条款如下：\n1、申请人应当在收到通知之日起十五日内\n向有关部门提交书面材料，逾期视为放弃。\n2、其他。"
     assert normalize(wrapped).text == "条款如下：\n1、申请人应当在收到通知之日起十五日内向有关部门提交书面材料，逾期视为放弃。\n2、其他。"

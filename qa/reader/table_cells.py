@@ -1,0 +1,117 @@
+"""Table cells found by the names of their row and their column: 「2022年归母净利润是多少？」 over the row
+「指标：归母净利润（亿元）；2021年：71.2；2022年：85.4；2023年：96.8」 is 85.4.
+
+Why: the readers write a table's rows as fields after their column headers (index/readers/sheets.py), and
+the reader reads such a row as a sentence. Asked for one year's value it gives the row's first figure,
+another year's (71.2 for 2022), or the figure of the report's own year from the text: in a probe's KPI
+table, 5 of 7 questions naming a year got another year's value, and the right one was among none of the
+candidates. A question that names a row (its label, units in brackets aside) and one of the row's
+columns has one answer, the cell where they cross: a lookup, as spreadsheet users do by eye. Questions
+about a change (「增长多少」) are not lookups, unless the row or column names the change itself.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from index.bm25 import fold
+from qa.reader.answer_type import agrees, expected_measure
+from qa.reader.extractive import Span
+
+TABLE_CELL_CONFIDENCE = 0.9   # both names matched exactly: the cell is answered with this confidence
+MAX_LABEL_CHARS = 40
+_FIELD = re.compile(rf"([^；;：:\n]{{1,{MAX_LABEL_CHARS}}})[：:]([^；;\n]*)")
+_BRACKETED = re.compile(r"[（(][^）)]*[）)]")
+_CHANGE = re.compile(r"增长|增加|下降|减少|提高|提升|上涨|下跌|降低|同比|环比|变化|增幅|降幅|涨幅|相比|比上年|较上年")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A table cell's value: ``start``/``end`` index passage ``passage``."""
+
+    passage: int
+    start: int
+    end: int
+    text: str
+    row: str
+    column: str
+
+
+def find_cell(question: str, passages: Sequence[str], answer_from: Sequence[int] | None = None) -> Cell | None:
+    """The one cell whose row and column ``question`` names, in the passages' rows of fields; None when no
+    cell, or cells of different values, match (or the question asks about a change). ``answer_from``: where
+    each passage's own text starts (a title read before it holds no cell)."""
+    asked = fold(question)
+    if _CHANGE.search(asked):
+        return None
+    expected = expected_measure(question)
+    found: list[tuple[int, Cell]] = []
+    for p, text in enumerate(passages):
+        offset = answer_from[p] if answer_from else 0
+        line_start = 0
+        for line in text.split("\n"):
+            if line_start >= offset:
+                found.extend(_cells_in_row(asked, line, p, line_start))
+            line_start += len(line) + 1
+    found = [(strength, c) for strength, c in found if agrees(expected, c.text + _unit(c.row))]
+    if not found:
+        return None
+    best = max(strength for strength, _ in found)
+    values = {c.text for strength, c in found if strength == best}
+    if len(values) != 1:
+        return None
+    return next(c for strength, c in found if strength == best)
+
+
+def _cells_in_row(asked: str, line: str, passage: int, line_start: int) -> list[tuple[int, Cell]]:
+    """(strength, cell) for each cell of ``line``, a row of two fields or more, whose row and column names
+    are both in ``asked`` (folded); strength is how many characters the two names matched."""
+    fields = [(m.group(1).strip(), m.group(2).strip(), m.start(2)) for m in _FIELD.finditer(line)]
+    if len(fields) < 2 or not _is_row(line, fields):
+        return []
+    row = fields[0][1]
+    row_match = _name_match(row, asked)
+    if not row_match:
+        return []
+    out = []
+    for label, value, at in fields[1:]:
+        column_match = _name_match(label, asked)
+        if not column_match or not value:
+            continue
+        start = line_start + at + (len(line[at:]) - len(line[at:].lstrip()))
+        out.append((row_match + column_match, Cell(passage, start, start + len(value), value, row, label)))
+    return out
+
+
+def _is_row(line: str, fields: list[tuple[str, str, int]]) -> bool:
+    """Whether the whole line is its fields joined by 「；」 (not a sentence holding a colon)."""
+    rebuilt = "；".join(f"{label}：{value}" for label, value, _ in fields)
+    return "".join(rebuilt.split()) == "".join(line.replace(";", "；").replace(":", "：").split())
+
+
+def _name_match(name: str, asked: str) -> int:
+    """How many characters of ``name`` (whole, or without its bracketed units) ``asked`` holds; 0 for none.
+    Names of one character, or of digits alone (a row number), match nothing."""
+    for candidate in (name, _BRACKETED.sub("", name)):
+        folded = fold("".join(candidate.split()))
+        if len(folded) >= 2 and not folded.isdigit() and folded in "".join(asked.split()):
+            return len(folded)
+    return 0
+
+
+def _unit(row: str) -> str:
+    """The unit a row's name gives its values: 「归母净利润（亿元）」 → 亿元, for the answer-type check."""
+    m = _BRACKETED.search(row)
+    return m.group(0)[1:-1] if m else ""
+
+
+def with_table_cell(question: str, passages: Sequence[str], answer_from: Sequence[int] | None,
+                    spans: list[Span]) -> list[Span]:
+    """``spans`` (the reader's, best first) after the cell :func:`find_cell` finds, if it finds one, at
+    TABLE_CELL_CONFIDENCE; the reader's own span over the same characters is not listed twice."""
+    cell = find_cell(question, passages, answer_from)
+    if cell is None:
+        return spans
+    first = Span(cell.passage, cell.start, cell.end, cell.text, TABLE_CELL_CONFIDENCE, 0.0)
+    return [first] + [s for s in spans if (s.passage, s.start, s.end) != (cell.passage, cell.start, cell.end)]
