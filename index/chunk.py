@@ -10,13 +10,13 @@ import re
 from dataclasses import dataclass
 
 from index.documents import Document
+from index.field_rows import is_field_row
 from index.normalize import NormalizedText
 
 CHUNKER_VERSION = 3   # 2: over-long sentences cut in overlapping pieces (a cached --corpus index is rebuilt);
                       # 3: a table row of fields is one sentence
 _SENTENCE_RE = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+[”」』）)]?|\n|$)")
-# a table row as the readers write it (index/readers/sheets.py): 「指标：营业收入；2022年：1,136.7；2023年：1,234.5」
-_FIELD_ROW_RE = re.compile(r"[^；;：:\n]{1,40}[：:][^；;\n]*(?:[；;][^；;：:\n]{1,40}[：:][^；;\n]*)+")
+
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     spans = []
     line_start = 0
     for line in text.split("\n"):
-        if _FIELD_ROW_RE.fullmatch(line.strip()):
+        if is_field_row(line):
             spans.extend(_trimmed(text, line_start, line_start + len(line)))
         else:
             for m in _SENTENCE_RE.finditer(line):

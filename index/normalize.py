@@ -11,6 +11,8 @@ import re
 from array import array
 from dataclasses import dataclass, field
 
+from index.field_rows import starts_field_row
+
 NORMALIZER_VERSION = 5   # 3: line breaks kept around table, list and field lines and after headings, zero-width
                          # characters dropped, full-width decimal points folded; 4: lines_are_blocks; 5: a figure
                          # or Latin word wrapped inside Chinese text joins without a space, 「12 %」 reads 12%,
@@ -33,8 +35,7 @@ _TABLE_ROW_RE = re.compile(r"\S\s*\|\s*\S")   # two cells at least: a stray 「|
 HEADING_MAX_CHARS = 24
 _HEADING_PUNCT = set("，。；：！？,.;:!?（）()“”\"'《》—…")   # 「、」 allowed: 「第三节 董事、监事和高级管理人员」
 _FIELD_LINE_RE = re.compile(r"^\s*[^\s，。；：:,;！？!?|]{1,12}[：:]")
-# a table row as the readers write one (index/readers/sheets.py): two fields or more, 「地区：华东；营收：12亿元」
-_FIELD_ROW_RE = re.compile(r"^\s*[^\s，。；：:,;！？!?|]{1,40}[：:][^；;\n]*[；;]\s*[^\s，。；：:,;！？!?|]{1,40}[：:]")
+
 
 
 def _fold(ch: str) -> str:
@@ -148,7 +149,7 @@ def _keeps_break(before: str, after: str) -> bool:
     「…社会责任，」 / 「包括：参与…」 mid-sentence."""
     field_before, field_after = bool(_FIELD_LINE_RE.match(before)), bool(_FIELD_LINE_RE.match(after))
     return (_is_table_row(before) or _is_table_row(after) or _is_list_item(after) or _is_heading(before, after)
-            or (field_before and field_after) or bool(_FIELD_ROW_RE.match(before)) or bool(_FIELD_ROW_RE.match(after)))
+            or (field_before and field_after) or starts_field_row(before) or starts_field_row(after))
 
 
 def _is_byline(line: str) -> bool:

@@ -92,7 +92,7 @@ _EN_CHANGE = re.compile(r"(?i)\b(?:increase|decrease|grow|grew|growth|rise|rose|
 # 「有多少的国民生产总值…」, 「占全国多少」, 「收入中有多少来自海外」 ask a share, not the sum
 _SHARE_OF = re.compile(r"多少的|占(?!比)[^，。？?]*多少|中有?多少|多少来自")
 # a change (「收入增长了多少」) may be a percentage or a sum: no expectation then
-_CHANGE = re.compile(r"增长|增加|下降|减少|提高|提升|上涨|下跌|降低|同比|环比|翻|变化|增幅|降幅|涨幅")
+CHANGE = re.compile(r"增长|增加|下降|减少|提高|提升|上涨|下跌|降低|同比|环比|翻|变化|增幅|降幅|涨幅")
 
 # an age answers "when" (「9岁时」); 「几倍」 may be answered 「增长了200%」; a count may be given as a
 # share (「多少人口是汉族」 → 「91.5%」) and a ratio as a multiple (市盈率 → 25倍). A ratio given as two
@@ -124,9 +124,9 @@ def expected_measure(question: str) -> Measure | None:
         return Measure.TIME
     if _EN_PERCENT.search(q):
         return Measure.PERCENT
-    if _EN_MONEY.search(q) and _EN_ASKS.search(q) and not (_CHANGE.search(q) or _EN_CHANGE.search(q)):
+    if _EN_MONEY.search(q) and _EN_ASKS.search(q) and not (CHANGE.search(q) or _EN_CHANGE.search(q)):
         return Measure.MONEY
-    if not _ASKS_FIGURE.search(q) or _CHANGE.search(q) or _SHARE_OF.search(q):
+    if not _ASKS_FIGURE.search(q) or CHANGE.search(q) or _SHARE_OF.search(q):
         return None
     if _PERCENT_NOUNS.search(q):
         return Measure.PERCENT

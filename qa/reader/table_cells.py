@@ -16,14 +16,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from index.bm25 import fold
-from qa.reader.answer_type import agrees, expected_measure
+from index.field_rows import row_fields
+from qa.reader.answer_type import CHANGE, agrees, expected_measure
 from qa.reader.extractive import Span
 
 TABLE_CELL_CONFIDENCE = 0.9   # both names matched exactly: the cell is answered with this confidence
-MAX_LABEL_CHARS = 40
-_FIELD = re.compile(rf"([^；;：:\n]{{1,{MAX_LABEL_CHARS}}})[：:]([^；;\n]*)")
 _BRACKETED = re.compile(r"[（(][^）)]*[）)]")
-_CHANGE = re.compile(r"增长|增加|下降|减少|提高|提升|上涨|下跌|降低|同比|环比|变化|增幅|降幅|涨幅|相比|比上年|较上年")
+_CHANGE = re.compile(CHANGE.pattern + r"|相比|比上年|较上年")
 
 
 @dataclass(frozen=True)
@@ -67,8 +66,8 @@ def find_cell(question: str, passages: Sequence[str], answer_from: Sequence[int]
 def _cells_in_row(asked: str, line: str, passage: int, line_start: int) -> list[tuple[int, Cell]]:
     """(strength, cell) for each cell of ``line``, a row of two fields or more, whose row and column names
     are both in ``asked`` (folded); strength is how many characters the two names matched."""
-    fields = [(m.group(1).strip(), m.group(2).strip(), m.start(2)) for m in _FIELD.finditer(line)]
-    if len(fields) < 2 or not _is_row(line, fields):
+    fields = row_fields(line)
+    if len(fields) < 2:
         return []
     row = fields[0][1]
     row_match = _name_match(row, asked)
@@ -82,12 +81,6 @@ def _cells_in_row(asked: str, line: str, passage: int, line_start: int) -> list[
         start = line_start + at + (len(line[at:]) - len(line[at:].lstrip()))
         out.append((row_match + column_match, Cell(passage, start, start + len(value), value, row, label)))
     return out
-
-
-def _is_row(line: str, fields: list[tuple[str, str, int]]) -> bool:
-    """Whether the whole line is its fields joined by 「；」 (not a sentence holding a colon)."""
-    rebuilt = "；".join(f"{label}：{value}" for label, value, _ in fields)
-    return "".join(rebuilt.split()) == "".join(line.replace(";", "；").replace(":", "：").split())
 
 
 def _name_match(name: str, asked: str) -> int:
