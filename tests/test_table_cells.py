@@ -39,6 +39,10 @@ def test_no_cell_where_the_question_names_none_or_several_or_asks_another_thing(
 def test_rows_of_spreadsheets_sentences_with_colons_and_titles_read_before_a_passage():
     sheet = "地区：华东；营收：12亿元；员工：1200人\n地区：华南；营收：8亿元；员工：800人"
     assert find_cell("华南的营收是多少？", [sheet]).text == "8亿元"
+    staff = "序号：1；姓名：张三；部门：市场部；入职：2019年\n序号：2；姓名：李四；部门：研发部；入职：2021年"
+    assert find_cell("李四的部门是什么？", [staff]).text == "研发部"   # the row named by any of its values
+    assert find_cell("研发部是谁？", [staff]) is None                     # no column named
+    assert find_cell("2019年入职的员工在哪个部门？", [staff]).text == "市场部"   # 2019年 names the row too
     prose = "董事长：张三表示，2022年：公司营收增长。"
     assert find_cell("2022年董事长是谁？", [prose]) is None   # a sentence with colons is no row
     titled = "地区：华东；营收：12亿元\n" + "公司业绩平稳。"

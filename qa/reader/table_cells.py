@@ -5,8 +5,9 @@ Why: the readers write a table's rows as fields after their column headers (inde
 the reader reads such a row as a sentence. Asked for one year's value it gives the row's first figure,
 another year's (71.2 for 2022), or the figure of the report's own year from the text: in a probe's KPI
 table, 5 of 7 questions naming a year got another year's value, and the right one was among none of the
-candidates. A question that names a row (its label, units in brackets aside) and one of the row's
-columns has one answer, the cell where they cross: a lookup, as spreadsheet users do by eye. Questions
+candidates. A question that names a row (its label, units in brackets aside, or another of its values)
+and one of the row's columns has one answer, the cell where they cross: a lookup, as spreadsheet users do
+by eye. Questions
 about a change (「增长多少」) are not lookups, unless the row or column names the change itself.
 """
 from __future__ import annotations
@@ -64,19 +65,19 @@ def find_cell(question: str, passages: Sequence[str], answer_from: Sequence[int]
 
 
 def _cells_in_row(asked: str, line: str, passage: int, line_start: int) -> list[tuple[int, Cell]]:
-    """(strength, cell) for each cell of ``line``, a row of two fields or more, whose row and column names
-    are both in ``asked`` (folded); strength is how many characters the two names matched."""
+    """(strength, cell) for each cell of ``line``, a row of two fields or more, whose column ``asked``
+    (folded) names, in a row it names by another of its values (the first is the row's name in a table,
+    「归母净利润（亿元）」; in a spreadsheet any value may be: 「张三」 of 「序号：1；姓名：张三；部门：市场部」);
+    strength is how many characters the two names matched."""
     fields = row_fields(line)
-    if len(fields) < 2:
-        return []
-    row = fields[0][1]
-    row_match = _name_match(row, asked)
-    if not row_match:
-        return []
     out = []
-    for label, value, at in fields[1:]:
+    for i, (label, value, at) in enumerate(fields):
         column_match = _name_match(label, asked)
-        if not column_match or not value:
+        if not column_match or not value or i == 0:
+            continue
+        keys = [(_name_match(v, asked), v) for j, (_, v, _) in enumerate(fields) if j != i]
+        row_match, row = max(keys, default=(0, ""))
+        if not row_match:
             continue
         start = line_start + at + (len(line[at:]) - len(line[at:].lstrip()))
         out.append((row_match + column_match, Cell(passage, start, start + len(value), value, row, label)))
