@@ -63,8 +63,11 @@ def read_pdf(path: Path, ocr: bool = True, on_page: Callable[[int, int], None] |
             try:
                 textpage = page.get_textpage()
                 found = tables.on_page(page, i)
-                text = (_text_with_tables(textpage, found) if found
-                        else column_ordered_text(textpage, page) or textpage.get_text_bounded())
+                if found:
+                    text = _text_with_tables(textpage, found)
+                else:
+                    drawn = textpage.get_text_bounded()
+                    text = column_ordered_text(textpage, page, drawn) or drawn
                 text = text.replace("\r\n", "\n").replace("\r", "\n")
                 if len(text.strip()) >= MIN_TEXT_CHARS or not ocr:
                     lines = text.strip().split("\n")

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from index.readers.image import OcrLine, split_at_gap
 
+MAX_RUNS = 2000      # a page drawing more text runs is a grid of figures, not columns of prose (the cut is quadratic)
 MIN_CROSSINGS = 4     # a column cut drawn across this often (back and forth) is drawn row by row
 MIN_COLUMN_RUNS = 3   # runs each side of a cut for it to be between columns, not a label and its value
 MIN_COLUMN_LINES = 10  # line heights: a column of text is this wide at least; a table's column of cells is narrower
@@ -23,9 +24,11 @@ MIN_PROSE_SHARE = 0.5  # of a column's lines holding sentence punctuation: prose
 _SENTENCE_MARKS = set("，。；：、！？")
 
 
-def column_ordered_text(textpage, page) -> str | None:
+def column_ordered_text(textpage, page, drawn: str) -> str | None:
     """The page's text block by block in reading order when its text layer draws columns row by row;
-    None when it does not (keep pdfium's own text)."""
+    None when it does not (keep pdfium's own text, ``drawn``)."""
+    if not _is_prose(drawn) or textpage.count_rects() > MAX_RUNS:
+        return None
     runs = _runs(textpage, page.get_size()[1])
     if len(runs) < 2 * MIN_COLUMN_RUNS:
         return None
