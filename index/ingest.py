@@ -20,14 +20,16 @@ from index.readers.slides import SUFFIXES as SLIDE_SUFFIXES
 from index.readers.squad import SUFFIXES as JSON_SUFFIXES
 from index.readers.squad import SquadFormatError, squad_documents
 from index.readers.text import SUFFIXES as TEXT_SUFFIXES
+from index.readers.markdown_tables import with_tables_as_rows
 from index.readers.text import document_id, read_text_document
 from index.readers.web import SUFFIXES as HTML_SUFFIXES
 from index.readers.word import SUFFIXES as WORD_SUFFIXES
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_BINARY_BYTES = 200 * 1024 * 1024   # PDFs, Office files and images
-INGEST_VERSION = 8  # bump when ids/titles/text change, so cached indexes are rebuilt (7: Word and PowerPoint
-                    # tables read with their column headers; 8: PDF running headers and footers left out)
+INGEST_VERSION = 9  # bump when ids/titles/text change, so cached indexes are rebuilt (7: Word and PowerPoint
+                    # tables read with their column headers; 8: PDF running headers and footers left out;
+                    # 9: Markdown pipe tables read as rows of fields)
 RICH_SUFFIXES = PDF_SUFFIXES | WORD_SUFFIXES | SLIDE_SUFFIXES | SHEET_SUFFIXES | HTML_SUFFIXES | IMAGE_SUFFIXES
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | JSON_SUFFIXES | RICH_SUFFIXES
 PAGED_SUFFIXES = PDF_SUFFIXES | IMAGE_SUFFIXES   # read page by page, slowly enough for a progress bar
@@ -170,7 +172,7 @@ def read_file(path: str | Path, keep_all_html: bool = False, on_page=None) -> In
     if not text.strip():
         res.skipped.append(Skipped(str(p), "file is empty"))
         return res
-    res.documents.append(read_text_document(p, text))
+    res.documents.append(read_text_document(p, with_tables_as_rows(text)))
     return res
 
 

@@ -16,7 +16,8 @@ from index.field_rows import starts_field_row
 NORMALIZER_VERSION = 5   # 3: line breaks kept around table, list and field lines and after headings, zero-width
                          # characters dropped, full-width decimal points folded; 4: lines_are_blocks; 5: a figure
                          # or Latin word wrapped inside Chinese text joins without a space, 「12 %」 reads 12%,
-                         # a row of fields (「指标：营收；2023年：12亿元」) keeps its line breaks
+                         # a row of fields (「指标：营收；2023年：12亿元」) keeps its line breaks, and so does a
+                         # Markdown heading (「## 二、主要会计数据」) before a short line
 
 _SENTENCE_END = set("。！？!?…")
 _CLOSERS = set("”」』）)\"'")
@@ -31,7 +32,8 @@ _INVISIBLE = set("\u200b\u200c\u2060\ufeff\u00ad")
 # a line of a table, a list or a form keeps its line break: gluing 「申请人：郑小红」 to 「部门：市场部」, or a
 # spreadsheet's rows to each other, made answers that run across rows
 _LIST_LINE_RE = re.compile(r"^\s*(?:[#>*+\-]+\s|•|\d{1,3}(?:\.(?!\d)|[．、)）])|[（(]\d{1,3}[)）]|[（(]?[一二三四五六七八九十]{1,3}[、)）])")
-_TABLE_ROW_RE = re.compile(r"\S\s*\|\s*\S")   # two cells at least: a stray 「|」 OCR read from a rule is none
+_TABLE_ROW_RE = re.compile(r"\S\s*\|\s*\S")
+_MARKDOWN_HEADING_RE = re.compile(r"^\s*#{1,6}\s+\S")   # 「## 二、主要会计数据」: a heading, whatever follows it   # two cells at least: a stray 「|」 OCR read from a rule is none
 HEADING_MAX_CHARS = 24
 _HEADING_PUNCT = set("，。；：！？,.;:!?（）()“”\"'《》—…")   # 「、」 allowed: 「第三节 董事、监事和高级管理人员」
 _FIELD_LINE_RE = re.compile(r"^\s*[^\s，。；：:,;！？!?|]{1,12}[：:]")
@@ -149,6 +151,7 @@ def _keeps_break(before: str, after: str) -> bool:
     「…社会责任，」 / 「包括：参与…」 mid-sentence."""
     field_before, field_after = bool(_FIELD_LINE_RE.match(before)), bool(_FIELD_LINE_RE.match(after))
     return (_is_table_row(before) or _is_table_row(after) or _is_list_item(after) or _is_heading(before, after)
+            or bool(_MARKDOWN_HEADING_RE.match(before))
             or (field_before and field_after) or starts_field_row(before) or starts_field_row(after))
 
 

@@ -65,6 +65,8 @@ def test_table_list_and_form_lines_keep_their_line_breaks():
     ocr = "确定了七个长期战略方向作为核心社会责任，\n包括：参与应对气候变化等重大\n生态环境问题。"
     assert normalize(ocr).text == "确定了七个长期战略方向作为核心社会责任，包括：参与应对气候变化等重大生态环境问题。"
     assert normalize("减碳\n2.5万吨").text == "减碳2.5万吨"   # a figure is no list number
+    # a Markdown heading keeps its line before a line of any length
+    assert normalize("## 二、主要会计数据和财务指标\n公司是否需追溯调整：否。").text == "##二、主要会计数据和财务指标\n公司是否需追溯调整：否。"
     # a line of digits alone is a figure wrapped at its start, no heading over the longer line
     assert normalize("资本开支为\n1\n20亿元，主要用于新建产能和技术改造项目的建设。").text == "资本开支为120亿元，主要用于新建产能和技术改造项目的建设。"
     assert normalize("公司预计资本开支为1\n20亿元，主要用于新建产能和技术改造项目的建设。").text == "公司预计资本开支为120亿元，主要用于新建产能和技术改造项目的建设。"
