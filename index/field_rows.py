@@ -12,9 +12,10 @@ MAX_LABEL_CHARS = 40
 _LABEL = rf"[^\s，。；：:,;！？!?|][^；;：:\n]{{0,{MAX_LABEL_CHARS - 1}}}"
 _FIELD = re.compile(rf"({_LABEL})[：:]([^；;\n]*)")
 # two fields or more, the whole line
-_ROW = re.compile(rf"\s*{_LABEL}[：:][^；;\n]*(?:[；;]\s*{_LABEL}[：:][^；;\n]*)+\s*")
+_VALUE = r"[^；;\n，。！？]*"   # a cell holds no sentence's comma or full stop: a line with one is wrapped prose
+_ROW = re.compile(rf"\s*{_LABEL}[：:]{_VALUE}(?:[；;]\s*{_LABEL}[：:]{_VALUE})+\s*")
 # a line that begins as a row does (two fields at least), for the normalizer's look at a line's start
-_ROW_START = re.compile(rf"\s*{_LABEL}[：:][^；;\n]*[；;]\s*{_LABEL}[：:]")
+_ROW_START = re.compile(rf"\s*{_LABEL}[：:]{_VALUE}[；;]\s*{_LABEL}[：:]")
 
 
 def is_field_row(line: str) -> bool:

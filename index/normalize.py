@@ -11,7 +11,7 @@ import re
 from array import array
 from dataclasses import dataclass, field
 
-from index.field_rows import starts_field_row
+from index.field_rows import is_field_row, starts_field_row
 
 NORMALIZER_VERSION = 5   # 3: line breaks kept around table, list and field lines and after headings, zero-width
                          # characters dropped, full-width decimal points folded; 4: lines_are_blocks; 5: a figure
@@ -35,8 +35,9 @@ _LIST_LINE_RE = re.compile(r"^\s*(?:[#>*+\-]+\s|•|\d{1,3}(?:\.(?!\d)|[．、)�
 _TABLE_ROW_RE = re.compile(r"\S\s*\|\s*\S")
 _MARKDOWN_HEADING_RE = re.compile(r"^\s*#{1,6}\s+\S")   # 「## 二、主要会计数据」: a heading, whatever follows it   # two cells at least: a stray 「|」 OCR read from a rule is none
 HEADING_MAX_CHARS = 24
+WRAPPED_MIN_CHARS = 8   # a line this long that ends in a digit before a line starting with one wraps a figure
 _HEADING_PUNCT = set("，。；：！？,.;:!?（）()“”\"'《》—…")   # 「、」 allowed: 「第三节 董事、监事和高级管理人员」
-_FIELD_LINE_RE = re.compile(r"^\s*[^\s，。；：:,;！？!?|]{1,12}[：:]")
+_FIELD_LINE_RE = re.compile(r"^\s*[^\s，。；：:,;！？!?|]{1,20}[：:]")   # 「母公司在职员工的数量（人）：2,113」
 
 
 
@@ -63,17 +64,18 @@ _RUN_CHARS = set("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ
 
 
 def _wrapped_inside_chinese(out: list[tuple[str, int]], chars: list[tuple[str, int]], j: int) -> bool:
-    """Whether the Latin letters or digits before a line break (ending ``out``) and after it (from
-    ``chars[j]``) are one run cut by the wrap, within Chinese text: a CJK character before the first
-    and after the second, so 「营业收入为1,23」 / 「4.5亿元」 and 「采用TOP」 / 「Con组件」; a run written
-    between spaces (「采用 Tunnel Oxide」 / 「Passivated Contact 技术」, English) is words."""
+    """Whether the figure before a line break (ending ``out``) and after it (from ``chars[j]``) is one run
+    cut by the wrap, within Chinese text: a CJK character before the first and after the second, and a
+    digit on one side of the break, so 「营业收入为1,23」 / 「4.5亿元」. Letters alone are words (「公司与Apple」 /
+    「Inc.签订」), as is a run written between spaces (「采用 Tunnel Oxide」 / 「Passivated Contact 技术」)."""
     k = len(out)
     while k > 0 and out[k - 1][0] in _RUN_CHARS:
         k -= 1
     m = j
     while m < len(chars) and chars[m][0] in _RUN_CHARS:
         m += 1
-    return k > 0 and is_cjk(out[k - 1][0]) and m < len(chars) and is_cjk(chars[m][0])
+    return (k > 0 and is_cjk(out[k - 1][0]) and m < len(chars) and is_cjk(chars[m][0])
+            and (out[-1][0].isdigit() or chars[j][0].isdigit()))   # a figure: 「Apple」 / 「Inc.」 are two words
 
 
 @dataclass(frozen=True)
@@ -138,9 +140,10 @@ def _is_heading(line: str, after: str) -> bool:
     line, after = _LIST_LINE_RE.sub("", line.strip()).strip(), after.strip()   # 「一、集团概况」 is a heading too
     return (0 < len(line) <= HEADING_MAX_CHARS and not any(c in _HEADING_PUNCT for c in line)
             and not line.replace(",", "").replace(".", "").isdigit()   # a figure wrapped at its start: 「1」 / 「20亿元…」
-            and not (line[-1].isdigit() and after[:1].isdigit())       # or in its middle: 「…资本开支为1」 / 「20亿元…」
+            and not (len(line) >= WRAPPED_MIN_CHARS and line[-1].isdigit() and after[:1].isdigit())
+            # or in its middle: 「…资本开支为1」 / 「20亿元…」; a caption is short and stays one (「表1」 / 「2023年…」)
             and not line.endswith("、")   # a list broken mid-way: 「董事、监事、」 / 「高级管理人员…」
-            and len(after) >= max(2 * len(line), 16))
+            and (len(after) >= max(2 * len(line), 16) or bool(_FIELD_LINE_RE.match(after))))   # or over a form
 
 
 def _keeps_break(before: str, after: str) -> bool:
@@ -152,7 +155,7 @@ def _keeps_break(before: str, after: str) -> bool:
     field_before, field_after = bool(_FIELD_LINE_RE.match(before)), bool(_FIELD_LINE_RE.match(after))
     return (_is_table_row(before) or _is_table_row(after) or _is_list_item(after) or _is_heading(before, after)
             or bool(_MARKDOWN_HEADING_RE.match(before))
-            or (field_before and field_after) or starts_field_row(before) or starts_field_row(after))
+            or (field_before and field_after) or is_field_row(before) or starts_field_row(after))
 
 
 def _is_byline(line: str) -> bool:
@@ -183,6 +186,7 @@ def normalize(text: str, lines_are_blocks: bool = False) -> NormalizedText:
     #    table, list or form line
     out: list[tuple[str, int]] = []
     i = line_start = 0   # line_start: where the line of chars that i is on began
+    in_form = False      # the line i is on is a field after another, kept apart: a form's; its end is the form's too
     while i < len(chars):
         ch, idx = chars[i]
         if ch != "\n":
@@ -197,8 +201,12 @@ def normalize(text: str, lines_are_blocks: bool = False) -> NormalizedText:
             i = j
             continue
         after = _line_after(chars, j)
-        if (lines_are_blocks or _ends_sentence(out) or _is_byline(_line_before(out)) or _is_byline(after)
-                or _keeps_break("".join(c for c, _ in chars[before:i]), after)):
+        line = "".join(c for c, _ in chars[before:i])
+        field_line = bool(_FIELD_LINE_RE.match(line))
+        kept = (lines_are_blocks or _ends_sentence(out) or _is_byline(_line_before(out)) or _is_byline(after)
+                or _keeps_break(line, after) or (in_form and field_line))
+        in_form = kept and field_line and bool(_FIELD_LINE_RE.match(after))
+        if kept:
             out.append(("\n", idx))
         else:
             prev = next((c for c, _ in reversed(out) if c != " "), "")

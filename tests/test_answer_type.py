@@ -105,7 +105,15 @@ def test_only_clear_contradictions_are_rejected():
     # a unit alone, read from a table's row label 「归母净利润（亿元）」, is no amount of anything
     for unit in ("亿元", "万元", "元", "%", "万吨", "人次"):
         assert not agrees(expected_measure("2022年归母净利润是多少？"), unit) and agrees(None, unit)
-    assert not agrees(Measure.COUNT, "万人") and agrees(Measure.MONEY, "亿元级别的投资")
+    assert not agrees(Measure.COUNT, "万人") and agrees(Measure.MONEY, "上亿元的投资")
+    # an amount asked and no figure at all given: a name for a salary; a time may be words, a price 「免费」
+    assert not agrees(expected_measure("公司总经理的年薪是多少？"), "马晓婷")
+    assert agrees(Measure.TIME, "去年春节期间") and agrees(Measure.MONEY, "免费") and agrees(Measure.COUNT, "数十个")
+    assert agrees(Measure.TIME, "元") and not agrees(Measure.MONEY, "元")   # 「元」 answers when: the dynasty
+    assert agrees(Measure.COUNT, "三十余人") and agrees(Measure.PERCENT, "过半")
+    # 「哪几个」 asks which ones, by name; 「什么价值」 asks what worth, not a price
+    assert expected_measure("黄花镇是由哪几个乡镇组建而成的？") is None
+    assert expected_measure("泥鳅有什么价值？") is None
 
 
 def test_check_candidates_keeps_order_and_the_objects():

@@ -36,8 +36,13 @@ def test_a_figure_or_latin_run_wrapped_inside_chinese_text_joins_without_a_space
     """A Chinese PDF wraps at the column edge, mid-figure: 「营业收入为1,23」 / 「4.5亿元」 is 1,234.5亿元."""
     assert normalize("营业收入为1,23\n4.5亿元。").text == "营业收入为1,234.5亿元。"
     assert normalize("欧洲市场收入为1\n56.2亿元。").text == "欧洲市场收入为156.2亿元。"
-    assert normalize("出货量为18.7GW\nh，同比增长").text == "出货量为18.7GWh，同比增长"
-    assert normalize("采用TOP\nCon组件").text == "采用TOPCon组件"
+    # letters alone are words, even between Chinese characters (「Apple」 / 「Inc.」), so a unit wrapped
+    # mid-word keeps a space (「18.7GW h」): the lesser harm
+    assert normalize("公司与Apple\nInc.签订合同").text == "公司与Apple Inc.签订合同"
+    assert normalize("出货量为18.7GW\nh，同比增长").text == "出货量为18.7GW h，同比增长"
+    # a caption's number is no figure wrapped into the next line's year
+    assert normalize("表1\n2023年公司主要会计数据和财务指标如下所示，单位为人民币亿元").text.startswith("表1\n2023年")
+    assert normalize("图3\n2019年至2023年公司营业收入及增长率变化情况一览表").text.startswith("图3\n2019年")
     # English words keep their space: written between spaces, or not closed by Chinese on both sides
     assert normalize("采用 Tunnel Oxide\nPassivated Contact 技术").text == "采用Tunnel Oxide Passivated Contact技术"
     assert normalize("英文名称为Alibaba\nGroup Holding Limited").text == "英文名称为Alibaba Group Holding Limited"
@@ -55,7 +60,11 @@ def test_full_width_forms_are_folded():
 
 def test_table_list_and_form_lines_keep_their_line_breaks():
     form = "员工报销单\n申请人：郑小红\n部门：市场部\n报销金额：3860元"
-    assert normalize(form).text == "员工报销单申请人：郑小红\n部门：市场部\n报销金额：3860元"
+    assert normalize(form).text == "员工报销单\n申请人：郑小红\n部门：市场部\n报销金额：3860元"   # a title over a form
+    # a two-column table read from a PDF: long labels, and the form ends where its last field does
+    staff = "第七节 员工情况\n项目：人数\n母公司在职员工的数量（人）：2,113\n主要子公司在职员工的数量（人）：6,529\n截至年末，公司在职员工合计8,642人。"
+    assert normalize(staff).text.split("\n") == ["第七节员工情况", "项目：人数", "母公司在职员工的数量（人）：2,113",
+                                                 "主要子公司在职员工的数量（人）：6,529", "截至年末，公司在职员工合计8,642人。"]
     rows = "地区|负责人|营收\n地区：华东；负责人：张伟；营收：12.5亿元\n地区：华北；负责人：李娜；营收：9.8亿元"
     assert normalize(rows).text.split("\n") == ["地区|负责人|营收", "地区：华东；负责人：张伟；营收：12.5亿元",
                                                 "地区：华北；负责人：李娜；营收：9.8亿元"]
@@ -70,6 +79,9 @@ def test_table_list_and_form_lines_keep_their_line_breaks():
     # a line of digits alone is a figure wrapped at its start, no heading over the longer line
     assert normalize("资本开支为\n1\n20亿元，主要用于新建产能和技术改造项目的建设。").text == "资本开支为120亿元，主要用于新建产能和技术改造项目的建设。"
     assert normalize("公司预计资本开支为1\n20亿元，主要用于新建产能和技术改造项目的建设。").text == "公司预计资本开支为120亿元，主要用于新建产能和技术改造项目的建设。"
+    # prose that begins like a row of fields but runs on with commas is a wrapped sentence
+    prose = "一、经营情况：报告期内实现100亿元；其中：主营业务收入90亿元，\n其他业务收入10亿元。"
+    assert normalize(prose).text == prose.replace("\n", "")
     # a numbered clause wrapped onto the next line is one sentence; markers need their space; a stray 「|」
     wrapped = "条款如下：\n1、申请人应当在收到通知之日起十五日内\n向有关部门提交书面材料，逾期视为放弃。\n2、其他。"
     assert normalize(wrapped).text == "条款如下：\n1、申请人应当在收到通知之日起十五日内向有关部门提交书面材料，逾期视为放弃。\n2、其他。"

@@ -113,7 +113,10 @@ def test_answer_bounds_never_keep_edge_punctuation_unbalanced_marks_or_dangling_
         assert p[s:e] == expected, answer
     assert clean("12%¹") == "12%" and clean("156.2亿元²") == "156.2亿元" and clean("营业收入¹²") == "营业收入"
     assert clean("2,947项※") == "2,947项" and clean("12.5亿元†") == "12.5亿元"
-    for kept in ("120m²", "3.5km²", "5cm³", "目的", "随着", "是否合法", "的确如此", "的士司机", "《三体》", "阿里巴巴（中国）有限公司", "-5℃", "39 岁", "的", "了"):
+    # no answer crosses a line break or a table cell's border: the side the span starts on stays
+    assert clean("9.87 | 8.14 | 21.25%") == "9.87" and clean("21.25%\n项目：占营业收入比例") == "21.25%"
+    assert clean("\n2023年") == "2023年" and clean("| 186.42 |") == "186.42"
+    for kept in ("120m²", "3.5km²", "5cm³", "3×10⁵", "10⁻⁶", "目的", "随着", "是否合法", "的确如此", "的士司机", "《三体》", "阿里巴巴（中国）有限公司", "-5℃", "39 岁", "的", "了"):
         assert clean(kept) == kept, kept
     p = "据报道，诺曼完成了四次拦截。"
     s, e = answer_bounds(p, p.index("四"), len(p))

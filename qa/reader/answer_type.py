@@ -75,7 +75,7 @@ _FIGURE = re.compile(rf"(?<![第\d.零〇一二两三四五六七八九十百千
 _ASKED_UNIT = re.compile(rf"(?<!第)(?:多少|几){_MAGNITUDE}(?P<unit>{_UNIT_ALT})")
 _ASKS_FIGURE = re.compile(r"多少|几|多大|多高|多长|多重|多远|多久|若干")
 _ASKS_TIME = re.compile(r"什么时候|何时|多久|多长时间|多少时间|哪一?年|哪一?天|哪个月|几月|几号|什么时间|什么年代|哪个世纪|何年")
-_ASKS_MONEY = re.compile(r"多少钱|什么价|价钱|价值多少|花费多少|花了多少")
+_ASKS_MONEY = re.compile(r"多少钱|什么价(?!值)|价钱|价值多少|花费多少|花了多少")
 _ASKS_PERCENT = re.compile(r"百分之几|百分之多少|多少%|多少％|几成|多少(?:的)?百分比|多少比例")
 # nouns whose value is a sum of money or a ratio; checked only when the question asks for a figure
 _MONEY_NOUNS = re.compile(
@@ -113,6 +113,8 @@ def expected_measure(question: str) -> Measure | None:
     if _ASKS_PERCENT.search(q):
         return Measure.PERCENT
     asked = _ASKED_UNIT.search(q)
+    if asked and q[max(0, asked.start() - 1):asked.start()] == "哪":
+        asked = None   # 「哪几个乡镇」 asks which ones, by name
     if asked:
         unit = asked.group("unit")
         if unit.startswith("个") and _UNIT_MEASURE[unit] is Measure.TIME:
@@ -144,16 +146,23 @@ def span_measures(text: str) -> set[Measure]:
 
 
 # a unit with no figure (「亿元」 read from a table's row label 「归母净利润（亿元）」) is no amount
+# a time may be said in words (「去年」, 「明朝」, 「春节期间」), and a price may be 「免费」; other measures need a figure,
+# in digits or numerals (「数十个」, 「半数」, 「过半」 count)
+_WORDS_ANSWER = {Measure.TIME}
+_ANY_AMOUNT = re.compile(r"[\d零〇一二两三四五六七八九十百千万亿兩萬億半数數几幾]|免费|免費")
 _BARE_UNIT = re.compile(rf"{_MAGNITUDE}(?:{_UNIT_ALT})")
 
 
 def agrees(expected: Measure | None, text: str) -> bool:
-    """False when ``text`` is a unit alone, or has figures with units none of which is of the
-    ``expected`` measure; True whenever no measure is expected."""
+    """False when ``text`` is a unit alone, holds no figure at all where an amount is asked (a time may be
+    words), or has figures with units none of which is of the ``expected`` measure; True whenever no
+    measure is expected."""
     if expected is None:
         return True
-    if _BARE_UNIT.fullmatch(to_simplified(text.strip())):
-        return False
+    if expected not in _WORDS_ANSWER and _BARE_UNIT.fullmatch(to_simplified(text.strip())):
+        return False   # not for a time: 「元」 is the dynasty
+    if expected not in _WORDS_ANSWER and not _ANY_AMOUNT.search(text):
+        return False   # asked how much, answered with no figure at all: 「马晓婷」 for a salary
     found = span_measures(text)
     return not found or bool(found & _ACCEPTS.get(expected, {expected}))
 

@@ -7,6 +7,8 @@ a shipped answer never starts or ends with punctuation, an unbalanced mark or a 
 """
 from __future__ import annotations
 
+from index.normalize import is_cjk
+
 
 def _strip_spaces(passage: str, start: int, end: int) -> tuple[int, int]:
     text = passage[start:end]
@@ -51,9 +53,12 @@ _PAIRS = {"“": "”", "‘": "’", "「": "」", "『": "』", "（": "）", 
 _CLOSERS = {v: k for k, v in _PAIRS.items()}
 # sentence punctuation that never begins or ends an answer ("-" and "+" may sign a figure, "." may end "Inc.")
 _EDGE_PUNCT = set("，。、；：！？,;:!?…·～~—_/\\|　 \t\n") | {'"'}
-# a footnote's mark after a figure (「12%¹」, 「156.2亿元²」, 「营收※」), unless a superscript is a unit's power (m², km³)
+# a footnote's mark after a figure (「12%¹」, 「156.2亿元²」, 「营收※」), not a power (m², 3×10⁵)
 _SUPERSCRIPT_DIGITS = set("⁰¹²³⁴⁵⁶⁷⁸⁹")
 _FOOTNOTE_MARKS = _SUPERSCRIPT_DIGITS | set("※†‡")
+# a span never crosses a paragraph's or a table row's line break, or a cell's border 「|」 (「9.87 | 8.14 | 21.25%」,
+# 「21.25%↵项目：占营业收入比例；2023年：5.29%」)
+_BORDERS = set("\n|")
 _TRAILING_PARTICLES = "的了着吗呢吧啊"
 _PARTICLE_WORDS = {"目的", "有的", "别的", "真的", "似的", "是的", "的的", "为了", "除了", "罢了", "好了", "接着", "随着",
                    "沿着", "朝着", "顺着", "意味着", "本着", "向着", "紧接着"}
@@ -62,14 +67,19 @@ _LEADING_WORDS = ("是否", "是非", "的确", "的士", "的哥", "的姐", "�
 
 
 def tidy(passage: str, start: int, end: int) -> tuple[int, int]:
-    """One pass of trimming: edge punctuation, a mark whose partner lies outside the span (cut at
-    it), a trailing particle (「…的」, 「…了」), a leading copula (「是张勇」) or 「的」. Words that end in
+    """One pass of trimming: a line break or cell border inside the span (cut there), edge punctuation, a
+    mark whose partner lies outside the span (cut at it), a trailing particle (「…的」, 「…了」), a leading
+    copula (「是张勇」) or 「的」. Words that end in
     such a character (目的, 随着), words that begin with one (的确, 是否, 的黎波里: jieba's words) and
     spans of two characters or fewer keep it; a leading 「的」 that is a word of its own is the tail of
     the clause before the answer (「的时间和空间」)."""
     text = passage[start:end]
     if not text:
         return start, end
+    border = next((i for i, ch in enumerate(text) if ch in _BORDERS), None)
+    if border is not None:   # a line break or a table's cell border: the answer is on the side it starts on
+        before = text[:border].strip(" \t|")
+        return (start, start + border) if before else (start + border + 1, end)
     if text[0] in _EDGE_PUNCT:
         return start + 1, end
     if text[-1] in _EDGE_PUNCT or _footnote_mark_at_end(text):
@@ -95,12 +105,15 @@ def tidy(passage: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _footnote_mark_at_end(text: str) -> bool:
-    """Whether ``text`` ends in a footnote's mark: a superscript digit not after a Latin letter (m² is
-    square metres), or 「※」, 「†」, 「‡」."""
+    """Whether ``text`` ends in a footnote's mark: 「※」, 「†」, 「‡」, or superscript digits after 「%」, 「‰」, a
+    Chinese character or a closing bracket (「12%¹」, 「156.2亿元²」). After a digit or a letter they are a power
+    (3×10⁵, m²)."""
     if text[-1] not in _FOOTNOTE_MARKS or len(text) < 2:
         return False
-    before = text.rstrip("".join(_SUPERSCRIPT_DIGITS))[-1:] if text[-1] in _SUPERSCRIPT_DIGITS else ""
-    return not (before.isascii() and before.isalpha())
+    if text[-1] not in _SUPERSCRIPT_DIGITS:
+        return True
+    before = text.rstrip("".join(_SUPERSCRIPT_DIGITS))[-1:]
+    return bool(before) and (before in "%‰）)]】」" or is_cjk(before)) and before not in "⁻⁺"
 
 
 def _lone_de(passage: str, start: int, end: int) -> bool:
