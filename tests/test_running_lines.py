@@ -33,12 +33,21 @@ def test_headers_alternating_between_odd_and_even_pages_still_count():
     assert all(0 in f for f in running_lines(pages)[1:])
 
 
-def test_figures_alike_once_folded_but_not_page_numbers_stay():
-    """A table's year rows end each page and fold to one key (「#年：#.#」): their figures do not follow
-    the page number, so they are text."""
-    rows = ["2019年：912.3", "2021年：982.7", "2020年：951.0", "2023年：1034.5"]
-    pages = [[text(n, 0), text(n, 1), rows[n]] for n in range(4)]
-    assert running_lines(pages) == [set()] * 4
+def test_figures_that_rise_a_page_at_a_time_but_are_no_page_numbers_stay():
+    """Years, quarters and certificate numbers one a page fold to one key and follow the page's number,
+    but their lines are no page numbers: text."""
+    rows = ["2020年：951.0", "2021年：982.7", "2022年：1002.3", "2023年：1034.5"]
+    assert running_lines([[text(n, 0), text(n, 1), text(n, 2), rows[n]] for n in range(4)]) == [set()] * 4
+    assert running_lines([[f"{2020 + n}年主要经营数据"] + [text(n, k) for k in range(4)] for n in range(4)]) == [set()] * 4
+    assert running_lines([[f"2023年第{n + 1}季度报告", "营业收入：100亿元"] for n in range(4)]) == [set()] * 4
+    certificates = [[f"证书编号：ZS2023{100 + n}", f"兹证明张{n}同学完成全部课程学习，成绩合格，准予结业。",
+                     f"发证日期：2023年7月{n + 1}日"] for n in range(5)]
+    assert running_lines(certificates) == [set()] * 5
+
+
+def test_a_repeated_line_that_says_something_stays():
+    for line in ("单位：万元 币种：人民币", "本页无正文，为签字页。"):
+        assert running_lines([[line] + [text(n, k) for k in range(3)] for n in range(4)]) == [set()] * 4
 
 
 def test_text_once_a_page_in_the_middle_or_long_or_in_a_single_page_document_stays():

@@ -13,6 +13,7 @@ below it. pdfplumber parses a page in Python (about 15–100 ms), so pages witho
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -100,22 +101,23 @@ class _Page:
 def _text_edges(textpage, page, lines: list[str]) -> tuple[list[int], list[int]]:
     """The lines at the top and bottom of a text layer's page: its first and last lines (the drawing
     order), and the lines drawn in the top or bottom EDGE_BAND of the page, wherever the drawing put them
-    (a footer drawn before the text comes second)."""
+    (a footer drawn before the text comes second). A band's line counts only where its text is once on
+    the page (a header's words repeated in the text leave the text alone), and only on upright, uncropped
+    pages (the band is measured in the page's own coordinates)."""
     top, bottom = edge_indices(len(lines))
+    if not _plain_geometry(page):
+        return top, bottom
     width, height = page.get_size()
-    bands = {}
+    keys = ["".join(line.split()) for line in lines]
+    once = {k for k, n in Counter(keys).items() if n == 1}
     for end, (low, high) in (("top", (height * (1 - EDGE_BAND), height)), ("bottom", (0.0, height * EDGE_BAND))):
         try:
             band = textpage.get_text_bounded(left=0, bottom=low, right=width, top=high)
         except Exception:   # pdfium cannot bound this page's text: the drawing order alone
-            band = ""
-        bands[end] = {"".join(ln.split()) for ln in band.replace("\r", "\n").split("\n") if ln.strip()}
-    for i, line in enumerate(lines):
-        key = "".join(line.split())
-        if key in bands["top"] and i not in top:
-            top.append(i)
-        if key in bands["bottom"] and i not in bottom:
-            bottom.append(i)
+            continue
+        found = {"".join(ln.split()) for ln in band.replace("\r", "\n").split("\n") if ln.strip()} & once
+        edge = top if end == "top" else bottom
+        edge.extend(i for i, k in enumerate(keys) if k in found and i not in edge)
     return top, bottom
 
 

@@ -9,11 +9,13 @@ first when no sentence ends between them. A figure split by a page break then re
 the two halves of the sentence meet as the author wrote them.
 
 A line is running when, with its digits folded and its spaces removed, it stands among the EDGE_LINES
-lines at the same end of at least RUNNING_SHARE of the pages, and of two pages at least, and where its
-figures change from page to page, one of them is the page number (the page's own, or at a fixed distance
-from it: a report numbers its pages after the cover). So a table's year rows (「2021年：982.3」), alike
-once folded and ending pages, stay. The first page keeps its header lines: they are the document's title
-as often as not.
+lines at the same end of at least RUNNING_SHARE of the pages, and of two pages at least, and either
+- it is the same on every page, holds no sentence punctuation and is no 「label：value」 field (a unit line
+  such as 「单位：万元」 is information): it goes, but from the first page's top (often the title); or
+- it is a page number (「第 N 页 共 M 页」, 「— N —」, 「N / M」, a bare N, 「Page N」) whose number follows the page's,
+  at a fixed distance from it (a report numbers its pages after the cover): it goes everywhere.
+A year or a certificate number that rises one a page is no page number, so its line stays. Pages with
+2·EDGE_LINES lines or fewer are all edges, and only an identical line or a page number is dropped from them.
 """
 from __future__ import annotations
 
@@ -29,6 +31,10 @@ MAX_RUNNING_CHARS = 80  # a longer line is text, even if repeated
 _DIGITS = re.compile(r"[0-9０-９]+")
 _SPACE = re.compile(r"\s+")
 _FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+# a page number with its digits folded: 「第#页共#页」, 「—#—」, 「-#-」, 「#/#」, 「#」, 「page#of#」, 「第#页」
+_PAGE_MARKER = re.compile(r"(?i)[-—–·•\s]*(?:第?#页?(?:[,，/／]?共?#页?)?|page#(?:of#)?|#(?:/|of)#)[-—–·•\s]*")
+_SENTENCE_MARKS = re.compile(r"[，。；！？,;!?]")
+_FIELD = re.compile(r"[^：:]{1,20}[：:]\S")
 
 
 def line_key(line: str) -> str:
@@ -66,21 +72,32 @@ def running_lines(pages: Sequence[Sequence[str]],
                     seen[end, key].append((number, i, lines[i]))
     need = max(2, math.ceil(RUNNING_SHARE * len(pages)))
     for (end, _), places in seen.items():
-        if len(places) < need or not _numbered_like_pages(places):
+        if len(places) < need:
             continue
-        for number, i, _ in places:
-            if end == "bottom" or number > 0:   # the first page's header is its title as often as not
+        if _same_text(places) and not any(_is_information(text) for _, _, text in places):
+            for number, i, _ in places:
+                if end == "bottom" or number > 0:   # the first page's header is its title as often as not
+                    result[number].add(i)
+        elif all(_PAGE_MARKER.fullmatch(line_key(text)) for _, _, text in places) and _numbered_like_pages(places):
+            for number, i, _ in places:
                 result[number].add(i)
     return result
 
 
+def _same_text(places: list[tuple[int, int, str]]) -> bool:
+    return len({_SPACE.sub("", text) for _, _, text in places}) == 1
+
+
+def _is_information(line: str) -> bool:
+    """A line that says something, not a running title: a sentence, or a field (「单位：万元 币种：人民币」)."""
+    return bool(_SENTENCE_MARKS.search(line)) or bool(_FIELD.match(line.strip()))
+
+
 def _numbered_like_pages(places: list[tuple[int, int, str]]) -> bool:
-    """The same text on every page, or one of its figures at a fixed distance from the page's number."""
-    if len({_SPACE.sub("", text) for _, _, text in places}) == 1:
-        return True
-    figures = [[int(d.translate(_FULL_WIDTH_DIGITS)) for d in _DIGITS.findall(text)] for _, _, text in places]
-    return any(len({row[k] - number for (number, _, _), row in zip(places, figures)}) == 1
-               for k in range(len(figures[0])))
+    """Whether the one figure of each of these page-number lines stands at a fixed distance from its page's
+    number (and the pages are not all the same one)."""
+    figures = [int(_DIGITS.findall(text)[0].translate(_FULL_WIDTH_DIGITS)) for _, _, text in places]
+    return len({figure - number for (number, _, _), figure in zip(places, figures)}) == 1
 
 
 def _candidate(line: str) -> bool:
