@@ -271,6 +271,9 @@ LEFT_COLUMN = ["报告期内，公司共召开股东大会3次、董事会会", 
 RIGHT_COLUMN = ["公司面临的主要风险包括国际贸易摩擦、原材", "料价格波动和汇率波动。报告期内，公司汇兑", "损失为2.7亿元。公司已开展远期结售汇业务，", "套期保值规模为15亿美元，以降低汇率波动的", "影响。"]
 
 
+KPI_ROWS = [("指标", "2022年", "2023年"), ("营业收入（亿元）", "1,136.7", "1,234.5"), ("归母净利润（亿元）", "85.4", "96.8")]
+
+
 def _two_columns(path: Path, font_path: str, row_by_row: bool) -> None:
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
@@ -283,6 +286,9 @@ def _two_columns(path: Path, font_path: str, row_by_row: bool) -> None:
     placed = [(x, i, line) for x, column in ((40, LEFT_COLUMN), (310, RIGHT_COLUMN)) for i, line in enumerate(column)]
     for x, i, line in sorted(placed, key=lambda p: (p[1], p[0])) if row_by_row else placed:
         c.drawString(x, 760 - 16 * i, line)
+    for i, row in enumerate(KPI_ROWS):   # an unruled table below the columns, drawn row by row
+        for x, cell in zip((40, 260, 400), row):
+            c.drawString(x, 640 - 16 * i, cell)
     c.showPage()
     c.save()
 
@@ -292,9 +298,11 @@ def test_a_two_column_pdf_page_reads_column_by_column_however_it_was_drawn(tmp_p
     """Drawn row by row, pdfium's text ran each left line into the right one beside it."""
     p = tmp_path / "columns.pdf"
     _two_columns(p, font_path, row_by_row)
-    text = normalize(read_file(p).documents[0].text).text
+    doc = read_file(p).documents[0]
+    text = normalize(doc.text).text
     assert "".join(LEFT_COLUMN) in text and "".join(RIGHT_COLUMN) in text
     assert text.index("".join(LEFT_COLUMN)) < text.index("".join(RIGHT_COLUMN))
+    assert all(" ".join(row) in doc.text.split("\n") for row in KPI_ROWS), "the table below keeps its rows"
 
 
 def test_an_unruled_table_drawn_row_by_row_keeps_its_rows(tmp_path, font_path):
@@ -315,6 +323,19 @@ def test_an_unruled_table_drawn_row_by_row_keeps_its_rows(tmp_path, font_path):
     c.save()
     lines = read_file(p).documents[0].text.split("\n")
     assert [ln.split() for ln in lines] == [list(row) for row in rows]
+    # a borderless 释义 table (term | 指 | definition) keeps each term beside its definition
+    p = tmp_path / "glossary.pdf"
+    c = canvas.Canvas(str(p))
+    c.setFont("CJK", 10)
+    terms = [("公司、本公司、华辰新能源", "指", "华辰新能源科技股份有限公司"), ("控股股东、华辰集团", "指", "华辰投资集团有限公司，持有公司35%股份"),
+             ("实际控制人", "指", "王建国先生，公司董事长"), ("报告期", "指", "2023年1月1日至2023年12月31日")]
+    for i, row in enumerate(terms):
+        for x, cell in zip((40, 200, 230), row):
+            c.drawString(x, 760 - 16 * i, cell)
+    c.showPage()
+    c.save()
+    lines = read_file(p).documents[0].text.split("\n")
+    assert [ln.split() for ln in lines] == [list(row) for row in terms]
 
 
 def test_a_pdf_page_without_text_is_ocrd_with_line_boxes(tmp_path, font_path):

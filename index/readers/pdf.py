@@ -68,7 +68,10 @@ def read_pdf(path: Path, ocr: bool = True, on_page: Callable[[int, int], None] |
                     text = _text_with_tables(textpage, found)
                 else:
                     drawn = textpage.get_text_bounded()
-                    text = column_ordered_text(textpage, page, drawn) or drawn
+                    try:
+                        text = column_ordered_text(textpage, page, drawn) or drawn
+                    except (RecursionError, ValueError):   # a page the cut cannot take: pdfium's own text
+                        text = drawn
                 text = text.replace("\r\n", "\n").replace("\r", "\n")
                 if len(text.strip()) >= MIN_TEXT_CHARS or not ocr:
                     lines = text.strip().split("\n")

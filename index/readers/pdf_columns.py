@@ -5,12 +5,14 @@ some converters draw a two-column page row by row, and the text then reads
 「…股东大会3次、董事会会公司面临的主要风险包括…原材料议11次…」: the left column's line, then the right
 column's, then the left's next. An answer ran across both (「公司的汇兑损失是多少？」 → 「其中独立董事3名」).
 The page's text runs (pdfium's rectangles, each on one line) are cut into blocks at blank bands,
-columns first (the recursive XY-cut OCR'd pages use, index/readers/image.py), and where a cut between
-columns finds the runs drawn back and forth across it, each block's text is read by itself, in reading
-order. Pages drawn column by column, or with one column, keep pdfium's text as it is.
+columns first (the XY-cut OCR'd pages use, index/readers/image.py), and where a cut between two columns
+of wrapped prose finds the runs drawn back and forth across it, the page is read block by block in
+reading order. Only such a cut splits columns; a table beside or below them is cut into bands of rows,
+each read in the drawing order. Pages drawn column by column, or with one column, keep pdfium's text.
 """
 from __future__ import annotations
 
+import re
 import statistics
 from collections.abc import Callable
 
@@ -20,8 +22,11 @@ MAX_RUNS = 2000      # a page drawing more text runs is a grid of figures, not c
 MIN_CROSSINGS = 4     # a column cut drawn across this often (back and forth) is drawn row by row
 MIN_COLUMN_RUNS = 3   # runs each side of a cut for it to be between columns, not a label and its value
 MIN_COLUMN_LINES = 10  # line heights: a column of text is this wide at least; a table's column of cells is narrower
-MIN_PROSE_SHARE = 0.5  # of a column's lines holding sentence punctuation: prose, not a table's cells
+MIN_PROSE_SHARE = 0.5  # of a column's lines holding sentence punctuation, and filling its width: prose
+MIN_RUN_ON_SHARE = 0.3  # of a column's lines that stop mid-sentence: wrapped prose
+MIN_FILL = 0.8         # of a column's width: a wrapped line of prose reaches this far
 _SENTENCE_MARKS = set("，。；：、！？")
+_ENDS = re.compile(r"[，。；：、！？,.;:!?）)」』”]$")
 
 
 def column_ordered_text(textpage, page, drawn: str) -> str | None:
@@ -42,7 +47,11 @@ def column_ordered_text(textpage, page, drawn: str) -> str | None:
                                          top=page_height - y0 + 0.5)
         return text.replace("\r\n", "\n").replace("\r", "\n").strip()
 
-    blocks, interleaved = _blocks(runs, height, lambda part: _is_prose(text_of(part)))
+    def is_column_of_prose(part: list[OcrLine]) -> bool:
+        text = text_of(part)
+        return _is_prose(text) and _runs_on(text) and _wrapped(part, height)
+
+    blocks, interleaved = _blocks(runs, height, is_column_of_prose)
     if not interleaved:
         return None
     return "\n".join(t for t in map(text_of, blocks) if t)
@@ -52,6 +61,27 @@ def _is_prose(text: str) -> bool:
     """Lines of sentences (most hold a comma or full stop), not a table's cells (「营业收入（亿元）」, 「982.3」)."""
     lines = [ln for ln in text.split("\n") if ln.strip()]
     return bool(lines) and sum(any(c in _SENTENCE_MARKS for c in ln) for ln in lines) >= MIN_PROSE_SHARE * len(lines)
+
+
+def _runs_on(text: str) -> bool:
+    """Whether many lines stop mid-sentence, as a column's wrapped lines do (「…董事会会」 / 「议11次…」); a table's
+    cells end where their text does (「…锁定汇率，」)."""
+    lines = [ln.strip() for ln in text.split("\n") if ln.strip()]
+    return bool(lines) and sum(not _ENDS.search(ln) for ln in lines) >= MIN_RUN_ON_SHARE * len(lines)
+
+
+def _wrapped(part: list[OcrLine], height: float) -> bool:
+    """Whether the part's lines fill its width as wrapped text does (most reach MIN_FILL of it); a table's
+    column of terms or definitions (释义: 「实际控制人」 / 「指」 / 「王建国先生，公司董事长」) does not."""
+    left, right = min(r.box[0] for r in part), max(r.box[2] for r in part)
+    rows: list[list[float]] = []   # [top, bottom, left, right] of each line
+    for r in sorted(part, key=lambda r: (r.box[1] + r.box[3]) / 2):
+        if rows and min(rows[-1][1], r.box[3]) - max(rows[-1][0], r.box[1]) >= 0.5 * height:
+            rows[-1][2], rows[-1][3] = min(rows[-1][2], r.box[0]), max(rows[-1][3], r.box[2])
+        else:
+            rows.append([r.box[1], r.box[3], r.box[0], r.box[2]])
+    full = sum(1 for _, _, x0, x1 in rows if x1 - x0 >= MIN_FILL * (right - left))
+    return len(rows) >= MIN_COLUMN_RUNS and full >= MIN_PROSE_SHARE * len(rows)
 
 
 def _runs(textpage, page_height: float) -> list[OcrLine]:
@@ -67,22 +97,27 @@ def _runs(textpage, page_height: float) -> list[OcrLine]:
 
 def _blocks(runs: list[OcrLine], height: float,
             is_prose: Callable[[list[OcrLine]], bool]) -> tuple[list[list[OcrLine]], bool]:
-    """The runs cut into blocks, in reading order (columns left to right, blocks top to bottom), and
-    whether any cut between columns was drawn across back and forth."""
+    """The runs cut into blocks, in reading order, and whether a cut between columns of prose drawn back
+    and forth across it was found. Only such a cut splits columns: elsewhere a group is cut into bands
+    top to bottom, or kept whole, so a table beside or below the columns keeps its rows (each block is
+    read in the drawing order). Cut with a stack, not recursion: a page of a thousand lines is a thousand
+    cuts deep."""
     interleaved = False
-
-    def cut(group: list[OcrLine]) -> list[list[OcrLine]]:
-        nonlocal interleaved
-        for axis, min_gap in ((0, 1.0 * height), (1, 0.8 * height)):
-            parts = split_at_gap(group, axis, min_gap)
-            if len(parts) > 1:
-                if (axis == 0 and not interleaved and _text_columns(parts, height)
-                        and _crossings(parts) >= MIN_CROSSINGS and all(map(is_prose, parts))):
-                    interleaved = True
-                return [block for part in parts for block in cut(part)]
-        return [group]
-
-    return cut(list(runs)), interleaved
+    blocks: list[list[OcrLine]] = []
+    stack = [list(runs)]
+    while stack:
+        group = stack.pop()
+        parts = split_at_gap(group, 0, 1.0 * height) if len(group) > 1 else [group]
+        if len(parts) > 1 and _text_columns(parts, height) and _crossings(parts) >= MIN_CROSSINGS \
+                and all(map(is_prose, parts)):
+            interleaved = True
+        else:
+            parts = split_at_gap(group, 1, 0.8 * height) if len(group) > 1 else [group]
+        if len(parts) == 1:
+            blocks.append(group)
+        else:
+            stack.extend(reversed(parts))   # the first part is cut (or kept) first: reading order
+    return blocks, interleaved
 
 
 def _text_columns(parts: list[list[OcrLine]], height: float) -> bool:
