@@ -31,6 +31,12 @@ def test_the_cell_where_the_named_row_and_column_cross(question, value):
     "2022年和2023年营业收入分别是多少？",    # two cells of different values
     "2022年员工人数是多少亿元？",            # a count asked in money
     "哪一年营业收入最高？",
+    "比亚迪2022年营业收入是多少？",            # a company the passage does not mention
+    "2023年营业收入和净利润分别是多少？",      # two rows
+    "2023年营业收入与净利润相差多少？", "2023年营业收入比去年多多少？", "2023年营业收入与净利润之和是多少？",
+    "2023年营业收入不是多少？",
+    "2023年人均营业收入是多少？", "2023年营业收入目标是多少？",   # another measure holding the row's name
+    "2022年营业收入是多少美元？",              # another unit than the row's
 ])
 def test_no_cell_where_the_question_names_none_or_several_or_asks_another_thing(question):
     assert find_cell(question, [KPI]) is None
@@ -42,11 +48,22 @@ def test_rows_of_spreadsheets_sentences_with_colons_and_titles_read_before_a_pas
     staff = "序号：1；姓名：张三；部门：市场部；入职：2019年\n序号：2；姓名：李四；部门：研发部；入职：2021年"
     assert find_cell("李四的部门是什么？", [staff]).text == "研发部"   # the row named by any of its values
     assert find_cell("研发部是谁？", [staff]) is None                     # no column named
-    assert find_cell("2019年入职的员工在哪个部门？", [staff]).text == "市场部"   # 2019年 names the row too
+    assert find_cell("2019年入职的是哪个部门？", [staff]).text == "市场部"   # 2019年 names the row too
+    assert find_cell("2019年入职的员工在哪个部门？", [staff]) is None   # 「员工」: the passage never says it
     prose = "董事长：张三表示，2022年：公司营收增长。"
     assert find_cell("2022年董事长是谁？", [prose]) is None   # a sentence with colons is no row
     titled = "地区：华东；营收：12亿元\n" + "公司业绩平稳。"
     assert find_cell("华东的营收是多少？", [titled], answer_from=[len("地区：华东；营收：12亿元\n")]) is None
+
+
+def test_placeholders_and_names_inside_other_names_are_no_cells():
+    staff = "姓名：张三；职务：部门经理；部门：市场部\n姓名：李四；职务：工程师；部门：研发部"
+    assert find_cell("部门经理是谁？", [staff]) is None        # 「部门」 is inside the value 「部门经理」
+    assert find_cell("李四的部门是什么？", [staff]).text == "研发部"
+    rows = "项目：研发投入（亿元）；2021年：—；2022年：N/A；2023年：9.87"
+    assert find_cell("2021年研发投入是多少？", [rows]) is None and find_cell("2022年研发投入是多少？", [rows]) is None
+    assert find_cell("2023年研发投入是多少亿元？", [rows]).text == "9.87"
+    assert find_cell("2023年毛利率是多少？", ["项目：毛利率；2023年：21.3%¹"]).text == "21.3%"   # trimmed like any answer
 
 
 def test_the_cell_comes_first_and_is_not_listed_twice():

@@ -56,9 +56,6 @@ _EDGE_PUNCT = set("，。、；：！？,;:!?…·～~—_/\\|　 \t\n") | {'"'}
 # a footnote's mark after a figure (「12%¹」, 「156.2亿元²」, 「营收※」), not a power (m², 3×10⁵)
 _SUPERSCRIPT_DIGITS = set("⁰¹²³⁴⁵⁶⁷⁸⁹")
 _FOOTNOTE_MARKS = _SUPERSCRIPT_DIGITS | set("※†‡")
-# a span never crosses a paragraph's or a table row's line break, or a cell's border 「|」 (「9.87 | 8.14 | 21.25%」,
-# 「21.25%↵项目：占营业收入比例；2023年：5.29%」)
-_BORDERS = set("\n|")
 _TRAILING_PARTICLES = "的了着吗呢吧啊"
 _PARTICLE_WORDS = {"目的", "有的", "别的", "真的", "似的", "是的", "的的", "为了", "除了", "罢了", "好了", "接着", "随着",
                    "沿着", "朝着", "顺着", "意味着", "本着", "向着", "紧接着"}
@@ -67,8 +64,7 @@ _LEADING_WORDS = ("是否", "是非", "的确", "的士", "的哥", "的姐", "�
 
 
 def tidy(passage: str, start: int, end: int) -> tuple[int, int]:
-    """One pass of trimming: a line break or cell border inside the span (cut there), edge punctuation, a
-    mark whose partner lies outside the span (cut at it), a trailing particle (「…的」, 「…了」), a leading
+    """One pass of trimming: edge punctuation, a mark whose partner lies outside the span (cut at it), a trailing particle (「…的」, 「…了」), a leading
     copula (「是张勇」) or 「的」. Words that end in
     such a character (目的, 随着), words that begin with one (的确, 是否, 的黎波里: jieba's words) and
     spans of two characters or fewer keep it; a leading 「的」 that is a word of its own is the tail of
@@ -76,10 +72,6 @@ def tidy(passage: str, start: int, end: int) -> tuple[int, int]:
     text = passage[start:end]
     if not text:
         return start, end
-    border = next((i for i, ch in enumerate(text) if ch in _BORDERS), None)
-    if border is not None:   # a line break or a table's cell border: the answer is on the side it starts on
-        before = text[:border].strip(" \t|")
-        return (start, start + border) if before else (start + border + 1, end)
     if text[0] in _EDGE_PUNCT:
         return start + 1, end
     if text[-1] in _EDGE_PUNCT or _footnote_mark_at_end(text):

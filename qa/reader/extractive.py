@@ -358,12 +358,20 @@ class ExtractiveReader:
         for k in np.lexsort((e_rank, s_rank, w_of, -ranked_by)):
             w = int(w_of[k])
             pid = sample_map[w]
+            if any(ch in _BORDERS for ch in passages[pid][int(c0s[k]):int(c1s[k])].strip()):
+                continue   # across a line break or a table cell's border: no answer, the next best may be
             c0, c1 = answer_bounds(passages[pid], int(c0s[k]), int(c1s[k]))
             if c1 <= c0 or (pid, c0, c1) in seen or (wp.answer_from is not None and c0 < wp.answer_from[pid]):
                 continue
             seen.add((pid, c0, c1))
             yield Span(pid, c0, c1, passages[pid][c0:c1], float(scores[k]), float(p_start[w, 0] * p_end[w, 0]),
                        answerable[w])
+
+
+# a span never crosses a paragraph's or a table row's line break, or a cell's border 「|」: 「9.87 | 8.14 |
+# 21.25%」 and 「21.25%↵项目：占营业收入比例；…」 are no answers. Which side would be one the reader says, not a rule:
+# cutting such a span at the break kept the wrong side of 「声音↵↵恐怖主义」 (a heading before the answer).
+_BORDERS = set("\n|")
 
 
 def _check_answer_from(answer_from: Sequence[int] | None, passages: list[str]) -> None:

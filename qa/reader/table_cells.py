@@ -6,9 +6,10 @@ the reader reads such a row as a sentence. Asked for one year's value it gives t
 another year's (71.2 for 2022), or the figure of the report's own year from the text: in a probe's KPI
 table, 5 of 7 questions naming a year got another year's value, and the right one was among none of the
 candidates. A question that names a row (its label, units in brackets aside, or another of its values)
-and one of the row's columns has one answer, the cell where they cross: a lookup, as spreadsheet users do
-by eye. Questions
-about a change (「增长多少」) are not lookups, unless the row or column names the change itself.
+and one of the row's columns, and nothing else the passage does not hold, has one answer: the cell where
+they cross, a lookup as spreadsheet users do by eye. It is no lookup when the question asks about a change,
+a comparison, a sum or a negation, names two rows, names something the passage does not mention (another
+company: 「比亚迪2022年营业收入」 over another's report), or asks in another unit than the row's.
 """
 from __future__ import annotations
 
@@ -18,12 +19,19 @@ from dataclasses import dataclass
 
 from index.bm25 import fold
 from index.field_rows import row_fields
-from qa.reader.answer_type import CHANGE, agrees, expected_measure
+from qa.reader.answer_type import CHANGE, UNITS, agrees, expected_measure
+from qa.reader.bounds import answer_bounds
 from qa.reader.extractive import Span
+from qa.reading_context import question_terms
 
 TABLE_CELL_CONFIDENCE = 0.9   # both names matched exactly: the cell is answered with this confidence
 _BRACKETED = re.compile(r"[（(][^）)]*[）)]")
-_CHANGE = re.compile(CHANGE.pattern + r"|相比|比上年|较上年")
+# a change, a comparison, a sum, a share of something or a negation: not one cell's value
+_NOT_A_LOOKUP = re.compile(CHANGE.pattern + r"|相比|比上一?年|比去年|较上年|较去年|相差|差额|差距|高出|低于|多出|少于|超过"
+                           r"|之和|合计|总和|总计|平均|人均|扣除|分别|是否|不是|不在|没有|除了|以外|之外|目标|预计|计划|占")
+_PLACEHOLDERS = {"n/a", "na", "无", "空", "不适用", "暂无", "未披露"}
+_UNIT_AFTER_ASK = re.compile(r"(?:多少|几)(?P<unit>[十百千万亿]*(?:" + "|".join(
+    sorted({re.escape(u) for us in UNITS.values() for u in us}, key=len, reverse=True)) + r"))")
 
 
 @dataclass(frozen=True)
@@ -38,60 +46,139 @@ class Cell:
     column: str
 
 
+@dataclass(frozen=True)
+class _Match:
+    strength: int                  # characters of the question the row's and the column's names cover
+    spans: tuple[tuple[int, int], ...]   # where in the folded question they are
+    cell: Cell
+    row_values: frozenset[str]     # the row's values, folded (a second row named by one of them is none)
+
+
 def find_cell(question: str, passages: Sequence[str], answer_from: Sequence[int] | None = None) -> Cell | None:
-    """The one cell whose row and column ``question`` names, in the passages' rows of fields; None when no
-    cell, or cells of different values, match (or the question asks about a change). ``answer_from``: where
-    each passage's own text starts (a title read before it holds no cell)."""
-    asked = fold(question)
-    if _CHANGE.search(asked):
-        return None
+    """The one cell whose row and column ``question`` names, in the passages' rows of fields; None when
+    none does, or the question is no lookup (see the module's doc). ``answer_from``: where each passage's
+    own text starts (a title read before it holds no cell, but counts as what the passage mentions)."""
+    asked = "".join(fold(question).split())
     expected = expected_measure(question)
-    found: list[tuple[int, Cell]] = []
+    matches: list[_Match] = []
+    named_rows: list[tuple[tuple[int, int], frozenset[str]]] = []   # every row named, and where
     for p, text in enumerate(passages):
         offset = answer_from[p] if answer_from else 0
         line_start = 0
         for line in text.split("\n"):
             if line_start >= offset:
-                found.extend(_cells_in_row(asked, line, p, line_start))
+                fields = row_fields(line)
+                if len(fields) >= 2:
+                    values = frozenset(fold("".join(v.split())) for _, v, _ in fields)
+                    named_rows.extend((span, values) for span in _row_spans(fields, asked))
+                    matches.extend(_cells_in_row(asked, text, line, fields, values, p, line_start))
             line_start += len(line) + 1
-    found = [(strength, c) for strength, c in found if agrees(expected, c.text + _unit(c.row))]
-    if not found:
+    matches = [m for m in matches if agrees(expected, m.cell.text + _unit(m.cell.row))
+               and _asked_unit_fits(asked, m.cell)]
+    if not matches:
         return None
-    best = max(strength for strength, _ in found)
-    values = {c.text for strength, c in found if strength == best}
-    if len(values) != 1:
+    best = max(m.strength for m in matches)
+    top = [m for m in matches if m.strength == best]
+    if len({m.cell.text for m in top}) != 1:
         return None
-    return next(c for strength, c in found if strength == best)
+    match = top[0]
+    if _other_row_named(match, named_rows):
+        return None
+    rest = _leftover(asked, match.spans)
+    if _NOT_A_LOOKUP.search(rest):
+        return None
+    passage = fold(passages[match.cell.passage])
+    if any(term not in passage for term in question_terms(rest)):
+        return None   # the question names something the passage does not: another company, 人均, 海外 …
+    return match.cell
 
 
-def _cells_in_row(asked: str, line: str, passage: int, line_start: int) -> list[tuple[int, Cell]]:
-    """(strength, cell) for each cell of ``line``, a row of two fields or more, whose column ``asked``
-    (folded) names, in a row it names by another of its values (the first is the row's name in a table,
-    「归母净利润（亿元）」; in a spreadsheet any value may be: 「张三」 of 「序号：1；姓名：张三；部门：市场部」);
-    strength is how many characters the two names matched."""
-    fields = row_fields(line)
+def _cells_in_row(asked: str, text: str, line: str, fields: list[tuple[str, str, int]], values: frozenset[str],
+                  passage: int, line_start: int) -> list[_Match]:
+    """A match for each cell of ``line`` whose column ``asked`` names, in a row it names by another of its
+    values (the first is the row's name in a table, 「归母净利润（亿元）」; in a spreadsheet any value may be:
+    「张三」 of 「序号：1；姓名：张三；部门：市场部」), the two names at separate places of the question."""
     out = []
     for i, (label, value, at) in enumerate(fields):
-        column_match = _name_match(label, asked)
-        if not column_match or not value or i == 0:
+        if i == 0 or not _is_value(value):
             continue
-        keys = [(_name_match(v, asked), v) for j, (_, v, _) in enumerate(fields) if j != i]
-        row_match, row = max(keys, default=(0, ""))
-        if not row_match:
-            continue
-        start = line_start + at + (len(line[at:]) - len(line[at:].lstrip()))
-        out.append((row_match + column_match, Cell(passage, start, start + len(value), value, row, label)))
+        for column in _spans(label, asked):
+            keys = [(span, v) for j, (_, v, _) in enumerate(fields) if j != i for span in _spans(v, asked)
+                    if span[1] <= column[0] or column[1] <= span[0]]
+            if not keys:
+                continue
+            row_span, row = max(keys, key=lambda k: k[0][1] - k[0][0])
+            start = line_start + at + (len(line[at:]) - len(line[at:].lstrip()))
+            start, end = answer_bounds(text, start, start + len(value))   # 「12%¹」 → 12%
+            cell = Cell(passage, start, end, text[start:end], row, label)
+            strength = (row_span[1] - row_span[0]) + (column[1] - column[0])
+            out.append(_Match(strength, (row_span, column), cell, values))
     return out
 
 
-def _name_match(name: str, asked: str) -> int:
-    """How many characters of ``name`` (whole, or without its bracketed units) ``asked`` holds; 0 for none.
-    Names of one character, or of digits alone (a row number), match nothing."""
-    for candidate in (name, _BRACKETED.sub("", name)):
+def _row_spans(fields: list[tuple[str, str, int]], asked: str) -> list[tuple[int, int]]:
+    """Where ``asked`` names the row: its name (first value) or another of its values."""
+    return [span for _, v, _ in fields for span in _spans(v, asked)]
+
+
+def _other_row_named(match: _Match, named_rows: list[tuple[tuple[int, int], frozenset[str]]]) -> bool:
+    """Whether the question names another row at a place of its own (「营业收入和净利润分别…」): not inside the
+    matched row's name (「净利润」 in 「归母净利润」), not where the column is named, and not by a value the
+    matched row holds too (张三's row and another of 市场部 are one row to 「市场部的张三…」)."""
+    row_span, column_span = match.spans
+    for span, values in named_rows:
+        if values & match.row_values:
+            continue
+        inside = row_span[0] <= span[0] and span[1] <= row_span[1]
+        on_column = not (span[1] <= column_span[0] or column_span[1] <= span[0])
+        if not inside and not on_column:
+            return True
+    return False
+
+
+def _leftover(asked: str, spans: Sequence[tuple[int, int]]) -> str:
+    """The question without the row's and the column's names."""
+    keep = [True] * len(asked)
+    for s, e in spans:
+        for k in range(s, e):
+            keep[k] = False
+    return "".join(ch if k else " " for ch, k in zip(asked, keep))
+
+
+def _spans(name: str, asked: str) -> list[tuple[int, int]]:
+    """Where ``asked`` holds ``name`` (whole, or without its bracketed units), longest form first; none for
+    names of one character or of digits alone (a row number)."""
+    out = []
+    for candidate in dict.fromkeys((name, _BRACKETED.sub("", name))):
         folded = fold("".join(candidate.split()))
-        if len(folded) >= 2 and not folded.isdigit() and folded in "".join(asked.split()):
-            return len(folded)
-    return 0
+        if len(folded) < 2 or folded.replace(".", "").replace(",", "").isdigit():
+            continue
+        at = asked.find(folded)
+        while at >= 0:
+            out.append((at, at + len(folded)))
+            at = asked.find(folded, at + 1)
+        if out:
+            break
+    return out
+
+
+def _is_value(value: str) -> bool:
+    """A cell that holds something: not empty, not a dash or 「N/A」."""
+    v = "".join(value.split()).lower()
+    return bool(v) and v not in _PLACEHOLDERS and any(ch.isalnum() for ch in v)
+
+
+def _asked_unit_fits(asked: str, cell: Cell) -> bool:
+    """Where the question names a unit (「是多少美元」), the row's unit or the cell's own is it."""
+    m = _UNIT_AFTER_ASK.search(asked)
+    if m is None:
+        return True
+    unit = m.group("unit")
+    return unit in fold(cell.text) or unit in fold(_unit(cell.row)) or not (_unit(cell.row) or _has_unit(cell.text))
+
+
+def _has_unit(text: str) -> bool:
+    return bool(re.search(r"\d\s*[^\d\s.,%]", text)) or text.strip().endswith("%")
 
 
 def _unit(row: str) -> str:
