@@ -184,6 +184,17 @@ class AppliedChanges:
         self.lines.clear()
 
 
+def _gone(args, store, ingest) -> list:
+    """The indexed documents whose files are gone from the folders given, only inside folders that still
+    gave a document (an emptied folder, a drive not mounted, has lost nothing)."""
+    from index.store.versions import path_identity, vanished
+
+    read = [Path(path_identity(d.source)) for d in (ingest.documents if ingest else [])]
+    folders = [f for f in (Path(path_identity(os.fspath(Path(p).expanduser()))) for p in args.paths if _is_folder(p))
+               if any(r.is_relative_to(f) for r in read)]
+    return vanished(store.document_infos(), folders) if folders else []
+
+
 def _apply_changes(args, store, encoder, ingest, say_now: bool = False) -> AppliedChanges | None:
     """Remove, then add what was read; None when there was nothing to index."""
     applied = AppliedChanges(say_now)
@@ -197,18 +208,13 @@ def _apply_changes(args, store, encoder, ingest, say_now: bool = False) -> Appli
         if applied.missing:
             print(f"error: not in the index: {', '.join(shown_name(m) for m in applied.missing)}", file=sys.stderr)
         applied.changed = n > 0
+    gone = _gone(args, store, ingest)
     if getattr(args, "prune", False):
-        from index.store.versions import path_identity, vanished
-
-        # only inside folders that still gave a document: an emptied folder (a drive not mounted) prunes nothing
-        read = [Path(path_identity(d.source)) for d in (ingest.documents if ingest else [])]
-        folders = [f for f in (Path(path_identity(os.fspath(Path(p).expanduser()))) for p in args.paths
-                               if _is_folder(p))
-                   if any(r.is_relative_to(f) for r in read)]
-        gone = vanished(store.document_infos(), folders)
         n = store.remove_documents([i.id for i in gone]) if gone else 0
         applied.say(f"pruned {n} document(s) whose file is gone")
         applied.changed = applied.changed or n > 0
+    elif gone:   # kept, as documented; said, so that the counts below add up
+        applied.say(f"kept {len(gone)} document(s) whose file is gone from the folder (--prune removes them)")
     if ingest is not None:
         if not ingest.documents and not args.remove:
             print("error: nothing to index", file=sys.stderr)

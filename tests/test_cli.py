@@ -63,7 +63,9 @@ def test_prune_drops_what_a_folder_no_longer_holds_and_only_when_asked(corpus, t
     assert main(["index", str(corpus), "--index", str(idx)] + enc) == 0
     (corpus / "b.md").unlink()
     assert main(["index", str(corpus), "--index", str(idx)] + enc) == 0   # kept: the index may be its only copy
-    assert "2 document(s)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "2 document(s)" in out and "unchanged 1 document(s)" in out
+    assert "kept 1 document(s) whose file is gone from the folder (--prune removes them)" in out   # counts add up
     assert main(["index", str(corpus), "--index", str(idx), "--prune"] + enc) == 0
     out = capsys.readouterr().out
     assert "pruned 1 document(s)" in out and "1 document(s)" in out
