@@ -118,10 +118,18 @@ class Retriever:
                 bm25_share *= self.translated_bm25_weight
         fused = self._fuse(mode, dense, bm25, d_rank, b_rank, bm25_share)
         scored = sorted(((score, row) for row, score in fused.items()), key=lambda x: -x[0])
-        return [Hit(self.store.chunks[r], s,
-                    d_rank[r][0] if r in d_rank else None, b_rank[r][0] if r in b_rank else None,
-                    d_rank[r][1] if r in d_rank else None, b_rank[r][1] if r in b_rank else None)
-                for s, r in scored[:top_k]]
+        hits, seen = [], set()
+        for s, r in scored:
+            chunk = self.store.chunks[r]
+            key = "".join(chunk.text.split())
+            if key in seen:   # a copy of a better-ranked passage (the same report saved twice): not read twice
+                continue
+            seen.add(key)
+            hits.append(Hit(chunk, s, d_rank[r][0] if r in d_rank else None, b_rank[r][0] if r in b_rank else None,
+                            d_rank[r][1] if r in d_rank else None, b_rank[r][1] if r in b_rank else None))
+            if len(hits) == top_k:
+                break
+        return hits
 
     def _fuse(self, mode: str, dense, bm25, d_rank, b_rank, bm25_share: float = 1.0) -> dict[int, float]:
         """Row → fused score, rows in first-seen order (dense list first, then BM25's); BM25's

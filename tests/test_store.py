@@ -501,3 +501,19 @@ def test_the_characters_opencc_changes_cover_every_text_it_changes():
         texts += [p.context for p in data.paragraphs[:300]] + [q.question for q in data.questions[:300]]
     assert sum(simplified.to_simplified(t) != t for t in texts) > 500, "traditional texts were among them"
     assert [simplified.to_simplified(t) for t in texts] == [converter.convert(t) for t in texts]
+
+
+def test_a_copy_of_a_passage_is_read_once(tiny_encoder):
+    """The same report saved twice (「报告(1).md」) gave two of the three passages read; a copy of a
+    better-ranked passage is left out, and the next passage takes its place."""
+    from index.documents import Document
+
+    copy = Document("d3-copy", "副本", DOCS[2].text, "/docs/报告(1).md")
+    store = IndexStore(tiny_encoder.name, tiny_encoder.info.dimension, chunk_size=60, chunk_overlap=10)
+    store.add_documents(DOCS + [copy], tiny_encoder)
+    for mode in ("hybrid", "dense", "bm25"):
+        hits = Retriever(store, tiny_encoder, mode=mode).retrieve("钉钉用户超过多少", top_k=3)
+        texts = ["".join(h.chunk.text.split()) for h in hits]
+        assert len(texts) == len(set(texts)), mode
+        if mode != "bm25":   # BM25 finds only 钉钉's passage (and its copy): one left
+            assert {h.chunk.doc_id for h in hits} >= {"d1", "d2"}, mode   # the copy's place went to the others
