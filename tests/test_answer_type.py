@@ -111,6 +111,7 @@ def test_only_clear_contradictions_are_rejected():
     assert agrees(Measure.TIME, "去年春节期间") and agrees(Measure.MONEY, "免费") and agrees(Measure.COUNT, "数十个")
     assert agrees(Measure.TIME, "元") and not agrees(Measure.MONEY, "元")   # 「元」 answers when: the dynasty
     assert agrees(Measure.COUNT, "三十余人") and agrees(Measure.PERCENT, "过半")
+    assert not agrees(Measure.COUNT, "人员数量")   # a 数 that counts nothing
     # 「哪几个」 asks which ones, by name; 「什么价值」 asks what worth, not a price
     assert expected_measure("黄花镇是由哪几个乡镇组建而成的？") is None
     assert expected_measure("泥鳅有什么价值？") is None

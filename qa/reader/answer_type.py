@@ -149,7 +149,7 @@ def span_measures(text: str) -> set[Measure]:
 # a time may be said in words (「去年」, 「明朝」, 「春节期间」), and a price may be 「免费」; other measures need a figure,
 # in digits or numerals (「数十个」, 「半数」, 「过半」 count)
 _WORDS_ANSWER = {Measure.TIME}
-_ANY_AMOUNT = re.compile(r"[\d零〇一二两三四五六七八九十百千万亿兩萬億半数數几幾]|免费|免費")
+_ANY_AMOUNT = re.compile(r"[\d零〇一二两三四五六七八九十百千万亿兩萬億半]|[数數几幾][十百千万亿萬億]|免费|免費")
 _BARE_UNIT = re.compile(rf"{_MAGNITUDE}(?:{_UNIT_ALT})")
 
 
