@@ -88,6 +88,29 @@ class Answer:
         return f"{self.text} (score {self.score:.2f}, {self.title or self.doc_id}{where})"
 
 
+OTHER_DOCUMENT_SHARE = 0.5   # of the answer's confidence: another document's answer this close is shown too
+OTHER_DOCUMENTS_SHOWN = 2
+
+
+def other_documents(answer: Answer) -> list[Candidate]:
+    """Other documents' own answers that come close to the answer (at least OTHER_DOCUMENT_SHARE of its
+    confidence), one a document, best first, at most OTHER_DOCUMENTS_SHOWN.
+
+    Why: asked 「公司2023年研发投入金额是多少？」 over a folder of nine companies' reports, the bot answered
+    from one of them at 0.87 while others said as much, and nothing told the user so."""
+    if answer.abstained:
+        return []
+    seen = {answer.doc_id}
+    out = []
+    for c in answer.alternatives:
+        if c.doc_id not in seen and c.score >= OTHER_DOCUMENT_SHARE * answer.score and c.text != answer.text:
+            seen.add(c.doc_id)
+            out.append(c)
+            if len(out) == OTHER_DOCUMENTS_SHOWN:
+                break
+    return out
+
+
 def place_kind(source: str | None) -> str:
     """What a document's pages are (``Answer.page``): "slide" for a deck, "sheet" for a workbook, else "page"
     (a PDF's page, a scan's frame).

@@ -79,7 +79,7 @@ def _make_bot(args):
 
 
 def _print_answer(a) -> None:
-    from qa.answer import NO_ANSWER_ZH, place_label
+    from qa.answer import NO_ANSWER_ZH, other_documents, place_label
 
     if a.abstained:
         from qa.reader.answer_type import MEASURE_NAMES
@@ -101,6 +101,10 @@ def _print_answer(a) -> None:
     ctx0, ctx1 = max(0, a.passage_start - 30), a.passage_end + 30
     print(f"  段落: …{_shown_flat(a.passage[ctx0:a.passage_start])}【{_shown_flat(a.text)}】"
           f"{_shown_flat(a.passage[a.passage_end:ctx1])}…")
+    others = other_documents(a)
+    if others:
+        print("  其他文档也有答案: " + "；".join(f"{_shown_flat(c.text)} ({_shown_flat(c.title or c.doc_id)}, {c.score:.2f})"
+                                          for c in others))
 
 
 def _shown_flat(text: str) -> str:

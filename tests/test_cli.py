@@ -825,3 +825,25 @@ def test_an_answer_prints_as_one_line_a_field_naming_its_file(capsys):
                          source="/d/report.pdf", last_page=3))
     assert capsys.readouterr().out.splitlines()[2] == "  位置: 第 2–3 页 (pages 2–3)"
     assert str(Answer("q", "58万元", 0.5, False, "d1", "t", page=2, last_page=3)).endswith("t, pages 2–3)")
+
+
+def test_close_answers_from_other_documents_are_named(capsys):
+    """Nine companies' reports answer 「公司2023年研发投入金额是多少？」 each their own way: the user is told."""
+    from qa.answer import Answer, Candidate, other_documents
+    from qa.cli import _print_answer
+    from ui.app import format_answer
+
+    passage = "公司2023年研发投入金额为9.87亿元。"
+    alternatives = (Candidate("9.87亿元", 0.6, "a", "远峰新材年报", 20, 27, "a#0"),       # the same document
+                    Candidate("4.37亿元", 0.7, "b", "东岳化工年报", 10, 17, "b#0"),
+                    Candidate("3.1亿元", 0.65, "b", "东岳化工年报", 30, 36, "b#1"),        # that document again
+                    Candidate("2.2亿元", 0.3, "c", "启明医药年报", 5, 11, "c#0"))         # too far below
+    a = Answer("公司2023年研发投入金额是多少？", "9.87亿元", 0.8, False, "a", "远峰新材年报", 10, 17, passage,
+               passage.index("9.87"), passage.index("9.87") + 6, "a#0", alternatives=alternatives)
+    assert [c.doc_id for c in other_documents(a)] == ["b"]
+    _print_answer(a)
+    assert capsys.readouterr().out.splitlines()[-1] == "  其他文档也有答案: 4.37亿元 (东岳化工年报, 0.70)"
+    assert "其他文档也有答案" in format_answer(a) and "东岳化工年报" in format_answer(a)
+    alone = Answer("q", "9.87亿元", 0.8, False, "a", "t", 10, 17, passage, 9, 15, "a#0", alternatives=alternatives[3:])
+    _print_answer(alone)
+    assert "其他文档" not in capsys.readouterr().out and "其他文档" not in format_answer(alone)

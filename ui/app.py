@@ -24,7 +24,7 @@ import gradio as gr
 from index.ingest import PAGED_SUFFIXES, SUPPORTED_SUFFIXES, read_paths
 from index.store import StoreError
 from index.store.versions import earlier_versions
-from qa.answer import NO_ANSWER_ZH, Answer, place_label
+from qa.answer import NO_ANSWER_ZH, Answer, other_documents, place_label
 from qa.reader.answer_type import MEASURE_NAMES
 from qa.bot import QABot, QuestionError
 from qa.config import check_top_k
@@ -135,6 +135,10 @@ def format_answer(answer: Answer) -> str:
     scan = scan_crop_html(answer)
     if scan:
         lines.append(scan)
+    others = other_documents(answer)
+    if others:
+        lines.append('<span class="zhqa-meta">其他文档也有答案 · other documents answer too: ' + "；".join(
+            f"{html.escape(c.text)}（{html.escape(c.title or c.doc_id)}，{c.score:.2f}）" for c in others) + "</span>")
     return "\n\n".join(lines)
 
 
