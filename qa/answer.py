@@ -97,7 +97,9 @@ def other_documents(answer: Answer) -> list[Candidate]:
     confidence), one a document, best first, at most OTHER_DOCUMENTS_SHOWN.
 
     Why: asked 「公司2023年研发投入金额是多少？」 over a folder of nine companies' reports, the bot answered
-    from one of them at 0.87 while others said as much, and nothing told the user so."""
+    from one of them at 0.87 while others said as much, and nothing told the user so. Lower passages are read
+    only where they could win (ExtractiveReader.read_ranked), so these show where the first passage's answer
+    is not sure of itself, which is where they matter."""
     if answer.abstained:
         return []
     seen = {answer.doc_id}
