@@ -305,36 +305,32 @@ def test_a_two_column_pdf_page_reads_column_by_column_however_it_was_drawn(tmp_p
     assert all(" ".join(row) in doc.text.split("\n") for row in KPI_ROWS), "the table below keeps its rows"
 
 
-def test_an_unruled_table_drawn_row_by_row_keeps_its_rows(tmp_path, font_path):
+def _unruled_table(path: Path, font_path: str, rows: list[tuple[str, ...]], xs: tuple[int, ...]) -> list[str]:
+    """A table without rules drawn row by row, cells at ``xs``; the lines its PDF is read as."""
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
     from reportlab.pdfgen import canvas
 
     pdfmetrics.registerFont(TTFont("CJK", font_path, subfontIndex=0))
-    p = tmp_path / "kpi.pdf"
-    c = canvas.Canvas(str(p))
+    c = canvas.Canvas(str(path))
     c.setFont("CJK", 10)
+    for i, row in enumerate(rows):
+        for x, cell in zip(xs, row):
+            c.drawString(x, 760 - 16 * i, cell)
+    c.showPage()
+    c.save()
+    return read_file(path).documents[0].text.split("\n")
+
+
+def test_an_unruled_table_drawn_row_by_row_keeps_its_rows(tmp_path, font_path):
     rows = [("指标", "2022年", "2023年"), ("营业收入（亿元）", "1,136.7", "1,234.5"), ("归母净利润（亿元）", "85.4", "96.8"),
             ("加权平均净资产收益率", "15.1%", "15.9%"), ("员工人数（人）", "11,031", "12,345")]
-    for i, row in enumerate(rows):
-        for x, cell in zip((40, 260, 400), row):
-            c.drawString(x, 760 - 16 * i, cell)
-    c.showPage()
-    c.save()
-    lines = read_file(p).documents[0].text.split("\n")
+    lines = _unruled_table(tmp_path / "kpi.pdf", font_path, rows, (40, 260, 400))
     assert [ln.split() for ln in lines] == [list(row) for row in rows]
     # a borderless 释义 table (term | 指 | definition) keeps each term beside its definition
-    p = tmp_path / "glossary.pdf"
-    c = canvas.Canvas(str(p))
-    c.setFont("CJK", 10)
     terms = [("公司、本公司、华辰新能源", "指", "华辰新能源科技股份有限公司"), ("控股股东、华辰集团", "指", "华辰投资集团有限公司，持有公司35%股份"),
              ("实际控制人", "指", "王建国先生，公司董事长"), ("报告期", "指", "2023年1月1日至2023年12月31日")]
-    for i, row in enumerate(terms):
-        for x, cell in zip((40, 200, 230), row):
-            c.drawString(x, 760 - 16 * i, cell)
-    c.showPage()
-    c.save()
-    lines = read_file(p).documents[0].text.split("\n")
+    lines = _unruled_table(tmp_path / "glossary.pdf", font_path, terms, (40, 200, 230))
     assert [ln.split() for ln in lines] == [list(row) for row in terms]
 
 
