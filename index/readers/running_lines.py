@@ -10,12 +10,13 @@ the two halves of the sentence meet as the author wrote them.
 
 A line is running when, with its digits folded and its spaces removed, it stands among the EDGE_LINES
 lines at the same end of at least RUNNING_SHARE of the pages, and of two pages at least, and either
-- it is the same on every page, holds no sentence punctuation and is no 「label：value」 field (a unit line
-  such as 「单位：万元」 is information): it goes, but from the first page's top (often the title); or
-- it is a page number (「第 N 页 共 M 页」, 「— N —」, 「N / M」, a bare N, 「Page N」) whose number follows the page's,
-  at a fixed distance from it (a report numbers its pages after the cover): it goes everywhere.
-A year or a certificate number that rises one a page is no page number, so its line stays. Pages with
-2·EDGE_LINES lines or fewer are all edges, and only an identical line or a page number is dropped from them.
+- it is the same on every page: it goes, but from the first page's top (often the title); a line that says
+  something (a sentence, a 「label：value」 field such as 「证券代码：600000」 or 「单位：万元」) stays once, where
+  it first stands; or
+- it holds a page number (「第 N 页 共 M 页」, 「— N —」, 「N / M」, a bare N, 「Page N」, also after a running
+  title: 「华辰新能源2023年年度报告 第 N 页」) whose number follows the page's, at a fixed distance from it of
+  at most MAX_PAGE_OFFSET (a report numbers its pages after the cover): it goes everywhere.
+A year or a certificate number that rises one a page is no page number, so its line stays.
 """
 from __future__ import annotations
 
@@ -31,9 +32,11 @@ MAX_RUNNING_CHARS = 80  # a longer line is text, even if repeated
 _DIGITS = re.compile(r"[0-9０-９]+")
 _SPACE = re.compile(r"\s+")
 _FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
-# a page number with its digits folded: 「第#页共#页」, 「—#—」, 「-#-」, 「#/#」, 「#」, 「page#of#」, 「第#页」
-_PAGE_MARKER = re.compile(r"(?i)[-—–·•\s]*(?:第?#页?(?:[,，/／]?共?#页?)?|page#(?:of#)?|#(?:/|of)#)[-—–·•\s]*")
-_SENTENCE_MARKS = re.compile(r"[，。；！？,;!?]")
+# a page number, its digits folded, alone (「#」, 「—#—」, 「-#-」) or inside a running line (「…年度报告第#页」,
+# 「公司名#/#」, 「共#页第#页」, 「Page#of#」)
+_PAGE_MARKER = re.compile(r"(?i)^[-—–·•]*#[-—–·•]*$|第#页|共#页|#[/／]#|page#|#of#|^[-—–]#[-—–]|[-—–]#[-—–]$")
+MAX_PAGE_OFFSET = 500
+_SENTENCE_MARKS = re.compile(r"[，。；！？;!?]")   # not the ASCII comma and full stop of 「Co., Ltd.」
 _FIELD = re.compile(r"[^：:]{1,20}[：:]\S")
 
 
@@ -71,14 +74,18 @@ def running_lines(pages: Sequence[Sequence[str]],
                     keys.add(key)
                     seen[end, key].append((number, i, lines[i]))
     need = max(2, math.ceil(RUNNING_SHARE * len(pages)))
-    for (end, _), places in seen.items():
+    for (end, key), places in seen.items():
         if len(places) < need:
             continue
-        if _same_text(places) and not any(_is_information(text) for _, _, text in places):
-            for number, i, _ in places:
-                if end == "bottom" or number > 0:   # the first page's header is its title as often as not
+        if _same_text(places):
+            # a line that says something (「证券代码：600000」, 「单位：万元」) is kept once, where it first stands;
+            # a title line everywhere but the first page's top
+            keep_first = any(_is_information(text) for _, _, text in places)
+            for k, (number, i, _) in enumerate(places):
+                if (k > 0) if keep_first else (end == "bottom" or number > 0):
                     result[number].add(i)
-        elif all(_PAGE_MARKER.fullmatch(line_key(text)) for _, _, text in places) and _numbered_like_pages(places):
+        elif _PAGE_MARKER.search(key) and not _is_information(_DIGITS.sub("", places[0][2])) \
+                and _numbered_like_pages(places):
             for number, i, _ in places:
                 result[number].add(i)
     return result
@@ -94,10 +101,14 @@ def _is_information(line: str) -> bool:
 
 
 def _numbered_like_pages(places: list[tuple[int, int, str]]) -> bool:
-    """Whether the one figure of each of these page-number lines stands at a fixed distance from its page's
-    number (and the pages are not all the same one)."""
-    figures = [int(_DIGITS.findall(text)[0].translate(_FULL_WIDTH_DIGITS)) for _, _, text in places]
-    return len({figure - number for (number, _, _), figure in zip(places, figures)}) == 1
+    """Whether one of the figures of these lines stands at a fixed distance from its page's number, no
+    more than MAX_PAGE_OFFSET (a report numbers its pages after the cover; a year is no page number)."""
+    figures = [[int(d.translate(_FULL_WIDTH_DIGITS)) for d in _DIGITS.findall(text)] for _, _, text in places]
+    for k in range(min(len(f) for f in figures)):
+        offsets = {row[k] - number for (number, _, _), row in zip(places, figures)}
+        if len(offsets) == 1 and abs(next(iter(offsets))) <= MAX_PAGE_OFFSET:
+            return True
+    return False
 
 
 def _candidate(line: str) -> bool:
