@@ -12,15 +12,16 @@ MAX_LABEL_CHARS = 40
 _LABEL = rf"[^\s，。；：:,;！？!?|][^；;：:\n]{{0,{MAX_LABEL_CHARS - 1}}}"
 _FIELD = re.compile(rf"({_LABEL})[：:]([^；;\n]*)")
 # two fields or more, the whole line
-_VALUE = r"[^；;\n，。！？]*"   # a cell holds no sentence's comma or full stop: a line with one is wrapped prose
+_VALUE = r"[^；;\n。！？]*"   # a cell ends no sentence (a 「变动原因」 cell may hold a comma, OCR's 「1，234」 one)
 _ROW = re.compile(rf"\s*{_LABEL}[：:]{_VALUE}(?:[；;]\s*{_LABEL}[：:]{_VALUE})+\s*")
 # a line that begins as a row does (two fields at least), for the normalizer's look at a line's start
 _ROW_START = re.compile(rf"\s*{_LABEL}[：:]{_VALUE}[；;]\s*{_LABEL}[：:]")
 
 
 def is_field_row(line: str) -> bool:
-    """Whether ``line`` is wholly two fields or more joined by 「；」."""
-    return bool(_ROW.fullmatch(line))
+    """Whether ``line`` is wholly two fields or more joined by 「；」, not a clause wrapped after a comma
+    (「一、经营情况：…100亿元；其中：主营业务收入90亿元，」 runs on in the next line)."""
+    return bool(_ROW.fullmatch(line)) and not line.rstrip().endswith(("，", "、", ","))
 
 
 def starts_field_row(line: str) -> bool:

@@ -33,8 +33,10 @@ _INVISIBLE = set("\u200b\u200c\u2060\ufeff\u00ad")
 # spreadsheet's rows to each other, made answers that run across rows
 _LIST_LINE_RE = re.compile(r"^\s*(?:[#>*+\-]+\s|•|\d{1,3}(?:\.(?!\d)|[．、)）])|[（(]\d{1,3}[)）]|[（(]?[一二三四五六七八九十]{1,3}[、)）])")
 _TABLE_ROW_RE = re.compile(r"\S\s*\|\s*\S")
+_YEAR_START = re.compile(r"(?:19|20)\d\d年")   # 「…详见附表1」 / 「2023年…」: a new clause, not a wrapped figure
 _MARKDOWN_HEADING_RE = re.compile(r"^\s*#{1,6}\s+\S")   # 「## 二、主要会计数据」: a heading, whatever follows it   # two cells at least: a stray 「|」 OCR read from a rule is none
 HEADING_MAX_CHARS = 24
+FORM_LINE_MAX_CHARS = 30   # a form's or a two-column table's field line; a longer one may wrap its value
 WRAPPED_MIN_CHARS = 8   # a line this long that ends in a digit before a line starting with one wraps a figure
 _HEADING_PUNCT = set("，。；：！？,.;:!?（）()“”\"'《》—…")   # 「、」 allowed: 「第三节 董事、监事和高级管理人员」
 _FIELD_LINE_RE = re.compile(r"^\s*[^\s，。；：:,;！？!?|]{1,20}[：:]")   # 「母公司在职员工的数量（人）：2,113」
@@ -74,8 +76,10 @@ def _wrapped_inside_chinese(out: list[tuple[str, int]], chars: list[tuple[str, i
     m = j
     while m < len(chars) and chars[m][0] in _RUN_CHARS:
         m += 1
+    after = "".join(c for c, _ in chars[j:j + 5])
     return (k > 0 and is_cjk(out[k - 1][0]) and m < len(chars) and is_cjk(chars[m][0])
-            and (out[-1][0].isdigit() or chars[j][0].isdigit()))   # a figure: 「Apple」 / 「Inc.」 are two words
+            and (out[-1][0].isdigit() or chars[j][0].isdigit())   # a figure: 「Apple」 / 「Inc.」 are two words
+            and not _YEAR_START.match(after))
 
 
 @dataclass(frozen=True)
@@ -140,10 +144,11 @@ def _is_heading(line: str, after: str) -> bool:
     line, after = _LIST_LINE_RE.sub("", line.strip()).strip(), after.strip()   # 「一、集团概况」 is a heading too
     return (0 < len(line) <= HEADING_MAX_CHARS and not any(c in _HEADING_PUNCT for c in line)
             and not line.replace(",", "").replace(".", "").isdigit()   # a figure wrapped at its start: 「1」 / 「20亿元…」
-            and not (len(line) >= WRAPPED_MIN_CHARS and line[-1].isdigit() and after[:1].isdigit())
+            and not (len(line) >= WRAPPED_MIN_CHARS and line[-1].isdigit() and after[:1].isdigit()
+                     and not _YEAR_START.match(after))
             # or in its middle: 「…资本开支为1」 / 「20亿元…」; a caption is short and stays one (「表1」 / 「2023年…」)
             and not line.endswith("、")   # a list broken mid-way: 「董事、监事、」 / 「高级管理人员…」
-            and (len(after) >= max(2 * len(line), 16) or bool(_FIELD_LINE_RE.match(after))))   # or over a form
+            and len(after) >= max(2 * len(line), 16))
 
 
 def _keeps_break(before: str, after: str) -> bool:
@@ -186,7 +191,8 @@ def normalize(text: str, lines_are_blocks: bool = False) -> NormalizedText:
     #    table, list or form line
     out: list[tuple[str, int]] = []
     i = line_start = 0   # line_start: where the line of chars that i is on began
-    in_form = False      # the line i is on is a field after another, kept apart: a form's; its end is the form's too
+    in_form = False      # the line i is on is a field after another, kept apart: a form's; its end is the form's
+                         # too, before a line of text (16 characters or more: a short one is its value wrapped)
     while i < len(chars):
         ch, idx = chars[i]
         if ch != "\n":
@@ -204,8 +210,9 @@ def normalize(text: str, lines_are_blocks: bool = False) -> NormalizedText:
         line = "".join(c for c, _ in chars[before:i])
         field_line = bool(_FIELD_LINE_RE.match(line))
         kept = (lines_are_blocks or _ends_sentence(out) or _is_byline(_line_before(out)) or _is_byline(after)
-                or _keeps_break(line, after) or (in_form and field_line))
-        in_form = kept and field_line and bool(_FIELD_LINE_RE.match(after))
+                or _keeps_break(line, after)
+                or (in_form and field_line and len(line.strip()) <= FORM_LINE_MAX_CHARS and len(after.strip()) >= 16))
+        in_form = kept and field_line and bool(_FIELD_LINE_RE.match(after)) and len(after.strip()) <= FORM_LINE_MAX_CHARS
         if kept:
             out.append(("\n", idx))
         else:

@@ -34,3 +34,8 @@ def test_escaped_pipes_stay_in_their_cell_and_a_markdown_file_is_read_with_its_t
     doc = read_file(p).documents[0]
     assert "2023年：186.42" in doc.text and "| 186.42 |" not in doc.text
     assert doc.title == "远峰新材2023年年度报告"
+
+
+def test_an_empty_corner_names_the_row_labels():
+    rows = with_tables_as_rows("| | 2023年 | 2022年 |\n|---|---|---|\n| 营业收入（亿元）| 186.42 | 162.57 |").split("\n")
+    assert rows[1] == "项目：营业收入（亿元）；2023年：186.42；2022年：162.57"

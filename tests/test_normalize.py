@@ -60,10 +60,15 @@ def test_full_width_forms_are_folded():
 
 def test_table_list_and_form_lines_keep_their_line_breaks():
     form = "员工报销单\n申请人：郑小红\n部门：市场部\n报销金额：3860元"
-    assert normalize(form).text == "员工报销单\n申请人：郑小红\n部门：市场部\n报销金额：3860元"   # a title over a form
+    assert normalize(form).text == "员工报销单申请人：郑小红\n部门：市场部\n报销金额：3860元"
+    # a form's last field keeps its line before a line of text, not before its own value wrapped
+    wrapped = "部门：市场部\n注册地址：北京市海淀区中关村大街1号华辰大厦股份有\n限公司"
+    assert normalize(wrapped).text == "部门：市场部\n注册地址：北京市海淀区中关村大街1号华辰大厦股份有限公司"
+    assert normalize("社会责任\n包括：参与公益").text == "社会责任包括：参与公益"   # a field line is no text under a heading
+    assert normalize("详见附表1\n2023年公司实现营业收入100亿元，同比增长。").text.startswith("详见附表1\n2023年")
     # a two-column table read from a PDF: long labels, and the form ends where its last field does
     staff = "第七节 员工情况\n项目：人数\n母公司在职员工的数量（人）：2,113\n主要子公司在职员工的数量（人）：6,529\n截至年末，公司在职员工合计8,642人。"
-    assert normalize(staff).text.split("\n") == ["第七节员工情况", "项目：人数", "母公司在职员工的数量（人）：2,113",
+    assert normalize(staff).text.split("\n") == ["第七节员工情况项目：人数", "母公司在职员工的数量（人）：2,113",
                                                  "主要子公司在职员工的数量（人）：6,529", "截至年末，公司在职员工合计8,642人。"]
     rows = "地区|负责人|营收\n地区：华东；负责人：张伟；营收：12.5亿元\n地区：华北；负责人：李娜；营收：9.8亿元"
     assert normalize(rows).text.split("\n") == ["地区|负责人|营收", "地区：华东；负责人：张伟；营收：12.5亿元",

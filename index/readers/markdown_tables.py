@@ -51,7 +51,7 @@ def with_tables_as_rows(text: str) -> str:
             while j < len(lines) and _is_pipe_row(lines[j]):
                 rows.append(_cells(lines[j]))
                 j += 1
-            header = rows[0]
+            header = [rows[0][0] or "项目"] + rows[0][1:]   # an empty corner names the row labels
             out.append(" | ".join(header))   # the separator row says the first row is the header, whatever the width
             out.extend(row_text(header, row) for row in rows[1:] if any(row))
             i = j
