@@ -23,6 +23,7 @@ MIN_CROSSINGS = 4     # a column cut drawn across this often (back and forth) is
 MIN_COLUMN_RUNS = 3   # runs each side of a cut for it to be between columns, not a label and its value
 MIN_COLUMN_LINES = 10  # line heights: a column of text is this wide at least; a table's column of cells is narrower
 MIN_PROSE_SHARE = 0.5  # of a column's lines holding sentence punctuation, and filling its width: prose
+PAGE_PROSE_SHARE = 0.25  # of a page's lines, as drawn: below it (a grid of figures) the cut is not tried
 MIN_RUN_ON_SHARE = 0.3  # of a column's lines that stop mid-sentence: wrapped prose
 MIN_FILL = 0.8         # of a column's width: a wrapped line of prose reaches this far
 _SENTENCE_MARKS = set("，。；：、！？")
@@ -32,7 +33,7 @@ _ENDS = re.compile(r"[，。；：、！？,.;:!?）)」』”]$")
 def column_ordered_text(textpage, page, drawn: str) -> str | None:
     """The page's text block by block in reading order when its text layer draws columns row by row;
     None when it does not (keep pdfium's own text, ``drawn``)."""
-    if not _is_prose(drawn) or textpage.count_rects() > MAX_RUNS:
+    if not _is_prose(drawn, PAGE_PROSE_SHARE) or textpage.count_rects() > MAX_RUNS:
         return None
     runs = _runs(textpage, page.get_size()[1])
     if len(runs) < 2 * MIN_COLUMN_RUNS:
@@ -57,10 +58,11 @@ def column_ordered_text(textpage, page, drawn: str) -> str | None:
     return "\n".join(t for t in map(text_of, blocks) if t)
 
 
-def _is_prose(text: str) -> bool:
-    """Lines of sentences (most hold a comma or full stop), not a table's cells (「营业收入（亿元）」, 「982.3」)."""
+def _is_prose(text: str, share: float = MIN_PROSE_SHARE) -> bool:
+    """Lines of sentences (``share`` of them hold a comma or full stop at least), not a table's cells
+    (「营业收入（亿元）」, 「982.3」)."""
     lines = [ln for ln in text.split("\n") if ln.strip()]
-    return bool(lines) and sum(any(c in _SENTENCE_MARKS for c in ln) for ln in lines) >= MIN_PROSE_SHARE * len(lines)
+    return bool(lines) and sum(any(c in _SENTENCE_MARKS for c in ln) for ln in lines) >= share * len(lines)
 
 
 def _runs_on(text: str) -> bool:

@@ -8,8 +8,9 @@ table, 5 of 7 questions naming a year got another year's value, and the right on
 candidates. A question that names a row (its label, units in brackets aside, or another of its values)
 and one of the row's columns, and nothing else the passage does not hold, has one answer: the cell where
 they cross, a lookup as spreadsheet users do by eye. It is no lookup when the question asks about a change,
-a comparison, a sum or a negation, names two rows, names a name the passage does not hold (another
-company: 「比亚迪2022年营业收入」 over another's report), or asks in another unit than the row's.
+a comparison, a sum or a negation, names two rows, says anything the passage does not (another company:
+「比亚迪2022年营业收入」 over another's report; 全球, 两倍), a few words about the report itself aside (公司,
+报告期), or asks in another unit than the row's.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from index.field_rows import row_fields
 from qa.reader.answer_type import CHANGE, UNITS, agrees, expected_measure
 from qa.reader.bounds import answer_bounds
 from qa.reader.extractive import Span
+from qa.reading_context import question_terms
 
 TABLE_CELL_CONFIDENCE = 0.9   # both names matched exactly: the cell is answered with this confidence
 _BRACKETED = re.compile(r"[（(][^）)]*[）)]")
@@ -29,7 +31,9 @@ _BRACKETED = re.compile(r"[（(][^）)]*[）)]")
 _NOT_A_LOOKUP = re.compile(CHANGE.pattern + r"|相比|比上一?年|比去年|较上年|较去年|相差|差额|差距|高出|低于|多出|少于|超过"
                            r"|之和|合计|总和|总计|平均|人均|扣除|分别|是否|不是|不在|没有|除了|以外|之外|目标|预计|计划|占"
                            r"|海外|境外|境内|国内|季度|上半年|下半年")
-_NAME_TAGS = {"nr", "ns", "nt", "nz", "nrt", "nrfg", "eng"}
+# words a question about a cell may say that its passage need not: the report's own subject and period
+FILLER_WORDS = frozenset("公司 本公司 该公司 贵公司 报告 报告期 报告期内 年度 全年 当年 本年 期末 年末 年底 截至 截止 数值 "
+                         "数据 金额 数量 一共 总共 请问".split())
 _PLACEHOLDERS = {"n/a", "na", "无", "空", "不适用", "暂无", "未披露"}
 _UNIT_AFTER_ASK = re.compile(r"(?:多少|几)(?P<unit>[十百千万亿]*(?:" + "|".join(
     sorted({re.escape(u) for us in UNITS.values() for u in us}, key=len, reverse=True)) + r"))")
@@ -89,20 +93,15 @@ def find_cell(question: str, passages: Sequence[str], answer_from: Sequence[int]
     if _NOT_A_LOOKUP.search(rest):
         return None
     passage = fold(passages[match.cell.passage])
-    if any(name not in passage for name in _names(rest)):
-        return None   # the question names what the passage does not: another company (比亚迪, BYD) …
+    if any(word not in passage for word in _words(rest) if word not in FILLER_WORDS):
+        return None   # the question says what the passage does not: another company (比亚迪, BYD), 全球, 两倍 …
     return match.cell
 
 
-def _names(text: str) -> list[str]:
-    """The proper names in ``text`` (jieba's nr/ns/nt/nz tags, and Latin words), two characters or more."""
-    from index.bm25 import _get_jieba
-
-    _get_jieba(whole=False)
-    import jieba.posseg
-
-    return [w for w, flag in jieba.posseg.cut(text) if len(w.strip()) >= 2
-            and (flag in _NAME_TAGS or w.strip().isascii() and w.strip().isalpha())]
+def _words(text: str) -> list[str]:
+    """The question's words besides the row's and column's names: its Chinese words of two characters or
+    more (question words aside) and its Latin words."""
+    return question_terms(text) + [w.lower() for w in re.findall(r"[A-Za-z]{2,}", text)]
 
 
 def _cells_in_row(asked: str, text: str, line: str, fields: list[tuple[str, str, int]], values: frozenset[str],
