@@ -8,7 +8,7 @@ table, 5 of 7 questions naming a year got another year's value, and the right on
 candidates. A question that names a row (its label, units in brackets aside, or another of its values)
 and one of the row's columns, and nothing else the passage does not hold, has one answer: the cell where
 they cross, a lookup as spreadsheet users do by eye. It is no lookup when the question asks about a change,
-a comparison, a sum or a negation, names two rows, says anything the passage does not (another company:
+a comparison, a sum or a negation, names two rows, says anything no passage read does (another company:
 「比亚迪2022年营业收入」 over another's report; 全球, 两倍), a few words about the report itself aside (公司,
 报告期), or asks in another unit than the row's.
 """
@@ -92,9 +92,9 @@ def find_cell(question: str, passages: Sequence[str], answer_from: Sequence[int]
     rest = _leftover(asked, match.spans)
     if _NOT_A_LOOKUP.search(rest):
         return None
-    passage = fold(passages[match.cell.passage])
-    if any(word not in passage for word in _words(rest) if word not in FILLER_WORDS):
-        return None   # the question says what the passage does not: another company (比亚迪, BYD), 全球, 两倍 …
+    read = fold("\n".join(passages))
+    if any(word not in read for word in _words(rest) if word not in FILLER_WORDS):
+        return None   # the question says what no passage read does: another company (比亚迪, BYD), 全球, 两倍 …
     return match.cell
 
 
