@@ -68,6 +68,7 @@ def test_placeholders_and_names_inside_other_names_are_no_cells():
     rows = "项目：研发投入（亿元）；2021年：—；2022年：N/A；2023年：9.87"
     assert find_cell("2021年研发投入是多少？", [rows]) is None and find_cell("2022年研发投入是多少？", [rows]) is None
     assert find_cell("2023年研发投入是多少亿元？", [rows]).text == "9.87"
+    assert find_cell("2022年员工人数是多少名？", [KPI]).text == "11,031"   # 名 counts people, as the row's 人 does
     assert find_cell("2023年毛利率是多少？", ["项目：毛利率；2023年：21.3%¹"]).text == "21.3%"   # trimmed like any answer
 
 

@@ -34,6 +34,7 @@ _NOT_A_LOOKUP = re.compile(CHANGE.pattern + r"|相比|比上一?年|比去年|�
 # words a question about a cell may say that its passage need not: the report's own subject and period
 FILLER_WORDS = frozenset("公司 本公司 该公司 贵公司 报告 报告期 报告期内 年度 全年 当年 本年 期末 年末 年底 截至 截止 数值 "
                          "数据 金额 数量 一共 总共 请问".split())
+_SAME_UNIT = {"名": "人", "位": "人"}   # people counted: 「是多少名？」 of a row in 人
 _PLACEHOLDERS = {"n/a", "na", "无", "空", "不适用", "暂无", "未披露"}
 _UNIT_AFTER_ASK = re.compile(r"(?:多少|几)(?P<unit>[十百千万亿]*(?:" + "|".join(
     sorted({re.escape(u) for us in UNITS.values() for u in us}, key=len, reverse=True)) + r"))")
@@ -184,8 +185,9 @@ def _asked_unit_fits(asked: str, cell: Cell) -> bool:
     m = _UNIT_AFTER_ASK.search(asked)
     if m is None:
         return True
-    unit = m.group("unit")
-    return unit in fold(cell.text) or unit in fold(_unit(cell.row)) or not (_unit(cell.row) or _has_unit(cell.text))
+    unit = _SAME_UNIT.get(m.group("unit"), m.group("unit"))
+    written = {_SAME_UNIT.get(u, u) for u in (fold(cell.text), fold(_unit(cell.row)))}
+    return any(unit in w for w in written) or not (_unit(cell.row) or _has_unit(cell.text))
 
 
 def _has_unit(text: str) -> bool:
