@@ -73,7 +73,7 @@ class Config:
                 or not 0 <= self.dense_weight <= 1:   # NaN fails the comparison too
             raise ValueError(f"the dense weight (ZHQA_DENSE_WEIGHT) must be a number from 0 to 1, "
                              f"not {self.dense_weight!r}")
-        for name in ("verifier", "answer_types", "read_titles", "table_cells"):
+        for name in SWITCHES:
             value = getattr(self, name)
             if not isinstance(value, bool) and not (name == "verifier" and value is None):
                 raise ValueError(f"{name} must be True or False{' or None' if name == 'verifier' else ''}, "
@@ -116,7 +116,7 @@ class Config:
             if f.name == "verifier" and raw.strip().lower() == "auto":
                 values[f.name] = None
                 continue
-            if f.name in ("verifier", "answer_types", "read_titles", "table_cells"):
+            if f.name in SWITCHES:
                 values[f.name] = _parse_bool(f"ZHQA_{f.name.upper()}", raw)
                 continue
             kind = int if f.name in ("top_k", "chunk_size", "chunk_overlap", "max_question_chars",
@@ -128,6 +128,11 @@ class Config:
                 raise ValueError(f"ZHQA_{f.name.upper()} must be {what}, not {raw!r}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return replace(cls(), **values)
+
+
+# the settings that are on or off (``verifier`` may also be None: when the reader has one), each a
+# --name/--no-name option (qa/options.py) and a ZHQA_NAME variable of 1/0, true/false, yes/no or on/off
+SWITCHES = ("verifier", "answer_types", "read_titles", "table_cells")
 
 
 def check_top_k(value, what: str = "top_k") -> int:

@@ -8,6 +8,18 @@ from __future__ import annotations
 
 import argparse
 
+# the on/off settings (qa.config.SWITCHES), each a --name/--no-name option
+SWITCH_HELP = {
+    "verifier": "weigh spans by the reader's answerability verifier (default: when the reader has one; "
+                "--verifier requires one, --no-verifier never uses it)",
+    "answer_types": "drop answers whose figures are of another measure than the question asks for, "
+                    "e.g. a count for a sum of money (default: on)",
+    "read_titles": "let the reader read each passage after its document's title, so a report that names "
+                   "its subject only in the headline still answers (default: on)",
+    "table_cells": "answer a question that names a table row and one of its columns (「2022年营业收入」) with "
+                   "the cell where they cross (default: on)",
+}
+
 
 def add_model_options(p: argparse.ArgumentParser, title: str = "models and retrieval") -> None:
     """The model, retrieval and answer-selection options every command that answers questions takes."""
@@ -27,18 +39,8 @@ def add_model_options(p: argparse.ArgumentParser, title: str = "models and retri
     g.add_argument("--threshold", type=float, help="abstain when the best span scores below this")
     g.add_argument("--chunk-size", type=int, help=f"chunk length in characters (default {Config.chunk_size})")
     g.add_argument("--reader-device", help="where the reader runs: cpu (default), cuda, cuda:N or auto")
-    g.add_argument("--verifier", action=argparse.BooleanOptionalAction, default=None,
-                   help="weigh spans by the reader's answerability verifier (default: when the reader has one; "
-                        "--verifier requires one, --no-verifier never uses it)")
-    g.add_argument("--answer-types", action=argparse.BooleanOptionalAction, default=None,
-                   help="drop answers whose figures are of another measure than the question asks for, "
-                        "e.g. a count for a sum of money (default: on)")
-    g.add_argument("--read-titles", action=argparse.BooleanOptionalAction, default=None,
-                   help="let the reader read each passage after its document's title, so a report that names "
-                        "its subject only in the headline still answers (default: on)")
-    g.add_argument("--table-cells", action=argparse.BooleanOptionalAction, default=None,
-                   help="answer a question that names a table row and one of its columns (「2022年营业收入」) with "
-                        "the cell where they cross (default: on)")
+    for name, text in SWITCH_HELP.items():
+        g.add_argument(f"--{name.replace('_', '-')}", action=argparse.BooleanOptionalAction, default=None, help=text)
 
 
 def add_backend_options(p: argparse.ArgumentParser) -> None:
@@ -89,7 +91,7 @@ def config_from_args(args: argparse.Namespace):
     import os
 
     from index.store import index_encoder_name
-    from qa.config import Config
+    from qa.config import SWITCHES, Config
 
     encoder = getattr(args, "encoder", None)
     if not encoder and not os.environ.get("ZHQA_ENCODER") and getattr(args, "index", None):
@@ -114,10 +116,7 @@ def config_from_args(args: argparse.Namespace):
                            query_translation=getattr(args, "query_translation", None),
                            threshold=getattr(args, "threshold", None), chunk_size=getattr(args, "chunk_size", None),
                            faiss=getattr(args, "faiss", None), reader_device=getattr(args, "reader_device", None),
-                           verifier=getattr(args, "verifier", None),
-                           answer_types=getattr(args, "answer_types", None),
-                           read_titles=getattr(args, "read_titles", None),
-                           table_cells=getattr(args, "table_cells", None))
+                           **{name: getattr(args, name, None) for name in SWITCHES})
 
 
 def add_eval_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:

@@ -255,6 +255,13 @@ def test_the_stores_whole_number_settings_fall_back_at_import_and_are_named_when
     assert env_number("ZHQA_BM25_CACHE_FROM") == 7
 
 
+def test_every_switch_of_the_config_has_its_option():
+    from qa.config import SWITCHES, Config
+    from qa.options import SWITCH_HELP
+
+    assert tuple(SWITCH_HELP) == SWITCHES and all(hasattr(Config(), name) for name in SWITCHES)
+
+
 @pytest.mark.parametrize("field, value", [("dense_weight", float("nan")), ("dense_weight", 5), ("dense_weight", "x"),
                                           ("mode", "x"), ("fusion", "x"), ("faiss", "x"), ("reader_dtype", "float8"),
                                           ("encoder", ""), ("encoder", None), ("reader", " "), ("reader_device", "meta"),

@@ -33,9 +33,12 @@ _ENDS = re.compile(r"[，。；：、！？,.;:!?）)」』”]$")
 def column_ordered_text(textpage, page, drawn: str) -> str | None:
     """The page's text block by block in reading order when its text layer draws columns row by row;
     None when it does not (keep pdfium's own text, ``drawn``)."""
-    if not _is_prose(drawn, PAGE_PROSE_SHARE) or textpage.count_rects() > MAX_RUNS:
+    if not _is_prose(drawn, PAGE_PROSE_SHARE):
         return None
-    runs = _runs(textpage, page.get_size()[1])
+    count = textpage.count_rects()   # pdfium works the rectangles out here, once
+    if count > MAX_RUNS:
+        return None
+    runs = _runs(textpage, count, page.get_size()[1])
     if len(runs) < 2 * MIN_COLUMN_RUNS:
         return None
     height = statistics.median(r.box[3] - r.box[1] for r in runs) or 1.0
@@ -86,11 +89,11 @@ def _wrapped(part: list[OcrLine], height: float) -> bool:
     return len(rows) >= MIN_COLUMN_RUNS and full >= MIN_PROSE_SHARE * len(rows)
 
 
-def _runs(textpage, page_height: float) -> list[OcrLine]:
+def _runs(textpage, count: int, page_height: float) -> list[OcrLine]:
     """pdfium's text rectangles as boxes measured from the page's top (as OCR lines are), in drawing
     order (``score`` holds the rectangle's index)."""
     runs = []
-    for k in range(textpage.count_rects()):
+    for k in range(count):
         left, bottom, right, top = textpage.get_rect(k)
         if right > left and top > bottom:
             runs.append(OcrLine("", (left, page_height - top, right, page_height - bottom), float(k)))
