@@ -32,9 +32,9 @@ _INVISIBLE = set("\u200b\u200c\u2060\ufeff\u00ad")
 # a line of a table, a list or a form keeps its line break: gluing 「申请人：郑小红」 to 「部门：市场部」, or a
 # spreadsheet's rows to each other, made answers that run across rows
 _LIST_LINE_RE = re.compile(r"^\s*(?:[#>*+\-]+\s|•|\d{1,3}(?:\.(?!\d)|[．、)）])|[（(]\d{1,3}[)）]|[（(]?[一二三四五六七八九十]{1,3}[、)）])")
-_TABLE_ROW_RE = re.compile(r"\S\s*\|\s*\S")
+_TABLE_ROW_RE = re.compile(r"\S\s*\|\s*\S")   # two cells at least: a stray 「|」 OCR read from a rule is none
 _YEAR_START = re.compile(r"(?:19|20)\d\d年")   # 「…详见附表1」 / 「2023年…」: a new clause, not a wrapped figure
-_MARKDOWN_HEADING_RE = re.compile(r"^\s*#{1,6}\s+\S")   # 「## 二、主要会计数据」: a heading, whatever follows it   # two cells at least: a stray 「|」 OCR read from a rule is none
+_MARKDOWN_HEADING_RE = re.compile(r"^\s*#{1,6}\s+\S")   # 「## 二、主要会计数据」: a heading, whatever follows it
 HEADING_MAX_CHARS = 24
 FORM_LINE_MAX_CHARS = 30   # a form's or a two-column table's field line; a longer one may wrap its value
 WRAPPED_MIN_CHARS = 8   # a line this long that ends in a digit before a line starting with one wraps a figure
