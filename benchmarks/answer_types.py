@@ -1,8 +1,10 @@
-"""The answer-type rule's cost: how many gold answers of SQuAD-style sets it would reject.
+"""The answer-type rules' cost: how many gold answers of SQuAD-style sets they would reject.
 
-Why: the rule (qa/reader/answer_type.py) removes spans whose figures are of another measure than the
-question asks for; every gold answer it rejects is a right answer the bot would lose. It needs no
-model, so it runs in seconds over whole sets.
+Why: the measure rule (qa/reader/answer_type.py) removes spans whose figures are of another measure than
+the question asks for, and the time rule (qa/reader/time_agreement.py) spans read from a text that never
+names the year asked and states another; every gold answer they reject is a right answer the bot would
+lose (the time rule is judged with the question's own paragraph as its document). They need no model,
+so this runs in seconds over whole sets.
 
     python benchmarks/answer_types.py                       # CMRC2018 dev + train, DRCD dev
     python benchmarks/answer_types.py my_set.json --examples 30
@@ -23,28 +25,38 @@ DEFAULT_SETS = [SHARED / "data/cmrc2018/cmrc2018_dev.json", SHARED / "data/cmrc2
 
 @dataclass
 class RuleCost:
-    """Questions in a set, those with an expected measure, and those whose every gold answer is rejected."""
+    """Questions in a set, those with an expected measure, and those whose every gold answer is rejected;
+    those naming a year, and the answerable ones whose paragraph the time rule says is about other years."""
 
     questions: int = 0
     typed: int = 0
     rejected: int = 0
     examples: list[str] = field(default_factory=list)
+    dated: int = 0
+    other_years: int = 0
 
 
 def rule_cost(path: str | Path, examples: int = 12) -> RuleCost:
     from qa.reader.answer_type import agrees, expected_measure
+    from qa.reader.time_agreement import about_other_years, asked_years
 
     cost = RuleCost()
     for article in json.loads(Path(path).read_text(encoding="utf-8"))["data"]:
         for para in article["paragraphs"]:
             for qa in para["qas"]:
                 cost.questions += 1
+                years = asked_years(qa["question"])
+                cost.dated += bool(years)
+                if qa.get("answers") and not qa.get("is_impossible") and about_other_years(years, para["context"]):
+                    cost.other_years += 1
+                    if len(cost.examples) < examples:
+                        cost.examples.append(f"    {qa['question']} [other years] gold {qa['answers'][0]['text']!r}")
                 expected = expected_measure(qa["question"])
                 if expected is None:
                     continue
                 cost.typed += 1
                 golds = [a["text"] for a in qa["answers"]]
-                if not any(agrees(expected, g) for g in golds):
+                if golds and not any(agrees(expected, g) for g in golds):
                     cost.rejected += 1
                     if len(cost.examples) < examples:
                         cost.examples.append(f"    {qa['question']} [{expected.value}] gold {golds[0]!r}")
@@ -60,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     if not paths:
         print("no question sets given and none found in ../shared/data", file=sys.stderr)
         return 2
-    print(f"{'set':<24} {'questions':>9} {'typed':>6} {'rejected':>8} {'of all':>7}")
+    print(f"{'set':<24} {'questions':>9} {'typed':>6} {'rejected':>8} {'of all':>7} {'dated':>6} {'other years':>11}")
     for path in paths:
         try:
             cost = rule_cost(path, args.examples)
@@ -68,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{path}: not a readable SQuAD-style set ({exc})", file=sys.stderr)
             return 2
         print(f"{Path(path).name:<24} {cost.questions:>9} {cost.typed:>6} {cost.rejected:>8} "
-              f"{cost.rejected / max(cost.questions, 1):>7.2%}")
+              f"{cost.rejected / max(cost.questions, 1):>7.2%} {cost.dated:>6} {cost.other_years:>11}")
         for line in cost.examples:
             print(line)
     return 0

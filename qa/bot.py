@@ -415,8 +415,10 @@ class QABot:
             # read at all when none of theirs could (ExtractiveReader.read_ranked)
             weights = [self.config.rank_decay ** rank for rank in range(len(read.texts))]
             # twice the candidates listed: a span read in two chunks' overlap comes back twice, merged below
+            # the year a question asks about is looked for in each passage's whole document (time agreement)
             checked = self.reader.read_ranked(read.question, read.texts, top_n=2 * CANDIDATES_LISTED, asked=q,
-                                              passage_weights=weights, answer_from=read.heads)
+                                              passage_weights=weights, answer_from=read.heads,
+                                              scope=lambda i: self.store.documents[hits[i].chunk.doc_id].norm.text)
             kept = with_table_cell(q, read.texts, read.heads, checked.kept) if self.config.table_cells else checked.kept
             # offsets back into the chunk's own text (no span starts in the title)
             spans = [dataclasses.replace(sp, start=sp.start - read.heads[sp.passage],

@@ -13,7 +13,8 @@ SWITCH_HELP = {
     "verifier": "weigh spans by the reader's answerability verifier (default: when the reader has one; "
                 "--verifier requires one, --no-verifier never uses it)",
     "answer_types": "drop answers whose figures are of another measure than the question asks for, "
-                    "e.g. a count for a sum of money (default: on)",
+                    "e.g. a count for a sum of money, and answers from a document that never names the year "
+                    "asked but states another (default: on)",
     "read_titles": "let the reader read each passage after its document's title, so a report that names "
                    "its subject only in the headline still answers (default: on)",
     "table_cells": "answer a question that names a table row and one of its columns (「2022年营业收入」) with "

@@ -142,6 +142,16 @@ def test_benchmark_counts_rejected_gold_answers(tmp_path, capsys):
     cost = bench.rule_cost(path)
     assert (cost.questions, cost.typed, cost.rejected) == (3, 2, 1) and "营业收入" in cost.examples[0]
     assert bench.main([str(path)]) == 0 and "33.33%" in capsys.readouterr().out
+    assert (cost.dated, cost.other_years) == (0, 0)
+    # the time rule: a question naming a year its paragraph never names, while it states another
+    squad["data"][0]["paragraphs"].append({"context": "2023财年，员工300人。", "qas": [
+        {"id": "4", "question": "2019年员工有多少人？", "answers": [{"text": "300人", "answer_start": 10}]},
+        {"id": "5", "question": "2023年员工有多少人？", "answers": [{"text": "300人", "answer_start": 10}]},
+        {"id": "6", "question": "2018年员工有多少人？", "answers": [], "is_impossible": True}]})
+    path.write_text(json.dumps(squad, ensure_ascii=False), encoding="utf-8")
+    cost = bench.rule_cost(path)
+    assert (cost.questions, cost.dated, cost.other_years) == (6, 3, 1)
+    assert any("2019年" in line and "other years" in line for line in cost.examples)
     (tmp_path / "bad.json").write_text("not json")
     assert bench.main([str(tmp_path / "bad.json")]) == 2
 

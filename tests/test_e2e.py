@@ -156,6 +156,16 @@ def test_revenue_question_is_read_as_a_money_question_and_counts_are_dropped(bot
     assert "1300亿元" in bot.ask("2023财年全国832个脱贫县在阿里巴巴平台的销售额是多少？").text
 
 
+def test_a_year_the_article_never_names_gets_no_answer_from_another_year(bot):
+    """The article states fiscal 2023's figures (and names 2015, 2021, 2022): asked about 2019 or fiscal
+    2024, the reader's confident 2023 figure is no answer (qa/reader/time_agreement.py)."""
+    for q in ("2019年阿里巴巴派出了多少位乡村振兴特派员？", "2024财年阿里巴巴带动平台生态减碳多少万吨？"):
+        a = bot.ask(q)
+        assert a.abstained and a.text == "" and not a.alternatives, (q, a.text, a.score)
+    assert "27位" in bot.ask("阿里巴巴累计派出了多少位乡村振兴特派员？").text
+    assert "2290.7" in bot.ask("2023财年阿里巴巴带动平台生态减碳多少万吨？").text
+
+
 @pytest.mark.xfail(strict=True, reason=V2_ABSTENTION)
 def test_revenue_question_abstains(bot):
     a = bot.ask("阿里巴巴2023财年的营业收入是多少？")

@@ -12,7 +12,7 @@ import dataclasses
 import heapq
 import itertools
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,6 +22,7 @@ from index.hardware import resolve_dtype
 from qa.reader.answer_type import TypeCheck, check_candidates
 from qa.reader.bounds import answer_bounds
 from qa.reader.loading import ReaderLoadError, load_reader_model, reader_calibration, reader_folder
+from qa.reader.time_agreement import agreeing
 from qa.reader.verifier import Verifier, VerifierLoadError, has_verifier, reader_fingerprint
 
 
@@ -222,28 +223,33 @@ class ExtractiveReader:
         return question[:head[-1][1]] + " " + question[tail[0][0]:]
 
     def read(self, question: str, passages: list[str], top_n: int = 5, asked: str | None = None,
-             passage_weights: Sequence[float] | None = None, answer_from: Sequence[int] | None = None) -> list[Span]:
+             passage_weights: Sequence[float] | None = None, answer_from: Sequence[int] | None = None,
+             scope: Callable[[int], str] | None = None) -> list[Span]:
         """Best ``top_n`` spans over all passages, highest confidence first (deduplicated by position).
         ``asked``: the question as the user wrote it, for the answer-type rule, when the model is given
         an expanded one (an English question with Chinese words appended). ``passage_weights``: one a
         passage; spans are then ranked by confidence × their passage's weight (their confidence stays
         what it is), e.g. to favour passages retrieval ranked higher. ``answer_from``: one a passage, the
         character before which it is context only (a document title put in front of it): no span starts
-        there."""
-        return self.read_checked(question, passages, top_n, asked, passage_weights, answer_from).kept
+        there. ``scope(i)``: more text (passage i's whole document) in which the time-agreement rule
+        (:mod:`qa.reader.time_agreement`) looks for the year the question asks about; by default the
+        passage alone."""
+        return self.read_checked(question, passages, top_n, asked, passage_weights, answer_from, scope).kept
 
     def read_checked(self, question: str, passages: list[str], top_n: int = 5, asked: str | None = None,
                      passage_weights: Sequence[float] | None = None,
-                     answer_from: Sequence[int] | None = None) -> TypeCheck[Span]:
+                     answer_from: Sequence[int] | None = None,
+                     scope: Callable[[int], str] | None = None) -> TypeCheck[Span]:
         """Like :meth:`read`, also saying what the answer-type rule expected and how many spans it dropped."""
         if not passages:
             return TypeCheck(None, [])
         wp = self.forward_windows(question, passages, answer_from=answer_from)
-        return self.select_checked(asked or question, wp, passages, top_n, passage_weights)
+        return self.select_checked(asked or question, wp, passages, top_n, passage_weights, scope)
 
     def read_ranked(self, question: str, passages: list[str], top_n: int = 5, asked: str | None = None,
                     passage_weights: Sequence[float] | None = None,
-                    answer_from: Sequence[int] | None = None) -> TypeCheck[Span]:
+                    answer_from: Sequence[int] | None = None,
+                    scope: Callable[[int], str] | None = None) -> TypeCheck[Span]:
         """:meth:`read_checked` over passages whose weights fall after the first (retrieval's order): the
         first passage is read alone, and the others only if one of their spans could still rank first,
         that is when the first passage's best span ranks below the largest of their weights (a span's
@@ -261,19 +267,19 @@ class ExtractiveReader:
         _check_answer_from(answer_from, passages)   # before a pass: the first passage alone may settle it
         bound = max(weights[1:], default=0.0)
         if len(passages) < 2 or bound >= weights[0]:   # nothing could be left unread
-            return self.read_checked(question, passages, top_n, asked, weights, answer_from)
+            return self.read_checked(question, passages, top_n, asked, weights, answer_from, scope)
         asked = asked or question
         starts = list(answer_from) if answer_from is not None else None
         # the first passage's spans, kept as they are reached: checked alone, then merged if need be
         first_pass = self.forward_windows(question, passages[:1], answer_from=starts and starts[:1])
         first_ranked, first_again = itertools.tee(self._ranked(first_pass, passages[:1], weights, 0))
-        first = self._checked(asked, (span for _, span in first_ranked), top_n)
+        first = self._checked(asked, (span for _, span in first_ranked), top_n, passages, scope)
         if first.kept and -self._rank_key(first.kept[0], weights) >= bound:
             return first
         rest = self._ranked(self.forward_windows(question, passages[1:], answer_from=starts and starts[1:]),
                             passages[1:], weights, 1)
         return self._checked(asked, (span for _, span in heapq.merge(first_again, rest, key=lambda pair: pair[0])),
-                             top_n)
+                             top_n, passages, scope)
 
     def _rank_key(self, span: Span, weights: Sequence[float]) -> float:
         """What :meth:`iter_spans` orders by, negated (smaller first): confidence × passage weight × length prior."""
@@ -293,14 +299,18 @@ class ExtractiveReader:
         return self.select_checked(question, wp, passages, top_n).kept
 
     def select_checked(self, question: str, wp: WindowPass, passages: list[str], top_n: int,
-                       passage_weights: Sequence[float] | None = None) -> TypeCheck[Span]:
-        return self._checked(question, self.iter_spans(wp, passages, passage_weights), top_n)
+                       passage_weights: Sequence[float] | None = None,
+                       scope: Callable[[int], str] | None = None) -> TypeCheck[Span]:
+        return self._checked(question, self.iter_spans(wp, passages, passage_weights), top_n, passages, scope)
 
-    def _checked(self, question: str, spans: Iterator[Span], top_n: int) -> TypeCheck[Span]:
-        """The first ``top_n`` of ``spans`` (best first) that the answer-type rule keeps, when it is on."""
+    def _checked(self, question: str, spans: Iterator[Span], top_n: int, passages: Sequence[str],
+                 scope: Callable[[int], str] | None = None) -> TypeCheck[Span]:
+        """The first ``top_n`` of ``spans`` (best first) that the answer-type rule keeps, when it is on: of
+        the measure asked (:mod:`qa.reader.answer_type`) and not stated for another year than the one
+        asked (:mod:`qa.reader.time_agreement`)."""
         if not self.answer_types:
             return TypeCheck(None, list(itertools.islice(spans, top_n)))
-        return check_candidates(question, spans, limit=top_n)
+        return check_candidates(question, agreeing(question, spans, passages, scope), limit=top_n)
 
     def iter_spans(self, wp: WindowPass, passages: list[str],
                    passage_weights: Sequence[float] | None = None) -> Iterator[Span]:
