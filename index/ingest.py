@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.documents import Document, Skipped, source_file_name
+from index.normalize import blank_lines_end_paragraphs
 from index.readers.encoding import DecodeError, decode_bytes  # noqa: F401 (decode_bytes is re-exported)
 from index.readers.image import SUFFIXES as IMAGE_SUFFIXES
 from index.readers.located import LocatedText, UnreadableFile
@@ -37,11 +38,24 @@ PAGED_SUFFIXES = PDF_SUFFIXES | IMAGE_SUFFIXES   # read page by page, slowly eno
 BLOCK_LINE_SUFFIXES = WORD_SUFFIXES | SLIDE_SUFFIXES | HTML_SUFFIXES | SHEET_SUFFIXES
 
 
+MARKDOWN_SUFFIXES = {".md", ".markdown"}
+
+
 def lines_are_blocks(source: str) -> bool:
     """Whether a document's lines are its paragraphs, headings and rows: what the Word, PowerPoint, web page
     and spreadsheet readers give. A PDF's text layer, a scan's OCR and a plain text file break lines where
     the page ran out, mid-sentence, so theirs are reflowed (index/normalize.py)."""
     return Path(source_file_name(source)).suffix.lower() in BLOCK_LINE_SUFFIXES
+
+
+def blank_lines_are_breaks(source: str, text: str) -> bool:
+    """Whether a blank line ends a paragraph in a document: always in Markdown (its rule), in a plain text
+    file when most of its blank lines follow a sentence end (typed text, not OCR'd columns:
+    :func:`index.normalize.blank_lines_end_paragraphs`), never in what other readers give."""
+    suffix = Path(source_file_name(source)).suffix.lower()
+    if suffix in MARKDOWN_SUFFIXES:
+        return True
+    return suffix in TEXT_SUFFIXES and blank_lines_end_paragraphs(text)
 
 
 @dataclass

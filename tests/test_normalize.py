@@ -150,3 +150,43 @@ def test_which_documents_have_lines_that_are_blocks():
 
     assert all(map(lines_are_blocks, ["/d/a.docx", "upload:b.PPTX", "/d/c.html", "/d/d.xlsx", "e.csv"]))
     assert not any(map(lines_are_blocks, ["/d/a.pdf", "/d/scan.png", "/d/notes.txt", "/d/readme.md", "mem"]))
+
+
+TYPED_NEWS = ("澜州地铁5号线今日开通 全长27.6公里设站19座\n\n"
+              "澜州日报讯（记者 郑晓岚）12月28日上午10时，澜州地铁5号线一期工程正式开通初期运营。\n\n"
+              "5号线一期北起临江大道站，南至翠屏山站，全长27.6公里。\n\n"
+              "“5号线串起了城北老工业区和南部大学城。”董事长周启明说。\n")
+
+
+def test_typed_text_whose_blank_lines_follow_sentence_ends_has_paragraphs_but_ocr_columns_do_not():
+    from index.normalize import blank_lines_end_paragraphs
+    from tests.conftest import SAMPLE
+
+    assert blank_lines_end_paragraphs(TYPED_NEWS)   # 2 of the 3 blank lines follow a sentence end
+    article = SAMPLE.read_text(encoding="utf-8")
+    assert not blank_lines_end_paragraphs(article)   # 20 of 148
+    assert not blank_lines_end_paragraphs("标题\n\n正文第一段。")   # one blank line says nothing
+    assert not blank_lines_end_paragraphs("第一段被\n\n折断了。\n\n第二段也被\n\n折断了。")   # 1 of 3
+    assert not blank_lines_end_paragraphs("无空行。\n第二行。\n第三行。")
+
+
+def test_a_blank_line_that_ends_a_paragraph_keeps_a_headline_off_the_text_after_it():
+    glued = normalize(TYPED_NEWS).text
+    assert "设站19座澜州日报讯" in glued   # the headline read into the lede (a span ran across both)
+    kept = normalize(TYPED_NEWS, blank_lines_are_breaks=True)
+    assert kept.text.split("\n")[0] == "澜州地铁5号线今日开通全长27.6公里设站19座"
+    assert kept.text.count("\n") == 3 and "\n\n" not in kept.text
+    # a single line break inside a paragraph is still reflowed, and offsets still point back
+    wrapped = normalize("第一段被\n折断了。\n\n无句号的标题\n\n第二段。", blank_lines_are_breaks=True)
+    assert wrapped.text == "第一段被折断了。\n无句号的标题\n第二段。"
+    assert [TYPED_NEWS[o] for o in kept.offsets[:3]] == list(kept.text[:3])
+
+
+def test_which_documents_end_paragraphs_at_blank_lines():
+    from index.ingest import blank_lines_are_breaks
+
+    ocr_like = "被正式确立为阿里巴巴的基石\n\n战略之一。报告指出\n\n为确保\n\n实施"
+    assert blank_lines_are_breaks("/d/news.txt", TYPED_NEWS) and blank_lines_are_breaks("upload:n.TXT", TYPED_NEWS)
+    assert not blank_lines_are_breaks("/d/scan.txt", ocr_like)
+    assert blank_lines_are_breaks("/d/readme.md", ocr_like)   # Markdown's own rule: a blank line ends a paragraph
+    assert not any(blank_lines_are_breaks(s, TYPED_NEWS) for s in ("/d/a.pdf", "/d/a.docx", "/d/s.png", "mem"))

@@ -12,7 +12,7 @@ import numpy as np
 
 from index.chunk import Chunk, chunk_document
 from index.documents import Document
-from index.ingest import lines_are_blocks
+from index.ingest import blank_lines_are_breaks, lines_are_blocks
 from index.normalize import NormalizedText, normalize
 
 
@@ -82,7 +82,8 @@ def prepare_documents(docs: list[Document], checksums: dict[str, str], encoder, 
             unchanged.append(doc.id)
             continue
         (replaced if old is not None else added).append(doc.id)
-        norm = normalize(doc.text, lines_are_blocks=lines_are_blocks(doc.source))
+        norm = normalize(doc.text, lines_are_blocks=lines_are_blocks(doc.source),
+                         blank_lines_are_breaks=blank_lines_are_breaks(doc.source, doc.text))
         fresh.append(StoredDocument(doc, norm, checksum))
         if norm.text:
             chunks.extend(chunk_document(doc, norm, chunk_size, chunk_overlap))
