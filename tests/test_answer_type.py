@@ -26,12 +26,23 @@ ROOT = Path(__file__).resolve().parents[1]
     ("該公司的營業收入是多少？", Measure.MONEY),            # traditional Chinese
     ("What was Alibaba's revenue in fiscal year 2023?", Measure.MONEY),
     ("How much money did the charity raise?", Measure.MONEY),
+    ("How many stations does Metro Line 5 have?", Measure.COUNT),   # 「27.6公里」 is no answer
+    ("How many years did the construction take?", Measure.TIME),
+    ("How many metric tons of carbon are stored there?", Measure.WEIGHT),
+    ("How many square kilometres does the park cover?", Measure.AREA),
+    ("How old is the founder?", Measure.AGE),
+    ("How tall is the tower?", Measure.LENGTH),
     # no measure named: nothing is judged
     ("阿里巴巴集团董事会主席兼首席执行官是谁？", None),
     ("钉钉用户超过多少？", None),
     ("阿里巴巴2023财年的营业收入增长了多少？", None),        # a change may be a sum or a percentage
     ("2017年的百想艺术大奖是第几届？", None),               # an ordinal, not an amount
     ("How many 公益幸福团 were active in fiscal year 2023?", None),
+    ("How many times did they win the title?", None),   # a multiple or a count of events
+    ("How many more visitors came than last year?", None),   # a difference
+    ("How many of the employees are women?", None),
+    ("How many users did DingTalk's user base grow by in 2023?", None),   # a change: a count or a share
+    ("How far back does the history of pubs go?", None),
 ])
 def test_expected_measure(question, measure):
     assert expected_measure(question) == measure
@@ -52,6 +63,7 @@ def test_expected_measure(question, measure):
     ("第二次世界大战", set()),             # an ordinal
     ("一首现场独唱", set()),               # a lone 一 is an article, not an amount
     ("新台幣三千元", {Measure.MONEY}),
+    ("5,500,000 平方公里", {Measure.AREA}),   # a passage not normalized keeps the space
 ])
 def test_span_measures(text, measures):
     assert span_measures(text) == measures
@@ -248,3 +260,10 @@ def test_the_rule_reads_the_question_as_asked_not_the_expanded_one(tiny_qa_model
     passage = ["阿里巴巴的几个创始人在2013年离开了公司。"]
     assert reader.read_checked(expanded, passage, asked=asked).expected == Measure.TIME
     assert reader.read_checked(expanded, passage).expected != Measure.TIME
+
+
+def test_english_figures_in_words_are_amounts():
+    """An English document says 「three」 where a Chinese one writes 3: a count asked of it is answered in words."""
+    for text in ("three", "Fifty-seven", "over three million volumes", "a few blocks", "both sides", "twice"):
+        assert agrees(Measure.COUNT, text), text
+    assert not agrees(Measure.COUNT, "the northern campus") and not agrees(Measure.COUNT, "throne")

@@ -67,10 +67,11 @@ _UNIT_ALT = "|".join(re.escape(u) for u in sorted(_UNIT_MEASURE, key=len, revers
 _NUMERAL = r"(?:\d+(?:[.,]\d+)*(?:[十百千万亿]+\d+(?:[.,]\d+)*)*|[零〇一二两三四五六七八九十百千万亿]+)"
 _MAGNITUDE = r"[十百千万亿]*"
 _APPROX = r"(?:多|余|几|来)?"
-# a figure and the unit right after it: 「超110个」, 「1300亿元」, 「12.9%」, 「2015年」, 「3万多名」
+# a figure and the unit right after it: 「超110个」, 「1300亿元」, 「12.9%」, 「2015年」, 「3万多名」 (or after a space, as
+# a passage not normalized writes it: 「5,500,000 平方公里」)
 # (an ordinal, 「第二次」, is no amount; nor is a lone 「一」 as in 「一首现场独唱」)
 _ANY_NUMERAL = re.compile(r"[\d零〇一二两三四五六七八九十百千万亿兩萬億]")
-_FIGURE = re.compile(rf"(?<![第\d.零〇一二两三四五六七八九十百千万亿])(?P<num>{_NUMERAL}){_MAGNITUDE}{_APPROX}(?P<unit>{_UNIT_ALT})")
+_FIGURE = re.compile(rf"(?<![第\d.零〇一二两三四五六七八九十百千万亿])(?P<num>{_NUMERAL}){_MAGNITUDE}{_APPROX} ?(?P<unit>{_UNIT_ALT})")
 # the question names its unit: 「多少人」, 「多少亿元」, 「几个」, 「多少个百分点」, 「百分之几」
 _ASKED_UNIT = re.compile(rf"(?<!第)(?:多少|几){_MAGNITUDE}(?P<unit>{_UNIT_ALT})")
 _ASKS_FIGURE = re.compile(r"多少|几|多大|多高|多长|多重|多远|多久|若干")
@@ -89,6 +90,22 @@ _EN_PERCENT = re.compile(r"(?i)\b(?:what|which) (?:percentage|percent|share|prop
 _EN_MONEY = re.compile(r"(?i)\b(?:money|revenues?|income|profits?|prices?|costs?|salary|budget)\b")
 _EN_ASKS = re.compile(r"(?i)\b(?:how much|what (?:was|is|were|are))\b")
 _EN_CHANGE = re.compile(r"(?i)\b(?:increase|decrease|grow|grew|growth|rise|rose|fall|fell|drop|decline|change)")
+# "how many stations" asks a count, "how many years" a time; "how many times" (a multiple or a count of events)
+# and "how many more" (a difference) are left alone, as are words of no known measure ("how many points")
+_EN_HOW_MANY = re.compile(r"(?i)\bhow many (?!times?\b|more\b|fewer\b|less\b)(?P<noun>[a-z]+)(?: (?P<next>[a-z]+))?")
+_EN_UNIT_NOUNS = {
+    Measure.TIME: "years months days hours minutes seconds weeks decades centuries seasons quarters",
+    Measure.LENGTH: "kilometers kilometres km miles meters metres feet inches yards",
+    Measure.WEIGHT: "tons tonnes kilograms kilos kg pounds grams",
+    Measure.AREA: "hectares acres",
+    Measure.MONEY: "dollars yuan rmb euros pounds-sterling",
+    Measure.PERCENT: "percent percentage",
+}
+_EN_UNIT_MEASURE = {noun: m for m, nouns in _EN_UNIT_NOUNS.items() for noun in nouns.split()}
+_EN_UNIT_MEASURE.update(square=Measure.AREA, cubic=Measure.VOLUME)   # "how many square kilometres"
+_EN_COUNTLESS = frozenset("of".split())   # "how many of them": of what, the question may not say
+_EN_AGE = re.compile(r"(?i)\bhow old\b|\bat what age\b")
+_EN_LENGTH = re.compile(r"(?i)\bhow (?:tall|high|far(?! back)|deep|wide)\b")
 # 「有多少的国民生产总值…」, 「占全国多少」, 「收入中有多少来自海外」 ask a share, not the sum
 _SHARE_OF = re.compile(r"多少的|占(?!比)[^，。？?]*多少|中有?多少|多少来自")
 # a change (「收入增长了多少」) may be a percentage or a sum: no expectation then
@@ -128,6 +145,9 @@ def expected_measure(question: str) -> Measure | None:
         return Measure.PERCENT
     if _EN_MONEY.search(q) and _EN_ASKS.search(q) and not (CHANGE.search(q) or _EN_CHANGE.search(q)):
         return Measure.MONEY
+    english = _english_measure(q)
+    if english is not None:
+        return english
     if not _ASKS_FIGURE.search(q) or CHANGE.search(q) or _SHARE_OF.search(q):
         return None
     if _PERCENT_NOUNS.search(q):
@@ -135,6 +155,23 @@ def expected_measure(question: str) -> Measure | None:
     if _MONEY_NOUNS.search(q):
         return Measure.MONEY
     return None
+
+
+def _english_measure(question: str) -> Measure | None:
+    """The measure an English question's "how many …", "how old", "how tall" asks for; None otherwise."""
+    if _EN_AGE.search(question):
+        return Measure.AGE
+    if _EN_LENGTH.search(question):
+        return Measure.LENGTH
+    many = _EN_HOW_MANY.search(question)
+    if many is None or _EN_CHANGE.search(question):
+        return None
+    noun = many.group("noun").lower()
+    if noun == "metric" and many.group("next"):   # "how many metric tons"
+        noun = many.group("next").lower()
+    if noun in _EN_COUNTLESS:
+        return None
+    return _EN_UNIT_MEASURE.get(noun, Measure.COUNT)
 
 
 def span_measures(text: str) -> set[Measure]:
@@ -149,7 +186,10 @@ def span_measures(text: str) -> set[Measure]:
 # a time may be said in words (「去年」, 「明朝」, 「春节期间」), and a price may be 「免费」; other measures need a figure,
 # in digits or numerals (「数十个」, 「半数」, 「过半」 count)
 _WORDS_ANSWER = {Measure.TIME}
-_ANY_AMOUNT = re.compile(r"[\d零〇一二两三四五六七八九十百千万亿兩萬億半]|[数數几幾][十百千万亿萬億]|免费|免費")
+_ANY_AMOUNT = re.compile(r"[\d零〇一二两三四五六七八九十百千万亿兩萬億半]|[数數几幾][十百千万亿萬億]|免费|免費"
+                         r"|(?i:\b(?:zero|none|no|one|once|twice|two|three|four|five|six|seven|eight|nine|ten|eleven"
+                         r"|twelve|\w+teen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?|thousands?"
+                         r"|millions?|billions?|dozens?|half|several|few|both|all|free)\b)")   # an English document's figures
 _BARE_UNIT = re.compile(rf"{_MAGNITUDE}(?:{_UNIT_ALT})")
 
 
