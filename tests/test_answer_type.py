@@ -64,6 +64,8 @@ def test_expected_measure(question, measure):
     ("一首现场独唱", set()),               # a lone 一 is an article, not an amount
     ("新台幣三千元", {Measure.MONEY}),
     ("5,500,000 平方公里", {Measure.AREA}),   # a passage not normalized keeps the space
+    ("2023财年", {Measure.TIME}),             # a fiscal year is a date: no answer to 「卖了多少钱」
+    ("2023年度", {Measure.TIME}),
 ])
 def test_span_measures(text, measures):
     assert span_measures(text) == measures

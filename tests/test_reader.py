@@ -121,6 +121,18 @@ def test_answer_bounds_never_keep_edge_punctuation_unbalanced_marks_or_dangling_
     assert p[s:e] == "四次拦截"
 
 
+def test_a_function_word_alone_is_never_a_span(tiny_qa_model):
+    from qa.reader.bounds import is_function_word
+    from qa.reader.extractive import ExtractiveReader
+
+    assert is_function_word("通过") and is_function_word(" 以及 ") and is_function_word("等")
+    assert not any(map(is_function_word, ("是", "有", "通过率", "能耗宝", "张勇", "")))
+    reader = ExtractiveReader(str(tiny_qa_model), max_length=64, stride=16, max_answer_chars=4)
+    passage = ["通过能耗宝，由菜鸟和伊利并且以及在将。"]
+    spans = reader.read("平台叫什么名字？", passage, top_n=500)
+    assert spans and not any(is_function_word(s.text) for s in spans)
+
+
 def test_auto_precision_is_bf16_only_where_the_cpu_runs_it_natively(tiny_qa_model, monkeypatch):
     import torch
 

@@ -20,7 +20,7 @@ import numpy as np
 from index.bert import BertForSpans, hold_linear_weights_in, padded_to_multiple, prepare_for_bf16_cpu
 from index.hardware import resolve_dtype
 from qa.reader.answer_type import TypeCheck, check_candidates
-from qa.reader.bounds import answer_bounds
+from qa.reader.bounds import answer_bounds, is_function_word
 from qa.reader.loading import ReaderLoadError, load_reader_model, reader_calibration, reader_folder
 from qa.reader.time_agreement import agreeing
 from qa.reader.verifier import Verifier, VerifierLoadError, has_verifier, reader_fingerprint
@@ -371,7 +371,8 @@ class ExtractiveReader:
             if any(ch in _BORDERS for ch in passages[pid][int(c0s[k]):int(c1s[k])].strip()):
                 continue   # across a line break or a table cell's border: no answer, the next best may be
             c0, c1 = answer_bounds(passages[pid], int(c0s[k]), int(c1s[k]))
-            if c1 <= c0 or (pid, c0, c1) in seen or (wp.answer_from is not None and c0 < wp.answer_from[pid]):
+            if (c1 <= c0 or (pid, c0, c1) in seen or (wp.answer_from is not None and c0 < wp.answer_from[pid])
+                    or is_function_word(passages[pid][c0:c1])):
                 continue
             seen.add((pid, c0, c1))
             yield Span(pid, c0, c1, passages[pid][c0:c1], float(scores[k]), float(p_start[w, 0] * p_end[w, 0]),
