@@ -34,6 +34,7 @@ from qa.config import SAMPLE_ARTICLE, Config, check_threshold, check_top_k, loca
 from qa.language import is_english_question
 from qa.locking import ReadWriteLock
 from qa.question_text import SURROGATES, without_blank_ends
+from qa.reader.choice import with_choice
 from qa.reader.table_cells import with_table_cell
 from qa.reading_context import reading_input
 from qa.reader.extractive import ExtractiveReader
@@ -420,6 +421,7 @@ class QABot:
                                               passage_weights=weights, answer_from=read.heads,
                                               scope=lambda i: self.store.documents[hits[i].chunk.doc_id].norm.text)
             kept = with_table_cell(q, read.texts, read.heads, checked.kept) if self.config.table_cells else checked.kept
+            kept = with_choice(q, read.texts, read.heads, kept)   # 「…是A还是B？」: the option the passages state
             # offsets back into the chunk's own text (no span starts in the title)
             spans = [dataclasses.replace(sp, start=sp.start - read.heads[sp.passage],
                                          end=sp.end - read.heads[sp.passage]) for sp in kept]

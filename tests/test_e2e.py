@@ -166,6 +166,13 @@ def test_a_year_the_article_never_names_gets_no_answer_from_another_year(bot):
     assert "2290.7" in bot.ask("2023财年阿里巴巴带动平台生态减碳多少万吨？").text
 
 
+def test_a_choice_question_is_answered_with_the_option_the_article_states(bot):
+    """The reader's best span was 「12.9%」, the figure next to 「下降」 (qa/reader/choice.py)."""
+    a = bot.ask("2023财年阿里巴巴自身运营二氧化碳净排放是上升了还是下降了？")
+    assert a.text == "下降" and not a.abstained
+    assert SAMPLE.read_text(encoding="utf-8")[a.start:a.end] == "下降"
+
+
 @pytest.mark.xfail(strict=True, reason=V2_ABSTENTION)
 def test_revenue_question_abstains(bot):
     a = bot.ask("阿里巴巴2023财年的营业收入是多少？")

@@ -1,0 +1,127 @@
+"""Choice questions: 「…是伊利还是蒙牛？」 is answered with the option the passages state.
+
+Why: the reader scores spans, not options. Asked 「2023财年阿里巴巴自身运营二氧化碳净排放是上升了还是下降了？」 it
+answered 「12.9%」 (the figure next to 「下降」), and 「张勇认为ESG越来越成为一道必答题还是选择题？」 got 「而非选择题」.
+A question that ends 「…是A还是B？」 offers its answer: the bot answers with the option the passages read state,
+not negated (「而非选择题」 rules 选择题 out), and of two stated options the one nearer the reader's best span. The
+reader still says whether the passages answer at all: the answer keeps the best span's confidence, so the
+threshold decides as before, and an option the passages never state changes nothing.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from index.simplified import to_simplified
+from qa.reader.extractive import Span
+
+MAX_OPTION_CHARS = 20
+# 「…是A还是B？」: B ends the question (a particle and end marks may follow); A follows the clause's last copula
+_CHOICE = re.compile(rf"(?P<a>[^，,。？?！!；;：:]{{1,{3 * MAX_OPTION_CHARS}}}?)还是"
+                     rf"(?P<b>[^，,。？?！!；;：:]{{1,{MAX_OPTION_CHARS}}}?)[呢吗啊呀]?[？?。！!\s]*$")
+# what introduces the first option: 「是」 「为」 「成为」 「属于」 「选」 (the last one in the clause)
+_COPULA = re.compile(r"是|为|成为|属于|选择|选")
+# an option that asks something is no option: 「还是一个什么场所」, 「为何还是没能…」
+_ASKS = re.compile(r"什么|谁|哪|多少|几|怎|如何|为何|为什么|吗|是否")
+# 「而非选择题」, 「并非上升」: the option named only to be ruled out
+_NEGATION = re.compile(r"(?:而非|并非|不是|而不是|并不是|没有|未|非)\s*$")
+NEGATION_REACH = 4   # characters before an option in which a negation rules it out
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The two options as asked, and what each is looked for as: itself, then without the words they share."""
+
+    options: tuple[str, str]
+    cores: tuple[str, str]
+
+
+def _plain(option: str) -> str:
+    """An option without the 「了」 or 「的」 a question puts after it (「上升了」 → 上升)."""
+    option = option.strip().strip("“”「」\"'")
+    return option[:-1] if len(option) > 1 and option[-1] in "了的" else option
+
+
+def choice_in(question: str) -> Choice | None:
+    """The options of a question that ends 「…是A还是B？」; None for any other question."""
+    q = to_simplified(question.strip())
+    m = _CHOICE.search(q)
+    if m is None:
+        return None
+    before, second = m.group("a"), _plain(m.group("b"))
+    copulas = list(_COPULA.finditer(before))
+    if not copulas:
+        return None
+    first = _plain(before[copulas[-1].end():])
+    if not first or not second or first == second or len(first) > MAX_OPTION_CHARS or _ASKS.search(q):
+        return None
+    head = len(_shared_prefix(first, second))
+    tail = len(_shared_prefix(first[head:][::-1], second[head:][::-1]))
+    cores = (first[head:len(first) - tail], second[head:len(second) - tail])
+    return Choice((first, second), cores)
+
+
+def _shared_prefix(a: str, b: str) -> str:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return a[:n]
+
+
+def _stated(choice: Choice, passages: Sequence[str], answer_from: Sequence[int] | None) -> list[tuple[int, int, int]]:
+    """(passage, start, end) of each place an option is stated, not negated: the option itself, or its core
+    (two characters or more) where the passage never states the option whole."""
+    found = []
+    for p, text in enumerate(passages):
+        simplified = to_simplified(text)   # the question's options are simplified
+        if len(simplified) == len(text):   # OpenCC's phrase conversions may change a length: then as written
+            text = simplified
+        start_at = answer_from[p] if answer_from is not None else 0
+        for option, core in zip(choice.options, choice.cores):
+            for form in (option, core) if len(core) >= 2 and core != option else (option,):
+                places = [m.start() for m in re.finditer(re.escape(form), text) if m.start() >= start_at]
+                places = [s for s in places if not _NEGATION.search(text[max(0, s - NEGATION_REACH):s])]
+                if places:
+                    found.extend((p, s, s + len(form)) for s in places)
+                    break
+    return found
+
+
+def _with_shared_tail(choice: Choice, text: str, start: int, end: int) -> int:
+    """``end`` moved past the words both options share but only the longer one says: asked 「…是有机还是无机化合物？」,
+    the text's 「有机化合物」 answers, not 「有机」."""
+    found = text[start:end]
+    for option in choice.options:
+        if option == found or len(option) <= len(found):
+            continue
+        for k in range(1, len(option) - 1):   # tails of two characters or more, longest first
+            tail = option[k:]
+            if text.startswith(tail, end):
+                return end + len(tail)
+    return end
+
+
+def with_choice(question: str, passages: Sequence[str], answer_from: Sequence[int] | None,
+                spans: list[Span]) -> list[Span]:
+    """``spans`` (the reader's, best first) with the option the passages state first, at the best span's
+    confidence, when ``question`` is a choice question; otherwise ``spans`` as they are."""
+    choice = choice_in(question)
+    if choice is None or not spans:
+        return spans
+    places = _stated(choice, passages, answer_from)
+    if not places:
+        return spans
+    best = spans[0]
+
+    def distance(place: tuple[int, int, int]) -> tuple[int, int]:
+        p, s, e = place
+        if p != best.passage:
+            return 1, p   # another passage: retrieval's order decides
+        return 0, max(0, best.start - e, s - best.end)
+
+    p, s, e = min(places, key=distance)
+    e = _with_shared_tail(choice, passages[p], s, e)
+    chosen = dataclasses.replace(best, passage=p, start=s, end=e, text=passages[p][s:e])
+    return [chosen] + [sp for sp in spans if (sp.passage, sp.start, sp.end) != (p, s, e)]
