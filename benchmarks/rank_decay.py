@@ -54,7 +54,8 @@ def collect(path: str, config, skip: int, limit: int | None) -> list[dict]:
         read = reading_input(question, chunks, bot.retriever.reading_question, config.read_titles)   # as QABot.ask
         # every span, unweighted: the sweep below weighs them (spans of one passage do not depend on another's)
         spans = bot.reader.read_checked(read.question, read.texts, top_n=10_000, asked=question,
-                                        answer_from=read.heads).kept
+                                        answer_from=read.heads,
+                                        scope=lambda i: bot.store.documents[chunks[i].doc_id].norm.text).kept
         rows.append({"id": q.id, "answers": list(q.answers), "threshold": bot.threshold_for(question),
                      "spans": [[s.passage, s.confidence, s.text, prior.weight(len(s.text))] for s in spans]})
     return rows

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from index.field_rows import is_field_row, starts_field_row
 
-NORMALIZER_VERSION = 5   # 3: line breaks kept around table, list and field lines and after headings, zero-width
+NORMALIZER_VERSION = 6   # 3: line breaks kept around table, list and field lines and after headings, zero-width
                          # characters dropped, full-width decimal points folded; 4: lines_are_blocks; 5: a figure
                          # or Latin word wrapped inside Chinese text joins without a space, 「12 %」 reads 12%,
                          # a row of fields (「指标：营收；2023年：12亿元」) keeps its line breaks, and so does a

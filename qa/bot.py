@@ -442,7 +442,8 @@ class QABot:
         ms = (time.perf_counter() - t0) * 1000
         asked = checked.expected
         common = dict(threshold=thr, passages=passages, latency_ms=ms, ranked_doc_ids=ranked_ids,
-                      asked_measure=asked.value if asked else None, dropped_by_type=checked.dropped)
+                      asked_measure=asked.value if asked else None, dropped_by_type=checked.dropped,
+                      other_years=checked.other_years)
         if not cands:
             return Answer(q, "", 0.0, True, **common)
         sp, best = cands[0]

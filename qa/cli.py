@@ -87,6 +87,8 @@ def _print_answer(a) -> None:
         print(f"{NO_ANSWER_ZH}（置信度 {a.score:.2f}，低于阈值 {a.threshold:.2f}）")
         if a.dropped_by_type and a.asked_measure in MEASURE_NAMES:
             print(f"  问题问的是{MEASURE_NAMES[a.asked_measure][0]}；已排除 {a.dropped_by_type} 个其他类型的候选答案")
+        if a.other_years:
+            print(f"  问题问的是{'、'.join(y + '年' for y in a.other_years)}；所读文档没有提到这一年份，只提到其他年份")
         if a.passages:
             print(f"  最接近的段落: {_shown_flat(a.passages[0].text[:80])}…")
         return

@@ -43,6 +43,14 @@ ROOT = Path(__file__).resolve().parents[1]
     ("How many of the employees are women?", None),
     ("How many users did DingTalk's user base grow by in 2023?", None),   # a change: a count or a share
     ("How far back does the history of pubs go?", None),
+    ("How many billion yuan did the poor counties sell?", Measure.MONEY),   # magnitudes and adjectives skipped
+    ("How many US dollars did the company raise?", Measure.MONEY),
+    ("How many thousand tons of carbon were cut?", Measure.WEIGHT),
+    ("How many liters of water does it hold?", Measure.VOLUME),
+    ("How many light years away is the star?", Measure.LENGTH),
+    ("How many pounds did Chelsea pay for him?", None),   # a weight or a sum
+    ("How high was the unemployment rate?", None),        # high, far, deep: rates, prices, travel times too
+    ("How far is the station from the airport?", None),
 ])
 def test_expected_measure(question, measure):
     assert expected_measure(question) == measure
@@ -269,3 +277,6 @@ def test_english_figures_in_words_are_amounts():
     for text in ("three", "Fifty-seven", "over three million volumes", "a few blocks", "both sides", "twice"):
         assert agrees(Measure.COUNT, text), text
     assert not agrees(Measure.COUNT, "the northern campus") and not agrees(Measure.COUNT, "throne")
+    assert not agrees(Measure.COUNT, "the school canteen") and agrees(Measure.COUNT, "fifteen")
+    # an age may be given in years: "How old is the Zhaozhou Bridge?" → 「1400多年」
+    assert agrees(Measure.AGE, "1400多年") and expected_measure("How old is the Zhaozhou Bridge?") == Measure.AGE

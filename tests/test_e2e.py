@@ -159,9 +159,12 @@ def test_revenue_question_is_read_as_a_money_question_and_counts_are_dropped(bot
 def test_a_year_the_article_never_names_gets_no_answer_from_another_year(bot):
     """The article states fiscal 2023's figures (and names 2015, 2021, 2022): asked about 2019 or fiscal
     2024, the reader's confident 2023 figure is no answer (qa/reader/time_agreement.py)."""
-    for q in ("2019年阿里巴巴派出了多少位乡村振兴特派员？", "2024财年阿里巴巴带动平台生态减碳多少万吨？"):
+    for q, years in (("2019年阿里巴巴派出了多少位乡村振兴特派员？", ("2019",)),
+                     ("２０２４财年阿里巴巴带动平台生态减碳多少万吨？", ("2024",)),
+                     ("How many tons did Alibaba's platform ecosystem cut in FY2024?", ("2024",))):
         a = bot.ask(q)
         assert a.abstained and a.text == "" and not a.alternatives, (q, a.text, a.score)
+        assert a.other_years == years and a.to_dict()["other_years"] == years
     assert "27位" in bot.ask("阿里巴巴累计派出了多少位乡村振兴特派员？").text
     assert "2290.7" in bot.ask("2023财年阿里巴巴带动平台生态减碳多少万吨？").text
 

@@ -19,6 +19,11 @@ from qa.reader.time_agreement import about_other_years, agreeing, asked_years, m
     ("Which bands of the 1980s played there?", set()),
     ("How many of the 2,019 schools joined?", set()),
     ("2023/24财年的收入是多少？", set()),
+    ("２０１９年阿里巴巴派出了多少位乡村振兴特派员？", {"2019"}),   # typed with full-width digits
+    ("What was the revenue in FY2024?", {"2024"}),
+    ("2019至2020年公司营收是多少？", {"2019", "2020"}),   # both ends of a span or list are asked
+    ("2019、2020年公司营收分别是多少？", {"2019", "2020"}),
+    ("2019-2020年公司营收是多少？", {"2019", "2020"}),
     ("哪一種藝術形式在1950年代的東德被官方鼓勵？", set()),   # a decade
     ("公益幸福团有多少个？", set()),
 ])
@@ -35,6 +40,10 @@ def test_a_year_is_mentioned_only_as_a_number_of_its_own():
     assert mentions("於二零零五年七月一日", "2005") and mentions("二〇二三年", "2023")
     assert mentions("2015/16年球季", "2016") and mentions("2022-23财年", "2023") and mentions("2015至16年", "2016")
     assert not mentions("2015/17年", "2016") and not mentions("1915/16年", "2016")
+    # zero written ○ or 0 in Chinese numerals; a year of two digits
+    assert mentions("二○一九年，全县脱贫", "2019") and mentions("二0一九年", "2019") and mentions("23年营收达120亿元", "2023")
+    # a date's month is no span's end: 2023/05/16 does not name 2005
+    assert not mentions("2023/05/16", "2005") and not mentions("发布日期：2023-10-19", "2010")
 
 
 def test_only_text_that_never_names_the_year_and_states_another_is_about_other_years():
@@ -51,8 +60,16 @@ def test_only_text_that_never_names_the_year_and_states_another_is_about_other_y
     # a year the text only counts with (2023.5) or numbers (12023) is no year stated
     assert not about_other_years(years, "共12023年。增长2023.5万元。")
     assert not about_other_years(frozenset(), article)
-    # a decade stated is no year: 「1980年代」
+    # a decade stated is no year: 「1980年代」, nor is a span of years: 「已有1700年历史」
     assert not about_other_years(years, "1980年代的作品。")
+    assert not about_other_years(frozenset({"2019"}), "灵隐寺已有1700年历史。去年接待游客300万人次。")
+    assert not about_other_years(frozenset({"2019"}), "寺院距今1700年之久。")
+    # the document is read once for each year asked: a second question over it costs nothing new
+    from qa.reader.time_agreement import _MEMO
+    long_document = "公司2023年实现营业收入。" * 1000
+    about_other_years(frozenset({"2017"}), "段落", long_document)
+    size = len(_MEMO)
+    assert about_other_years(frozenset({"2017"}), "另一段落", long_document) and len(_MEMO) == size + 2
 
 
 @dataclass(frozen=True)
@@ -72,6 +89,17 @@ def test_agreeing_drops_the_spans_of_passages_about_other_years_and_keeps_the_or
     assert list(agreeing("2024年减碳多少？", spans, passages, scope=lambda i: "…2024年…")) == spans
 
 
+def test_the_filter_counts_what_it_sets_aside_and_judges_only_passages_it_reaches():
+    from qa.reader.time_agreement import YearFilter
+
+    passages = ["2023财年减碳2290.7万吨。", "2024年计划减碳3000万吨。", "不读的段落"]
+    asked: list[int] = []
+    years = YearFilter(frozenset({"2024"}), passages, scope=lambda i: asked.append(i) or "")
+    spans = [_Span(1, "3000万吨"), _Span(0, "2290.7万吨"), _Span(0, "2290.7")]
+    assert list(years(spans)) == [spans[0]] and years.set_aside == 2
+    assert asked == [1, 0], "the third passage's document is never asked for"
+
+
 def test_the_reader_sets_aside_spans_about_other_years_and_its_switch_turns_that_off(tiny_qa_model):
     from qa.reader.extractive import ExtractiveReader
 
@@ -86,6 +114,7 @@ def test_the_reader_sets_aside_spans_about_other_years_and_its_switch_turns_that
     assert typed.read(q, passages, top_n=500, scope=lambda i: "2023财年报告") == []
     # …unless it names the year asked
     assert typed.read(q, passages, top_n=500, scope=lambda i: "2019年至2023年") == every
-    # the first-passage-alone path of read_ranked applies the rule as well
-    ranked = typed.read_ranked(q, passages, top_n=500, passage_weights=[1.0, 0.5]).kept
-    assert ranked and all(s.passage == 1 for s in ranked)
+    # the first-passage-alone path of read_ranked applies the rule as well, and says what it set aside
+    ranked = typed.read_ranked(q, passages, top_n=500, passage_weights=[1.0, 0.5])
+    assert ranked.kept and all(s.passage == 1 for s in ranked.kept) and ranked.other_years == ("2019",)
+    assert typed.read_checked("钉钉怎么样？", passages, top_n=500).other_years == ()

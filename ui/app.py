@@ -118,6 +118,10 @@ def format_answer(answer: Answer) -> str:
             lines.append(f'<span class="zhqa-meta">问题问的是{zh}；已排除 {n} 个其他类型的候选答案'
                          f"（the question asks for {en}; {n} candidate{'s' if n > 1 else ''} of another kind "
                          f"set aside）</span>")
+        if answer.other_years:
+            years = "、".join(y + "年" for y in answer.other_years)
+            lines.append(f'<span class="zhqa-meta">问题问的是{years}；所读文档没有提到这一年份，只提到其他年份'
+                         f"（the documents read never name {', '.join(answer.other_years)}, only other years）</span>")
         if answer.passages:
             lines.append("最接近的段落 · closest passages:")
             for i, p in enumerate(answer.passages[:CLOSEST_SHOWN], 1):

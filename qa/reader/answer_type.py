@@ -90,22 +90,29 @@ _EN_PERCENT = re.compile(r"(?i)\b(?:what|which) (?:percentage|percent|share|prop
 _EN_MONEY = re.compile(r"(?i)\b(?:money|revenues?|income|profits?|prices?|costs?|salary|budget)\b")
 _EN_ASKS = re.compile(r"(?i)\b(?:how much|what (?:was|is|were|are))\b")
 _EN_CHANGE = re.compile(r"(?i)\b(?:increase|decrease|grow|grew|growth|rise|rose|fall|fell|drop|decline|change)")
-# "how many stations" asks a count, "how many years" a time; "how many times" (a multiple or a count of events)
-# and "how many more" (a difference) are left alone, as are words of no known measure ("how many points")
-_EN_HOW_MANY = re.compile(r"(?i)\bhow many (?!times?\b|more\b|fewer\b|less\b)(?P<noun>[a-z]+)(?: (?P<next>[a-z]+))?")
+# "how many stations" asks a count, "how many years" a time, "how many billion US dollars" a sum; "how many
+# times" (a multiple or a count of events) and "how many more" (a difference) are left alone
+_EN_HOW_MANY = re.compile(r"(?i)\bhow many (?!times?\b|more\b|fewer\b|less\b)(?P<words>[a-z.]+(?: [a-z.]+){0,3})")
 _EN_UNIT_NOUNS = {
     Measure.TIME: "years months days hours minutes seconds weeks decades centuries seasons quarters",
-    Measure.LENGTH: "kilometers kilometres km miles meters metres feet inches yards",
-    Measure.WEIGHT: "tons tonnes kilograms kilos kg pounds grams",
+    Measure.LENGTH: "kilometers kilometres km miles meters metres feet inches yards centimeters centimetres "
+                    "millimeters millimetres light-years",
+    Measure.WEIGHT: "tons tonnes kilograms kilos kg grams ounces",
     Measure.AREA: "hectares acres",
-    Measure.MONEY: "dollars yuan rmb euros pounds-sterling",
+    Measure.VOLUME: "liters litres milliliters millilitres",
+    Measure.MONEY: "dollars yuan rmb euros yen won rupees pesos francs baht ringgit rubles roubles",
     Measure.PERCENT: "percent percentage",
 }
 _EN_UNIT_MEASURE = {noun: m for m, nouns in _EN_UNIT_NOUNS.items() for noun in nouns.split()}
-_EN_UNIT_MEASURE.update(square=Measure.AREA, cubic=Measure.VOLUME)   # "how many square kilometres"
-_EN_COUNTLESS = frozenset("of".split())   # "how many of them": of what, the question may not say
+# words before the counted noun that say nothing of its measure: magnitudes, "US dollars", "metric tons"
+_EN_BEFORE_NOUN = frozenset("billion million thousand hundred us u.s. american chinese hong kong metric nautical "
+                            "new taiwan".split())
+# "pounds" may weigh or pay, "light years" measure a length, "square/cubic …" an area or a volume; "how many of
+# them": of what, the question may not say
+_EN_NO_MEASURE = frozenset("of pounds".split())
 _EN_AGE = re.compile(r"(?i)\bhow old\b|\bat what age\b")
-_EN_LENGTH = re.compile(r"(?i)\bhow (?:tall|high|far(?! back)|deep|wide)\b")
+# "how tall / wide" ask a length; "how high / far / deep" are asked of rates, prices and travel times too
+_EN_LENGTH = re.compile(r"(?i)\bhow (?:tall|wide)\b")
 # 「有多少的国民生产总值…」, 「占全国多少」, 「收入中有多少来自海外」 ask a share, not the sum
 _SHARE_OF = re.compile(r"多少的|占(?!比)[^，。？?]*多少|中有?多少|多少来自")
 # a change (「收入增长了多少」) may be a percentage or a sum: no expectation then
@@ -114,7 +121,7 @@ CHANGE = re.compile(r"增长|增加|下降|减少|提高|提升|上涨|下跌|�
 # an age answers "when" (「9岁时」); 「几倍」 may be answered 「增长了200%」; a count may be given as a
 # share (「多少人口是汉族」 → 「91.5%」) and a ratio as a multiple (市盈率 → 25倍). A ratio given as two
 # counts (师生比例 → 「1名教师对20名学生」) is not accepted: 「利润率」 answered 「超110个」 is the likelier case.
-_ACCEPTS = {Measure.TIME: {Measure.TIME, Measure.AGE}, Measure.MULTIPLE: {Measure.MULTIPLE, Measure.PERCENT},
+_ACCEPTS = {Measure.TIME: {Measure.TIME, Measure.AGE}, Measure.AGE: {Measure.AGE, Measure.TIME}, Measure.MULTIPLE: {Measure.MULTIPLE, Measure.PERCENT},
             Measure.COUNT: {Measure.COUNT, Measure.PERCENT}, Measure.PERCENT: {Measure.PERCENT, Measure.MULTIPLE}}
 # 「1200个亿」 is 1200亿, not 1200 things; 「二次大战」 names a war, it counts nothing
 _NOT_A_FIGURE = re.compile(r"个(?=[万亿])|[一二]次(?:世界)?大战")
@@ -166,11 +173,16 @@ def _english_measure(question: str) -> Measure | None:
     many = _EN_HOW_MANY.search(question)
     if many is None or _EN_CHANGE.search(question):
         return None
-    noun = many.group("noun").lower()
-    if noun == "metric" and many.group("next"):   # "how many metric tons"
-        noun = many.group("next").lower()
-    if noun in _EN_COUNTLESS:
+    words = many.group("words").lower().split()
+    while len(words) > 1 and words[0] in _EN_BEFORE_NOUN:
+        words.pop(0)
+    noun = words[0]
+    if noun in _EN_NO_MEASURE or (noun in _EN_BEFORE_NOUN and len(words) == 1):
         return None
+    if noun in ("square", "cubic"):
+        return Measure.AREA if noun == "square" else Measure.VOLUME
+    if noun == "light" and len(words) > 1 and words[1].startswith("year"):
+        return Measure.LENGTH
     return _EN_UNIT_MEASURE.get(noun, Measure.COUNT)
 
 
@@ -188,7 +200,7 @@ def span_measures(text: str) -> set[Measure]:
 _WORDS_ANSWER = {Measure.TIME}
 _ANY_AMOUNT = re.compile(r"[\d零〇一二两三四五六七八九十百千万亿兩萬億半]|[数數几幾][十百千万亿萬億]|免费|免費"
                          r"|(?i:\b(?:zero|none|no|one|once|twice|two|three|four|five|six|seven|eight|nine|ten|eleven"
-                         r"|twelve|\w+teen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?|thousands?"
+                         r"|twelve|(?:thir|four|fif|six|seven|eigh|nine)teen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?|thousands?"
                          r"|millions?|billions?|dozens?|half|several|few|both|all|free)\b)")   # an English document's figures
 _BARE_UNIT = re.compile(rf"{_MAGNITUDE}(?:{_UNIT_ALT})")
 
@@ -215,6 +227,7 @@ class TypeCheck(Generic[T]):
     expected: Measure | None
     kept: list[T]
     dropped: int = 0
+    other_years: tuple[str, ...] = ()   # the years asked, when spans were set aside as about other years
 
 
 def check_candidates(question: str, candidates: Iterable[T], limit: int | None = None,

@@ -8,6 +8,7 @@ a shipped answer never starts or ends with punctuation, an unbalanced mark or a 
 from __future__ import annotations
 
 from index.normalize import is_cjk
+from index.simplified import to_simplified
 
 
 def _strip_spaces(passage: str, start: int, end: int) -> tuple[int, int]:
@@ -73,8 +74,8 @@ FUNCTION_WORDS = frozenset("""
 
 
 def is_function_word(text: str) -> bool:
-    """Whether ``text`` is a function word alone (「通过」, 「以及」): never an answer."""
-    return text.strip() in FUNCTION_WORDS
+    """Whether ``text`` is a function word alone (「通过」, 「以及」, traditional 「通過」): never an answer."""
+    return to_simplified(text.strip()) in FUNCTION_WORDS
 
 
 def tidy(passage: str, start: int, end: int) -> tuple[int, int]:

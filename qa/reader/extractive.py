@@ -22,7 +22,7 @@ from index.hardware import resolve_dtype
 from qa.reader.answer_type import TypeCheck, check_candidates
 from qa.reader.bounds import answer_bounds, is_function_word
 from qa.reader.loading import ReaderLoadError, load_reader_model, reader_calibration, reader_folder
-from qa.reader.time_agreement import agreeing
+from qa.reader.time_agreement import YearFilter, asked_years
 from qa.reader.verifier import Verifier, VerifierLoadError, has_verifier, reader_fingerprint
 
 
@@ -310,7 +310,9 @@ class ExtractiveReader:
         asked (:mod:`qa.reader.time_agreement`)."""
         if not self.answer_types:
             return TypeCheck(None, list(itertools.islice(spans, top_n)))
-        return check_candidates(question, agreeing(question, spans, passages, scope), limit=top_n)
+        years = YearFilter(asked_years(question), passages, scope)
+        checked = check_candidates(question, years(spans), limit=top_n)
+        return dataclasses.replace(checked, other_years=tuple(sorted(years.years))) if years.set_aside else checked
 
     def iter_spans(self, wp: WindowPass, passages: list[str],
                    passage_weights: Sequence[float] | None = None) -> Iterator[Span]:

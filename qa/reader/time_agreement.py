@@ -16,43 +16,85 @@ asks a year its paragraph gets wrong: 2001 for 2011), DRCD dev 1 of 278; see REA
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import TypeVar
 
 T = TypeVar("T")
 
-# a year as a Chinese question names it: 「2024财年」 「2019年」 「2023年度」 (traditional 財年 too)
-_ASKED_ZH = re.compile(r"(?<!\d)(?<!\d[.,])((?:1[6-9]|20)\d\d)(?=\s*(?:年(?!代)|财年|財年))")
-# a year in an English question: "in 2019", "fiscal 2024"; not 1980s, 2,019, 2019.5 or 2019%
-_ASKED_EN = re.compile(r"(?<!\w)(?<!\d[.,])((?:1[6-9]|20)\d\d)(?!\d|[.,]\d|%|s\b)")
-# a year a document states a fact for: 「2023财年，」 「2022年7月」
-_STATED = re.compile(r"(?<!\d)(?<!\d[.,])((?:1[6-9]|20)\d\d)(?=\s*(?:年(?!代)|财年|財年))")
+_YEAR = r"(?:1[6-9]|20)\d\d"
+# a year as a Chinese question names it: 「2024财年」 「2019年」 「2023年度」 (traditional 財年 too), and both ends of
+# a span or list of years: 「2019至2020年」, 「2019-2020年」, 「2019、2020年」
+_ASKED_ZH = re.compile(rf"(?<!\d)(?<!\d[.,])({_YEAR})(?:\s*[-–—~～至到、和与及/]\s*({_YEAR}))?(?=\s*(?:年(?!代)|财年|財年))")
+# a year in an English question: "in 2019", "fiscal 2024", "FY2024"; not 1980s, 2,019, 2019.5 or 2019%
+_ASKED_EN = re.compile(rf"(?:(?<=FY)|(?<=FY )|(?<!\w))(?<!\d[.,])({_YEAR})(?!\d|[.,]\d|%|s\b)")
+# a year a document states a fact for: 「2023财年，」 「2022年7月」; not a span of years: 「已有1700年历史」, 「1700年之久」
+_STATED = re.compile(rf"(?<!\d)(?<!\d[.,])(?<!已有)(?<!长达)(?<!距今)(?<!历时)(?<!已經有)({_YEAR})"
+                     rf"(?=\s*(?:年(?!代|历史|歷史|之久)|财年|財年))")
 _HAS_LATIN = re.compile(r"[A-Za-z]{2}")
+_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+_HAN_DIGIT = {"0": "〇○零0０OＯ", "1": "一1１", "2": "二2２", "3": "三3３", "4": "四4４", "5": "五5５", "6": "六6６",
+              "7": "七7７", "8": "八8８", "9": "九9９"}
 
 
 def asked_years(question: str) -> frozenset[str]:
     """The years ``question`` asks about (as four digits); empty when it names none."""
-    years = set(_ASKED_ZH.findall(question))
-    if _HAS_LATIN.search(question):
-        years.update(_ASKED_EN.findall(question))
+    q = question.translate(_FULL_WIDTH_DIGITS)   # 「２０１９年」 typed with a full-width keyboard
+    years = {y for pair in _ASKED_ZH.findall(q) for y in pair if y}
+    if _HAS_LATIN.search(q):
+        years.update(_ASKED_EN.findall(q))
     return frozenset(years)
 
 
-_HAN_DIGITS = str.maketrans("0123456789", "〇一二三四五六七八九")
+_MEMO: OrderedDict = OrderedDict()   # (what, len(text), hash(text), year) → result; keys hold no text
+_MEMO_LOCK = threading.Lock()
+MEMO_SIZE = 4096
+
+
+def _memo(what: str, text: str, year: str, compute: Callable[[], object]):
+    """``compute()``, remembered for this text and year: a document is read once for each year asked, however
+    many questions ask it, and a removed document is not kept alive by the memo."""
+    key = (what, len(text), hash(text), year)
+    with _MEMO_LOCK:
+        if key in _MEMO:
+            _MEMO.move_to_end(key)
+            return _MEMO[key]
+    value = compute()
+    with _MEMO_LOCK:
+        _MEMO[key] = value
+        if len(_MEMO) > MEMO_SIZE:
+            _MEMO.popitem(last=False)
+    return value
 
 
 def mentions(text: str, year: str) -> bool:
-    """Whether ``text`` names ``year``: as a number of its own (not inside 12023 or 2023.5), in Chinese
-    numerals (「二〇〇五年」, 「二零零五年」) or as the second year of a range (「2015/16年」 names 2016)."""
-    han = year.translate(_HAN_DIGITS)
-    pattern = (rf"(?<!\d)(?<!\d[.,]){year}(?!\d|[.,]\d)|{han}|{han.replace('〇', '零')}"
-               rf"|(?<!\d){year[:2]}\d\d\s*[/／\-–—~～至到]\s*{year[2:]}(?!\d)")
+    """Whether ``text`` names ``year``: as a number of its own (not inside 12023 or 2023.5); in Chinese
+    numerals, zero written 〇, ○, 零 or 0 (「二〇〇五年」, 「二0一九年」); as two digits starting a clause
+    (「23年营收…」, not 「创立24年以来」); or as the
+    second year of a span (「2015/16年」, 「2022-23财年」 name 2016 and 2023)."""
+    return _memo("mentions", text, year, lambda: _mentions(text, year))
+
+
+def _mentions(text: str, year: str) -> bool:
+    han = "".join(f"[{_HAN_DIGIT[d]}]" for d in year)
+    before = str(int(year) - 1)
+    pattern = (rf"(?<!\d)(?<!\d[.,]){year}(?!\d|[.,]\d)|{han}(?=\s*年)"
+               rf"|(?:^|(?<=[\s，。；：、（(“「]))(?<!\d[.,/／\-–—~～至到]){year[2:]}"
+               rf"(?=\s*(?:年(?!代|以来|来|之久|历史|前|多|余)|财年|財年))"
+               rf"|(?<!\d){before}\s*[/／\-–—~～至到]\s*{year[2:]}(?!\d|\s*[-/／.]\s*\d)")
     return re.search(pattern, text) is not None
+
+
+def stated_years(text: str) -> frozenset[str]:
+    """The years ``text`` states a fact for (「2023财年」, 「2022年」), remembered like :func:`mentions`."""
+    return _memo("stated", text, "", lambda: frozenset(_STATED.findall(text)))
 
 
 def states_another_year(years: frozenset[str], text: str) -> bool:
     """Whether ``text`` states a fact for a year (「2023财年」, 「2022年」) other than ``years``."""
-    return any(y not in years for y in _STATED.findall(text))
+    return bool(stated_years(text) - years)
 
 
 def about_other_years(years: frozenset[str], passage: str, document: str = "") -> bool:
@@ -63,17 +105,33 @@ def about_other_years(years: frozenset[str], passage: str, document: str = "") -
     return states_another_year(years, passage) or states_another_year(years, document)
 
 
+@dataclass
+class YearFilter:
+    """Spans less those read from a passage about other years than ``years``, counting what it sets aside.
+
+    ``scope(i)``, when given, is passage i's whole document (only asked for when the question names a year)."""
+
+    years: frozenset[str]
+    passages: Sequence[str]
+    scope: Callable[[int], str] | None = None
+    set_aside: int = 0
+
+    def __call__(self, spans: Iterable[T], passage_of: Callable[[T], int] = lambda span: span.passage) -> Iterator[T]:
+        if not self.years:
+            yield from spans
+            return
+        other: dict[int, bool] = {}   # judged when a span of the passage is first reached
+        for span in spans:
+            p = passage_of(span)
+            if p not in other:
+                other[p] = about_other_years(self.years, self.passages[p], self.scope(p) if self.scope else "")
+            if other[p]:
+                self.set_aside += 1
+            else:
+                yield span
+
+
 def agreeing(question: str, spans: Iterable[T], passages: Sequence[str], scope: Callable[[int], str] | None = None,
              passage_of: Callable[[T], int] = lambda span: span.passage) -> Iterator[T]:
-    """``spans`` (in their order) less those read from a passage about other years than ``question`` asks.
-
-    ``passage_of(span)`` is the span's passage number in ``passages``; ``scope(i)``, when given, is passage
-    i's whole document (only asked for when the question names a year)."""
-    years = asked_years(question)
-    if not years:
-        yield from spans
-        return
-    other = [about_other_years(years, text, scope(i) if scope is not None else "") for i, text in enumerate(passages)]
-    for span in spans:
-        if not other[passage_of(span)]:
-            yield span
+    """``spans`` (in their order) less those read from a passage about other years than ``question`` asks."""
+    return YearFilter(asked_years(question), passages, scope)(spans, passage_of)
