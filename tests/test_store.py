@@ -517,3 +517,22 @@ def test_a_copy_of_a_passage_is_read_once(tiny_encoder):
         assert len(texts) == len(set(texts)), mode
         if mode != "bm25":   # BM25 finds only 钉钉's passage (and its copy): one left
             assert {h.chunk.doc_id for h in hits} >= {"d1", "d2"}, mode   # the copy's place went to the others
+
+
+def test_an_index_an_older_normalizer_wrote_is_read_again_at_the_next_add(tiny_encoder, tmp_path, monkeypatch):
+    """Unchanged files keep their stored text otherwise: a normalizer fix would never reach them."""
+    import index.store.local as local
+
+    path = _store(tiny_encoder).save(tmp_path / "idx")
+    assert IndexStore.load(path, tiny_encoder.name, tiny_encoder.info.dimension).add_documents(
+        DOCS, tiny_encoder).unchanged == [d.id for d in DOCS]
+    monkeypatch.setattr(local, "NORMALIZER_VERSION", local.NORMALIZER_VERSION + 1)   # the code was upgraded
+    loaded = IndexStore.load(path, tiny_encoder.name, tiny_encoder.info.dimension)
+    report = loaded.add_documents(DOCS[:1], tiny_encoder)   # one file given: all are read again
+    assert sorted(report.replaced) == sorted(d.id for d in DOCS) and not report.unchanged and not report.added
+    assert len(loaded.documents) == len(DOCS) and loaded.normalized_by == local.NORMALIZER_VERSION
+    assert len(loaded.chunks) == len(_store(tiny_encoder).chunks)   # no document twice
+    again = loaded.save(tmp_path / "idx")
+    reloaded = IndexStore.load(again, tiny_encoder.name, tiny_encoder.info.dimension)
+    assert reloaded.normalized_by == local.NORMALIZER_VERSION
+    assert reloaded.add_documents(DOCS, tiny_encoder).unchanged == [d.id for d in DOCS]

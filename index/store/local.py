@@ -465,6 +465,7 @@ class IndexStore:
         self._faiss = None                      # HNSW/IVF stores only
         self._bm25: BM25Index | None = None
         self.generation = 0          # saves so far of the index this store was loaded from (manifest)
+        self.normalized_by = NORMALIZER_VERSION   # the normalizer its documents' stored text came from
         # which index this is, kept through its saves: one deleted and made again, or replaced by another,
         # has another (None: loaded from a manifest of before index ids; its next save gives it one)
         self.index_id: str | None = uuid.uuid4().hex
@@ -478,10 +479,20 @@ class IndexStore:
 
     # ---------------------------------------------------------------- editing
     def add_documents(self, docs: list[Document], encoder, progress: bool = False) -> AddReport:
-        """Normalize, chunk and embed new or changed documents; identical ones are left alone."""
-        batch = prepare_documents(docs, self.documents.checksums(d.id for d in docs), encoder,
-                                  self.dimension, self.chunk_size, self.chunk_overlap, progress)
-        return self.add_prepared(batch)
+        """Normalize, chunk and embed new or changed documents; identical ones are left alone. In an index an
+        older normalizer wrote, every document is read again: today's normalizer may cut its text otherwise
+        (a headline glued to its lede before NORMALIZER_VERSION 6), and an unchanged file would keep that."""
+        if self.normalized_by != NORMALIZER_VERSION:
+            given = {d.id for d in docs}
+            docs = [self.documents[d].document for d in self.documents if d not in given] + list(docs)
+            checksums = {d.id: "" for d in docs if d.id in self.documents}   # no checksum matches: all replaced
+        else:
+            checksums = self.documents.checksums(d.id for d in docs)
+        batch = prepare_documents(docs, checksums, encoder, self.dimension, self.chunk_size, self.chunk_overlap,
+                                  progress)
+        report = self.add_prepared(batch)
+        self.normalized_by = NORMALIZER_VERSION
+        return report
 
     def add_prepared(self, batch: PreparedBatch) -> AddReport:
         """Take documents already chunked and embedded (:func:`prepare_documents`), replacing older versions."""
@@ -817,6 +828,7 @@ class IndexStore:
                     store._vectors_in_faiss = True
                 store._hand_vectors_to_graph()
         store.generation = int(manifest.get("generation", 0))
+        store.normalized_by = manifest.get("normalizer_version")
         if manifest["format_version"] == FORMAT_VERSION and root == asked:   # not a set-aside copy
             store._home = asked.resolve()    # later saves add segments here
             store._saved_state = manifest
