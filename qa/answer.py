@@ -69,7 +69,7 @@ class Answer:
     # measure it dropped
     asked_measure: str | None = None
     dropped_by_type: int = 0
-    # the years the question asks about, when candidates were set aside because their passage and its whole
+    # the years the question asks about, when every candidate was set aside because its passage and its whole
     # document never name them while they state other years (qa/reader/time_agreement.py)
     other_years: tuple[str, ...] = ()
     # where the span is in the source file: its page (PDF page, slide, sheet; 1-based) and, for text

@@ -27,7 +27,7 @@ from index.ingest import INGEST_VERSION, IngestResult, list_files, path_list, re
 from index.normalize import NORMALIZER_VERSION
 from index.store import FORMAT_VERSION, MANIFEST, IndexStore, Store, StoreError
 from index.store.local import recover_index_dir
-from index.store.prepare import PreparedBatch, prepare_documents
+from index.store.prepare import PreparedBatch
 from index.store.locking import disk_identity, index_write_lock
 from qa.answer import Answer, Candidate, Passage
 from qa.config import SAMPLE_ARTICLE, Config, check_threshold, check_top_k, local_backend_problem
@@ -277,9 +277,8 @@ class QABot:
     def add_documents(self, docs: list[Document], progress: bool = False) -> None:
         """Index ``docs``. Over a saved index they are chunked and embedded before askers are held (only
         other writers wait meanwhile), then switched in."""
-        def prepare(store) -> PreparedBatch:
-            return prepare_documents(docs, store.documents.checksums(d.id for d in docs), self.encoder,
-                                     store.dimension, store.chunk_size, store.chunk_overlap, progress)
+        def prepare(store) -> PreparedBatch:   # an index an older normalizer wrote is read again whole
+            return store.prepare(docs, self.encoder, progress)
 
         with self._index_write(prepare if self.index_dir is not None else None) as batch:
             if batch is None:

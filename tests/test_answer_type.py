@@ -51,6 +51,14 @@ ROOT = Path(__file__).resolve().parents[1]
     ("How many pounds did Chelsea pay for him?", None),   # a weight or a sum
     ("How high was the unemployment rate?", None),        # high, far, deep: rates, prices, travel times too
     ("How far is the station from the airport?", None),
+    ("How many light-years away is the star?", Measure.LENGTH),   # review 15b
+    ("How many millions of yuan did the company earn?", Measure.MONEY),
+    ("How many thousands of tons of carbon were cut?", Measure.WEIGHT),
+    ("How many mu of farmland were restored?", Measure.AREA),
+    ("How many HK dollars did it cost?", Measure.MONEY),
+    ("How many meter tall is the tower?", Measure.LENGTH),
+    ("How many billion in revenue did Alibaba make?", None),
+    ("How many lights are on?", Measure.COUNT),
 ])
 def test_expected_measure(question, measure):
     assert expected_measure(question) == measure

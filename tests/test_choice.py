@@ -55,18 +55,38 @@ def test_of_two_stated_options_the_one_near_the_best_span_answers():
     passage = "菜鸟建设了超1460个县级共同配送中心。阿里云通过“能耗宝”这一碳排放优化核算平台服务企业。"
     out = with_choice("“能耗宝”是阿里云的平台还是菜鸟的平台？", [passage], None, [_best(passage, "“能耗宝”这一碳排放优化核算平台")])
     assert out[0].text == "阿里云"
-    # neither in the best span's passage: retrieval's order decides among the passages
+    # neither in the best span's passage: retrieval's order decides among the passages the kept spans come from
     passages = ["伊利与菜鸟签署协议。", "蒙牛发布了新品。", "菜鸟发布年报。"]
-    out = with_choice("签署协议的是伊利还是蒙牛？", passages, None, [Span(2, 4, 6, "年报", 0.2, 0.0)])
-    assert (out[0].passage, out[0].text) == (0, "伊利")
+    spans = [Span(2, 4, 6, "年报", 0.2, 0.0), Span(0, 3, 5, "菜鸟", 0.1, 0.0), Span(1, 0, 2, "蒙牛", 0.05, 0.0)]
+    out = with_choice("签署协议的是伊利还是蒙牛？", passages, None, spans)
+    assert (out[0].passage, out[0].text, out[0].confidence) == (0, "伊利", spans[0].confidence)
+
+
+def test_nested_negated_and_unread_options_are_no_answer():
+    """Review 15b: 「合法」 inside 「不合法」, 「热带」 inside 「亚热带」, an option negated a few words before, and an
+    option only in a passage none of the reader's kept spans comes from."""
+    law = "用人单位安排加班却不支付加班费，属于不合法行为。"
+    assert with_choice("不支付加班费是合法还是不合法？", [law], None, [_best(law, "加班费")])[0].text == "不合法"
+    climate = "海南岛属于亚热带季风气候。"
+    assert with_choice("海南岛属于热带还是亚热带？", [climate], None, [_best(climate, "季风气候")])[0].text == "亚热带"
+    for said in ("碳排放未能下降", "碳排放没能下降", "碳排放并未出现下降", "碳排放不再下降"):
+        text = f"{said}，同比增长了5%。"
+        spans = [_best(text, "同比增长了5%")]
+        assert with_choice("碳排放是上升了还是下降了？", [text], None, spans) == spans, said
+    passages = ["2023财年碳排放同比下降12.9%。", "2019年碳排放510万吨。"]
+    spans = [Span(1, 7, 12, "510万吨", 0.07, 0.0)]   # the year rule set the first passage's spans aside
+    assert with_choice("2019年碳排放是上升了还是下降了？", passages, None, spans) == spans
+    teacher = "张三大学毕业后成为了一名教师。他的父亲是一名医生。"
+    assert with_choice("张三大学毕业后成为了教师还是医生？", [teacher], None, [_best(teacher, "一名教师")])[0].text == "教师"
 
 
 def test_nothing_changes_without_a_stated_option_a_title_or_a_span():
     passage = "钉钉服务的企业组织超过2300万家。"
     spans = [_best(passage, "2300万家")]
     assert with_choice("钉钉用户是个人还是政府？", [passage], None, spans) == spans
-    titled = "伊利年报\n蒙牛与菜鸟签署协议。"
-    out = with_choice("签署协议的是伊利还是蒙牛？", [titled], [5], [Span(0, 5, 7, "蒙牛", 0.2, 0.0)])
-    assert out[0].text == "蒙牛"   # the title's 伊利 is context, never an answer
+    titled = "伊利年报\n协议由菜鸟签署，另一方未公布。"   # only the title states an option
+    spans = [Span(0, 8, 10, "菜鸟", 0.2, 0.0)]
+    assert with_choice("签署协议的是伊利还是蒙牛？", [titled], [5], spans) == spans   # a title is context, never an answer
+    assert with_choice("签署协议的是伊利还是蒙牛？", [titled], None, spans)[0].text == "伊利"
     assert with_choice("签署协议的是伊利还是蒙牛？", [titled], [5], []) == []
     assert with_choice("钉钉有多少用户？", [passage], None, spans) == spans

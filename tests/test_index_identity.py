@@ -204,11 +204,11 @@ def test_a_file_read_before_waiting_for_the_lock_is_read_again_when_it_changed(t
 def test_askers_are_not_held_while_an_upload_embeds(bot_over, monkeypatch):
     import threading
 
-    import qa.bot
+    import index.store.local
     from index.documents import Document
 
     idx, bot = bot_over
-    real_prepare = qa.bot.prepare_documents
+    real_prepare = index.store.local.prepare_documents
     answered = threading.Event()
 
     def slow_prepare(*args, **kwargs):   # the embedding goes on until a question was answered meanwhile
@@ -216,7 +216,7 @@ def test_askers_are_not_held_while_an_upload_embeds(bot_over, monkeypatch):
         answered.wait(timeout=60)
         return real_prepare(*args, **kwargs)
 
-    monkeypatch.setattr(qa.bot, "prepare_documents", slow_prepare)
+    monkeypatch.setattr(index.store.local, "prepare_documents", slow_prepare)
     bot.add_documents([Document("ui-1", "界面", "从界面上传的文件。", "upload:ui.txt")])
     assert answered.is_set()
     assert "ui-1" in [i.id for i in bot.document_infos()]
@@ -290,3 +290,43 @@ def test_listing_during_a_whole_rewrite_by_another_process_reads_the_new_index(t
     monkeypatch.setattr(IndexUpdate, "_open_once", classmethod(open_while_rewritten))
     assert main(["index", "--index", str(idx), "--list"]) == 0
     assert "1 document(s)" in capsys.readouterr().out and len(calls) == 2
+
+
+def test_an_index_an_older_normalizer_wrote_is_read_again_by_qa_index_and_by_the_bot(bot_over, tiny_encoder_path,
+                                                                                       tmp_path, monkeypatch):
+    """Through the paths users take (review 15b): `qa index` and the bot's (the UI's) add, not only
+    IndexStore.add_documents. A save that reads nothing again keeps the index marked as the older version."""
+    import json
+
+    import index.store.local as local
+    from index.documents import Document
+    from index.store import MANIFEST
+    from index.store.update import IndexUpdate
+
+    idx, bot = bot_over
+    seen: list[list[str]] = []
+    real = local.prepare_documents
+    monkeypatch.setattr(local, "prepare_documents", lambda docs, *a, **k: (seen.append([d.id for d in docs]),
+                                                                          real(docs, *a, **k))[1])
+    newer = local.NORMALIZER_VERSION + 1
+    monkeypatch.setattr(local, "NORMALIZER_VERSION", newer)   # the code was upgraded
+    version = lambda path: json.loads((path / MANIFEST).read_text(encoding="utf-8"))["normalizer_version"]
+
+    # a removal reads nothing again: the index stays marked as the older version's
+    other = tmp_path / "other"
+    monkeypatch.setattr(local, "NORMALIZER_VERSION", newer - 1)
+    _index(other, tiny_encoder_path, "甲。", "乙。")
+    monkeypatch.setattr(local, "NORMALIZER_VERSION", newer)
+    assert main(["index", "--index", str(other), "--remove", "d1"]) == 0
+    assert version(other) == newer - 1
+
+    # `qa index` with one file: every document is read again, and the index is marked current
+    assert not isinstance(IndexUpdate.open(idx), IndexUpdate)   # loaded whole, to be read again
+    (tmp_path / "new.txt").write_text("新公司成立于2020年。", encoding="utf-8")
+    assert main(["index", "--index", str(idx), "--encoder", str(tiny_encoder_path), str(tmp_path / "new.txt")]) == 0
+    assert sorted(seen[-1])[:2] == ["d0", "d1"] and len(seen[-1]) == 3 and version(idx) == newer
+
+    # the bot's add (the UI's upload) over an older version's index reads its documents again too
+    monkeypatch.setattr(local, "NORMALIZER_VERSION", newer + 1)
+    bot.add_documents([Document("ui-1", "界面", "从界面上传的文件。", "upload:ui.txt")])
+    assert {"d0", "d1", "ui-1"} <= set(seen[-1]) and version(idx) == newer + 1

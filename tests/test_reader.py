@@ -127,7 +127,8 @@ def test_a_function_word_alone_is_never_a_span(tiny_qa_model):
 
     assert is_function_word("通过") and is_function_word(" 以及 ") and is_function_word("等")
     assert not any(map(is_function_word, ("是", "有", "通过率", "能耗宝", "张勇", "")))
-    assert is_function_word("通過") and is_function_word("與")   # traditional text is read as it is
+    assert is_function_word("通過") and is_function_word("與") and is_function_word("隨著")   # traditional text
+    assert not any(map(is_function_word, ("于", "向", "由", "将", "和", "在")))   # surnames, the chess piece 将
     reader = ExtractiveReader(str(tiny_qa_model), max_length=64, stride=16, max_answer_chars=4)
     passage = ["通过能耗宝，由菜鸟和伊利并且以及在将。"]
     spans = reader.read("平台叫什么名字？", passage, top_n=500)

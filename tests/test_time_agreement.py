@@ -24,6 +24,9 @@ from qa.reader.time_agreement import about_other_years, agreeing, asked_years, m
     ("2019至2020年公司营收是多少？", {"2019", "2020"}),   # both ends of a span or list are asked
     ("2019、2020年公司营收分别是多少？", {"2019", "2020"}),
     ("2019-2020年公司营收是多少？", {"2019", "2020"}),
+    ("2019至2021年间，公司在哪一年上市？", {"2019", "2020", "2021"}),   # every year of a span
+    ("2019、2020和2021年公司营收分别是多少？", {"2019", "2020", "2021"}),
+    ("What was the revenue in fy2024?", {"2024"}),
     ("哪一種藝術形式在1950年代的東德被官方鼓勵？", set()),   # a decade
     ("公益幸福团有多少个？", set()),
 ])
@@ -64,6 +67,9 @@ def test_only_text_that_never_names_the_year_and_states_another_is_about_other_y
     assert not about_other_years(years, "1980年代的作品。")
     assert not about_other_years(frozenset({"2019"}), "灵隐寺已有1700年历史。去年接待游客300万人次。")
     assert not about_other_years(frozenset({"2019"}), "寺院距今1700年之久。")
+    for said in ("灵隐寺有1700年的历史。", "靈隱寺有1700年的歷史。", "灵隐寺建寺1700年来香火不断。"):
+        assert not about_other_years(frozenset({"2019"}), said + "去年接待游客300万人次。"), said
+    assert about_other_years(frozenset({"2018"}), "自2019年来，公司营收增长。")   # since 2019: a year stated
     # the document is read once for each year asked: a second question over it costs nothing new
     from qa.reader.time_agreement import _MEMO
     long_document = "公司2023年实现营业收入。" * 1000
@@ -114,7 +120,10 @@ def test_the_reader_sets_aside_spans_about_other_years_and_its_switch_turns_that
     assert typed.read(q, passages, top_n=500, scope=lambda i: "2023财年报告") == []
     # …unless it names the year asked
     assert typed.read(q, passages, top_n=500, scope=lambda i: "2019年至2023年") == every
-    # the first-passage-alone path of read_ranked applies the rule as well, and says what it set aside
+    # the first-passage-alone path of read_ranked applies the rule as well
     ranked = typed.read_ranked(q, passages, top_n=500, passage_weights=[1.0, 0.5])
-    assert ranked.kept and all(s.passage == 1 for s in ranked.kept) and ranked.other_years == ("2019",)
+    assert ranked.kept and all(s.passage == 1 for s in ranked.kept) and ranked.other_years == ()
     assert typed.read_checked("钉钉怎么样？", passages, top_n=500).other_years == ()
+    # said only when every span was set aside: here the second passage's spans were kept
+    assert typed.read_checked(q, passages, top_n=500).other_years == ()
+    assert typed.read_checked(q, passages[:1], top_n=500).other_years == ("2019",)

@@ -479,10 +479,16 @@ class IndexStore:
 
     # ---------------------------------------------------------------- editing
     def add_documents(self, docs: list[Document], encoder, progress: bool = False) -> AddReport:
-        """Normalize, chunk and embed new or changed documents; identical ones are left alone. In an index an
-        older normalizer wrote, every document is read again: today's normalizer may cut its text otherwise
-        (a headline glued to its lede before NORMALIZER_VERSION 6), and an unchanged file would keep that."""
-        if self.normalized_by != NORMALIZER_VERSION:
+        """Normalize, chunk and embed new or changed documents; identical ones are left alone (but see
+        :meth:`prepare`)."""
+        return self.add_prepared(self.prepare(docs, encoder, progress))
+
+    def prepare(self, docs: list[Document], encoder, progress: bool = False) -> PreparedBatch:
+        """What :meth:`add_documents` adds, made without changing the store. In an index an older normalizer
+        wrote, every document is read again: today's normalizer may cut its text otherwise (a headline glued
+        to its lede before NORMALIZER_VERSION 6), and an unchanged file would keep that for good."""
+        stale = self.normalized_by != NORMALIZER_VERSION
+        if stale:
             given = {d.id for d in docs}
             docs = [self.documents[d].document for d in self.documents if d not in given] + list(docs)
             checksums = {d.id: "" for d in docs if d.id in self.documents}   # no checksum matches: all replaced
@@ -490,9 +496,7 @@ class IndexStore:
             checksums = self.documents.checksums(d.id for d in docs)
         batch = prepare_documents(docs, checksums, encoder, self.dimension, self.chunk_size, self.chunk_overlap,
                                   progress)
-        report = self.add_prepared(batch)
-        self.normalized_by = NORMALIZER_VERSION
-        return report
+        return replace(batch, renormalized=True) if stale else batch
 
     def add_prepared(self, batch: PreparedBatch) -> AddReport:
         """Take documents already chunked and embedded (:func:`prepare_documents`), replacing older versions."""
@@ -517,6 +521,8 @@ class IndexStore:
         self._saved_state = None
         if self.faiss_auto and self.faiss_kind == "flat" and len(self.chunks) >= AUTO_HNSW_FROM:
             self.faiss_kind = "hnsw"   # the graph is built at the next search; the next save is whole
+        if batch.renormalized:
+            self.normalized_by = NORMALIZER_VERSION
         return batch.report
 
     def document_infos(self) -> list[DocumentInfo]:
@@ -687,7 +693,8 @@ class IndexStore:
             "backend": "local",
             "encoder": {"name": self.encoder_name, "dimension": self.dimension},
             "chunking": {"size": self.chunk_size, "overlap": self.chunk_overlap},
-            "normalizer_version": NORMALIZER_VERSION,
+            # what made the stored text: an older version's index stays marked so until it is read again
+            "normalizer_version": self.normalized_by if self.normalized_by is not None else 0,
             "bm25_tokenizer_version": BM25_TOKENIZER_VERSION,
             "faiss": self.faiss_kind,
             "faiss_auto": self.faiss_auto,

@@ -55,6 +55,8 @@ class PreparedBatch:
     chunks: list[Chunk]
     texts: list[str]
     vectors: np.ndarray
+    # every document the store held was read again with today's normalizer (an index an older one wrote)
+    renormalized: bool = False
 
 
 def passage_text(chunk: Chunk) -> str:

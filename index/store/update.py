@@ -4,8 +4,8 @@ Why: adding one file to a 100k-passage index should cost that file's work, not r
 passages, their tokens and vectors into memory to write them back. An update reads the manifest and
 each segment's document list (ids, titles, checksums, chunk counts), embeds only new or changed
 documents, and saves them as one more segment (:mod:`index.store.segments`). When the index must be
-compacted instead (too many segments or removals, an HNSW/IVF index, format 1), it loads the index
-whole and saves it whole, as before.
+compacted instead (too many segments or removals, an HNSW/IVF index, format 1), or its documents read
+again (an older normalizer wrote it), it loads the index whole and saves it whole, as before.
 """
 from __future__ import annotations
 
@@ -71,7 +71,8 @@ class IndexUpdate:
         root = _readable_dir(asked)
         manifest = read_manifest(root, check_files=False)
         if manifest["format_version"] != FORMAT_VERSION or manifest.get("faiss", "flat") != "flat" \
-                or root.resolve() != asked.resolve():
+                or root.resolve() != asked.resolve() \
+                or manifest.get("normalizer_version") != local.NORMALIZER_VERSION:   # read again whole at an add
             return IndexStore.load(asked)   # which checks the files itself
         # files checked as an open checks them (each hashed once while unchanged): an index with a
         # corrupt file is refused before minutes of embedding, not after; an append would keep it

@@ -92,24 +92,25 @@ _EN_ASKS = re.compile(r"(?i)\b(?:how much|what (?:was|is|were|are))\b")
 _EN_CHANGE = re.compile(r"(?i)\b(?:increase|decrease|grow|grew|growth|rise|rose|fall|fell|drop|decline|change)")
 # "how many stations" asks a count, "how many years" a time, "how many billion US dollars" a sum; "how many
 # times" (a multiple or a count of events) and "how many more" (a difference) are left alone
-_EN_HOW_MANY = re.compile(r"(?i)\bhow many (?!times?\b|more\b|fewer\b|less\b)(?P<words>[a-z.]+(?: [a-z.]+){0,3})")
+_EN_HOW_MANY = re.compile(r"(?i)\bhow many (?!times?\b|more\b|fewer\b|less\b)(?P<words>[a-z.\-]+(?: [a-z.\-]+){0,3})")
 _EN_UNIT_NOUNS = {
     Measure.TIME: "years months days hours minutes seconds weeks decades centuries seasons quarters",
     Measure.LENGTH: "kilometers kilometres km miles meters metres feet inches yards centimeters centimetres "
-                    "millimeters millimetres light-years",
+                    "millimeters millimetres",
     Measure.WEIGHT: "tons tonnes kilograms kilos kg grams ounces",
-    Measure.AREA: "hectares acres",
+    Measure.AREA: "hectares acres mu sq",
     Measure.VOLUME: "liters litres milliliters millilitres",
-    Measure.MONEY: "dollars yuan rmb euros yen won rupees pesos francs baht ringgit rubles roubles",
+    Measure.MONEY: "dollars yuan rmb cny hkd usd euros yen won rupees pesos francs baht ringgit rubles roubles",
     Measure.PERCENT: "percent percentage",
 }
 _EN_UNIT_MEASURE = {noun: m for m, nouns in _EN_UNIT_NOUNS.items() for noun in nouns.split()}
 # words before the counted noun that say nothing of its measure: magnitudes, "US dollars", "metric tons"
-_EN_BEFORE_NOUN = frozenset("billion million thousand hundred us u.s. american chinese hong kong metric nautical "
-                            "new taiwan".split())
+_EN_BEFORE_NOUN = frozenset("billion million thousand hundred billions millions thousands hundreds tens of us u.s. "
+                            "hk american chinese hong kong metric nautical new taiwan".split())
 # "pounds" may weigh or pay, "light years" measure a length, "square/cubic …" an area or a volume; "how many of
 # them": of what, the question may not say
 _EN_NO_MEASURE = frozenset("of pounds".split())
+STOPWORDS_EN = frozenset("in on at to for by with from and or the a an did do does was were is are".split())
 _EN_AGE = re.compile(r"(?i)\bhow old\b|\bat what age\b")
 # "how tall / wide" ask a length; "how high / far / deep" are asked of rates, prices and travel times too
 _EN_LENGTH = re.compile(r"(?i)\bhow (?:tall|wide)\b")
@@ -177,13 +178,13 @@ def _english_measure(question: str) -> Measure | None:
     while len(words) > 1 and words[0] in _EN_BEFORE_NOUN:
         words.pop(0)
     noun = words[0]
-    if noun in _EN_NO_MEASURE or (noun in _EN_BEFORE_NOUN and len(words) == 1):
-        return None
+    if noun in _EN_NO_MEASURE or noun in _EN_BEFORE_NOUN or noun in STOPWORDS_EN:
+        return None   # "how many billion in revenue": the measure is not named
     if noun in ("square", "cubic"):
         return Measure.AREA if noun == "square" else Measure.VOLUME
-    if noun == "light" and len(words) > 1 and words[1].startswith("year"):
-        return Measure.LENGTH
-    return _EN_UNIT_MEASURE.get(noun, Measure.COUNT)
+    if noun in ("light-years", "light-year") or (noun == "light" and len(words) > 1 and words[1].startswith("year")):
+        return Measure.LENGTH   # "light years", "light-years"
+    return _EN_UNIT_MEASURE.get(noun, _EN_UNIT_MEASURE.get(noun + "s", Measure.COUNT))   # "meter" as "meters"
 
 
 def span_measures(text: str) -> set[Measure]:
@@ -227,7 +228,7 @@ class TypeCheck(Generic[T]):
     expected: Measure | None
     kept: list[T]
     dropped: int = 0
-    other_years: tuple[str, ...] = ()   # the years asked, when spans were set aside as about other years
+    other_years: tuple[str, ...] = ()   # the years asked, when every span was set aside as about other years
 
 
 def check_candidates(question: str, candidates: Iterable[T], limit: int | None = None,

@@ -25,9 +25,10 @@ _CHOICE = re.compile(rf"(?P<a>[^，,。？?！!；;：:]{{1,{3 * MAX_OPTION_CHAR
 _COPULA = re.compile(r"是|为|成为|属于|选择|选")
 # an option that asks something is no option: 「还是一个什么场所」, 「为何还是没能…」
 _ASKS = re.compile(r"什么|谁|哪|多少|几|怎|如何|为何|为什么|吗|是否")
-# 「而非选择题」, 「并非上升」: the option named only to be ruled out
-_NEGATION = re.compile(r"(?:而非|并非|不是|而不是|并不是|没有|未|非)\s*$")
-NEGATION_REACH = 4   # characters before an option in which a negation rules it out
+# 「而非选择题」, 「并非上升」, 「未能下降」, 「并未出现下降」: the option named only to be ruled out
+_NEGATION = re.compile(r"(?:而非|并非|不是|没有|未能|没能|不能|不再|不会|无法|难以|并未|未|不|无|非|没)"
+                       r"(?:出现|发生|有)?\s*$")
+NEGATION_REACH = 6   # characters before an option in which a negation rules it out
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,10 @@ class Choice:
 
 
 def _plain(option: str) -> str:
-    """An option without the 「了」 or 「的」 a question puts after it (「上升了」 → 上升)."""
+    """An option without the 「了」 or 「的」 a question puts after it (「上升了」 → 上升) or before it (「成为了教师」)."""
     option = option.strip().strip("“”「」\"'")
+    if len(option) > 1 and option[0] in "了的":
+        option = option[1:]
     return option[:-1] if len(option) > 1 and option[-1] in "了的" else option
 
 
@@ -70,23 +73,33 @@ def _shared_prefix(a: str, b: str) -> str:
     return a[:n]
 
 
-def _stated(choice: Choice, passages: Sequence[str], answer_from: Sequence[int] | None) -> list[tuple[int, int, int]]:
-    """(passage, start, end) of each place an option is stated, not negated: the option itself, or its core
-    (two characters or more) where the passage never states the option whole."""
+def _stated(choice: Choice, passages: Sequence[str], answer_from: Sequence[int] | None,
+            read: set[int]) -> list[tuple[int, int, int]]:
+    """(passage, start, end) of each place an option is stated, not negated, in the passages ``read`` (those
+    the reader's kept spans come from): the option itself, or its core (two characters or more) where the
+    passage never states the option whole. A place inside another option's place is none: 「合法」 in
+    「不合法」, 「热带」 in 「亚热带」."""
     found = []
     for p, text in enumerate(passages):
-        simplified = to_simplified(text)   # the question's options are simplified
-        if len(simplified) == len(text):   # OpenCC's phrase conversions may change a length: then as written
-            text = simplified
+        if p not in read:
+            continue
+        text = _simplified(text)
         start_at = answer_from[p] if answer_from is not None else 0
         for option, core in zip(choice.options, choice.cores):
             for form in (option, core) if len(core) >= 2 and core != option else (option,):
                 places = [m.start() for m in re.finditer(re.escape(form), text) if m.start() >= start_at]
-                places = [s for s in places if not _NEGATION.search(text[max(0, s - NEGATION_REACH):s])]
                 if places:
                     found.extend((p, s, s + len(form)) for s in places)
                     break
-    return found
+    inside = {a for a in found for b in found if a != b and a[0] == b[0] and b[1] <= a[1] and a[2] <= b[2]}
+    return [(p, s, e) for p, s, e in found if (p, s, e) not in inside
+            and not _NEGATION.search(_simplified(passages[p])[max(0, s - NEGATION_REACH):s])]
+
+
+def _simplified(text: str) -> str:
+    """``text`` in simplified characters where that keeps its length (the question's options are simplified)."""
+    simplified = to_simplified(text)
+    return simplified if len(simplified) == len(text) else text
 
 
 def _with_shared_tail(choice: Choice, text: str, start: int, end: int) -> int:
@@ -110,7 +123,7 @@ def with_choice(question: str, passages: Sequence[str], answer_from: Sequence[in
     choice = choice_in(question)
     if choice is None or not spans:
         return spans
-    places = _stated(choice, passages, answer_from)
+    places = _stated(choice, passages, answer_from, {sp.passage for sp in spans})
     if not places:
         return spans
     best = spans[0]

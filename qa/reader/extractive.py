@@ -312,7 +312,9 @@ class ExtractiveReader:
             return TypeCheck(None, list(itertools.islice(spans, top_n)))
         years = YearFilter(asked_years(question), passages, scope)
         checked = check_candidates(question, years(spans), limit=top_n)
-        return dataclasses.replace(checked, other_years=tuple(sorted(years.years))) if years.set_aside else checked
+        if years.set_aside and not checked.kept:   # every span read was of a passage about other years
+            return dataclasses.replace(checked, other_years=tuple(sorted(years.years)))
+        return checked
 
     def iter_spans(self, wp: WindowPass, passages: list[str],
                    passage_weights: Sequence[float] | None = None) -> Iterator[Span]:

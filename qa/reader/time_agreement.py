@@ -10,7 +10,7 @@ season that never writes 2015, and names no other year either). A document that 
 somewhere is never judged: which of its passages speaks of which year is the reader's to tell.
 
 Gold answers it would set aside, each question's paragraph as its document (``python
-benchmarks/answer_types.py``): CMRC2018 dev 0 of the 207 questions naming a year, train 3 of 599 (each
+benchmarks/answer_types.py``): CMRC2018 dev 0 of the 210 questions naming a year, train 3 of 599 (each
 asks a year its paragraph gets wrong: 2001 for 2011), DRCD dev 1 of 278; see README, "Time agreement".
 """
 from __future__ import annotations
@@ -25,14 +25,17 @@ from typing import TypeVar
 T = TypeVar("T")
 
 _YEAR = r"(?:1[6-9]|20)\d\d"
-# a year as a Chinese question names it: 「2024财年」 「2019年」 「2023年度」 (traditional 財年 too), and both ends of
-# a span or list of years: 「2019至2020年」, 「2019-2020年」, 「2019、2020年」
-_ASKED_ZH = re.compile(rf"(?<!\d)(?<!\d[.,])({_YEAR})(?:\s*[-–—~～至到、和与及/]\s*({_YEAR}))?(?=\s*(?:年(?!代)|财年|財年))")
+# a year as a Chinese question names it: 「2024财年」 「2019年」 「2023年度」 (traditional 財年 too), and every year of
+# a span or list: 「2019至2021年」 (2019, 2020, 2021), 「2019、2020和2021年」
+_ASKED_ZH = re.compile(rf"(?<!\d)(?<!\d[.,])({_YEAR}(?:\s*[-–—~～至到、和与及/,，]\s*{_YEAR})*)(?=\s*(?:年(?!代)|财年|財年))")
+_SPAN_OF_YEARS = re.compile(rf"({_YEAR})\s*[-–—~～至到]\s*({_YEAR})")
+MAX_SPAN_OF_YEARS = 20   # a span longer than this asks its ends only
 # a year in an English question: "in 2019", "fiscal 2024", "FY2024"; not 1980s, 2,019, 2019.5 or 2019%
-_ASKED_EN = re.compile(rf"(?:(?<=FY)|(?<=FY )|(?<!\w))(?<!\d[.,])({_YEAR})(?!\d|[.,]\d|%|s\b)")
-# a year a document states a fact for: 「2023财年，」 「2022年7月」; not a span of years: 「已有1700年历史」, 「1700年之久」
+_ASKED_EN = re.compile(rf"(?:(?<=FY)|(?<=FY )|(?<!\w))(?<!\d[.,])({_YEAR})(?!\d|[.,]\d|%|[sS]\b)")
+# a year a document states a fact for: 「2023财年，」 「2022年7月」; not a span of years: 「已有1700年历史」,
+# 「有1700年的历史」, 「1700年之久」, 「建寺1700年来」 (before 1900: after, 「2019年来」 means since 2019)
 _STATED = re.compile(rf"(?<!\d)(?<!\d[.,])(?<!已有)(?<!长达)(?<!距今)(?<!历时)(?<!已經有)({_YEAR})"
-                     rf"(?=\s*(?:年(?!代|历史|歷史|之久)|财年|財年))")
+                     rf"(?=\s*(?:年(?!代|的?历史|的?歷史|之久|(?<=1[6-8]\d\d年)来)|财年|財年))")
 _HAS_LATIN = re.compile(r"[A-Za-z]{2}")
 _FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 _HAN_DIGIT = {"0": "〇○零0０OＯ", "1": "一1１", "2": "二2２", "3": "三3３", "4": "四4４", "5": "五5５", "6": "六6６",
@@ -42,9 +45,14 @@ _HAN_DIGIT = {"0": "〇○零0０OＯ", "1": "一1１", "2": "二2２", "3": "�
 def asked_years(question: str) -> frozenset[str]:
     """The years ``question`` asks about (as four digits); empty when it names none."""
     q = question.translate(_FULL_WIDTH_DIGITS)   # 「２０１９年」 typed with a full-width keyboard
-    years = {y for pair in _ASKED_ZH.findall(q) for y in pair if y}
+    years: set[str] = set()
+    for named in _ASKED_ZH.findall(q):
+        years.update(re.findall(_YEAR, named))
+        for first, last in _SPAN_OF_YEARS.findall(named):
+            if 0 < int(last) - int(first) <= MAX_SPAN_OF_YEARS:
+                years.update(str(y) for y in range(int(first), int(last) + 1))
     if _HAS_LATIN.search(q):
-        years.update(_ASKED_EN.findall(q))
+        years.update(_ASKED_EN.findall(q.upper()))   # "fy2024" as "FY2024"
     return frozenset(years)
 
 
