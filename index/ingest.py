@@ -28,9 +28,9 @@ from index.readers.word import SUFFIXES as WORD_SUFFIXES
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_BINARY_BYTES = 200 * 1024 * 1024   # PDFs, Office files and images
-INGEST_VERSION = 9  # bump when ids/titles/text change, so cached indexes are rebuilt (7: Word and PowerPoint
-                    # tables read with their column headers; 8: PDF running headers and footers left out;
-                    # 9: Markdown pipe tables read as rows of fields)
+INGEST_VERSION = 10  # bump when ids/titles/text change, so cached indexes are rebuilt (7: Word and PowerPoint
+                     # tables read with their column headers; 8: PDF running headers and footers left out;
+                     # 9: Markdown pipe tables read as rows of fields; 10: a web page's byline put back)
 RICH_SUFFIXES = PDF_SUFFIXES | WORD_SUFFIXES | SLIDE_SUFFIXES | SHEET_SUFFIXES | HTML_SUFFIXES | IMAGE_SUFFIXES
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | JSON_SUFFIXES | RICH_SUFFIXES
 PAGED_SUFFIXES = PDF_SUFFIXES | IMAGE_SUFFIXES   # read page by page, slowly enough for a progress bar

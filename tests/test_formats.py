@@ -626,6 +626,31 @@ def test_a_news_page_trafilatura_reads_as_one_line_gets_its_blocks_back(tmp_path
     assert lines[3].startswith("市长刘文博") and "首页" not in lines and "版权所有" not in lines
 
 
+def test_a_byline_trafilatura_drops_is_put_back_after_the_headline_and_a_footer_is_not(tmp_path):
+    """trafilatura 2.3 drops 「<p class="meta">…作者：何小满</p>」: asked who wrote the page, the bot named a
+    designer quoted in it."""
+    body = ("<p>记者1月19日从青禾区文化和旅游局获悉，第十二届青禾古镇元宵灯会将于2月8日晚开幕，持续至2月23日，共16天。</p>"
+            "<p>今年的主灯高18米、长36米，由自贡彩灯工匠团队历时4个月打造。灯会总设计师罗一凡介绍了灯会的设计思路。</p>")
+    page = ("<html><head><title>灯会 - 澜州生活网</title></head><body><nav><ul><li><a href='/'>首页</a></li>"
+            "<li><a>发布时间：今天</a></li></ul></nav><main><article><h1>第十二届青禾古镇元宵灯会2月8日开幕</h1>"
+            "<p class='meta'>澜州生活网 2025-01-20 09:30　作者：何小满　阅读 23,581</p>" + body +
+            "<p class='meta'>来源：澜州日报　责任编辑：王五</p></article></main>"
+            "<footer>澜州生活网 2008-2025 版权所有</footer></body></html>")
+    p = tmp_path / "lantern.html"
+    p.write_text(page, encoding="utf-8")
+    lines = read_file(p).documents[0].text.splitlines()
+    assert lines[0] == "第十二届青禾古镇元宵灯会2月8日开幕" and "作者：何小满" in lines[1] and "2025-01-20" in lines[1]
+    assert lines[2].startswith("记者1月19日")
+    assert not any("发布时间：今天" in line or "首页" in line for line in lines)   # the navigation's stays out
+    from index.readers.web import _with_byline
+
+    # after the body's first long block no byline is put back; one the text holds is not put twice
+    text = "标题\n" + "正文" * 30
+    assert _with_byline(text, ["标题", "正文" * 30, "来源：澜州日报"]) == text
+    assert _with_byline("标题\n作者：何小满\n" + "正文" * 30, ["标题", "作者：何小满", "正文" * 30]).count("何小满") == 1
+    assert _with_byline("标题", ["导航", "标题"]) == "标题"
+
+
 def test_block_breaks_fall_only_where_a_block_starts():
     from index.readers.web import _block_texts, _with_block_breaks
 
