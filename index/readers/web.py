@@ -102,6 +102,7 @@ _BYLINE = re.compile(r"(?:作者|記者|记者|编辑|編輯|责编|责任编辑
                      r"发表时间|發表時間|日期|时间|時間)\s*[:：]|(?:19|20)\d\d[-/.年]\d{1,2}[-/.月]\d{1,2}")
 BYLINE_MAX_CHARS = 80
 BODY_MIN_CHARS = 40   # a block this long is the text's body: bylines come before it
+BYLINE_BLOCKS = 200   # a byline is among a page's first blocks: a page of 10,000 table cells is not searched whole
 
 
 def _with_byline(text: str, blocks: list[str]) -> str:
@@ -113,18 +114,20 @@ def _with_byline(text: str, blocks: list[str]) -> str:
     headline: not in the navigation) and before the body's first long block are put back, after that block."""
     flat = "".join(text.split())
     lines = text.split("\n")
+    squeezed_lines = ["".join(line.split()) for line in lines[:BYLINE_BLOCKS]]
     anchor = -1   # the line of the text the last block found in it starts
-    for block in blocks:
+    for block in blocks[:BYLINE_BLOCKS]:
         squeezed = "".join(block.split())
         if not squeezed:
             continue
         if squeezed in flat:
             if len(squeezed) >= BODY_MIN_CHARS:
                 break   # the body has started: no byline after this
-            anchor = next((i for i, line in enumerate(lines) if squeezed in "".join(line.split())), anchor)
+            anchor = next((i for i, line in enumerate(squeezed_lines) if squeezed in line), anchor)
             continue
         if anchor >= 0 and len(block) <= BYLINE_MAX_CHARS and _BYLINE.search(block):   # not in the navigation
             lines.insert(anchor + 1, block)
+            squeezed_lines.insert(anchor + 1, squeezed)
             anchor += 1
             flat += squeezed
     return "\n".join(lines)
