@@ -43,6 +43,10 @@ _FIELD_LINE_RE = re.compile(r"^\s*[^\s，。；：:,;！？!?|]{1,20}[：:]")   
 
 
 
+# full-width digits as ASCII ones (「２０１９年」 typed with a full-width keyboard), for text read before normalizing
+FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+
+
 def _fold(ch: str) -> str:
     o = ord(ch)
     if 0xFF10 <= o <= 0xFF19 or 0xFF21 <= o <= 0xFF3A or 0xFF41 <= o <= 0xFF5A:
@@ -99,15 +103,18 @@ class NormalizedText:
         return self.offsets[start], self.offsets[end - 1] + 1
 
 
+def _is_sentence_end(last: str, before_last: str) -> bool:
+    """Whether text ending ``before_last`` + ``last`` ends a sentence: 「。」, or a closer after one (「。”」)."""
+    return last in _SENTENCE_END or (last in _CLOSERS and before_last in _SENTENCE_END)
+
+
 def _ends_sentence(chars: list[tuple[str, int]]) -> bool:
     i = len(chars) - 1
     while i >= 0 and chars[i][0] == " ":
         i -= 1
     if i < 0:
         return True
-    if chars[i][0] in _SENTENCE_END:
-        return True
-    return chars[i][0] in _CLOSERS and i > 0 and chars[i - 1][0] in _SENTENCE_END
+    return _is_sentence_end(chars[i][0], chars[i - 1][0] if i > 0 else "")
 
 
 def _line_before(out: list[tuple[str, int]]) -> str:
@@ -181,8 +188,7 @@ def blank_lines_end_paragraphs(text: str) -> bool:
         if k == 0 or m.end() >= len(text):
             continue
         blank += 1
-        last, before_last = text[k - 1], text[k - 2] if k > 1 else ""
-        after_end += last in _SENTENCE_END or (last in _CLOSERS and before_last in _SENTENCE_END)
+        after_end += _is_sentence_end(text[k - 1], text[k - 2] if k > 1 else "")
     return blank >= 2 and after_end >= 0.5 * blank
 
 

@@ -25,13 +25,14 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 
+from index.normalize import FULL_WIDTH_DIGITS
+
 EDGE_LINES = 2          # lines looked at at each end of a page
 RUNNING_SHARE = 0.4     # of the pages: headers that alternate between odd and even pages still count
 MAX_RUNNING_CHARS = 80  # a longer line is text, even if repeated
 
 _DIGITS = re.compile(r"[0-9０-９]+")
 _SPACE = re.compile(r"\s+")
-_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 # a page number, its digits folded, alone (「#」, 「—#—」, 「-#-」) or inside a running line (「…年度报告第#页」,
 # 「公司名#/#」, 「共#页第#页」, 「Page#of#」)
 _PAGE_MARKER = re.compile(r"(?i)^[-—–·•]*#[-—–·•]*$|第#页|共#页|#[/／]#|page#|#of#|^[-—–]#[-—–]|[-—–]#[-—–]$")
@@ -103,7 +104,7 @@ def _is_information(line: str) -> bool:
 def _numbered_like_pages(places: list[tuple[int, int, str]]) -> bool:
     """Whether one of the figures of these lines stands at a fixed distance from its page's number, no
     more than MAX_PAGE_OFFSET (a report numbers its pages after the cover; a year is no page number)."""
-    figures = [[int(d.translate(_FULL_WIDTH_DIGITS)) for d in _DIGITS.findall(text)] for _, _, text in places]
+    figures = [[int(d.translate(FULL_WIDTH_DIGITS)) for d in _DIGITS.findall(text)] for _, _, text in places]
     for k in range(min(len(f) for f in figures)):
         offsets = {row[k] - number for (number, _, _), row in zip(places, figures)}
         if len(offsets) == 1 and abs(next(iter(offsets))) <= MAX_PAGE_OFFSET:

@@ -80,10 +80,8 @@ def _stated(choice: Choice, passages: Sequence[str], answer_from: Sequence[int] 
     passage never states the option whole. A place inside another option's place is none: 「合法」 in
     「不合法」, 「热带」 in 「亚热带」."""
     found = []
-    for p, text in enumerate(passages):
-        if p not in read:
-            continue
-        text = _simplified(text)
+    texts = {p: _simplified(passages[p]) for p in sorted(read) if 0 <= p < len(passages)}   # in passage order
+    for p, text in texts.items():
         start_at = answer_from[p] if answer_from is not None else 0
         for option, core in zip(choice.options, choice.cores):
             for form in (option, core) if len(core) >= 2 and core != option else (option,):
@@ -93,7 +91,7 @@ def _stated(choice: Choice, passages: Sequence[str], answer_from: Sequence[int] 
                     break
     inside = {a for a in found for b in found if a != b and a[0] == b[0] and b[1] <= a[1] and a[2] <= b[2]}
     return [(p, s, e) for p, s, e in found if (p, s, e) not in inside
-            and not _NEGATION.search(_simplified(passages[p])[max(0, s - NEGATION_REACH):s])]
+            and not _NEGATION.search(texts[p][max(0, s - NEGATION_REACH):s])]
 
 
 def _simplified(text: str) -> str:

@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from index.normalize import FULL_WIDTH_DIGITS
+
 T = TypeVar("T")
 
 _YEAR = r"(?:1[6-9]|20)\d\d"
@@ -37,14 +39,13 @@ _ASKED_EN = re.compile(rf"(?:(?<=FY)|(?<=FY )|(?<!\w))(?<!\d[.,])({_YEAR})(?!\d|
 _STATED = re.compile(rf"(?<!\d)(?<!\d[.,])(?<!已有)(?<!长达)(?<!距今)(?<!历时)(?<!已經有)({_YEAR})"
                      rf"(?=\s*(?:年(?!代|的?历史|的?歷史|之久|(?<=1[6-8]\d\d年)来)|财年|財年))")
 _HAS_LATIN = re.compile(r"[A-Za-z]{2}")
-_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 _HAN_DIGIT = {"0": "〇○零0０OＯ", "1": "一1１", "2": "二2２", "3": "三3３", "4": "四4４", "5": "五5５", "6": "六6６",
               "7": "七7７", "8": "八8８", "9": "九9９"}
 
 
 def asked_years(question: str) -> frozenset[str]:
     """The years ``question`` asks about (as four digits); empty when it names none."""
-    q = question.translate(_FULL_WIDTH_DIGITS)   # 「２０１９年」 typed with a full-width keyboard
+    q = question.translate(FULL_WIDTH_DIGITS)   # 「２０１９年」 typed with a full-width keyboard
     years: set[str] = set()
     for named in _ASKED_ZH.findall(q):
         years.update(re.findall(_YEAR, named))

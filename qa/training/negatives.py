@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 import re
 
+from index.normalize import FULL_WIDTH_DIGITS
 from index.readers.squad import locate_answer
 
 _ARABIC_NUMBER = re.compile(r"(?<![0-9.,])[0-9]+(?![0-9.,])")   # not a decimal or 1,000's parts
@@ -21,7 +22,6 @@ _CHINESE_DIGITS = "一二三四五六七八九"
 # (一个, 哪一天)
 _CHINESE_NUMBER = re.compile(r"(?<=第)[一二三四五六七八九]|(?<![哪每这這那某同唯单單一])[二三四五六七八九]"
                              r"(?=[个個次年月日天章节節届屆位名号號条條部项項种種岁歲倍])")
-_FULL_WIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
 _DATE_LIMITS = {"月": 12, "日": 31, "号": 31, "號": 31}
 _SENTENCE_END = re.compile(r"(?<=[。！？!?；;\n])")
 _NOUN_FLAGS = ("n", "nr", "nrt", "ns", "nt", "nz", "vn", "nrfg")
@@ -139,7 +139,7 @@ def _stated(number: str, kind: str, context: str) -> bool:
     if kind == "chinese":
         value = _CHINESE_DIGITS.index(number) + 1
         return number in context or _stated(str(value), "arabic", context)
-    if re.search(rf"(?<![0-9.]){re.escape(number)}(?![0-9.])", context.translate(_FULL_WIDTH)):
+    if re.search(rf"(?<![0-9.]){re.escape(number)}(?![0-9.])", context.translate(FULL_WIDTH_DIGITS)):
         return True
     return number.isdigit() and 1 <= int(number) <= 9 and _CHINESE_DIGITS[int(number) - 1] in context
 
